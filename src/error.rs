@@ -1,0 +1,140 @@
+//! Error codes and protocol errors.
+//!
+//! RFC 9113 §5.4 distinguishes two kinds of error: a *connection error* ends the whole
+//! connection with GOAWAY, a *stream error* ends one stream with RST_STREAM. Every check in
+//! the core reports which one the RFC asks for, with the exact [`ErrorCode`], so the caller
+//! never has to guess.
+
+use crate::frame::StreamId;
+use std::fmt;
+
+/// An HTTP/2 error code, as carried by RST_STREAM and GOAWAY (RFC 9113 §7).
+///
+/// Unknown codes are valid on the wire (§7: "unknown or unsupported error codes MUST NOT
+/// trigger any special behavior"), so this is an open newtype rather than an enum.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ErrorCode(pub u32);
+
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident = $value:expr;)*) => {
+        impl ErrorCode {
+            $($(#[$doc])* pub const $name: ErrorCode = ErrorCode($value);)*
+
+            /// The RFC name of the code, or `None` for a code this crate does not know.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $($value => Some(stringify!($name)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Graceful shutdown, or no error at all.
+    NO_ERROR = 0x0;
+    /// An unspecific protocol error was detected.
+    PROTOCOL_ERROR = 0x1;
+    /// The endpoint encountered an unexpected internal error.
+    INTERNAL_ERROR = 0x2;
+    /// The peer violated the flow-control protocol.
+    FLOW_CONTROL_ERROR = 0x3;
+    /// A SETTINGS frame was not acknowledged in time.
+    SETTINGS_TIMEOUT = 0x4;
+    /// A frame was received after the stream was half-closed.
+    STREAM_CLOSED = 0x5;
+    /// A frame had an invalid size.
+    FRAME_SIZE_ERROR = 0x6;
+    /// The stream was refused before any application processing.
+    REFUSED_STREAM = 0x7;
+    /// The stream is no longer needed.
+    CANCEL = 0x8;
+    /// The HPACK compression context cannot be maintained.
+    COMPRESSION_ERROR = 0x9;
+    /// The connection established by CONNECT was reset or abnormally closed.
+    CONNECT_ERROR = 0xa;
+    /// The peer is generating excessive load.
+    ENHANCE_YOUR_CALM = 0xb;
+    /// The transport does not meet minimum security requirements.
+    INADEQUATE_SECURITY = 0xc;
+    /// HTTP/1.1 is required for this request.
+    HTTP_1_1_REQUIRED = 0xd;
+}
+
+impl fmt::Debug for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "ErrorCode({:#x})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl From<u32> for ErrorCode {
+    fn from(value: u32) -> Self {
+        ErrorCode(value)
+    }
+}
+
+impl From<ErrorCode> for u32 {
+    fn from(code: ErrorCode) -> Self {
+        code.0
+    }
+}
+
+/// Whether an error ends the whole connection or a single stream (RFC 9113 §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// A connection error (§5.4.1): send GOAWAY and close the connection.
+    Connection,
+    /// A stream error (§5.4.2): send RST_STREAM on this stream; the connection lives on.
+    Stream(StreamId),
+}
+
+/// A violation of the protocol by the peer, with the reaction the RFC requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProtocolError {
+    /// Connection or stream error.
+    pub scope: Scope,
+    /// The code to put in GOAWAY or RST_STREAM.
+    pub code: ErrorCode,
+    /// A short, static explanation, fit for GOAWAY debug data and logs.
+    pub reason: &'static str,
+}
+
+impl ProtocolError {
+    /// A connection error (RFC 9113 §5.4.1).
+    pub const fn connection(code: ErrorCode, reason: &'static str) -> Self {
+        ProtocolError { scope: Scope::Connection, code, reason }
+    }
+
+    /// A stream error (RFC 9113 §5.4.2) on `stream`.
+    pub const fn stream(stream: StreamId, code: ErrorCode, reason: &'static str) -> Self {
+        ProtocolError { scope: Scope::Stream(stream), code, reason }
+    }
+
+    /// Whether the error ends the whole connection.
+    pub fn is_connection_error(&self) -> bool {
+        self.scope == Scope::Connection
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.scope {
+            Scope::Connection => write!(f, "connection error {}: {}", self.code, self.reason),
+            Scope::Stream(id) => {
+                write!(f, "stream error {} on stream {}: {}", self.code, id.0, self.reason)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}

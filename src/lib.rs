@@ -1,0 +1,33 @@
+//! h2proto: a sans-IO HTTP/2 implementation.
+//!
+//! The crate is a pure state machine: it consumes and produces byte buffers and never
+//! touches a socket, a clock, a thread or a runtime. This release contains the wire layer:
+//! the frame codec ([`frame`]) and header compression ([`hpack`]).
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use h2proto::frame::{Frame, FrameDecoder, Ping};
+//!
+//! // Encode a PING frame into a caller-owned buffer...
+//! let mut wire = BytesMut::new();
+//! Frame::Ping(Ping { ack: false, payload: *b"h2proto!" }).encode(&mut wire);
+//!
+//! // ...and decode it back, in whatever chunks the transport delivers.
+//! let mut decoder = FrameDecoder::new();
+//! let (first, second) = wire.split_at(4);
+//! decoder.extend(first);
+//! assert!(decoder.next_frame().unwrap().is_none()); // incomplete
+//! decoder.extend(second);
+//! let frame = decoder.next_frame().unwrap().expect("one whole frame");
+//! assert_eq!(frame, Frame::Ping(Ping { ack: false, payload: *b"h2proto!" }));
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod error;
+pub mod frame;
+pub mod hpack;
+
+pub use error::{ErrorCode, ProtocolError, Scope};
+pub use frame::StreamId;

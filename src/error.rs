@@ -138,3 +138,91 @@ impl fmt::Display for ProtocolError {
 }
 
 impl std::error::Error for ProtocolError {}
+
+/// Who ended a connection or a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Initiator {
+    /// This endpoint.
+    Local,
+    /// The peer.
+    Remote,
+}
+
+/// Why a connection ended.
+///
+/// Sticky, like rustls' fatal alerts: after it, `recv` keeps returning it and `transmit`
+/// still yields the GOAWAY to flush before closing the transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionError {
+    /// The code in the GOAWAY we sent (`Local`) or received (`Remote`).
+    pub code: ErrorCode,
+    /// Which side ended it.
+    pub initiator: Initiator,
+    /// Why, in a few words.
+    pub reason: std::borrow::Cow<'static, str>,
+}
+
+impl ConnectionError {
+    pub(crate) fn local(code: ErrorCode, reason: &'static str) -> Self {
+        ConnectionError { code, initiator: Initiator::Local, reason: reason.into() }
+    }
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = match self.initiator {
+            Initiator::Local => "closed the connection",
+            Initiator::Remote => "peer closed the connection",
+        };
+        write!(f, "{who} with {}: {}", self.code, self.reason)
+    }
+}
+
+impl std::error::Error for ConnectionError {}
+
+/// A command the connection cannot carry out; nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserError {
+    /// No such stream, or it is already closed.
+    UnknownStream(StreamId),
+    /// The stream's state does not allow this (e.g. data after END_STREAM, a response
+    /// before the request, a second final response).
+    InvalidState(StreamId, &'static str),
+    /// The command is for the other role (e.g. a server opening a request stream).
+    WrongRole,
+    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached; wait for
+    /// [`Event::StreamsAvailable`](crate::Event::StreamsAvailable).
+    ConcurrencyLimit,
+    /// All stream identifiers are used up: open a new connection (§5.1.1).
+    StreamIdsExhausted,
+    /// GOAWAY was sent or received: no new streams on this connection.
+    GoingAway,
+    /// The connection has ended.
+    Closed,
+    /// The message would be malformed (§8.1.1), e.g. a connection-specific header field.
+    InvalidMessage(&'static str),
+    /// The peer does not allow this (extended CONNECT without its setting, push...).
+    NotAllowed(&'static str),
+    /// A setting value outside its legal range.
+    InvalidSetting(ProtocolError),
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UserError::UnknownStream(id) => write!(f, "unknown or closed stream {id}"),
+            UserError::InvalidState(id, why) => write!(f, "stream {id}: {why}"),
+            UserError::WrongRole => f.write_str("not available in this role"),
+            UserError::ConcurrencyLimit => f.write_str("peer's concurrent stream limit reached"),
+            UserError::StreamIdsExhausted => f.write_str("stream identifiers exhausted"),
+            UserError::GoingAway => f.write_str("connection is going away"),
+            UserError::Closed => f.write_str("connection closed"),
+            UserError::InvalidMessage(why) => write!(f, "invalid message: {why}"),
+            UserError::NotAllowed(why) => write!(f, "not allowed by the peer: {why}"),
+            UserError::InvalidSetting(e) => write!(f, "invalid setting: {}", e.reason),
+        }
+    }
+}
+
+impl std::error::Error for UserError {}

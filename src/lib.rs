@@ -25,9 +25,20 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod config;
+mod connection;
 mod error;
+mod event;
+pub mod flow;
 pub mod frame;
 pub mod hpack;
+mod semantics;
+mod streams;
 
-pub use error::{ErrorCode, ProtocolError, Scope};
+pub use config::{Config, RateLimit};
+pub use connection::{Connection, PREFACE, PeerSettings, Role, Stats, Transmit, buf_to_vec};
+pub use error::{ConnectionError, ErrorCode, Initiator, ProtocolError, Scope, UserError};
+pub use event::Event;
 pub use frame::StreamId;
+pub use semantics::Protocol;
+pub use streams::state;

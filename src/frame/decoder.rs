@@ -73,6 +73,13 @@ impl FrameDecoder {
         self.partial.len() + self.input.len()
     }
 
+    /// Hands back the unread rest of the latest chunk, e.g. to stop reading while output
+    /// drains; offer it again with `push` later. Bytes of a frame already partly buffered
+    /// stay, and the order is kept.
+    pub fn take_input(&mut self) -> Bytes {
+        std::mem::take(&mut self.input)
+    }
+
     /// The next whole frame, `Ok(None)` when more input is needed.
     ///
     /// After an error of [`Scope::Stream`](crate::Scope::Stream) the offending frame has

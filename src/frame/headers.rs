@@ -25,21 +25,30 @@ impl PrioritySpec {
     pub(crate) const LEN: usize = 5;
 
     pub(crate) fn decode(stream_id: StreamId, bytes: &[u8]) -> Result<PrioritySpec, ProtocolError> {
+        let spec = Self::parse(bytes);
+        spec.check(stream_id)?;
+        Ok(spec)
+    }
+
+    fn parse(bytes: &[u8]) -> PrioritySpec {
         let raw = read_u32(bytes);
-        let spec = PrioritySpec {
+        PrioritySpec {
             dependency: StreamId::from_wire(raw),
             exclusive: raw & 0x8000_0000 != 0,
             weight: u16::from(bytes[4]) + 1,
-        };
-        // §5.3.1: a stream cannot depend on itself; a stream error of type PROTOCOL_ERROR.
-        if spec.dependency == stream_id {
+        }
+    }
+
+    /// §5.3.1: a stream cannot depend on itself; a stream error of type PROTOCOL_ERROR.
+    fn check(&self, stream_id: StreamId) -> Result<(), ProtocolError> {
+        if self.dependency == stream_id {
             return Err(ProtocolError::stream(
                 stream_id,
                 ErrorCode::PROTOCOL_ERROR,
                 "stream depends on itself",
             ));
         }
-        Ok(spec)
+        Ok(())
     }
 
     pub(crate) fn encode(&self, dst: &mut BytesMut) {
@@ -83,29 +92,48 @@ impl Headers {
     }
 
     pub(crate) fn decode(header: &FrameHeader, payload: Bytes) -> Result<Headers, ProtocolError> {
+        match Self::decode_parts(header, payload)? {
+            (_, Some(stream_error)) => Err(stream_error),
+            (headers, None) => Ok(headers),
+        }
+    }
+
+    /// Decodes the frame, returning a stream error separately from the frame.
+    ///
+    /// A HEADERS frame whose priority makes the stream depend on itself is a stream error
+    /// (§5.3.1), but its field block must still be decoded to keep the HPACK context in
+    /// sync with the peer (§4.3). The connection therefore needs both the frame and the
+    /// error; [`Frame::decode`](super::Frame::decode) reports only the error.
+    pub fn decode_parts(
+        header: &FrameHeader,
+        payload: Bytes,
+    ) -> Result<(Headers, Option<ProtocolError>), ProtocolError> {
         // §6.2: HEADERS on stream 0 is a connection error of type PROTOCOL_ERROR.
         require_stream(header, "HEADERS frame on stream 0")?;
         let has_priority = header.has(flags::PRIORITY);
         let min = if has_priority { PrioritySpec::LEN } else { 0 };
         let (mut fragment, pad_len) = padding::strip(header, payload, min)?;
+        let mut stream_error = None;
         let priority = if has_priority {
             if fragment.len() < PrioritySpec::LEN {
                 return Err(frame_size_error("HEADERS too short for its priority fields"));
             }
-            let spec = PrioritySpec::decode(header.stream_id, &fragment[..PrioritySpec::LEN])?;
+            let spec = PrioritySpec::parse(&fragment[..PrioritySpec::LEN]);
             let _ = fragment.split_to(PrioritySpec::LEN);
+            stream_error = spec.check(header.stream_id).err();
             Some(spec)
         } else {
             None
         };
-        Ok(Headers {
+        let headers = Headers {
             stream_id: header.stream_id,
             fragment,
             end_stream: header.has(flags::END_STREAM),
             end_headers: header.has(flags::END_HEADERS),
             priority,
             pad_len,
-        })
+        };
+        Ok((headers, stream_error))
     }
 
     fn header_for(&self, fragment_len: usize, end_headers: bool) -> FrameHeader {

@@ -1,0 +1,301 @@
+//! Starting, failing and closing: the connection's and each stream's.
+
+use super::{Connection, Role, Shutdown, PREFACE};
+use crate::error::{ConnectionError, Initiator};
+use crate::event::Event;
+use crate::frame::{Frame, GoAway, Ping, RstStream, SettingId, Settings, StreamId, WindowUpdate};
+use crate::streams::state::{Event as StreamEvent, Outcome, State};
+use crate::streams::ClosedBy;
+use crate::{ErrorCode, ProtocolError, Scope};
+use bytes::Bytes;
+
+/// The opaque data of the PING that ends the first phase of a graceful shutdown.
+pub(super) const SHUTDOWN_PING: [u8; 8] = *b"h2p-shut";
+
+impl Connection {
+    /// Queues our preface: the client magic, our SETTINGS, and the connection window
+    /// increase (§3.4, §6.9.2).
+    pub(super) fn start(&mut self) {
+        if self.role == Role::Client {
+            self.out.frame_buf().extend_from_slice(PREFACE);
+        }
+        let settings = self.initial_settings();
+        self.write_frame(&Frame::Settings(settings.clone()));
+        self.pending_settings.push_back(settings);
+        if let Some(increment) = self.recv_window.grow_target(self.config.initial_connection_window_size) {
+            self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(StreamId::ZERO, increment)));
+        }
+    }
+
+    fn initial_settings(&self) -> Settings {
+        let c = &self.config;
+        let mut s = Settings::new();
+        if c.header_table_size != 4096 {
+            s = s.with(SettingId::HEADER_TABLE_SIZE, c.header_table_size);
+        }
+        if self.role == Role::Client {
+            s = s.with(SettingId::ENABLE_PUSH, u32::from(c.enable_push));
+        }
+        s = s.with(SettingId::MAX_CONCURRENT_STREAMS, c.max_concurrent_streams);
+        if c.initial_stream_window_size != 65_535 {
+            s = s.with(SettingId::INITIAL_WINDOW_SIZE, c.initial_stream_window_size);
+        }
+        if c.max_frame_size != 16_384 {
+            s = s.with(SettingId::MAX_FRAME_SIZE, c.max_frame_size);
+        }
+        s = s.with(SettingId::MAX_HEADER_LIST_SIZE, c.max_header_list_size);
+        if self.role == Role::Server && c.enable_connect_protocol {
+            s = s.with(SettingId::ENABLE_CONNECT_PROTOCOL, 1);
+        }
+        // RFC 9218 §2.1: we schedule by RFC 9218 signals, not RFC 7540 priorities.
+        s.with(SettingId::NO_RFC7540_PRIORITIES, 1)
+    }
+
+    /// Writes a control frame into the output.
+    pub(super) fn write_frame(&mut self, frame: &Frame) {
+        frame.encode(self.out.frame_buf());
+        self.stats.frames_sent += 1;
+    }
+
+    /// Ends the connection with GOAWAY `code` (a connection error, §5.4.1) and returns the
+    /// sticky error. Every stream is reported reset.
+    pub(super) fn fail(&mut self, code: ErrorCode, reason: &'static str) -> ConnectionError {
+        if let Some(e) = &self.error {
+            return e.clone();
+        }
+        let error = ConnectionError::local(code, reason);
+        if self.goaway_sent.is_none() || code != ErrorCode::NO_ERROR {
+            self.send_goaway(self.last_remote_id, code, Bytes::from_static(reason.as_bytes()));
+        }
+        self.error = Some(error.clone());
+        self.abort_streams(code, Initiator::Local);
+        self.finish_closing();
+        error
+    }
+
+    /// Applies a protocol error: a connection error fails the connection; a stream error
+    /// resets the stream.
+    pub(super) fn protocol_error(&mut self, e: ProtocolError) -> Result<(), ConnectionError> {
+        match e.scope {
+            Scope::Connection => Err(self.fail(e.code, e.reason)),
+            Scope::Stream(id) => self.stream_error(id, e.code),
+        }
+    }
+
+    /// A stream error (§5.4.2) caused by the peer: RST_STREAM, counted against the reset
+    /// flood limit (CVE-2019-9514).
+    pub(super) fn stream_error(&mut self, id: StreamId, code: ErrorCode) -> Result<(), ConnectionError> {
+        if !self.local_resets.take(self.now) {
+            return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many stream errors"));
+        }
+        if code == ErrorCode::REFUSED_STREAM {
+            self.stats.resets_sent_refused += 1;
+        } else {
+            self.stats.resets_sent_protocol += 1;
+        }
+        self.send_reset(id, code);
+        Ok(())
+    }
+
+    /// Writes RST_STREAM and closes the stream as reset by us.
+    pub(super) fn send_reset(&mut self, id: StreamId, code: ErrorCode) {
+        self.write_frame(&Frame::RstStream(RstStream::new(id, code)));
+        self.pending_control += 1;
+        if self.store.get(id).is_some() {
+            self.close_stream(id, ClosedBy::LocalReset);
+            self.events.push_back(Event::Reset {
+                stream_id: id,
+                error_code: code,
+                initiator: Initiator::Local,
+                retryable: code == ErrorCode::REFUSED_STREAM,
+            });
+        } else {
+            self.store.remember_closed(id, ClosedBy::LocalReset);
+        }
+    }
+
+    /// Applies a stream state transition; returns what the table says when it is not a
+    /// plain move.
+    pub(super) fn transition(&mut self, id: StreamId, event: StreamEvent) -> Outcome {
+        let Some(stream) = self.store.get_mut(id) else {
+            return State::Closed.on(event);
+        };
+        let before = stream.state;
+        let outcome = before.on(event);
+        if let Outcome::Next(after) = outcome {
+            if after == State::Closed {
+                if before != State::Closed {
+                    self.close_stream(id, ClosedBy::EndStream);
+                }
+            } else {
+                stream.state = after;
+                if !before.is_active() && after.is_active() {
+                    *self.active_count(id) += 1;
+                }
+            }
+        }
+        outcome
+    }
+
+    fn active_count(&mut self, id: StreamId) -> &mut u32 {
+        if self.is_local(id) { &mut self.active_local } else { &mut self.active_remote }
+    }
+
+    /// Whether we initiate streams with this id's parity.
+    pub(super) fn is_local(&self, id: StreamId) -> bool {
+        id.is_client_initiated() == (self.role == Role::Client)
+    }
+
+    /// Marks a stream closed: counts, buffers, memory, and the events that follow.
+    pub(super) fn close_stream(&mut self, id: StreamId, how: ClosedBy) {
+        let Some(stream) = self.store.get_mut(id) else { return };
+        let was_active = stream.state.is_active();
+        stream.state = State::Closed;
+        let mut unread = 0;
+        let mut unsent = 0;
+        if how != ClosedBy::EndStream {
+            unread = stream.recv_buf.drain(..).map(|b| b.len() as u32).sum::<u32>();
+            unsent = stream.send_buffered;
+            stream.send_buf.clear();
+            stream.send_buffered = 0;
+        }
+        if was_active {
+            *self.active_count(id) -= 1;
+            if self.is_local(id) && self.want_streams {
+                self.want_streams = false;
+                self.events.push_back(Event::StreamsAvailable);
+            }
+        }
+        self.send_buffered -= unsent as usize;
+        // Data dropped unread still counts as consumed for the connection window.
+        if unread > 0 {
+            self.release_connection(unread);
+        }
+        self.store.remember_closed(id, how);
+        self.maybe_forget(id);
+        self.check_drained();
+    }
+
+    /// Drops a closed stream once the application has read all it received.
+    pub(super) fn maybe_forget(&mut self, id: StreamId) {
+        if let Some(s) = self.store.get(id) {
+            if s.state == State::Closed && s.recv_buf.is_empty() {
+                self.store.remove(id);
+            }
+        }
+    }
+
+    /// Reports every live stream reset (the connection is ending).
+    fn abort_streams(&mut self, code: ErrorCode, initiator: Initiator) {
+        let ids: Vec<StreamId> = self.store.ids().collect();
+        for id in ids {
+            if let Some(s) = self.store.remove(id) {
+                if s.state != State::Closed {
+                    self.events.push_back(Event::Reset { stream_id: id, error_code: code, initiator, retryable: false });
+                }
+            }
+        }
+        self.active_local = 0;
+        self.active_remote = 0;
+        self.send_buffered = 0;
+        for queue in &mut self.ready {
+            queue.clear();
+        }
+    }
+
+    fn finish_closing(&mut self) {
+        if !self.closing {
+            self.closing = true;
+            self.timers.clear();
+        }
+        if !self.closed_reported {
+            self.closed_reported = true;
+            self.events.push_back(Event::Closed { error: self.error.clone() });
+        }
+    }
+
+    pub(super) fn send_goaway(&mut self, last: StreamId, code: ErrorCode, debug: Bytes) {
+        self.goaway_sent = Some(last);
+        self.write_frame(&Frame::GoAway(GoAway { last_stream_id: last, error_code: code, debug_data: debug }));
+    }
+
+    /// Closes the connection gracefully once GOAWAY has been exchanged and no stream is
+    /// left.
+    pub(super) fn check_drained(&mut self) {
+        let going_away = self.goaway_received.is_some() || self.shutdown == Shutdown::Draining;
+        if going_away && !self.closing && self.active_local + self.active_remote == 0 && self.send_buffered == 0 {
+            self.finish_closing();
+        }
+    }
+
+    // ----- Graceful shutdown (§6.8) -----
+
+    /// Begins a graceful shutdown: a GOAWAY announcing the end, a PING to learn when streams
+    /// already in flight have arrived, then the final GOAWAY with the last stream processed.
+    /// Streams in progress finish; the connection closes when none is left.
+    pub fn shutdown(&mut self) {
+        if self.closing || self.shutdown != Shutdown::None {
+            return;
+        }
+        if self.role == Role::Client {
+            // A client only refuses pushes; one GOAWAY says it all.
+            self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
+            self.shutdown = Shutdown::Draining;
+        } else {
+            self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
+            self.write_frame(&Frame::Ping(Ping { ack: false, payload: SHUTDOWN_PING }));
+            self.shutdown = Shutdown::Announced;
+            self.timers.shutdown = self.now.map(|now| now + self.config.shutdown_timeout);
+        }
+        self.check_drained();
+    }
+
+    /// The second phase of a graceful shutdown: the final GOAWAY.
+    pub(super) fn finish_shutdown(&mut self) {
+        if self.shutdown == Shutdown::Announced {
+            self.shutdown = Shutdown::Draining;
+            self.timers.shutdown = None;
+            self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
+            self.check_drained();
+        }
+    }
+
+    /// Ends the connection at once with GOAWAY `code` (use `shutdown` for a graceful end).
+    pub fn close(&mut self, code: ErrorCode, reason: &'static str) {
+        self.fail(code, reason);
+    }
+
+    /// The peer sent GOAWAY: streams we opened above `last` were not processed and are
+    /// reset as retryable (§6.8, §8.7).
+    pub(super) fn recv_goaway(&mut self, frame: GoAway) {
+        let last = frame.last_stream_id;
+        self.goaway_received = Some(self.goaway_received.map_or(last, |prev| prev.min(last)));
+        let refused: Vec<StreamId> =
+            self.store.ids().filter(|id| self.is_local(*id) && *id > last).collect();
+        self.events.push_back(Event::GoAway {
+            last_stream_id: last,
+            error_code: frame.error_code,
+            debug_data: frame.debug_data.clone(),
+        });
+        for id in refused {
+            self.close_stream(id, ClosedBy::RemoteReset);
+            self.events.push_back(Event::Reset {
+                stream_id: id,
+                error_code: ErrorCode::REFUSED_STREAM,
+                initiator: Initiator::Remote,
+                retryable: true,
+            });
+        }
+        if frame.error_code != ErrorCode::NO_ERROR && self.error.is_none() {
+            let error = ConnectionError {
+                code: frame.error_code,
+                initiator: Initiator::Remote,
+                reason: String::from_utf8_lossy(&frame.debug_data).into_owned().into(),
+            };
+            self.error = Some(error);
+            self.abort_streams(frame.error_code, Initiator::Remote);
+            self.finish_closing();
+        }
+        self.check_drained();
+    }
+}

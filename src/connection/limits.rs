@@ -1,0 +1,108 @@
+//! Rate limits against the known HTTP/2 floods, and the counters users observe.
+
+use crate::config::RateLimit;
+use std::time::Instant;
+
+/// A token bucket over the caller's clock. Without a clock (no `handle_timeout` yet) it
+/// never refills: the burst is all there is, which keeps tests deterministic.
+#[derive(Clone, Debug)]
+pub(crate) struct TokenBucket {
+    limit: RateLimit,
+    tokens: u32,
+    /// Fractional refill carried between calls, in tokens * 1e9 (nanosecond-tokens).
+    carry: u128,
+    last: Option<Instant>,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(limit: RateLimit) -> TokenBucket {
+        TokenBucket { limit, tokens: limit.burst, carry: 0, last: None }
+    }
+
+    /// Takes one token; `false` when the bucket is empty (abuse).
+    pub(crate) fn take(&mut self, now: Option<Instant>) -> bool {
+        self.refill(now);
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
+
+    fn refill(&mut self, now: Option<Instant>) {
+        let Some(now) = now else { return };
+        let Some(last) = self.last.replace(now) else { return };
+        let elapsed = now.saturating_duration_since(last).as_nanos();
+        self.carry += elapsed * u128::from(self.limit.per_second);
+        let whole = self.carry / 1_000_000_000;
+        self.carry %= 1_000_000_000;
+        let tokens = u128::from(self.tokens) + whole;
+        self.tokens = tokens.min(u128::from(self.limit.burst)) as u32;
+        if self.tokens == self.limit.burst {
+            self.carry = 0;
+        }
+    }
+}
+
+/// Counters of what happened on a connection, for metrics and for spotting abuse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Frames received.
+    pub frames_received: u64,
+    /// Frames sent.
+    pub frames_sent: u64,
+    /// Bytes received (everything given to `recv`).
+    pub bytes_received: u64,
+    /// DATA payload bytes received.
+    pub data_received: u64,
+    /// DATA payload bytes sent.
+    pub data_sent: u64,
+    /// Streams the peer opened.
+    pub streams_opened_remote: u64,
+    /// Streams we opened.
+    pub streams_opened_local: u64,
+    /// RST_STREAM frames received.
+    pub resets_received: u64,
+    /// Streams the peer reset before we responded (the rapid-reset signal).
+    pub resets_received_early: u64,
+    /// RST_STREAM sent because the peer broke a stream-level rule.
+    pub resets_sent_protocol: u64,
+    /// RST_STREAM REFUSED_STREAM sent (concurrency limit, shutting down).
+    pub resets_sent_refused: u64,
+    /// RST_STREAM sent on the application's request.
+    pub resets_sent_local: u64,
+    /// Times a stream with data to send waited for flow-control window.
+    pub flow_control_stalls: u64,
+    /// PING frames received (not ACKs).
+    pub pings_received: u64,
+    /// SETTINGS frames received (not ACKs).
+    pub settings_received: u64,
+    /// Frames that carried nothing (empty DATA or CONTINUATION, updates for closed streams).
+    pub empty_frames_received: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_allows_burst_then_refills_at_rate() {
+        let mut bucket = TokenBucket::new(RateLimit::new(3, 2));
+        let t0 = Instant::now();
+        assert!((0..3).all(|_| bucket.take(Some(t0))));
+        assert!(!bucket.take(Some(t0)));
+        assert!(bucket.take(Some(t0 + Duration::from_millis(500))), "one token after 0.5 s at 2/s");
+        assert!(!bucket.take(Some(t0 + Duration::from_millis(600))));
+        assert!((0..3).all(|_| bucket.take(Some(t0 + Duration::from_secs(60)))), "capped at burst");
+        assert!(!bucket.take(Some(t0 + Duration::from_secs(60))));
+    }
+
+    #[test]
+    fn bucket_without_clock_is_only_the_burst() {
+        let mut bucket = TokenBucket::new(RateLimit::new(2, 1000));
+        assert!(bucket.take(None) && bucket.take(None));
+        assert!(!bucket.take(None));
+    }
+}

@@ -1,0 +1,418 @@
+//! The connection: one sans-IO state machine for both roles.
+//!
+//! # Using a `Connection`
+//!
+//! The caller owns the transport and the clock; the connection owns protocol truth. Its
+//! methods fall into four groups (the shape of quinn-proto's `Connection`):
+//!
+//! - **Getters** (`&self`): [`role`](Connection::role), [`stats`](Connection::stats),
+//!   [`is_closed`](Connection::is_closed), [`can_open_stream`](Connection::can_open_stream),
+//!   [`peer_settings`](Connection::peer_settings), ...
+//! - **Inputs**: [`recv`](Connection::recv) with bytes from the transport, in any chunking,
+//!   and [`handle_timeout`](Connection::handle_timeout) with the current time.
+//! - **Commands** from the application: [`send_request`](Connection::send_request),
+//!   [`send_response`](Connection::send_response), [`send_data`](Connection::send_data),
+//!   [`send_trailers`](Connection::send_trailers), [`reset`](Connection::reset),
+//!   [`ping`](Connection::ping), [`shutdown`](Connection::shutdown),
+//!   [`update_settings`](Connection::update_settings),
+//!   [`release_capacity`](Connection::release_capacity).
+//! - **Outputs**: [`poll_event`](Connection::poll_event) until `None`,
+//!   [`read_data`](Connection::read_data) for bodies, [`transmit`](Connection::transmit) for
+//!   bytes to write, [`poll_timeout`](Connection::poll_timeout) for the next timer.
+//!
+//! After every input or command: drain `poll_event`, write out `transmit`, and re-arm the
+//! timer from `poll_timeout`. Time enters only through `handle_timeout(now)`: call it once
+//! right after creating the connection (that starts the clock) and then whenever the timer
+//! fires or the caller wakes up for any other reason.
+//!
+//! # Why this shape
+//!
+//! Determinism: the same bytes in any split, with the same times, give the same events and
+//! output, so every behaviour is a plain unit test. Boundedness: every queue the peer can
+//! grow has a limit in [`Config`]; when the peer does not read our control frames, `recv`
+//! stops consuming input instead of queueing more. Zero-copy: received DATA is handed out as
+//! slices of the `Bytes` given to `recv`; sent DATA goes out as the caller's `Bytes`.
+
+mod flush;
+mod headers;
+mod lifecycle;
+mod limits;
+mod recv;
+mod send;
+mod timers;
+mod transmit;
+
+pub use limits::Stats;
+pub use transmit::Transmit;
+
+use crate::config::Config;
+use crate::error::ConnectionError;
+use crate::event::Event;
+use crate::flow::{RecvWindow, Window};
+use crate::frame::{DEFAULT_MAX_FRAME_SIZE, FrameDecoder, Settings, StreamId};
+use crate::hpack;
+use crate::streams::Store;
+use bytes::{Buf, Bytes, BytesMut};
+use limits::TokenBucket;
+use std::collections::VecDeque;
+use timers::Timers;
+
+/// The connection preface a client sends first (RFC 9113 §3.4).
+pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Which end of the connection this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Opens request streams (odd ids).
+    Client,
+    /// Answers them.
+    Server,
+}
+
+/// The peer's settings as they apply to what we send (RFC 9113 §6.5.2 initial values until
+/// its first SETTINGS arrives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerSettings {
+    /// SETTINGS_HEADER_TABLE_SIZE: our encoder's table limit.
+    pub header_table_size: u32,
+    /// SETTINGS_ENABLE_PUSH.
+    pub enable_push: bool,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS: streams we may open (unlimited until set).
+    pub max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE: the send window of each new stream.
+    pub initial_window_size: u32,
+    /// SETTINGS_MAX_FRAME_SIZE: the largest payload we may send.
+    pub max_frame_size: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: advisory; we refuse to send larger heads.
+    pub max_header_list_size: u32,
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL: extended CONNECT allowed (RFC 8441).
+    pub enable_connect_protocol: bool,
+}
+
+impl Default for PeerSettings {
+    fn default() -> Self {
+        PeerSettings {
+            header_table_size: 4096,
+            enable_push: true,
+            max_concurrent_streams: u32::MAX,
+            initial_window_size: 65_535,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            max_header_list_size: u32::MAX,
+            enable_connect_protocol: false,
+        }
+    }
+}
+
+/// Our settings that are in effect (acknowledged by the peer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LocalSettings {
+    header_table_size: u32,
+    max_concurrent_streams: u32,
+    initial_window_size: u32,
+    max_frame_size: u32,
+    max_header_list_size: u32,
+    enable_connect_protocol: bool,
+}
+
+/// A HEADERS or PUSH_PROMISE whose field block continues in CONTINUATION frames.
+#[derive(Debug)]
+struct HeaderBlock {
+    stream_id: StreamId,
+    /// `Some(promised)` for PUSH_PROMISE.
+    promised: Option<StreamId>,
+    end_stream: bool,
+    /// A stream error found in the first frame (self-dependency), applied after decoding.
+    stream_error: Option<crate::ProtocolError>,
+    fragments: BytesMut,
+    continuations: u32,
+}
+
+/// Where a graceful shutdown is (RFC 9113 §6.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shutdown {
+    None,
+    /// First GOAWAY (last id 2^31-1) and a PING sent; waiting for the PING's ACK.
+    Announced,
+    /// Final GOAWAY sent; finishing streams in flight.
+    Draining,
+}
+
+/// A sans-IO HTTP/2 connection, client or server. See the [module docs](self) for how to
+/// drive it.
+///
+/// ```
+/// use bytes::Bytes;
+/// use h2proto::{Config, Connection, Event};
+///
+/// let mut client = Connection::client(Config::default());
+/// let mut server = Connection::server(Config::default());
+/// let request = http::Request::get("http://example.com/").body(()).unwrap();
+/// let id = client.send_request(request, true).unwrap();
+///
+/// // Move bytes between the two (a transport would do this).
+/// let bytes = Bytes::copy_from_slice(h2proto::buf_to_vec(client.transmit()).as_slice());
+/// server.recv(bytes).unwrap();
+/// let mut got_request = false;
+/// while let Some(event) = server.poll_event() {
+///     if let Event::Request { stream_id, request, end_stream } = event {
+///         assert_eq!((stream_id, request.uri().path(), end_stream), (id, "/", true));
+///         got_request = true;
+///     }
+/// }
+/// assert!(got_request);
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+
+    // Input.
+    preface_remaining: usize,
+    frames: FrameDecoder,
+    got_settings: bool,
+    header_block: Option<HeaderBlock>,
+    decoder: hpack::Decoder,
+
+    // Output.
+    out: Transmit,
+    encoder: hpack::Encoder,
+    pending_control: u32,
+
+    // Streams.
+    store: Store,
+    next_local_id: u32,
+    last_remote_id: StreamId,
+    active_local: u32,
+    active_remote: u32,
+    idle_priorities: VecDeque<(StreamId, u8, bool)>,
+
+    // Flow control.
+    send_window: Window,
+    recv_window: RecvWindow,
+    send_buffered: usize,
+
+    // Scheduling.
+    ready: [VecDeque<StreamId>; 8],
+    capacity_waiters: Vec<StreamId>,
+    want_streams: bool,
+
+    // Settings.
+    local: LocalSettings,
+    pending_settings: VecDeque<Settings>,
+    peer: PeerSettings,
+
+    // Events for the application.
+    events: VecDeque<Event>,
+
+    // Lifecycle.
+    goaway_sent: Option<StreamId>,
+    goaway_received: Option<StreamId>,
+    shutdown: Shutdown,
+    error: Option<ConnectionError>,
+    closing: bool,
+    closed_reported: bool,
+
+    // Time and limits.
+    now: Option<std::time::Instant>,
+    timers: Timers,
+    remote_resets: TokenBucket,
+    local_resets: TokenBucket,
+    pings: TokenBucket,
+    settings_frames: TokenBucket,
+    priorities: TokenBucket,
+    empty_frames: TokenBucket,
+    user_pings: VecDeque<[u8; 8]>,
+    stats: Stats,
+}
+
+impl Connection {
+    /// A client connection. Its preface is queued at once in [`transmit`](Self::transmit).
+    pub fn client(config: Config) -> Connection {
+        Connection::new(Role::Client, config)
+    }
+
+    /// A server connection. It expects the client's preface first; its own SETTINGS is
+    /// queued at once.
+    pub fn server(config: Config) -> Connection {
+        Connection::new(Role::Server, config)
+    }
+
+    fn new(role: Role, config: Config) -> Connection {
+        let mut frames = FrameDecoder::new();
+        frames.set_max_frame_size(config.max_frame_size.max(DEFAULT_MAX_FRAME_SIZE));
+        let mut decoder = hpack::Decoder::new();
+        decoder.set_max_header_list_size(config.max_header_list_size as usize);
+        let mut conn = Connection {
+            role,
+            preface_remaining: if role == Role::Server { PREFACE.len() } else { 0 },
+            frames,
+            got_settings: false,
+            header_block: None,
+            decoder,
+            out: Transmit::default(),
+            encoder: hpack::Encoder::new(),
+            pending_control: 0,
+            store: Store::new(config.max_closed_streams as usize),
+            next_local_id: if role == Role::Client { 1 } else { 2 },
+            last_remote_id: StreamId::ZERO,
+            active_local: 0,
+            active_remote: 0,
+            idle_priorities: VecDeque::new(),
+            send_window: Window::new(65_535),
+            recv_window: RecvWindow::new(65_535),
+            send_buffered: 0,
+            ready: Default::default(),
+            capacity_waiters: Vec::new(),
+            want_streams: false,
+            local: LocalSettings {
+                header_table_size: 4096,
+                max_concurrent_streams: u32::MAX,
+                initial_window_size: 65_535,
+                max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+                max_header_list_size: u32::MAX,
+                enable_connect_protocol: false,
+            },
+            pending_settings: VecDeque::new(),
+            peer: PeerSettings::default(),
+            events: VecDeque::new(),
+            goaway_sent: None,
+            goaway_received: None,
+            shutdown: Shutdown::None,
+            error: None,
+            closing: false,
+            closed_reported: false,
+            now: None,
+            timers: Timers::default(),
+            remote_resets: TokenBucket::new(config.remote_reset_rate),
+            local_resets: TokenBucket::new(config.local_reset_rate),
+            pings: TokenBucket::new(config.ping_rate),
+            settings_frames: TokenBucket::new(config.settings_rate),
+            priorities: TokenBucket::new(config.priority_rate),
+            empty_frames: TokenBucket::new(config.empty_frame_rate),
+            user_pings: VecDeque::new(),
+            stats: Stats::default(),
+            config,
+        };
+        conn.start();
+        conn
+    }
+
+    // ----- Getters -----
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counters of frames, bytes, streams and resets.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The peer's settings in effect.
+    pub fn peer_settings(&self) -> &PeerSettings {
+        &self.peer
+    }
+
+    /// Whether the connection has ended and all its output has been taken: the transport
+    /// can be closed.
+    pub fn is_closed(&self) -> bool {
+        self.closing && self.out.is_empty()
+    }
+
+    /// Why the connection ended, if it ended with an error.
+    pub fn error(&self) -> Option<&ConnectionError> {
+        self.error.as_ref()
+    }
+
+    /// Whether a GOAWAY was sent or received: no new streams.
+    pub fn is_going_away(&self) -> bool {
+        self.goaway_sent.is_some() || self.goaway_received.is_some() || self.closing
+    }
+
+    /// Client: whether `send_request` can open a stream now.
+    pub fn can_open_stream(&self) -> bool {
+        self.role == Role::Client
+            && !self.is_going_away()
+            && self.active_local < self.peer.max_concurrent_streams
+            && self.next_local_id <= StreamId::MAX.0
+    }
+
+    /// Streams currently open (counting against the concurrency limits).
+    pub fn active_streams(&self) -> usize {
+        (self.active_local + self.active_remote) as usize
+    }
+
+    /// Bytes the stream could send right now, as far as buffers go (what `send_data` would
+    /// accept).
+    pub fn send_capacity(&self, id: StreamId) -> usize {
+        match self.store.get(id) {
+            Some(s) if s.state.can_send() => self.send_room(s),
+            _ => 0,
+        }
+    }
+
+    /// The current size of a stream's send window (the peer's credit for us).
+    pub fn send_window(&self, id: StreamId) -> Option<i32> {
+        self.store.get(id).map(|s| s.send_window.size())
+    }
+
+    /// The connection's send window.
+    pub fn connection_send_window(&self) -> i32 {
+        self.send_window.size()
+    }
+
+    // ----- Outputs -----
+
+    /// The next event, `None` when there is nothing more for now.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next piece of a stream's received body, `None` when nothing is buffered (see
+    /// [`Event::Data`] for whether more may come). With
+    /// [`Config::auto_release_capacity`] the bytes are released to flow control at once.
+    pub fn read_data(&mut self, id: StreamId) -> Option<Bytes> {
+        let stream = self.store.get_mut(id)?;
+        let data = stream.recv_buf.pop_front()?;
+        if self.config.auto_release_capacity {
+            self.release(id, data.len() as u32);
+        }
+        self.maybe_forget(id);
+        Some(data)
+    }
+
+    /// Pending output. Write it to the transport (`chunks_vectored` + `advance`); what is
+    /// advanced over is gone. Calling this also frames as much queued DATA as flow control
+    /// and [`Config::max_transmit_size`] allow.
+    pub fn transmit(&mut self) -> &mut Transmit {
+        if self.out.is_empty() {
+            self.pending_control = 0;
+            self.out.shrink_if_idle();
+        }
+        self.flush_streams();
+        &mut self.out
+    }
+
+    /// Whether there is output to write.
+    pub fn wants_write(&self) -> bool {
+        !self.out.is_empty() || self.ready.iter().any(|q| !q.is_empty())
+    }
+}
+
+/// Copies a `Buf` out (for tests, docs and simple transports); advances it to the end.
+pub fn buf_to_vec(buf: &mut impl Buf) -> Vec<u8> {
+    let mut v = Vec::with_capacity(buf.remaining());
+    while buf.has_remaining() {
+        let chunk = buf.chunk();
+        v.extend_from_slice(chunk);
+        let n = chunk.len();
+        buf.advance(n);
+    }
+    v
+}

@@ -1,0 +1,275 @@
+//! Commands from the application: open streams, answer them, send bodies and trailers,
+//! reset, ping, change settings, release receive capacity.
+
+use super::{Connection, Role};
+use crate::error::UserError;
+use crate::frame::{Frame, Headers, Ping, SettingId, Settings, StreamId, WindowUpdate};
+use crate::hpack::Encoder;
+use crate::semantics::{self, Malformed, Protocol};
+use crate::streams::state::{Event as StreamEvent, State};
+use crate::streams::{SendEnd, Stream, parse_priority};
+use crate::ErrorCode;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+
+/// PINGs of the application's that may wait for an ACK at once.
+const MAX_USER_PINGS: usize = 16;
+/// SETTINGS frames of the application's that may wait for an ACK at once.
+const MAX_PENDING_SETTINGS: usize = 8;
+
+impl Connection {
+    /// Client: opens a stream and sends the request head. With `end_stream` the request
+    /// has no body; otherwise send it with [`send_data`](Self::send_data) and finish with
+    /// `end_stream` or [`send_trailers`](Self::send_trailers).
+    ///
+    /// A URI without a scheme is sent as `https`. For extended CONNECT (RFC 8441) put a
+    /// [`Protocol`] in the request's extensions; the server must have allowed it.
+    pub fn send_request(&mut self, request: Request<()>, end_stream: bool) -> Result<StreamId, UserError> {
+        if self.role != Role::Client {
+            return Err(UserError::WrongRole);
+        }
+        if self.closing {
+            return Err(UserError::Closed);
+        }
+        if self.is_going_away() {
+            return Err(UserError::GoingAway);
+        }
+        if self.next_local_id > StreamId::MAX.0 {
+            return Err(UserError::StreamIdsExhausted);
+        }
+        if self.active_local >= self.peer.max_concurrent_streams {
+            self.want_streams = true;
+            return Err(UserError::ConcurrencyLimit);
+        }
+        if request.extensions().get::<Protocol>().is_some() && !self.peer.enable_connect_protocol {
+            return Err(UserError::NotAllowed("extended CONNECT needs SETTINGS_ENABLE_CONNECT_PROTOCOL"));
+        }
+        let id = StreamId(self.next_local_id);
+        self.write_field_block(id, end_stream, |enc, dst| semantics::encode_request(&request, enc, dst))
+            .map_err(UserError::InvalidMessage)?;
+        self.next_local_id += 2;
+        let mut stream = Stream::new(State::Idle, self.peer.initial_window_size, self.config.initial_stream_window_size);
+        stream.head_request = request.method() == Method::HEAD;
+        stream.head_sent = true;
+        if let Some(value) = request.headers().get("priority") {
+            stream.incremental = false;
+            parse_priority(value.as_bytes(), &mut stream.urgency, &mut stream.incremental);
+        }
+        self.store.insert(id, stream);
+        self.transition(id, StreamEvent::SendHeaders);
+        if end_stream {
+            self.end_sent(id);
+        }
+        self.stats.streams_opened_local += 1;
+        Ok(id)
+    }
+
+    /// Server: sends a response head on stream `id`. A 1xx status sends an informational
+    /// response (more heads may follow); the final response may end the stream.
+    pub fn send_response(&mut self, id: StreamId, response: Response<()>, end_stream: bool) -> Result<(), UserError> {
+        if self.role != Role::Server {
+            return Err(UserError::WrongRole);
+        }
+        let stream = self.sendable(id)?;
+        if stream.head_sent {
+            return Err(UserError::InvalidState(id, "a final response was already sent"));
+        }
+        let status = response.status();
+        let informational = status.is_informational();
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(UserError::InvalidMessage("101 Switching Protocols is not allowed in HTTP/2"));
+        }
+        if informational && end_stream {
+            return Err(UserError::InvalidMessage("an informational response cannot end the stream"));
+        }
+        self.write_field_block(id, end_stream, |enc, dst| semantics::encode_response(&response, enc, dst))
+            .map_err(UserError::InvalidMessage)?;
+        if !informational {
+            self.store.get_mut(id).expect("checked").head_sent = true;
+        }
+        self.transition(id, StreamEvent::SendHeaders);
+        if end_stream {
+            self.end_sent(id);
+        }
+        Ok(())
+    }
+
+    /// Queues body data, returning how much was accepted: all of it, or less when the
+    /// stream's or the connection's send buffer is full (backpressure). When less was
+    /// accepted, [`Event::SendCapacity`](crate::Event::SendCapacity) tells when to offer
+    /// the rest. `end_stream` takes effect only if all of `data` was accepted.
+    ///
+    /// The bytes are framed later, as flow control allows, and written out as the same
+    /// `Bytes` without copying.
+    pub fn send_data(&mut self, id: StreamId, mut data: Bytes, end_stream: bool) -> Result<usize, UserError> {
+        let stream = self.sendable(id)?;
+        if !stream.head_sent {
+            return Err(UserError::InvalidState(id, "data before the message head"));
+        }
+        let room = self.send_room(stream);
+        let len = data.len();
+        let accepted = len.min(room);
+        if accepted < len {
+            data.truncate(accepted);
+        }
+        let stream = self.store.get_mut(id).expect("checked");
+        if accepted > 0 {
+            stream.send_buf.push_back(data);
+            stream.send_buffered += accepted as u32;
+            self.send_buffered += accepted;
+        }
+        if accepted == len {
+            if end_stream {
+                stream.send_end = SendEnd::EndStream;
+            }
+        } else if !stream.want_capacity {
+            stream.want_capacity = true;
+            self.capacity_waiters.push(id);
+        }
+        self.schedule(id);
+        Ok(accepted)
+    }
+
+    /// Ends the stream with trailers, after all data queued so far.
+    pub fn send_trailers(&mut self, id: StreamId, trailers: HeaderMap) -> Result<(), UserError> {
+        let stream = self.sendable(id)?;
+        if !stream.head_sent {
+            return Err(UserError::InvalidState(id, "trailers before the message head"));
+        }
+        semantics::check_trailers(&trailers).map_err(UserError::InvalidMessage)?;
+        self.store.get_mut(id).expect("checked").send_end = SendEnd::Trailers(Box::new(trailers));
+        self.schedule(id);
+        Ok(())
+    }
+
+    /// Resets a stream with RST_STREAM `code` (use CANCEL when the response is no longer
+    /// wanted).
+    pub fn reset(&mut self, id: StreamId, code: ErrorCode) -> Result<(), UserError> {
+        match self.store.get(id) {
+            Some(s) if s.state != State::Closed && s.state != State::Idle => {}
+            _ => return Err(UserError::UnknownStream(id)),
+        }
+        self.stats.resets_sent_local += 1;
+        self.send_reset(id, code);
+        Ok(())
+    }
+
+    /// Sends a PING; [`Event::PingAck`](crate::Event::PingAck) reports the answer.
+    pub fn ping(&mut self, payload: [u8; 8]) -> Result<(), UserError> {
+        if self.closing {
+            return Err(UserError::Closed);
+        }
+        if self.user_pings.len() >= MAX_USER_PINGS {
+            return Err(UserError::NotAllowed("too many PINGs waiting for an answer"));
+        }
+        self.user_pings.push_back(payload);
+        self.write_frame(&Frame::Ping(Ping { ack: false, payload }));
+        Ok(())
+    }
+
+    /// Sends new SETTINGS; they take effect when the peer acknowledges them
+    /// ([`Event::SettingsAcked`](crate::Event::SettingsAcked)).
+    pub fn update_settings(&mut self, settings: Settings) -> Result<(), UserError> {
+        if self.closing {
+            return Err(UserError::Closed);
+        }
+        if self.pending_settings.len() >= MAX_PENDING_SETTINGS {
+            return Err(UserError::NotAllowed("too many SETTINGS waiting for an ACK"));
+        }
+        for s in &settings.entries {
+            s.id.validate(s.value).map_err(UserError::InvalidSetting)?;
+            if s.id == SettingId::ENABLE_PUSH && self.role == Role::Server && s.value == 1 {
+                return Err(UserError::NotAllowed("a server cannot enable push"));
+            }
+        }
+        let settings = Settings { ack: false, entries: settings.entries };
+        self.write_frame(&Frame::Settings(settings.clone()));
+        self.pending_settings.push_back(settings);
+        if self.timers.settings.is_none() {
+            self.timers.settings = self.now.zip(self.config.settings_timeout).map(|(n, d)| n + d);
+        }
+        Ok(())
+    }
+
+    /// Manual flow control: the application is done with `n` more bytes of stream `id`.
+    /// (With [`Config::auto_release_capacity`](crate::Config::auto_release_capacity),
+    /// `read_data` already does this.) WINDOW_UPDATEs are batched.
+    pub fn release_capacity(&mut self, id: StreamId, n: usize) -> Result<(), UserError> {
+        let stream = self.store.get(id).ok_or(UserError::UnknownStream(id))?;
+        let n = (n as u32).min(stream.recv.unreleased());
+        self.release(id, n);
+        Ok(())
+    }
+
+    // ----- Internals shared with the input path -----
+
+    /// The stream, if we may still send on it.
+    fn sendable(&self, id: StreamId) -> Result<&Stream, UserError> {
+        if self.closing {
+            return Err(UserError::Closed);
+        }
+        let stream = self.store.get(id).ok_or(UserError::UnknownStream(id))?;
+        if !stream.state.can_send() || !matches!(stream.send_end, SendEnd::Open) {
+            return Err(UserError::InvalidState(id, "the stream's sending side is closed"));
+        }
+        Ok(stream)
+    }
+
+    /// What `send_data` would accept now on this stream.
+    pub(super) fn send_room(&self, stream: &Stream) -> usize {
+        let per_stream = (self.config.max_send_buffer_per_stream as usize).saturating_sub(stream.send_buffered as usize);
+        let total = (self.config.max_send_buffer as usize).saturating_sub(self.send_buffered);
+        per_stream.min(total)
+    }
+
+    /// Marks END_STREAM as sent on a head.
+    pub(super) fn end_sent(&mut self, id: StreamId) {
+        if let Some(stream) = self.store.get_mut(id) {
+            stream.send_end = SendEnd::Sent;
+        }
+        self.transition(id, StreamEvent::SendEndStream);
+    }
+
+    /// HPACK-encodes a field block and writes it as HEADERS (+ CONTINUATION as the peer's
+    /// SETTINGS_MAX_FRAME_SIZE requires). Encoding happens here, as the frame is written,
+    /// so the peer's decoder sees blocks in the order the encoder produced them (§4.3).
+    pub(super) fn write_field_block(
+        &mut self,
+        id: StreamId,
+        end_stream: bool,
+        encode: impl FnOnce(&mut Encoder, &mut BytesMut) -> Result<(), Malformed>,
+    ) -> Result<(), Malformed> {
+        let mut block = BytesMut::new();
+        encode(&mut self.encoder, &mut block)?;
+        let headers = Headers::new(id, block.freeze(), end_stream);
+        headers.encode_split(self.peer.max_frame_size, self.out.frame_buf());
+        self.stats.frames_sent += 1;
+        Ok(())
+    }
+
+    /// Releases `n` bytes of a stream's and the connection's receive window.
+    pub(super) fn release(&mut self, id: StreamId, n: u32) {
+        if n == 0 {
+            return;
+        }
+        let threshold = self.config.window_update_threshold;
+        if let Some(stream) = self.store.get_mut(id) {
+            stream.recv.release(n);
+            // No point in announcing window for a stream the peer has finished.
+            if stream.state.can_recv() && !stream.recv_end {
+                if let Some(increment) = stream.recv.take_update(threshold, false) {
+                    self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(id, increment)));
+                }
+            }
+        }
+        self.release_connection(n);
+    }
+
+    /// Releases `n` bytes of the connection's receive window.
+    pub(super) fn release_connection(&mut self, n: u32) {
+        self.recv_window.release(n);
+        if let Some(increment) = self.recv_window.take_update(self.config.window_update_threshold, false) {
+            self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(StreamId::ZERO, increment)));
+        }
+    }
+}

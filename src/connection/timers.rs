@@ -1,0 +1,153 @@
+//! Timeouts. The clock is the caller's: `handle_timeout(now)` is the only way time enters,
+//! and every deadline is computed from the last `now` given.
+
+use super::{Connection, Shutdown};
+use crate::frame::{Frame, Ping};
+use crate::ErrorCode;
+use std::time::Instant;
+
+/// Armed deadlines.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Timers {
+    /// The peer's preface and first SETTINGS (slowloris).
+    pub(super) preface: Option<Instant>,
+    /// The end of a header block spread over CONTINUATION frames.
+    pub(super) header_block: Option<Instant>,
+    /// The ACK of our oldest unacknowledged SETTINGS.
+    pub(super) settings: Option<Instant>,
+    /// Idle check; `idle_activity` records whether anything arrived since it was armed.
+    pub(super) idle: Option<Instant>,
+    pub(super) idle_activity: bool,
+    /// Whether anything arrived since the keepalive timer was armed.
+    pub(super) keepalive_activity: bool,
+    /// When to send a keepalive PING.
+    pub(super) keepalive: Option<Instant>,
+    /// When an outstanding keepalive PING counts as lost.
+    pub(super) keepalive_ack: Option<Instant>,
+    /// Graceful shutdown: the final GOAWAY at the latest.
+    pub(super) shutdown: Option<Instant>,
+}
+
+impl Timers {
+    pub(super) fn clear(&mut self) {
+        *self = Timers::default();
+    }
+
+    fn earliest(&self) -> Option<Instant> {
+        [
+            self.preface,
+            self.header_block,
+            self.settings,
+            self.idle,
+            self.keepalive,
+            self.keepalive_ack,
+            self.shutdown,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// The payload of keepalive PINGs, to tell their ACKs from the application's.
+pub(super) const KEEPALIVE_PING: [u8; 8] = *b"h2p-live";
+
+impl Connection {
+    /// When `handle_timeout` should next be called, if any timer is armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closing {
+            return None;
+        }
+        self.timers.earliest()
+    }
+
+    /// Advances the clock to `now` and fires what is due. Call it once right after creating
+    /// the connection, whenever the timer from `poll_timeout` fires, and whenever else the
+    /// caller wakes up (cheap when nothing is due).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.now = Some(now);
+        self.arm_missing(now);
+        let t = &self.timers;
+        let due = |at: Option<Instant>| at.is_some_and(|at| at <= now);
+        if due(t.preface) {
+            self.fail(ErrorCode::PROTOCOL_ERROR, "no connection preface in time");
+            return;
+        }
+        if due(t.header_block) {
+            self.fail(ErrorCode::PROTOCOL_ERROR, "header block not finished in time");
+            return;
+        }
+        if due(t.settings) {
+            self.fail(ErrorCode::SETTINGS_TIMEOUT, "SETTINGS not acknowledged in time");
+            return;
+        }
+        if due(t.keepalive_ack) {
+            self.fail(ErrorCode::NO_ERROR, "keepalive PING not answered");
+            return;
+        }
+        if due(self.timers.shutdown) {
+            self.finish_shutdown();
+        }
+        if due(self.timers.keepalive) {
+            self.timers.keepalive = None;
+            if self.timers.keepalive_ack.is_none() && !std::mem::take(&mut self.timers.keepalive_activity) {
+                self.write_frame(&Frame::Ping(Ping { ack: false, payload: KEEPALIVE_PING }));
+                self.timers.keepalive_ack = Some(now + self.config.keepalive_timeout);
+            }
+            self.arm_keepalive(now);
+        }
+        if due(self.timers.idle) {
+            self.timers.idle = None;
+            if self.active_streams() == 0 && !std::mem::take(&mut self.timers.idle_activity) {
+                self.fail(ErrorCode::NO_ERROR, "idle timeout");
+                return;
+            }
+            self.timers.idle = self.config.idle_timeout.map(|d| now + d);
+        }
+    }
+
+    /// Arms the timers whose condition holds but which were waiting for a clock.
+    fn arm_missing(&mut self, now: Instant) {
+        let c = &self.config;
+        let t = &mut self.timers;
+        if !self.got_settings && t.preface.is_none() {
+            t.preface = c.preface_timeout.map(|d| now + d);
+        }
+        if !self.pending_settings.is_empty() && t.settings.is_none() {
+            t.settings = c.settings_timeout.map(|d| now + d);
+        }
+        if self.header_block.is_some() && t.header_block.is_none() {
+            t.header_block = c.header_block_timeout.map(|d| now + d);
+        }
+        if t.idle.is_none() {
+            t.idle = c.idle_timeout.map(|d| now + d);
+        }
+        if t.keepalive.is_none() && t.keepalive_ack.is_none() {
+            self.arm_keepalive(now);
+        }
+        if self.shutdown == Shutdown::Announced && self.timers.shutdown.is_none() {
+            self.timers.shutdown = Some(now + self.config.shutdown_timeout);
+        }
+    }
+
+    fn arm_keepalive(&mut self, now: Instant) {
+        self.timers.keepalive = self.config.keepalive_interval.map(|d| now + d);
+    }
+
+    /// Something arrived from the peer.
+    pub(super) fn note_activity(&mut self) {
+        self.timers.idle_activity = true;
+        self.timers.keepalive_activity = true;
+    }
+
+    /// A keepalive PING was answered.
+    pub(super) fn keepalive_answered(&mut self) {
+        self.timers.keepalive_ack = None;
+        if let Some(now) = self.now {
+            self.arm_keepalive(now);
+        }
+    }
+}

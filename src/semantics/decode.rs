@@ -1,0 +1,264 @@
+//! From a decoded field list to `http` types, rejecting malformed messages (RFC 9113 §8).
+
+use super::{Malformed, Protocol, is_connection_specific, valid_name, valid_value};
+use crate::hpack::Field;
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+
+/// What kind of field block is expected, which decides the allowed pseudo-headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MessageKind {
+    /// A request (server side, or a PUSH_PROMISE on the client side).
+    Request {
+        /// Whether we advertised SETTINGS_ENABLE_CONNECT_PROTOCOL, allowing `:protocol`.
+        connect_protocol: bool,
+    },
+    /// A response head, informational or final (client side).
+    Response,
+    /// Trailers: regular fields only (§8.1).
+    Trailers,
+}
+
+/// A decoded, valid message head.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    Request(Request<()>),
+    Response(Response<()>),
+    Trailers(HeaderMap),
+}
+
+/// Collects fields as the HPACK decoder emits them; the first violation is remembered and
+/// the rest of the block is ignored.
+pub(crate) struct FieldCollector {
+    kind: MessageKind,
+    error: Option<Malformed>,
+    regular_seen: bool,
+    method: Option<Bytes>,
+    scheme: Option<Bytes>,
+    authority: Option<Bytes>,
+    path: Option<Bytes>,
+    protocol: Option<Bytes>,
+    status: Option<Bytes>,
+    host: Option<Bytes>,
+    cookie: Option<BytesMut>,
+    content_length: Option<u64>,
+    headers: HeaderMap,
+}
+
+impl FieldCollector {
+    pub(crate) fn new(kind: MessageKind) -> FieldCollector {
+        FieldCollector {
+            kind,
+            error: None,
+            regular_seen: false,
+            method: None,
+            scheme: None,
+            authority: None,
+            path: None,
+            protocol: None,
+            status: None,
+            host: None,
+            cookie: None,
+            content_length: None,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// The declared content-length, once the block is complete.
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    pub(crate) fn push(&mut self, field: Field) {
+        if self.error.is_none() {
+            if let Err(e) = self.accept(field) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn accept(&mut self, field: Field) -> Result<(), Malformed> {
+        if field.name.first() == Some(&b':') {
+            return self.accept_pseudo(field);
+        }
+        self.regular_seen = true;
+        let name = &field.name[..];
+        if !valid_name(name) {
+            return Err("invalid character in a field name");
+        }
+        if !valid_value(&field.value) {
+            return Err("invalid character or whitespace in a field value");
+        }
+        if is_connection_specific(name) {
+            return Err("connection-specific header field");
+        }
+        match name {
+            b"te" if &field.value[..] != b"trailers" => return Err("te other than trailers"),
+            b"content-length" => {
+                let n = parse_content_length(&field.value)?;
+                if self.content_length.is_some_and(|m| m != n) {
+                    return Err("conflicting content-length values");
+                }
+                self.content_length = Some(n);
+            }
+            b"cookie" => {
+                // §8.2.3: cookie crumbs are joined with "; " into one field.
+                match &mut self.cookie {
+                    Some(joined) => {
+                        joined.extend_from_slice(b"; ");
+                        joined.extend_from_slice(&field.value);
+                    }
+                    None => self.cookie = Some(BytesMut::from(&field.value[..])),
+                }
+                return Ok(());
+            }
+            b"host" => self.host = Some(field.value.clone()),
+            _ => {}
+        }
+        let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
+        let mut value =
+            HeaderValue::from_maybe_shared(field.value).map_err(|_| "invalid field value")?;
+        value.set_sensitive(field.sensitive);
+        self.headers.append(name, value);
+        Ok(())
+    }
+
+    fn accept_pseudo(&mut self, field: Field) -> Result<(), Malformed> {
+        // §8.3: all pseudo-header fields MUST come before regular fields.
+        if self.regular_seen {
+            return Err("pseudo-header field after a regular field");
+        }
+        let slot = match (self.kind, &field.name[..]) {
+            (MessageKind::Request { .. }, b":method") => &mut self.method,
+            (MessageKind::Request { .. }, b":scheme") => &mut self.scheme,
+            (MessageKind::Request { .. }, b":authority") => &mut self.authority,
+            (MessageKind::Request { .. }, b":path") => &mut self.path,
+            (MessageKind::Request { connect_protocol: true }, b":protocol") => &mut self.protocol,
+            (MessageKind::Response, b":status") => &mut self.status,
+            (MessageKind::Trailers, _) => return Err("pseudo-header field in trailers"),
+            _ => return Err("unknown or misplaced pseudo-header field"),
+        };
+        if slot.is_some() {
+            return Err("repeated pseudo-header field");
+        }
+        if !valid_value(&field.value) {
+            return Err("invalid character or whitespace in a pseudo-header value");
+        }
+        *slot = Some(field.value);
+        Ok(())
+    }
+
+    /// The message, or why it is malformed.
+    pub(crate) fn finish(mut self) -> Result<Decoded, Malformed> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if let Some(cookie) = self.cookie.take() {
+            let value = HeaderValue::from_maybe_shared(cookie.freeze())
+                .map_err(|_| "invalid cookie value")?;
+            self.headers.append(http::header::COOKIE, value);
+        }
+        match self.kind {
+            MessageKind::Request { .. } => self.finish_request().map(Decoded::Request),
+            MessageKind::Response => self.finish_response().map(Decoded::Response),
+            MessageKind::Trailers => Ok(Decoded::Trailers(self.headers)),
+        }
+    }
+
+    fn finish_request(self) -> Result<Request<()>, Malformed> {
+        let method = self.method.ok_or("missing :method")?;
+        let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
+        let is_connect = method == Method::CONNECT;
+        // §8.3.1: a host field that differs from :authority makes the request malformed.
+        if let (Some(authority), Some(host)) = (&self.authority, &self.host) {
+            if authority != host {
+                return Err(":authority and host disagree");
+            }
+        }
+        let has_authority = self.authority.is_some();
+        let authority = match self.authority.or(self.host) {
+            Some(a) if !a.is_empty() => Some(Authority::from_maybe_shared(a).map_err(|_| "invalid :authority")?),
+            _ => None,
+        };
+        let mut parts = http::uri::Parts::default();
+        let mut extensions = http::Extensions::new();
+        if is_connect && self.protocol.is_none() {
+            // §8.5: CONNECT carries :authority only; :scheme and :path MUST be omitted.
+            if self.scheme.is_some() || self.path.is_some() {
+                return Err("CONNECT with :scheme or :path");
+            }
+            if !has_authority {
+                return Err("CONNECT without :authority");
+            }
+            parts.authority = Some(authority.ok_or("CONNECT with an empty :authority")?);
+        } else {
+            if let Some(protocol) = self.protocol {
+                // RFC 8441 §4: :protocol only on CONNECT, which then also carries :scheme,
+                // :path and :authority.
+                if !is_connect {
+                    return Err(":protocol on a method other than CONNECT");
+                }
+                if !has_authority {
+                    return Err("extended CONNECT without :authority");
+                }
+                extensions.insert(Protocol(protocol));
+            }
+            // §8.3.1: :method, :scheme and :path are required; :path not empty.
+            let scheme = self.scheme.ok_or("missing :scheme")?;
+            let path = self.path.ok_or("missing :path")?;
+            if path.is_empty() {
+                return Err("empty :path");
+            }
+            let scheme = Scheme::try_from(&scheme[..]).map_err(|_| "invalid :scheme")?;
+            parts.path_and_query = Some(if &path[..] == b"*" {
+                PathAndQuery::from_static("*")
+            } else {
+                PathAndQuery::from_maybe_shared(path).map_err(|_| "invalid :path")?
+            });
+            match authority {
+                Some(authority) => {
+                    parts.scheme = Some(scheme);
+                    parts.authority = Some(authority);
+                }
+                // Without an authority the URI is origin-form; the scheme rides along as
+                // an extension.
+                None => {
+                    extensions.insert(scheme);
+                }
+            }
+        }
+        let mut request = Request::new(());
+        *request.method_mut() = method;
+        *request.uri_mut() = Uri::from_parts(parts).map_err(|_| "invalid request target")?;
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = self.headers;
+        *request.extensions_mut() = extensions;
+        Ok(request)
+    }
+
+    fn finish_response(self) -> Result<Response<()>, Malformed> {
+        let status = self.status.ok_or("missing :status")?;
+        if status.len() != 3 {
+            return Err(":status is not three digits");
+        }
+        let status = StatusCode::from_bytes(&status).map_err(|_| "invalid :status")?;
+        // §8.6: HTTP/2 removes support for 101 (Switching Protocols).
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err("101 Switching Protocols in HTTP/2");
+        }
+        let mut response = Response::new(());
+        *response.status_mut() = status;
+        *response.version_mut() = Version::HTTP_2;
+        *response.headers_mut() = self.headers;
+        Ok(response)
+    }
+}
+
+fn parse_content_length(value: &[u8]) -> Result<u64, Malformed> {
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return Err("invalid content-length");
+    }
+    Ok(value.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}

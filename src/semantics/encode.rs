@@ -1,0 +1,118 @@
+//! From `http` types to an HPACK field block, refusing what the peer would find malformed.
+
+use super::{Malformed, Protocol, is_connection_specific};
+use crate::hpack::{Encoder, FieldRef};
+use bytes::BytesMut;
+use http::{HeaderMap, Method, Request, Response};
+use smallvec::SmallVec;
+
+type Fields<'a> = SmallVec<[FieldRef<'a>; 24]>;
+
+/// Encodes a request head. Without a scheme in the URI, `https` is sent; a `host` header
+/// becomes `:authority` when the URI has none (§8.3.1).
+pub(crate) fn encode_request(
+    request: &Request<()>,
+    encoder: &mut Encoder,
+    dst: &mut BytesMut,
+) -> Result<(), Malformed> {
+    let uri = request.uri();
+    let method = request.method();
+    let protocol = request.extensions().get::<Protocol>();
+    let host = request.headers().get(http::header::HOST).map(|h| h.as_bytes());
+    let authority = uri.authority().map(|a| a.as_str().as_bytes()).or(host);
+    let mut fields = Fields::new();
+    fields.push(FieldRef::new(b":method", method.as_str().as_bytes()));
+    if *method == Method::CONNECT && protocol.is_none() {
+        // §8.5: only :method and :authority.
+        let authority = authority.ok_or("CONNECT request without an authority")?;
+        fields.push(FieldRef::new(b":authority", authority));
+    } else {
+        if protocol.is_some() && *method != Method::CONNECT {
+            return Err(":protocol on a method other than CONNECT");
+        }
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let path = match uri.path_and_query() {
+            Some(pq) if !pq.as_str().is_empty() => pq.as_str(),
+            _ => "/",
+        };
+        fields.push(FieldRef::new(b":scheme", scheme.as_bytes()));
+        if let Some(authority) = authority {
+            fields.push(FieldRef::new(b":authority", authority));
+        }
+        fields.push(FieldRef::new(b":path", path.as_bytes()));
+        if let Some(protocol) = protocol {
+            fields.push(FieldRef::new(b":protocol", protocol.as_bytes()));
+        }
+    }
+    push_headers(request.headers(), &mut fields, true)?;
+    encoder.encode(fields, dst);
+    Ok(())
+}
+
+/// Encodes a response head (final or informational).
+pub(crate) fn encode_response(
+    response: &Response<()>,
+    encoder: &mut Encoder,
+    dst: &mut BytesMut,
+) -> Result<(), Malformed> {
+    let status = response.status();
+    let mut fields = Fields::new();
+    fields.push(FieldRef::new(b":status", status.as_str().as_bytes()));
+    push_headers(response.headers(), &mut fields, false)?;
+    encoder.encode(fields, dst);
+    Ok(())
+}
+
+/// Encodes trailers: regular fields only.
+pub(crate) fn encode_trailers(
+    trailers: &HeaderMap,
+    encoder: &mut Encoder,
+    dst: &mut BytesMut,
+) -> Result<(), Malformed> {
+    let mut fields = Fields::new();
+    push_headers(trailers, &mut fields, false)?;
+    encoder.encode(fields, dst);
+    Ok(())
+}
+
+fn push_headers<'a>(
+    headers: &'a HeaderMap,
+    fields: &mut Fields<'a>,
+    skip_host: bool,
+) -> Result<(), Malformed> {
+    for (name, value) in headers {
+        let name_bytes = name.as_str().as_bytes();
+        if is_connection_specific(name_bytes) {
+            return Err("connection-specific header field");
+        }
+        if *name == http::header::TE && value.as_bytes() != b"trailers" {
+            return Err("te other than trailers");
+        }
+        if skip_host && *name == http::header::HOST {
+            continue;
+        }
+        let value_bytes = value.as_bytes();
+        if !super::valid_value(value_bytes) {
+            return Err("field value with surrounding whitespace");
+        }
+        if *name == http::header::COOKIE {
+            // §8.2.3: cookie crumbs compress better, each indexed on its own.
+            for crumb in value_bytes.split(|&b| b == b';') {
+                let crumb = crumb.trim_ascii();
+                if !crumb.is_empty() {
+                    fields.push(FieldRef { name: name_bytes, value: crumb, sensitive: value.is_sensitive() });
+                }
+            }
+            continue;
+        }
+        fields.push(FieldRef { name: name_bytes, value: value_bytes, sensitive: value.is_sensitive() });
+    }
+    Ok(())
+}
+
+/// Checks trailers before they are queued, so a bad field is reported to the caller rather
+/// than found when the frame is written.
+pub(crate) fn check_trailers(trailers: &HeaderMap) -> Result<(), Malformed> {
+    let mut fields = Fields::new();
+    push_headers(trailers, &mut fields, false)
+}

@@ -27,7 +27,9 @@ fn ten_mib_upload_and_download_through_16k_windows() {
     // Upload: the server reads as data arrives.
     let mut received = Vec::with_capacity(body.len());
     let mut rest = body.clone();
-    while !rest.is_empty() || !pair.server_events.iter().any(|e| matches!(e, Event::Data { end_stream: true, .. })) {
+    while !rest.is_empty()
+        || !pair.server_events.iter().any(|e| matches!(e, Event::Data { end_stream: true, .. }))
+    {
         if !rest.is_empty() {
             let n = pair.client.send_data(id, rest.clone(), true).unwrap();
             rest = rest.slice(n..);
@@ -66,7 +68,9 @@ fn ten_mib_upload_and_download_through_16k_windows() {
         downloaded.extend_from_slice(&chunk);
     }
     assert!(downloaded == body[..], "download corrupted");
-    assert!(pair.client.stats().flow_control_stalls > 0 || pair.server.stats().flow_control_stalls > 0);
+    assert!(
+        pair.client.stats().flow_control_stalls > 0 || pair.server.stats().flow_control_stalls > 0
+    );
 }
 
 #[test]
@@ -81,7 +85,9 @@ fn many_concurrent_streams_each_get_their_own_body() {
         .take_server_events()
         .into_iter()
         .filter_map(|e| match e {
-            Event::Request { stream_id, request, .. } => Some((stream_id, request.uri().path().to_string())),
+            Event::Request { stream_id, request, .. } => {
+                Some((stream_id, request.uri().path().to_string()))
+            }
             _ => None,
         })
         .collect();
@@ -112,7 +118,10 @@ fn trailers_follow_the_body() {
     pair.client.send_trailers(id, trailers).unwrap();
     pair.drive();
     let events = pair.take_server_events();
-    assert!(matches!(&events[..], [Event::Request { end_stream: false, .. }, Event::Data { end_stream: false, .. }, Event::Trailers { trailers, .. }] if trailers["grpc-status"] == "0"), "{events:?}");
+    assert!(
+        matches!(&events[..], [Event::Request { end_stream: false, .. }, Event::Data { end_stream: false, .. }, Event::Trailers { trailers, .. }] if trailers["grpc-status"] == "0"),
+        "{events:?}"
+    );
     assert_eq!(Pair::read_all(&mut pair.server, id), b"body");
 }
 
@@ -128,7 +137,10 @@ fn reset_mid_body_frees_the_stream_on_both_sides() {
     pair.drive();
     let events = pair.take_server_events();
     assert!(
-        events.iter().any(|e| matches!(e, Event::Reset { error_code: ErrorCode::CANCEL, initiator: Initiator::Remote, .. })),
+        events.iter().any(|e| matches!(
+            e,
+            Event::Reset { error_code: ErrorCode::CANCEL, initiator: Initiator::Remote, .. }
+        )),
         "{events:?}"
     );
     assert_eq!(pair.server.active_streams(), 0);
@@ -138,7 +150,11 @@ fn reset_mid_body_frees_the_stream_on_both_sides() {
     pair.drive();
     pair.server.send_response(id2, status(204), true).unwrap();
     pair.drive();
-    assert!(pair.take_client_events().iter().any(|e| matches!(e, Event::Response { stream_id, .. } if *stream_id == id2)));
+    assert!(
+        pair.take_client_events()
+            .iter()
+            .any(|e| matches!(e, Event::Response { stream_id, .. } if *stream_id == id2))
+    );
 }
 
 #[test]
@@ -148,8 +164,15 @@ fn graceful_shutdown_finishes_streams_in_flight() {
     pair.drive();
     pair.server.shutdown();
     pair.drive();
-    assert!(pair.take_client_events().iter().any(|e| matches!(e, Event::GoAway { error_code: ErrorCode::NO_ERROR, .. })));
-    assert!(pair.client.send_request(get("http://example.com/new"), true).is_err(), "no new streams");
+    assert!(
+        pair.take_client_events()
+            .iter()
+            .any(|e| matches!(e, Event::GoAway { error_code: ErrorCode::NO_ERROR, .. }))
+    );
+    assert!(
+        pair.client.send_request(get("http://example.com/new"), true).is_err(),
+        "no new streams"
+    );
     assert!(!pair.server.is_closed(), "stream 1 is still in flight");
     pair.server.send_response(id, status(200), true).unwrap();
     pair.drive();
@@ -166,19 +189,34 @@ fn goaway_mid_flight_reports_unprocessed_streams_as_retryable() {
     peer.frames();
     peer.send(goaway(first.0, ErrorCode::NO_ERROR));
     let events = peer.events();
-    assert!(matches!(&events[0], Event::GoAway { last_stream_id, .. } if *last_stream_id == first), "{events:?}");
     assert!(
-        events.iter().any(|e| matches!(e, Event::Reset { stream_id, retryable: true, .. } if *stream_id == second)),
+        matches!(&events[0], Event::GoAway { last_stream_id, .. } if *last_stream_id == first),
         "{events:?}"
     );
-    assert!(!events.iter().any(|e| matches!(e, Event::Reset { stream_id, .. } if *stream_id == first)));
-    assert!(peer.conn.send_request(get("http://example.com/3"), true).is_err(), "no new streams after GOAWAY");
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::Reset { stream_id, retryable: true, .. } if *stream_id == second)
+        ),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Reset { stream_id, .. } if *stream_id == first))
+    );
+    assert!(
+        peer.conn.send_request(get("http://example.com/3"), true).is_err(),
+        "no new streams after GOAWAY"
+    );
     // Stream 1 still completes, and then the connection closes.
     let response = peer.response(first.0, "200", true);
     peer.send(response);
     let events = peer.events();
     assert!(events.iter().any(|e| matches!(e, Event::Response { .. })), "{events:?}");
-    assert!(peer.conn.is_closed() || { peer.frames(); peer.conn.is_closed() });
+    assert!(
+        peer.conn.is_closed() || {
+            peer.frames();
+            peer.conn.is_closed()
+        }
+    );
 }
 
 #[test]

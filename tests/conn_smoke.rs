@@ -10,10 +10,15 @@ use support::*;
 fn rfc9113_3_4_server_handshake_settings_and_ack() {
     let mut peer = Peer::server();
     let frames = peer.handshake();
-    let Frame::Settings(settings) = &frames[0] else { panic!("first frame must be SETTINGS: {frames:?}") };
+    let Frame::Settings(settings) = &frames[0] else {
+        panic!("first frame must be SETTINGS: {frames:?}")
+    };
     assert!(!settings.ack);
     assert_eq!(settings.get(SettingId::MAX_CONCURRENT_STREAMS), Some(128));
-    assert!(frames.iter().any(|f| matches!(f, Frame::Settings(s) if s.ack)), "our SETTINGS acked: {frames:?}");
+    assert!(
+        frames.iter().any(|f| matches!(f, Frame::Settings(s) if s.ack)),
+        "our SETTINGS acked: {frames:?}"
+    );
     assert!(frames.iter().any(|f| matches!(f, Frame::WindowUpdate(w) if w.stream_id.is_zero())));
     peer.expect_alive();
 }
@@ -25,7 +30,9 @@ fn server_answers_a_get() {
     let get = peer.get(1, "/hello");
     peer.send(get);
     let events = peer.events();
-    let Some(Event::Request { stream_id, request, end_stream }) = events.into_iter().next() else { panic!() };
+    let Some(Event::Request { stream_id, request, end_stream }) = events.into_iter().next() else {
+        panic!()
+    };
     assert_eq!((stream_id, request.uri().path(), end_stream), (StreamId(1), "/hello", true));
     peer.conn.send_response(stream_id, status(200), false).unwrap();
     assert_eq!(peer.conn.send_data(stream_id, "hi there".into(), true).unwrap(), 8);

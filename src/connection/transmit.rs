@@ -5,7 +5,7 @@
 //! not copied: the buffer is sealed and the caller's `Bytes` is queued as its own chunk.
 //! [`Buf::chunks_vectored`] then hands all of it to `writev` at once.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
@@ -101,6 +101,26 @@ impl Buf for Transmit {
                 self.chunks.pop_front();
             }
         }
+    }
+
+    /// Hands out the front chunk itself when it is long enough: with this, a transport that
+    /// moves `Bytes` (a channel, an in-memory pair) passes DATA payloads without copying.
+    fn copy_to_bytes(&mut self, len: usize) -> Bytes {
+        if let Some(front) = self.chunks.front_mut() {
+            if front.len() >= len {
+                let out = front.split_to(len);
+                self.sealed -= len;
+                if front.is_empty() {
+                    self.chunks.pop_front();
+                }
+                return out;
+            }
+        } else if self.buf.len() >= len {
+            return self.buf.split_to(len).freeze();
+        }
+        let mut out = BytesMut::with_capacity(len);
+        out.put((&mut *self).take(len));
+        out.freeze()
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {

@@ -2,8 +2,9 @@
 //!
 //! Input arrives in chunks of any size. A frame that lies wholly inside one `Bytes` chunk is
 //! cut out of it with `split_to`, so its payload — a DATA body, say — is a view of the
-//! caller's buffer and is never copied. Only a frame that straddles two chunks is gathered
-//! into an internal buffer, and that buffer never holds more than one frame: the length
+//! caller's buffer and is never copied; so is a payload whose 9-byte header came in the
+//! chunk before. Only a payload that straddles chunks is gathered into an internal buffer,
+//! and that buffer never holds more than one frame: the length
 //! is checked against SETTINGS_MAX_FRAME_SIZE as soon as the 9-byte header is complete,
 //! before any of the payload is buffered (RFC 9113 §4.2), so a peer cannot make us hold more.
 
@@ -119,6 +120,13 @@ impl FrameDecoder {
             return Ok(None);
         };
         let total = self.frame_len(&head)?;
+        // A header that arrived alone (a vectored write puts header and payload in separate
+        // chunks) does not make the payload straddle: slice it from the next chunk.
+        let payload_len = total - HEADER_LEN;
+        if self.partial.len() == HEADER_LEN && self.input.len() >= payload_len {
+            self.partial.clear();
+            return Ok(Some((head, self.input.split_to(payload_len))));
+        }
         self.fill_partial(total);
         if self.partial.len() < total {
             return Ok(None);

@@ -1,0 +1,146 @@
+//! Heap used per connection and per stream, measured with a counting allocator.
+//!
+//! `cargo bench --bench memory` prints:
+//! - bytes per idle established connection, HPACK dynamic tables filled to 4 KiB both ways
+//!   (each side of a client/server pair counted separately);
+//! - bytes per additional open stream with no buffered data (server side).
+
+use bytes::Buf;
+use h2proto::{Config, Connection, Event};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn pump(from: &mut Connection, to: &mut Connection) {
+    let out = from.transmit();
+    let mut wire = Vec::new();
+    while out.has_remaining() {
+        wire.extend_from_slice(out.chunk());
+        let n = out.chunk().len();
+        out.advance(n);
+    }
+    if !wire.is_empty() {
+        to.recv(wire.into()).expect("valid HTTP/2");
+    }
+}
+
+fn settle(client: &mut Connection, server: &mut Connection) {
+    for _ in 0..4 {
+        pump(client, server);
+        pump(server, client);
+    }
+}
+
+/// A request and a response whose headers fill both dynamic tables to about 4 KiB.
+fn fill_tables(client: &mut Connection, server: &mut Connection) {
+    let mut request = http::Request::get("http://example.com/").body(()).unwrap();
+    for i in 0..40 {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(format!("x-request-header-{i:02}").as_bytes()).unwrap(),
+            "a-value-that-is-long-enough-to-fill-the-table-quickly".parse().unwrap(),
+        );
+    }
+    let id = client.send_request(request, true).unwrap();
+    settle(client, server);
+    let mut response = http::Response::new(());
+    for i in 0..40 {
+        response.headers_mut().insert(
+            http::HeaderName::from_bytes(format!("x-response-header-{i:02}").as_bytes()).unwrap(),
+            "a-value-that-is-long-enough-to-fill-the-table-quickly".parse().unwrap(),
+        );
+    }
+    server.send_response(id, response, true).unwrap();
+    settle(client, server);
+    while client.poll_event().is_some() {}
+    while server.poll_event().is_some() {}
+}
+
+fn main() {
+    const PAIRS: usize = 200;
+    let before = live();
+    let mut pairs = Vec::with_capacity(PAIRS);
+    let vec_overhead = live() - before;
+    for _ in 0..PAIRS {
+        let mut client = Connection::client(Config::default());
+        let mut server = Connection::server(Config::default());
+        settle(&mut client, &mut server);
+        fill_tables(&mut client, &mut server);
+        pairs.push((client, server));
+    }
+    let per_connection = (live() - before - vec_overhead) as f64 / (2 * PAIRS) as f64;
+    let inline = std::mem::size_of::<Connection>();
+    println!(
+        "idle established connection, HPACK tables full: {per_connection:.0} bytes of heap per connection (+{inline} bytes inline in the Connection value)"
+    );
+
+    // Streams: open many request streams on one connection, no bodies buffered.
+    let mut config = Config::default();
+    config.max_concurrent_streams = 100_000;
+    let mut client = Connection::client(config.clone());
+    let mut server = Connection::server(config);
+    settle(&mut client, &mut server);
+    fill_tables(&mut client, &mut server);
+    const STREAMS: usize = 10_000;
+    let request = http::Request::post("http://example.com/upload").body(()).unwrap();
+    let mut opened = Vec::with_capacity(STREAMS);
+    let before = live();
+    for _ in 0..STREAMS {
+        opened.push(client.send_request(request.clone(), false).unwrap());
+    }
+    let client_heap = live() - before;
+    let before_server = live();
+    let out = client.transmit();
+    let mut wire = Vec::new();
+    while out.has_remaining() {
+        wire.extend_from_slice(out.chunk());
+        let n = out.chunk().len();
+        out.advance(n);
+    }
+    let mut wire = bytes::Bytes::from(wire);
+    let mut requests = 0;
+    while !wire.is_empty() {
+        // The server stops reading while its event queue is full: take events as we go.
+        let n = server.recv(wire.clone()).expect("valid HTTP/2");
+        wire.advance(n);
+        while let Some(event) = server.poll_event() {
+            if let Event::Request { .. } = event {
+                requests += 1;
+            }
+        }
+    }
+    drop(wire);
+    assert_eq!(requests, STREAMS);
+    let _ = server.transmit().remaining();
+    let server_heap = live() - before_server;
+    println!(
+        "open stream, nothing buffered: {:.0} bytes per stream (server side, {} streams), {:.0} bytes (client side)",
+        server_heap as f64 / STREAMS as f64,
+        STREAMS,
+        client_heap as f64 / STREAMS as f64,
+    );
+    drop(pairs);
+}

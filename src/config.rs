@@ -44,7 +44,9 @@ pub struct Config {
     /// RFC's initial value, so no size update dance is needed).
     pub header_table_size: u32,
     /// SETTINGS_MAX_CONCURRENT_STREAMS: streams the peer may open at once. Default 128.
-    /// A server refuses excess streams with REFUSED_STREAM (§5.1.2).
+    /// A server refuses excess streams with REFUSED_STREAM (§5.1.2); a client refuses
+    /// pushed responses the same way and resets promises beyond this many reserved streams
+    /// with ENHANCE_YOUR_CALM (§10.5).
     pub max_concurrent_streams: u32,
     /// SETTINGS_INITIAL_WINDOW_SIZE: each stream's receive window. Default 1 MiB: 64 KiB
     /// caps a single stream at 64 KiB per round trip, about 5 Mbit/s at 100 ms.
@@ -117,7 +119,8 @@ pub struct Config {
     // --- Timeouts (time comes only from `handle_timeout`) ---
     /// From start until the peer's preface and first SETTINGS (slowloris). Default 5 s.
     pub preface_timeout: Option<Duration>,
-    /// From a HEADERS without END_HEADERS until its last CONTINUATION. Default 5 s.
+    /// From a HEADERS without END_HEADERS until its last CONTINUATION; past it, GOAWAY
+    /// ENHANCE_YOUR_CALM. Default 5 s.
     pub header_block_timeout: Option<Duration>,
     /// For our SETTINGS to be acknowledged (SETTINGS_TIMEOUT, §6.5.3). Default 10 s.
     pub settings_timeout: Option<Duration>,
@@ -125,7 +128,9 @@ pub struct Config {
     /// with GOAWAY NO_ERROR. Default 30 s. The check is coarse: it fires between one and
     /// two times this value after the last activity.
     pub idle_timeout: Option<Duration>,
-    /// Send a PING after this long without receiving anything. Default none.
+    /// Send a PING when nothing has been received for this long. Default none. Like the
+    /// idle check it is coarse: the PING goes out between one and two intervals after the
+    /// last frame received.
     pub keepalive_interval: Option<Duration>,
     /// Close the connection if a PING is not answered within this. Default 20 s.
     pub keepalive_timeout: Duration,

@@ -4,9 +4,9 @@
 //! in events but pulled with [`Connection::read_data`](crate::Connection::read_data), so the
 //! application reads at its own pace and flow control does the rest.
 
+use crate::ErrorCode;
 use crate::error::{ConnectionError, Initiator};
 use crate::frame::{Settings, StreamId, Unknown};
-use crate::ErrorCode;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 

@@ -109,7 +109,8 @@ impl RecvWindow {
         if self.pending == 0 || (!force && self.pending < limit) {
             return None;
         }
-        let increment = self.pending.min(MAX_WINDOW_SIZE - self.window.available().min(MAX_WINDOW_SIZE));
+        let increment =
+            self.pending.min(MAX_WINDOW_SIZE - self.window.available().min(MAX_WINDOW_SIZE));
         self.pending -= increment;
         if increment == 0 {
             return None;

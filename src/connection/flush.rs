@@ -4,8 +4,9 @@
 //! Streams with something to send wait in one queue per RFC 9218 urgency (0 first). Within
 //! an urgency, incremental streams — and streams that sent no priority signal — take turns
 //! frame by frame (fair round-robin); non-incremental ones are served one after the other,
-//! each to the end of its data. A stream whose own window is empty leaves the queue until
-//! a WINDOW_UPDATE brings it back; an empty connection window pauses everything.
+//! in ascending stream id order, each to the end of its data. A stream whose own window is
+//! empty leaves the queue until a WINDOW_UPDATE brings it back; an empty connection window
+//! pauses everything.
 
 use super::Connection;
 use crate::event::Event;
@@ -37,7 +38,20 @@ impl Connection {
             return;
         }
         stream.queued = true;
-        self.ready[stream.urgency.min(7) as usize].push_back(id);
+        let (urgency, incremental) = (stream.urgency.min(7) as usize, stream.incremental);
+        // RFC 9218 §10: non-incremental streams of one urgency go in ascending id order
+        // (the order the client asked), not in the order their data was queued.
+        let store = &self.store;
+        let queue = &mut self.ready[urgency];
+        let before = if incremental {
+            None
+        } else {
+            queue.iter().position(|&s| s > id && store.get(s).is_some_and(|s| !s.incremental))
+        };
+        match before {
+            Some(at) => queue.insert(at, id),
+            None => queue.push_back(id),
+        }
     }
 
     /// The stream's priority changed: move it to its new queue.
@@ -65,8 +79,13 @@ impl Connection {
             match self.next_step(id) {
                 Step::Data { len, end_stream } => self.send_data_frame(id, len, end_stream),
                 Step::EndStream => {
-                    FrameHeader { length: 0, kind: FrameType::DATA, flags: flags::END_STREAM, stream_id: id }
-                        .encode(self.out.frame_buf());
+                    FrameHeader {
+                        length: 0,
+                        kind: FrameType::DATA,
+                        flags: flags::END_STREAM,
+                        stream_id: id,
+                    }
+                    .encode(self.out.frame_buf());
                     self.stats.frames_sent += 1;
                     self.end_sent(id);
                 }
@@ -105,7 +124,8 @@ impl Connection {
                 return Step::ConnectionBlocked;
             }
             let len = stream.send_buffered.min(window).min(self.peer.max_frame_size);
-            let end_stream = len == stream.send_buffered && matches!(stream.send_end, SendEnd::EndStream);
+            let end_stream =
+                len == stream.send_buffered && matches!(stream.send_end, SendEnd::EndStream);
             return Step::Data { len, end_stream };
         }
         match stream.send_end {
@@ -117,7 +137,8 @@ impl Connection {
 
     fn send_data_frame(&mut self, id: StreamId, len: u32, end_stream: bool) {
         let flags = if end_stream { flags::END_STREAM } else { 0 };
-        FrameHeader { length: len, kind: FrameType::DATA, flags, stream_id: id }.encode(self.out.frame_buf());
+        FrameHeader { length: len, kind: FrameType::DATA, flags, stream_id: id }
+            .encode(self.out.frame_buf());
         let stream = self.store.get_mut(id).expect("scheduled stream exists");
         let mut left = len as usize;
         while left > 0 {
@@ -147,7 +168,9 @@ impl Connection {
             return;
         };
         // Checked by `send_trailers`, so encoding cannot fail here.
-        let written = self.write_field_block(id, true, |enc, dst| semantics::encode_trailers(&trailers, enc, dst));
+        let written = self.write_field_block(id, true, |enc, dst| {
+            semantics::encode_trailers(&trailers, enc, dst)
+        });
         debug_assert!(written.is_ok());
         self.end_sent(id);
     }

@@ -42,7 +42,13 @@ impl Connection {
         stream_error: Option<ProtocolError>,
     ) -> Result<(), ConnectionError> {
         if frame.end_headers {
-            return self.block_complete(frame.stream_id, None, frame.end_stream, stream_error, frame.fragment);
+            return self.block_complete(
+                frame.stream_id,
+                None,
+                frame.end_stream,
+                stream_error,
+                frame.fragment,
+            );
         }
         self.begin_block(frame.stream_id, None, frame.end_stream, stream_error, &frame.fragment)
     }
@@ -135,9 +141,10 @@ impl Connection {
     ) -> Result<(), ConnectionError> {
         let disposition = self.disposition(id, promised)?;
         let kind = match disposition {
-            Disposition::NewRequest => {
-                MessageKind::Request { connect_protocol: self.local.enable_connect_protocol || self.config.enable_connect_protocol }
-            }
+            Disposition::NewRequest => MessageKind::Request {
+                connect_protocol: self.local.enable_connect_protocol
+                    || self.config.enable_connect_protocol,
+            },
             Disposition::Push { .. } => MessageKind::Request { connect_protocol: false },
             Disposition::Response => MessageKind::Response,
             _ => MessageKind::Trailers,
@@ -147,7 +154,9 @@ impl Connection {
             Ok(()) => Ok(collector),
             Err(e) if e.is_compression_error() => {
                 // §4.3: a block that cannot be decoded is a connection error COMPRESSION_ERROR.
-                return Err(self.fail(ErrorCode::COMPRESSION_ERROR, "header block cannot be decoded"));
+                return Err(
+                    self.fail(ErrorCode::COMPRESSION_ERROR, "header block cannot be decoded")
+                );
             }
             Err(_) => Err(TooLarge),
         };
@@ -163,29 +172,42 @@ impl Connection {
 
     /// Classifies a complete block by role and stream state; connection errors that make
     /// decoding pointless are returned at once.
-    fn disposition(&mut self, id: StreamId, promised: Option<StreamId>) -> Result<Disposition, ConnectionError> {
+    fn disposition(
+        &mut self,
+        id: StreamId,
+        promised: Option<StreamId>,
+    ) -> Result<Disposition, ConnectionError> {
         if let Some(promised) = promised {
             // §6.6: the promised id must be a new server stream; the associated stream must
             // be one of ours that is open or half-closed (local).
             if !promised.is_server_initiated() || !self.is_idle(promised) {
-                return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE with an invalid promised stream"));
+                return Err(self.fail(
+                    ErrorCode::PROTOCOL_ERROR,
+                    "PUSH_PROMISE with an invalid promised stream",
+                ));
             }
             self.last_remote_id = promised;
             return match self.store.get(id).map(|s| s.state) {
-                Some(State::Open | State::HalfClosedLocal) => Ok(Disposition::Push { promised }),
+                // §8.4.1: only on a request stream we opened, never on a pushed one.
+                Some(State::Open | State::HalfClosedLocal) if self.is_local(id) => {
+                    Ok(Disposition::Push { promised })
+                }
                 _ if self.store.closed_by(id) == Some(crate::streams::ClosedBy::LocalReset) => {
                     // We reset the associated stream; the promise crossed our RST_STREAM.
                     self.store.remember_closed(promised, crate::streams::ClosedBy::LocalReset);
                     Ok(Disposition::StreamError(ErrorCode::CANCEL))
                         .map(|_| Disposition::Push { promised })
                 }
-                _ => Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE on a stream that is not open")),
+                _ => Err(self
+                    .fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE on a stream that is not open")),
             };
         }
         if let Some(stream) = self.store.get(id) {
             if stream.state != State::Closed {
                 return Ok(match stream.state.on(StreamEvent::RecvHeaders) {
-                    Outcome::Next(_) if self.role == Role::Client && stream.recv_phase == RecvPhase::Head => {
+                    Outcome::Next(_)
+                        if self.role == Role::Client && stream.recv_phase == RecvPhase::Head =>
+                    {
                         Disposition::Response
                     }
                     Outcome::Next(_) => Disposition::Trailers,
@@ -223,11 +245,16 @@ impl Connection {
     ) -> Result<(), ConnectionError> {
         self.last_remote_id = id;
         // §6.8: after our final GOAWAY, streams above its last id are ignored; the client
-        // knows they were not processed.
+        // knows they were not processed. Their later frames are discarded like those after
+        // our RST_STREAM (§5.1), still counted for the connection window.
         if self.goaway_sent.is_some_and(|last| id > last) {
+            self.store.remember_closed(id, crate::streams::ClosedBy::LocalReset);
             return Ok(());
         }
-        let mut stream = Stream::new(State::Idle, self.peer.initial_window_size, self.config.initial_stream_window_size);
+        // §6.9.2: the receive window starts at our *acknowledged* initial window; a change
+        // still unacknowledged reaches every stream with its ACK (`apply_local_settings`).
+        let mut stream =
+            Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
         stream.recv_phase = RecvPhase::Body;
         self.store.insert(id, stream);
         self.transition(id, StreamEvent::RecvHeaders);
@@ -330,6 +357,12 @@ impl Connection {
         if let Some(e) = stream_error {
             return self.stream_error(id, e.code);
         }
+        // §5.1.2: a pushed response opens one of the peer's streams; over our
+        // SETTINGS_MAX_CONCURRENT_STREAMS it is refused.
+        let reserved = self.store.get(id).is_some_and(|s| s.state == State::ReservedRemote);
+        if reserved && self.active_remote >= self.config.max_concurrent_streams {
+            return self.stream_error(id, ErrorCode::REFUSED_STREAM);
+        }
         let Ok(collector) = decoded else {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         };
@@ -376,14 +409,38 @@ impl Connection {
             // The associated stream was reset by us: refuse the push too.
             return self.stream_error(promised, ErrorCode::CANCEL);
         }
-        let mut stream = Stream::new(State::Idle, self.peer.initial_window_size, self.config.initial_stream_window_size);
+        // §10.5: promised streams wait in the store until used; past our stream limit,
+        // further promises are a stream error ENHANCE_YOUR_CALM.
+        let is_reserved = |s: &Stream| s.state == State::ReservedRemote;
+        let reserved =
+            self.store.ids().filter(|&s| self.store.get(s).is_some_and(is_reserved)).count();
+        if reserved >= self.config.max_concurrent_streams as usize {
+            return self.stream_error(promised, ErrorCode::ENHANCE_YOUR_CALM);
+        }
+        let mut stream =
+            Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
         stream.state = State::ReservedRemote;
         self.store.insert(promised, stream);
+        let content_length = decoded.as_ref().ok().and_then(FieldCollector::content_length);
         let request = match decoded.map(FieldCollector::finish) {
             Ok(Ok(Decoded::Request(r))) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };
-        self.events.push_back(Event::PushPromise { stream_id: associated, promised_id: promised, request });
+        // §8.4, §8.4.1: a promised request is safe and cacheable (GET or HEAD), has no
+        // content, and names the authority the push is for.
+        let head = request.method() == http::Method::HEAD;
+        if !(head || request.method() == http::Method::GET)
+            || content_length.is_some_and(|n| n != 0)
+            || request.uri().authority().is_none()
+        {
+            return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR);
+        }
+        self.store.get_mut(promised).expect("inserted above").head_request = head;
+        self.events.push_back(Event::PushPromise {
+            stream_id: associated,
+            promised_id: promised,
+            request,
+        });
         Ok(())
     }
 

@@ -1,11 +1,11 @@
 //! Starting, failing and closing: the connection's and each stream's.
 
-use super::{Connection, Role, Shutdown, PREFACE};
+use super::{Connection, PREFACE, Role, Shutdown};
 use crate::error::{ConnectionError, Initiator};
 use crate::event::Event;
 use crate::frame::{Frame, GoAway, Ping, RstStream, SettingId, Settings, StreamId, WindowUpdate};
-use crate::streams::state::{Event as StreamEvent, Outcome, State};
 use crate::streams::ClosedBy;
+use crate::streams::state::{Event as StreamEvent, Outcome, State};
 use crate::{ErrorCode, ProtocolError, Scope};
 use bytes::Bytes;
 
@@ -22,7 +22,9 @@ impl Connection {
         let settings = self.initial_settings();
         self.write_frame(&Frame::Settings(settings.clone()));
         self.pending_settings.push_back(settings);
-        if let Some(increment) = self.recv_window.grow_target(self.config.initial_connection_window_size) {
+        if let Some(increment) =
+            self.recv_window.grow_target(self.config.initial_connection_window_size)
+        {
             self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(StreamId::ZERO, increment)));
         }
     }
@@ -65,7 +67,11 @@ impl Connection {
         }
         let error = ConnectionError::local(code, reason);
         if self.goaway_sent.is_none() || code != ErrorCode::NO_ERROR {
-            self.send_goaway(self.last_remote_id, code, Bytes::from_static(reason.as_bytes()));
+            // §6.8: the last stream id never grows from one GOAWAY to the next (streams
+            // ignored after a final GOAWAY were not processed).
+            let last =
+                self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
+            self.send_goaway(last, code, Bytes::from_static(reason.as_bytes()));
         }
         self.error = Some(error.clone());
         self.abort_streams(code, Initiator::Local);
@@ -84,7 +90,11 @@ impl Connection {
 
     /// A stream error (§5.4.2) caused by the peer: RST_STREAM, counted against the reset
     /// flood limit (CVE-2019-9514).
-    pub(super) fn stream_error(&mut self, id: StreamId, code: ErrorCode) -> Result<(), ConnectionError> {
+    pub(super) fn stream_error(
+        &mut self,
+        id: StreamId,
+        code: ErrorCode,
+    ) -> Result<(), ConnectionError> {
         if !self.local_resets.take(self.now) {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many stream errors"));
         }
@@ -191,7 +201,12 @@ impl Connection {
         for id in ids {
             if let Some(s) = self.store.remove(id) {
                 if s.state != State::Closed {
-                    self.events.push_back(Event::Reset { stream_id: id, error_code: code, initiator, retryable: false });
+                    self.events.push_back(Event::Reset {
+                        stream_id: id,
+                        error_code: code,
+                        initiator,
+                        retryable: false,
+                    });
                 }
             }
         }
@@ -216,14 +231,22 @@ impl Connection {
 
     pub(super) fn send_goaway(&mut self, last: StreamId, code: ErrorCode, debug: Bytes) {
         self.goaway_sent = Some(last);
-        self.write_frame(&Frame::GoAway(GoAway { last_stream_id: last, error_code: code, debug_data: debug }));
+        self.write_frame(&Frame::GoAway(GoAway {
+            last_stream_id: last,
+            error_code: code,
+            debug_data: debug,
+        }));
     }
 
     /// Closes the connection gracefully once GOAWAY has been exchanged and no stream is
     /// left.
     pub(super) fn check_drained(&mut self) {
         let going_away = self.goaway_received.is_some() || self.shutdown == Shutdown::Draining;
-        if going_away && !self.closing && self.active_local + self.active_remote == 0 && self.send_buffered == 0 {
+        if going_away
+            && !self.closing
+            && self.active_local + self.active_remote == 0
+            && self.send_buffered == 0
+        {
             self.finish_closing();
         }
     }

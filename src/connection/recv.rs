@@ -1,7 +1,7 @@
 //! The input path: bytes in, frames dispatched by type (RFC 9113 §3.4, §5, §6).
 
-use super::timers::KEEPALIVE_PING;
 use super::lifecycle::SHUTDOWN_PING;
+use super::timers::KEEPALIVE_PING;
 use super::{Connection, PREFACE, Role};
 use crate::error::{ConnectionError, Initiator};
 use crate::event::Event;
@@ -31,6 +31,10 @@ impl Connection {
         if self.closing {
             return Ok(data.len());
         }
+        // The caller took all output since the last call: no control frame waits unread.
+        if self.out.is_empty() {
+            self.pending_control = 0;
+        }
         let total = data.len();
         self.stats.bytes_received += total as u64;
         if self.preface_remaining > 0 {
@@ -50,9 +54,7 @@ impl Connection {
                 Ok(None) => break,
                 Err(e) => return Err(self.fail(e.code, e.reason)),
             };
-            if let Err(e) = self.on_frame(next.0, next.1) {
-                return Err(e);
-            }
+            self.on_frame(next.0, next.1)?;
             if self.closing {
                 break;
             }
@@ -82,7 +84,9 @@ impl Connection {
         // §6.10: a field block is a contiguous run of HEADERS/PUSH_PROMISE + CONTINUATION.
         if let Some(block) = &self.header_block {
             if head.kind != FrameType::CONTINUATION || head.stream_id != block.stream_id {
-                return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "frame interleaved in a field block"));
+                return Err(
+                    self.fail(ErrorCode::PROTOCOL_ERROR, "frame interleaved in a field block")
+                );
             }
         }
         if head.kind == FrameType::HEADERS {
@@ -93,7 +97,7 @@ impl Connection {
         }
         let frame = match Frame::decode(head, payload) {
             Ok(frame) => frame,
-            Err(e) => return self.frame_error(e),
+            Err(e) => return self.frame_error(head.kind, e),
         };
         match frame {
             Frame::Data(f) => self.recv_data(f),
@@ -127,9 +131,9 @@ impl Connection {
     /// A frame failed its own rules. A stream error on a stream that is still idle is a
     /// connection error for all but PRIORITY (§5.1: idle streams accept only HEADERS and
     /// PRIORITY).
-    fn frame_error(&mut self, e: ProtocolError) -> Result<(), ConnectionError> {
+    fn frame_error(&mut self, kind: FrameType, e: ProtocolError) -> Result<(), ConnectionError> {
         if let Scope::Stream(id) = e.scope {
-            if self.is_idle(id) && e.code != ErrorCode::FRAME_SIZE_ERROR {
+            if self.is_idle(id) && kind != FrameType::PRIORITY {
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "frame on an idle stream"));
             }
         }
@@ -150,7 +154,11 @@ impl Connection {
 
     /// A frame on a stream not in the store, or in the store but closed: §5.1's reactions.
     /// Returns Ok(true) when the frame should be ignored.
-    pub(super) fn closed_stream_frame(&mut self, id: StreamId, kind: FrameType) -> Result<(), ConnectionError> {
+    pub(super) fn closed_stream_frame(
+        &mut self,
+        id: StreamId,
+        kind: FrameType,
+    ) -> Result<(), ConnectionError> {
         match self.store.closed_by(id) {
             // §5.1: after our RST_STREAM, frames in flight are ignored.
             Some(ClosedBy::LocalReset) => Ok(()),
@@ -176,7 +184,9 @@ impl Connection {
         self.stats.data_received += frame.data.len() as u64;
         // §6.9: DATA counts against the connection window whatever the stream's state.
         if !self.recv_window.receive(len) {
-            return Err(self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection flow-control window exceeded"));
+            return Err(
+                self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection flow-control window exceeded")
+            );
         }
         if self.is_idle(id) {
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "DATA on an idle stream"));
@@ -192,7 +202,9 @@ impl Connection {
                 Some(state) if state != crate::streams::state::State::Closed => {
                     // half-closed (remote), reserved: what the table says.
                     match state.on(StreamEvent::RecvData) {
-                        Outcome::ConnectionError(code) => Err(self.fail(code, "DATA in a reserved stream")),
+                        Outcome::ConnectionError(code) => {
+                            Err(self.fail(code, "DATA in a reserved stream"))
+                        }
                         Outcome::StreamError(code) => self.stream_error(id, code),
                         _ => Ok(()),
                     }
@@ -284,7 +296,8 @@ impl Connection {
             };
             self.timers.settings = None;
             if !self.pending_settings.is_empty() {
-                self.timers.settings = self.now.zip(self.config.settings_timeout).map(|(n, d)| n + d);
+                self.timers.settings =
+                    self.now.zip(self.config.settings_timeout).map(|(n, d)| n + d);
             }
             self.apply_local_settings(&acked)?;
             self.events.push_back(Event::SettingsAcked);
@@ -304,7 +317,9 @@ impl Connection {
                 SettingId::ENABLE_PUSH => {
                     // §6.5.2: a server MUST NOT send 1; a client receiving it errs.
                     if self.role == Role::Client && value == 1 {
-                        return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "server sent ENABLE_PUSH 1"));
+                        return Err(
+                            self.fail(ErrorCode::PROTOCOL_ERROR, "server sent ENABLE_PUSH 1")
+                        );
                     }
                     self.peer.enable_push = value == 1;
                 }
@@ -322,7 +337,8 @@ impl Connection {
                 SettingId::ENABLE_CONNECT_PROTOCOL => {
                     // RFC 8441 §3: once 1, never back to 0.
                     if self.peer.enable_connect_protocol && value == 0 {
-                        return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "ENABLE_CONNECT_PROTOCOL withdrawn"));
+                        return Err(self
+                            .fail(ErrorCode::PROTOCOL_ERROR, "ENABLE_CONNECT_PROTOCOL withdrawn"));
                     }
                     self.peer.enable_connect_protocol = value == 1;
                 }
@@ -351,7 +367,9 @@ impl Connection {
             }
         }
         if overflow {
-            return Err(self.fail(ErrorCode::FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE overflows a window"));
+            return Err(
+                self.fail(ErrorCode::FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE overflows a window")
+            );
         }
         for id in grown {
             self.schedule(id);
@@ -387,7 +405,9 @@ impl Connection {
                     self.local.max_header_list_size = value;
                     self.decoder.set_max_header_list_size(value as usize);
                 }
-                SettingId::ENABLE_CONNECT_PROTOCOL => self.local.enable_connect_protocol = value == 1,
+                SettingId::ENABLE_CONNECT_PROTOCOL => {
+                    self.local.enable_connect_protocol = value == 1
+                }
                 _ => {}
             }
         }
@@ -441,6 +461,12 @@ impl Connection {
             // count it, as a flood of them costs work for nothing.
             return self.count_empty_frame();
         };
+        // §5.1: in reserved (remote) the peer may send only HEADERS, RST_STREAM or PRIORITY.
+        if stream.state == crate::streams::state::State::ReservedRemote {
+            return Err(
+                self.fail(ErrorCode::PROTOCOL_ERROR, "WINDOW_UPDATE on a reserved (remote) stream")
+            );
+        }
         if stream.send_window.increase(frame.increment).is_err() {
             // §6.9.1: past 2^31-1 on a stream is a stream error FLOW_CONTROL_ERROR.
             return self.stream_error(id, ErrorCode::FLOW_CONTROL_ERROR);
@@ -464,11 +490,9 @@ impl Connection {
             // Push streams are never idle-prioritizable (§7.1); we never push.
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PRIORITY_UPDATE for a push stream"));
         }
+        // RFC 9218 §7: the frame carries the complete priority; what it omits takes its
+        // default, not the stream's previous value.
         let (mut urgency, mut incremental) = (3, false);
-        if let Some(stream) = self.store.get(id) {
-            urgency = stream.urgency;
-            incremental = stream.incremental;
-        }
         parse_priority(&frame.field_value, &mut urgency, &mut incremental);
         if let Some(stream) = self.store.get_mut(id) {
             stream.urgency = urgency;
@@ -479,11 +503,17 @@ impl Connection {
         } else if self.is_idle(id) {
             // §7.1: idle prioritized streams plus active ones MUST NOT exceed
             // MAX_CONCURRENT_STREAMS; we keep at most `max_idle_priorities` of them.
-            let limit = (self.config.max_idle_priorities as usize)
-                .min(self.config.max_concurrent_streams.saturating_sub(self.active_remote) as usize);
-            self.idle_priorities.retain(|(s, _, _)| *s != id);
+            let limit =
+                (self.config.max_idle_priorities as usize)
+                    .min(self.config.max_concurrent_streams.saturating_sub(self.active_remote)
+                        as usize);
+            // Streams skipped by a higher one are closed (§5.1.1), no longer idle.
+            let last = self.last_remote_id;
+            self.idle_priorities.retain(|(s, _, _)| *s != id && *s > last);
             if self.idle_priorities.len() >= limit {
-                return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "too many idle streams prioritized"));
+                return Err(
+                    self.fail(ErrorCode::PROTOCOL_ERROR, "too many idle streams prioritized")
+                );
             }
             self.idle_priorities.push_back((id, urgency, incremental));
         } else {

@@ -2,13 +2,13 @@
 //! reset, ping, change settings, release receive capacity.
 
 use super::{Connection, Role};
+use crate::ErrorCode;
 use crate::error::UserError;
 use crate::frame::{Frame, Headers, Ping, SettingId, Settings, StreamId, WindowUpdate};
 use crate::hpack::Encoder;
 use crate::semantics::{self, Malformed, Protocol};
 use crate::streams::state::{Event as StreamEvent, State};
 use crate::streams::{SendEnd, Stream, parse_priority};
-use crate::ErrorCode;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 
@@ -24,7 +24,11 @@ impl Connection {
     ///
     /// A URI without a scheme is sent as `https`. For extended CONNECT (RFC 8441) put a
     /// [`Protocol`] in the request's extensions; the server must have allowed it.
-    pub fn send_request(&mut self, request: Request<()>, end_stream: bool) -> Result<StreamId, UserError> {
+    pub fn send_request(
+        &mut self,
+        request: Request<()>,
+        end_stream: bool,
+    ) -> Result<StreamId, UserError> {
         if self.role != Role::Client {
             return Err(UserError::WrongRole);
         }
@@ -42,13 +46,18 @@ impl Connection {
             return Err(UserError::ConcurrencyLimit);
         }
         if request.extensions().get::<Protocol>().is_some() && !self.peer.enable_connect_protocol {
-            return Err(UserError::NotAllowed("extended CONNECT needs SETTINGS_ENABLE_CONNECT_PROTOCOL"));
+            return Err(UserError::NotAllowed(
+                "extended CONNECT needs SETTINGS_ENABLE_CONNECT_PROTOCOL",
+            ));
         }
         let id = StreamId(self.next_local_id);
-        self.write_field_block(id, end_stream, |enc, dst| semantics::encode_request(&request, enc, dst))
-            .map_err(UserError::InvalidMessage)?;
+        self.write_field_block(id, end_stream, |enc, dst| {
+            semantics::encode_request(&request, enc, dst)
+        })
+        .map_err(UserError::InvalidMessage)?;
         self.next_local_id += 2;
-        let mut stream = Stream::new(State::Idle, self.peer.initial_window_size, self.config.initial_stream_window_size);
+        let mut stream =
+            Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
         stream.head_request = request.method() == Method::HEAD;
         stream.head_sent = true;
         if let Some(value) = request.headers().get("priority") {
@@ -66,7 +75,12 @@ impl Connection {
 
     /// Server: sends a response head on stream `id`. A 1xx status sends an informational
     /// response (more heads may follow); the final response may end the stream.
-    pub fn send_response(&mut self, id: StreamId, response: Response<()>, end_stream: bool) -> Result<(), UserError> {
+    pub fn send_response(
+        &mut self,
+        id: StreamId,
+        response: Response<()>,
+        end_stream: bool,
+    ) -> Result<(), UserError> {
         if self.role != Role::Server {
             return Err(UserError::WrongRole);
         }
@@ -77,13 +91,19 @@ impl Connection {
         let status = response.status();
         let informational = status.is_informational();
         if status == StatusCode::SWITCHING_PROTOCOLS {
-            return Err(UserError::InvalidMessage("101 Switching Protocols is not allowed in HTTP/2"));
+            return Err(UserError::InvalidMessage(
+                "101 Switching Protocols is not allowed in HTTP/2",
+            ));
         }
         if informational && end_stream {
-            return Err(UserError::InvalidMessage("an informational response cannot end the stream"));
+            return Err(UserError::InvalidMessage(
+                "an informational response cannot end the stream",
+            ));
         }
-        self.write_field_block(id, end_stream, |enc, dst| semantics::encode_response(&response, enc, dst))
-            .map_err(UserError::InvalidMessage)?;
+        self.write_field_block(id, end_stream, |enc, dst| {
+            semantics::encode_response(&response, enc, dst)
+        })
+        .map_err(UserError::InvalidMessage)?;
         if !informational {
             self.store.get_mut(id).expect("checked").head_sent = true;
         }
@@ -101,7 +121,12 @@ impl Connection {
     ///
     /// The bytes are framed later, as flow control allows, and written out as the same
     /// `Bytes` without copying.
-    pub fn send_data(&mut self, id: StreamId, mut data: Bytes, end_stream: bool) -> Result<usize, UserError> {
+    pub fn send_data(
+        &mut self,
+        id: StreamId,
+        mut data: Bytes,
+        end_stream: bool,
+    ) -> Result<usize, UserError> {
         let stream = self.sendable(id)?;
         if !stream.head_sent {
             return Err(UserError::InvalidState(id, "data before the message head"));
@@ -217,7 +242,8 @@ impl Connection {
 
     /// What `send_data` would accept now on this stream.
     pub(super) fn send_room(&self, stream: &Stream) -> usize {
-        let per_stream = (self.config.max_send_buffer_per_stream as usize).saturating_sub(stream.send_buffered as usize);
+        let per_stream = (self.config.max_send_buffer_per_stream as usize)
+            .saturating_sub(stream.send_buffered as usize);
         let total = (self.config.max_send_buffer as usize).saturating_sub(self.send_buffered);
         per_stream.min(total)
     }
@@ -268,7 +294,9 @@ impl Connection {
     /// Releases `n` bytes of the connection's receive window.
     pub(super) fn release_connection(&mut self, n: u32) {
         self.recv_window.release(n);
-        if let Some(increment) = self.recv_window.take_update(self.config.window_update_threshold, false) {
+        if let Some(increment) =
+            self.recv_window.take_update(self.config.window_update_threshold, false)
+        {
             self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(StreamId::ZERO, increment)));
         }
     }

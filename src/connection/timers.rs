@@ -2,8 +2,8 @@
 //! and every deadline is computed from the last `now` given.
 
 use super::{Connection, Shutdown};
-use crate::frame::{Frame, Ping};
 use crate::ErrorCode;
+use crate::frame::{Frame, Ping};
 use std::time::Instant;
 
 /// Armed deadlines.
@@ -77,7 +77,8 @@ impl Connection {
             return;
         }
         if due(t.header_block) {
-            self.fail(ErrorCode::PROTOCOL_ERROR, "header block not finished in time");
+            // A block left open blocks every other frame: abuse, like a CONTINUATION flood.
+            self.fail(ErrorCode::ENHANCE_YOUR_CALM, "header block not finished in time");
             return;
         }
         if due(t.settings) {
@@ -93,7 +94,9 @@ impl Connection {
         }
         if due(self.timers.keepalive) {
             self.timers.keepalive = None;
-            if self.timers.keepalive_ack.is_none() && !std::mem::take(&mut self.timers.keepalive_activity) {
+            if self.timers.keepalive_ack.is_none()
+                && !std::mem::take(&mut self.timers.keepalive_activity)
+            {
                 self.write_frame(&Frame::Ping(Ping { ack: false, payload: KEEPALIVE_PING }));
                 self.timers.keepalive_ack = Some(now + self.config.keepalive_timeout);
             }

@@ -179,7 +179,9 @@ impl FieldCollector {
         }
         let has_authority = self.authority.is_some();
         let authority = match self.authority.or(self.host) {
-            Some(a) if !a.is_empty() => Some(Authority::from_maybe_shared(a).map_err(|_| "invalid :authority")?),
+            Some(a) if !a.is_empty() => {
+                Some(Authority::from_maybe_shared(a).map_err(|_| "invalid :authority")?)
+            }
             _ => None,
         };
         let mut parts = http::uri::Parts::default();

@@ -31,6 +31,10 @@ pub(crate) fn encode_request(
             return Err(":protocol on a method other than CONNECT");
         }
         let scheme = uri.scheme_str().unwrap_or("https");
+        // §8.3.1: no deprecated userinfo in :authority for http(s).
+        if matches!(scheme, "http" | "https") && authority.is_some_and(|a| a.contains(&b'@')) {
+            return Err("userinfo in the authority of an http(s) URI");
+        }
         let path = match uri.path_and_query() {
             Some(pq) if !pq.as_str().is_empty() => pq.as_str(),
             _ => "/",
@@ -100,12 +104,20 @@ fn push_headers<'a>(
             for crumb in value_bytes.split(|&b| b == b';') {
                 let crumb = crumb.trim_ascii();
                 if !crumb.is_empty() {
-                    fields.push(FieldRef { name: name_bytes, value: crumb, sensitive: value.is_sensitive() });
+                    fields.push(FieldRef {
+                        name: name_bytes,
+                        value: crumb,
+                        sensitive: value.is_sensitive(),
+                    });
                 }
             }
             continue;
         }
-        fields.push(FieldRef { name: name_bytes, value: value_bytes, sensitive: value.is_sensitive() });
+        fields.push(FieldRef {
+            name: name_bytes,
+            value: value_bytes,
+            sensitive: value.is_sensitive(),
+        });
     }
     Ok(())
 }

@@ -45,7 +45,14 @@ impl Peer {
         conn.handle_timeout(now);
         let mut frames = FrameDecoder::new();
         frames.set_max_frame_size(MAX_FRAME_SIZE_LIMIT);
-        Peer { conn, encoder: Encoder::new(), decoder: Decoder::new(), frames, now, last_result: Ok(0) }
+        Peer {
+            conn,
+            encoder: Encoder::new(),
+            decoder: Decoder::new(),
+            frames,
+            now,
+            last_result: Ok(0),
+        }
     }
 
     fn is_server_under_test(&self) -> bool {
@@ -98,7 +105,9 @@ impl Peer {
         }
         self.frames.push(bytes.into());
         let mut out = Vec::new();
-        while let Some(frame) = self.frames.next_frame().expect("the connection writes valid frames") {
+        while let Some(frame) =
+            self.frames.next_frame().expect("the connection writes valid frames")
+        {
             out.push(frame);
         }
         out
@@ -112,13 +121,21 @@ impl Peer {
     /// An HPACK block of `fields`, from the peer's encoder.
     pub fn block(&mut self, fields: &[(&str, &str)]) -> Bytes {
         let mut dst = BytesMut::new();
-        self.encoder.encode(fields.iter().map(|(n, v)| FieldRef::new(n.as_bytes(), v.as_bytes())), &mut dst);
+        self.encoder.encode(
+            fields.iter().map(|(n, v)| FieldRef::new(n.as_bytes(), v.as_bytes())),
+            &mut dst,
+        );
         dst.freeze()
     }
 
     /// A GET request HEADERS frame for `path`.
     pub fn get(&mut self, id: u32, path: &str) -> Headers {
-        let block = self.block(&[(":method", "GET"), (":scheme", "http"), (":authority", "example.com"), (":path", path)]);
+        let block = self.block(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "example.com"),
+            (":path", path),
+        ]);
         Headers::new(StreamId(id), block, true)
     }
 
@@ -130,7 +147,16 @@ impl Peer {
 
     /// A POST request head (no END_STREAM).
     pub fn post(&mut self, id: u32, path: &str) -> Headers {
-        self.request(id, &[(":method", "POST"), (":scheme", "http"), (":authority", "example.com"), (":path", path)], false)
+        self.request(
+            id,
+            &[
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":authority", "example.com"),
+                (":path", path),
+            ],
+            false,
+        )
     }
 
     /// A response HEADERS frame (the test plays a server).
@@ -144,7 +170,10 @@ impl Peer {
         let mut out = Vec::new();
         self.decoder
             .decode(block, |f| {
-                out.push((String::from_utf8_lossy(&f.name).into_owned(), String::from_utf8_lossy(&f.value).into_owned()))
+                out.push((
+                    String::from_utf8_lossy(&f.name).into_owned(),
+                    String::from_utf8_lossy(&f.value).into_owned(),
+                ))
             })
             .expect("the connection's HPACK is valid");
         out
@@ -174,10 +203,15 @@ impl Peer {
     pub fn expect_reset(&mut self, id: u32, code: ErrorCode) {
         let frames = self.frames();
         assert!(
-            frames.iter().any(|f| matches!(f, Frame::RstStream(r) if *r == RstStream::new(StreamId(id), code))),
+            frames.iter().any(
+                |f| matches!(f, Frame::RstStream(r) if *r == RstStream::new(StreamId(id), code))
+            ),
             "expected RST_STREAM({id}, {code:?}), got {frames:?}"
         );
-        assert!(!frames.iter().any(|f| matches!(f, Frame::GoAway(_))), "unexpected GOAWAY: {frames:?}");
+        assert!(
+            !frames.iter().any(|f| matches!(f, Frame::GoAway(_))),
+            "unexpected GOAWAY: {frames:?}"
+        );
         assert!(self.last_result.is_ok(), "connection failed: {:?}", self.last_result);
     }
 
@@ -199,7 +233,9 @@ impl Peer {
         self.send(Ping { ack: false, payload: *b"alive?!!" });
         let frames = self.frames();
         assert!(
-            frames.iter().any(|f| matches!(f, Frame::Ping(p) if p.ack && p.payload == *b"alive?!!")),
+            frames
+                .iter()
+                .any(|f| matches!(f, Frame::Ping(p) if p.ack && p.payload == *b"alive?!!")),
             "no PING ACK: {frames:?}"
         );
     }
@@ -332,4 +368,77 @@ pub fn status(code: u16) -> http::Response<()> {
 /// A GOAWAY the test sends.
 pub fn goaway(last: u32, code: ErrorCode) -> GoAway {
     GoAway::new(StreamId(last), code)
+}
+
+// ----- Helpers of the RFC 9113 §3-§6 conformance tests (conn_streams, conn_flow_control,
+// conn_settings, conn_ping, conn_goaway) -----
+
+impl Peer {
+    /// Sends the preface (to a server) and `settings`, but does not acknowledge the
+    /// connection's SETTINGS: they stay pending. Returns the frames the connection sent and
+    /// clears its events.
+    pub fn handshake_unacked(&mut self, settings: Settings) -> Vec<Frame> {
+        if self.is_server_under_test() {
+            self.send_bytes(PREFACE);
+        }
+        self.send(settings);
+        let out = self.frames();
+        self.events();
+        out
+    }
+
+    /// Asserts the connection is alive and wrote nothing at all.
+    #[track_caller]
+    pub fn expect_silence(&mut self) {
+        let frames = self.frames();
+        assert!(frames.is_empty(), "expected no frames, got {frames:?}");
+        assert!(self.last_result.is_ok(), "connection failed: {:?}", self.last_result);
+    }
+}
+
+impl Peer {
+    /// A connection in `role` with `config`, the handshake done.
+    pub fn connected(role: h2proto::Role, config: Config) -> Peer {
+        let mut peer = match role {
+            h2proto::Role::Server => Peer::server_with(config),
+            h2proto::Role::Client => Peer::client_with(config),
+        };
+        peer.handshake();
+        peer
+    }
+
+    /// Client under test: sends a request (a GET with END_STREAM, or a POST without) and
+    /// asserts it went out as one HEADERS frame on stream `id`.
+    #[track_caller]
+    pub fn open_request(&mut self, id: u32, end_stream: bool) {
+        let request = if end_stream {
+            get("http://example.com/")
+        } else {
+            http::Request::post("http://example.com/upload").body(()).unwrap()
+        };
+        let got = self.conn.send_request(request, end_stream).unwrap();
+        assert_eq!(got, StreamId(id), "client stream ids are sequential odd numbers");
+        let frames = self.frames();
+        assert!(
+            matches!(&frames[..], [Frame::Headers(h)] if h.stream_id == got && h.end_stream == end_stream),
+            "{frames:?}"
+        );
+    }
+
+    /// Stream `id` open in both directions, with both message heads exchanged: a server
+    /// under test received a POST head; a client under test sent one and received a 200
+    /// head. Nothing else is written and the events are cleared.
+    #[track_caller]
+    pub fn open_stream(&mut self, id: u32) {
+        if self.is_server_under_test() {
+            let head = self.post(id, "/");
+            self.send(head);
+        } else {
+            self.open_request(id, false);
+            let head = self.response(id, "200", false);
+            self.send(head);
+        }
+        self.expect_silence();
+        self.events();
+    }
 }

@@ -1,0 +1,202 @@
+//! RFC 9113 §6.7 PING, proven at the frame level for both roles: answers, our own PINGs,
+//! and keepalive over the virtual clock.
+
+mod support;
+
+use h2proto::frame::{Frame, FrameType, Ping, RawFrame, flags};
+use h2proto::{Config, ErrorCode, Event, Role, UserError};
+use std::time::Duration;
+use support::*;
+
+const ROLES: [Role; 2] = [Role::Server, Role::Client];
+
+fn ping(payload: [u8; 8]) -> Ping {
+    Ping { ack: false, payload }
+}
+
+fn ack(payload: [u8; 8]) -> Ping {
+    Ping { ack: true, payload }
+}
+
+/// Keepalive every 10 s, 20 s to answer; no idle timeout to get in the way.
+fn keepalive_config() -> Config {
+    let mut config = Config::default();
+    config.keepalive_interval = Some(Duration::from_secs(10));
+    config.keepalive_timeout = Duration::from_secs(20);
+    config.idle_timeout = None;
+    config
+}
+
+/// The payloads of the non-ACK PINGs in `frames` (which must hold nothing else).
+#[track_caller]
+fn pings_sent(frames: &[Frame]) -> Vec<[u8; 8]> {
+    frames
+        .iter()
+        .map(|f| match f {
+            Frame::Ping(p) if !p.ack => p.payload,
+            other => panic!("expected only PINGs, got {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn rfc9113_6_7_ping_is_answered_with_ack_and_the_same_payload() {
+    // RFC 9113 §6.7: a PING without ACK must be answered with a PING with ACK set and an
+    // identical payload.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        peer.send(ping(*b"12345678"));
+        peer.send(ping([0xff; 8]));
+        assert_eq!(
+            peer.frames(),
+            vec![Frame::Ping(ack(*b"12345678")), Frame::Ping(ack([0xff; 8]))],
+            "{role:?}"
+        );
+        assert!(peer.events().is_empty());
+    }
+}
+
+#[test]
+fn rfc9113_6_7_ping_ack_is_not_answered() {
+    // RFC 9113 §6.7: a PING with ACK must not be answered; an unsolicited one is ignored.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        peer.send(ack(*b"unasked!"));
+        peer.expect_silence();
+        assert!(peer.events().is_empty(), "{role:?}: no PingAck for a PING we never sent");
+        peer.expect_alive();
+    }
+}
+
+#[test]
+fn rfc9113_6_7_our_ping_ack_is_reported() {
+    // RFC 9113 §6.7: the ACK of our PING carries its payload back; the application hears of
+    // it once, whatever the order of answers.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        peer.conn.ping(*b"first..1").unwrap();
+        peer.conn.ping(*b"second.2").unwrap();
+        assert_eq!(pings_sent(&peer.frames()), vec![*b"first..1", *b"second.2"]);
+        peer.send(ack(*b"second.2"));
+        peer.send(ack(*b"first..1"));
+        peer.send(ack(*b"first..1"));
+        peer.expect_silence();
+        let events = peer.events();
+        assert!(
+            matches!(&events[..], [Event::PingAck { payload: a }, Event::PingAck { payload: b }] if a == b"second.2" && b == b"first..1"),
+            "{role:?}: {events:?}"
+        );
+    }
+}
+
+#[test]
+fn rfc9113_6_7_ping_on_a_stream_or_of_wrong_length_is_a_connection_error() {
+    // RFC 9113 §6.7: PING on a stream is PROTOCOL_ERROR; a length other than 8 is
+    // FRAME_SIZE_ERROR.
+    for role in ROLES {
+        for (raw, code) in [
+            (RawFrame::new(FrameType::PING, 1).payload([0u8; 8]), ErrorCode::PROTOCOL_ERROR),
+            (RawFrame::new(FrameType::PING, 0).payload([0u8; 7]), ErrorCode::FRAME_SIZE_ERROR),
+            (
+                RawFrame::new(FrameType::PING, 0).flags(flags::ACK).payload([0u8; 9]),
+                ErrorCode::FRAME_SIZE_ERROR,
+            ),
+        ] {
+            let mut peer = Peer::connected(role, Config::default());
+            peer.send_raw(raw);
+            peer.expect_goaway(code);
+            assert!(peer.last_result.is_err(), "{role:?}");
+        }
+    }
+}
+
+#[test]
+fn ping_after_close_is_refused() {
+    // A closed connection sends nothing more, PINGs included.
+    let mut peer = Peer::connected(Role::Client, Config::default());
+    peer.conn.close(ErrorCode::NO_ERROR, "done");
+    peer.frames();
+    assert_eq!(peer.conn.ping([1; 8]), Err(UserError::Closed));
+    peer.expect_silence();
+}
+
+/// Steps the clock a second at a time until a keepalive PING goes out; returns after how
+/// many seconds, and its payload. The check is coarse (one timer per interval), so the PING
+/// comes between one and two intervals after the last frame received.
+#[track_caller]
+fn wait_for_keepalive(peer: &mut Peer) -> (u64, [u8; 8]) {
+    for elapsed in 1..=20 {
+        peer.advance(Duration::from_secs(1));
+        let sent = pings_sent(&peer.frames());
+        if let [payload] = sent[..] {
+            return (elapsed, payload);
+        }
+        assert!(sent.is_empty(), "{sent:?}");
+    }
+    panic!("no keepalive PING within two intervals");
+}
+
+#[test]
+fn keepalive_pings_after_inactivity_and_keeps_an_answering_peer() {
+    // Config::keepalive_interval: a PING once nothing was received for that long; an
+    // answered PING keeps the connection and is not reported to the application.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, keepalive_config());
+        for _ in 0..5 {
+            let (after, payload) = wait_for_keepalive(&mut peer);
+            assert!((10..=20).contains(&after), "{role:?}: after {after} s");
+            peer.advance(Duration::from_secs(3));
+            peer.send(ack(payload));
+            peer.expect_silence();
+            assert!(peer.events().is_empty(), "{role:?}: keepalive ACKs are not PingAck events");
+        }
+        assert!(!peer.conn.is_closed() && peer.conn.error().is_none(), "{role:?}");
+    }
+}
+
+#[test]
+fn keepalive_is_not_sent_while_the_peer_is_active() {
+    // The keepalive PING is for an idle connection: frames from the peer postpone it.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, keepalive_config());
+        for _ in 0..10 {
+            peer.advance(Duration::from_secs(5));
+            peer.send(ping(*b"activity"));
+            assert_eq!(peer.frames(), vec![Frame::Ping(ack(*b"activity"))], "{role:?}");
+        }
+        let (after, _) = wait_for_keepalive(&mut peer);
+        assert!((10..=20).contains(&after), "{role:?}: after {after} s");
+    }
+}
+
+#[test]
+fn keepalive_closes_the_connection_when_the_ping_is_not_answered() {
+    // Config::keepalive_timeout: an unanswered keepalive PING ends the connection.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, keepalive_config());
+        wait_for_keepalive(&mut peer);
+        // Other frames are not the answer.
+        peer.advance(Duration::from_secs(10));
+        peer.send(ping(*b"not-ack!"));
+        peer.send(ack(*b"othr-ack"));
+        peer.frames();
+        peer.advance(Duration::from_millis(9_999));
+        peer.expect_silence();
+        assert!(!peer.conn.is_closed());
+        peer.advance(Duration::from_millis(1));
+        let frames = peer.frames();
+        assert!(
+            matches!(&frames[..], [Frame::GoAway(g)] if g.error_code == ErrorCode::NO_ERROR),
+            "{role:?}: {frames:?}"
+        );
+        assert!(peer.conn.is_closed());
+        let error = peer.conn.error().expect("ended with an error").clone();
+        assert_eq!(error.code, ErrorCode::NO_ERROR);
+        let events = peer.events();
+        assert!(
+            matches!(events.last(), Some(Event::Closed { error: Some(e) }) if *e == error),
+            "{events:?}"
+        );
+        assert_eq!(peer.conn.poll_timeout(), None);
+    }
+}

@@ -40,14 +40,19 @@ fn stories(dir: &str) -> Vec<(String, Vec<Case>)> {
                 .unwrap()
                 .iter()
                 .map(|c| Case {
-                    table_size: c.get("header_table_size").and_then(Value::as_u64).map(|n| n as usize),
+                    table_size: c
+                        .get("header_table_size")
+                        .and_then(Value::as_u64)
+                        .map(|n| n as usize),
                     wire: c.get("wire").and_then(Value::as_str).map(hex).unwrap_or_default(),
                     headers: c["headers"]
                         .as_array()
                         .unwrap()
                         .iter()
                         .flat_map(|h| h.as_object().unwrap())
-                        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_str().unwrap().as_bytes().to_vec()))
+                        .map(|(k, v)| {
+                            (k.as_bytes().to_vec(), v.as_str().unwrap().as_bytes().to_vec())
+                        })
                         .collect(),
                 })
                 .collect();
@@ -78,7 +83,9 @@ fn every_encoder_story_decodes_exactly() {
                 }
                 let mut got = Vec::new();
                 decoder
-                    .decode(&Bytes::from(case.wire.clone()), |f| got.push((f.name.to_vec(), f.value.to_vec())))
+                    .decode(&Bytes::from(case.wire.clone()), |f| {
+                        got.push((f.name.to_vec(), f.value.to_vec()))
+                    })
                     .unwrap_or_else(|e| panic!("{dir}/{name} case {seq}: {e}"));
                 assert!(got == case.headers, "{dir}/{name} case {seq}");
                 blocks += 1;
@@ -102,7 +109,10 @@ fn encode_raw_data(table_size: usize, check: bool) -> usize {
             total += block.len();
             if check {
                 let got = decode(&mut decoder, block.freeze());
-                assert!(got == case.headers, "raw-data/{name} case {seq} at table size {table_size}");
+                assert!(
+                    got == case.headers,
+                    "raw-data/{name} case {seq} at table size {table_size}"
+                );
                 assert_eq!(encoder.table_size(), decoder.table_size(), "{name} case {seq}");
             }
         }
@@ -122,16 +132,28 @@ fn encoded_size_is_no_larger_than_nghttp2() {
     let ours = encode_raw_data(4096, false);
     let mut theirs = Vec::new();
     for dir in ENCODERS {
-        let total: usize = stories(dir).iter().flat_map(|(_, cases)| cases).map(|c| c.wire.len()).sum();
+        let total: usize =
+            stories(dir).iter().flat_map(|(_, cases)| cases).map(|c| c.wire.len()).sum();
         theirs.push((dir, total));
     }
-    let raw: usize =
-        stories("raw-data").iter().flat_map(|(_, c)| c).flat_map(|c| &c.headers).map(|(n, v)| n.len() + v.len()).sum();
+    let raw: usize = stories("raw-data")
+        .iter()
+        .flat_map(|(_, c)| c)
+        .flat_map(|c| &c.headers)
+        .map(|(n, v)| n.len() + v.len())
+        .sum();
     println!("raw-data: {raw} header bytes; encoded at table size 4096: h2proto {ours}");
     for (dir, total) in &theirs {
-        println!("  {dir}: {total} ({:+.2}% vs h2proto)", (*total as f64 / ours as f64 - 1.0) * 100.0);
+        println!(
+            "  {dir}: {total} ({:+.2}% vs h2proto)",
+            (*total as f64 / ours as f64 - 1.0) * 100.0
+        );
     }
-    println!("  h2proto at 256: {}, at 0: {}", encode_raw_data(256, false), encode_raw_data(0, false));
+    println!(
+        "  h2proto at 256: {}, at 0: {}",
+        encode_raw_data(256, false),
+        encode_raw_data(0, false)
+    );
     let nghttp2 = theirs[0].1;
     assert!(ours <= nghttp2, "h2proto {ours} > nghttp2 {nghttp2}");
 }

@@ -7,7 +7,11 @@ use bytes::{Bytes, BytesMut};
 
 fn hex(s: &str) -> Bytes {
     let s: String = s.split_whitespace().collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>().into()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 type Headers<'a> = &'a [(&'a str, &'a str)];
@@ -20,15 +24,19 @@ fn decode(decoder: &mut Decoder, wire: &Bytes) -> Vec<Field> {
 
 fn assert_fields(fields: &[Field], expect: Headers<'_>) {
     let got: Vec<(&[u8], &[u8])> = fields.iter().map(|f| (&f.name[..], &f.value[..])).collect();
-    let want: Vec<(&[u8], &[u8])> = expect.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+    let want: Vec<(&[u8], &[u8])> =
+        expect.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
     assert_eq!(got, want);
 }
 
 /// The dynamic table, newest first, and its size.
 fn assert_table(decoder: &Decoder, expect: Headers<'_>, size: usize) {
-    let got: Vec<(&[u8], &[u8])> =
-        (0..decoder.table_len()).map(|i| decoder.table_entry(62 + i).unwrap()).map(|(n, v)| (&n[..], &v[..])).collect();
-    let want: Vec<(&[u8], &[u8])> = expect.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+    let got: Vec<(&[u8], &[u8])> = (0..decoder.table_len())
+        .map(|i| decoder.table_entry(62 + i).unwrap())
+        .map(|(n, v)| (&n[..], &v[..]))
+        .collect();
+    let want: Vec<(&[u8], &[u8])> =
+        expect.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
     assert_eq!(got, want);
     assert_eq!(decoder.table_size(), size);
 }
@@ -112,17 +120,23 @@ const REQ3: Headers<'static> = &[
     ("custom-key", "custom-value"),
 ];
 const TABLE1: Headers<'static> = &[(":authority", "www.example.com")];
-const TABLE2: Headers<'static> = &[("cache-control", "no-cache"), (":authority", "www.example.com")];
-const TABLE3: Headers<'static> =
-    &[("custom-key", "custom-value"), ("cache-control", "no-cache"), (":authority", "www.example.com")];
+const TABLE2: Headers<'static> =
+    &[("cache-control", "no-cache"), (":authority", "www.example.com")];
+const TABLE3: Headers<'static> = &[
+    ("custom-key", "custom-value"),
+    ("cache-control", "no-cache"),
+    (":authority", "www.example.com"),
+];
 
 fn requests(huffman: bool, wires: [&str; 3]) {
     let mut d = Decoder::new();
     let mut e = Encoder::new();
     e.set_use_huffman(huffman);
-    for (wire, (fields, (table, size))) in
-        wires.iter().zip([REQ1, REQ2, REQ3].iter().zip([(TABLE1, 57), (TABLE2, 110), (TABLE3, 164)]))
-    {
+    for (wire, (fields, (table, size))) in wires.iter().zip([REQ1, REQ2, REQ3].iter().zip([
+        (TABLE1, 57),
+        (TABLE2, 110),
+        (TABLE3, 164),
+    ])) {
         let wire = hex(wire);
         assert_fields(&decode(&mut d, &wire), fields);
         assert_table(&d, table, size);
@@ -168,8 +182,10 @@ const COOKIE: &str = "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1";
 /// `ours2` is our second block: in C.6 the RFC Huffman-codes "307", which is no shorter, so
 /// we send it plain.
 fn responses(huffman: bool, wires: [&str; 3], ours2: &str) {
-    let resp1 = [(":status", "302"), ("cache-control", "private"), ("date", DATE1), ("location", LOCATION)];
-    let resp2 = [(":status", "307"), ("cache-control", "private"), ("date", DATE1), ("location", LOCATION)];
+    let resp1 =
+        [(":status", "302"), ("cache-control", "private"), ("date", DATE1), ("location", LOCATION)];
+    let resp2 =
+        [(":status", "307"), ("cache-control", "private"), ("date", DATE1), ("location", LOCATION)];
     let resp3 = [
         (":status", "200"),
         ("cache-control", "private"),
@@ -178,8 +194,10 @@ fn responses(huffman: bool, wires: [&str; 3], ours2: &str) {
         ("content-encoding", "gzip"),
         ("set-cookie", COOKIE),
     ];
-    let table1 = [("location", LOCATION), ("date", DATE1), ("cache-control", "private"), (":status", "302")];
-    let table2 = [(":status", "307"), ("location", LOCATION), ("date", DATE1), ("cache-control", "private")];
+    let table1 =
+        [("location", LOCATION), ("date", DATE1), ("cache-control", "private"), (":status", "302")];
+    let table2 =
+        [(":status", "307"), ("location", LOCATION), ("date", DATE1), ("cache-control", "private")];
     let table3 = [("set-cookie", COOKIE), ("content-encoding", "gzip"), ("date", DATE2)];
 
     // The RFC assumes both tables start at 256 octets; over HTTP/2 that is a SETTINGS change,
@@ -213,7 +231,9 @@ fn responses(huffman: bool, wires: [&str; 3], ours2: &str) {
     let mut check = Decoder::new();
     check.set_max_table_size(256);
     decode(&mut check, &update);
-    for (w, f) in [(hex(wires[0]), &resp1[..]), (hex(ours2), &resp2[..]), (ours.clone(), &resp3[..])] {
+    for (w, f) in
+        [(hex(wires[0]), &resp1[..]), (hex(ours2), &resp2[..]), (ours.clone(), &resp3[..])]
+    {
         assert_fields(&decode(&mut check, &w), f);
     }
     // Without set-cookie: content-encoding, date, :status 307, location.

@@ -156,7 +156,11 @@ impl Decoder {
     /// Any [`DecodeError`]. All but `HeaderListTooLarge` are connection errors of type
     /// COMPRESSION_ERROR, after which the decoder must not be used again; fields emitted
     /// before the error must then be discarded too.
-    pub fn decode(&mut self, block: &Bytes, mut emit: impl FnMut(Field)) -> Result<(), DecodeError> {
+    pub fn decode(
+        &mut self,
+        block: &Bytes,
+        mut emit: impl FnMut(Field),
+    ) -> Result<(), DecodeError> {
         let src: &[u8] = block;
         let mut pos = 0;
 
@@ -185,7 +189,8 @@ impl Decoder {
             if b & 0x80 != 0 {
                 // §6.1 Indexed Header Field.
                 let index = read_int(b, 0x7f, src, &mut pos)?;
-                if let Some(&(name, value)) = index.checked_sub(1).and_then(|i| STATIC_TABLE.get(i)) {
+                if let Some(&(name, value)) = index.checked_sub(1).and_then(|i| STATIC_TABLE.get(i))
+                {
                     if list.admit(name.len() + value.len()) {
                         emit(Field {
                             name: Bytes::from_static(name),
@@ -199,7 +204,11 @@ impl Decoder {
                         .and_then(|i| self.table.get(i))
                         .ok_or(DecodeError::InvalidIndex)?;
                     if list.admit(entry.name.len() + entry.value.len()) {
-                        emit(Field { name: entry.name.clone(), value: entry.value.clone(), sensitive: false });
+                        emit(Field {
+                            name: entry.name.clone(),
+                            value: entry.value.clone(),
+                            sensitive: false,
+                        });
                     }
                 }
             } else if b & 0x40 != 0 {
@@ -249,7 +258,8 @@ impl Decoder {
         if let Some(&(name, _)) = STATIC_TABLE.get(index - 1) {
             return Ok(Name::Static(name));
         }
-        let entry = self.table.get(index - STATIC_TABLE.len() - 1).ok_or(DecodeError::InvalidIndex)?;
+        let entry =
+            self.table.get(index - STATIC_TABLE.len() - 1).ok_or(DecodeError::InvalidIndex)?;
         Ok(Name::Dynamic(entry.name.clone()))
     }
 
@@ -279,7 +289,9 @@ impl Decoder {
         let src: &[u8] = block;
         // Huffman strings are decoded into the scratch arena, then copied into the table.
         let name_range = match name {
-            Name::Literal(s) if s.huffman => Some(huffman_into(&mut self.scratch, &src[s.range.0..s.range.1])?),
+            Name::Literal(s) if s.huffman => {
+                Some(huffman_into(&mut self.scratch, &src[s.range.0..s.range.1])?)
+            }
             _ => None,
         };
         let value_range = if value.huffman {

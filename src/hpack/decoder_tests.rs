@@ -48,7 +48,10 @@ fn index_beyond_tables_is_rejected() {
 fn integer_overflow_is_rejected() {
     assert_eq!(err(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), DecodeError::IntegerOverflow);
     assert_eq!(err(&[0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]), DecodeError::IntegerOverflow);
-    assert_eq!(err(&[0x3f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), DecodeError::IntegerOverflow);
+    assert_eq!(
+        err(&[0x3f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+        DecodeError::IntegerOverflow
+    );
     // A string length.
     assert_eq!(err(&[0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0x7f]), DecodeError::IntegerOverflow);
 }
@@ -62,7 +65,10 @@ fn truncation_is_rejected() {
     assert_eq!(err(&[0x40, 0x0a, b'c', b'u', b's']), DecodeError::Truncated);
     assert_eq!(err(&[0x41, 0x03, b'a']), DecodeError::Truncated);
     // Claims a 2^32 - 1 octet string in a 10-octet block.
-    assert_eq!(err(&[0x00, 0x7f, 0x80, 0xff, 0xff, 0xff, 0x0f, b'x', b'y', b'z']), DecodeError::Truncated);
+    assert_eq!(
+        err(&[0x00, 0x7f, 0x80, 0xff, 0xff, 0xff, 0x0f, b'x', b'y', b'z']),
+        DecodeError::Truncated
+    );
     // Name present, value missing.
     assert_eq!(err(&[0x00, 0x01, b'a']), DecodeError::Truncated);
 }
@@ -182,7 +188,11 @@ fn table_size_zero_stores_nothing() {
 /// §6.2.3: never-indexed literals are reported as sensitive, with a literal or indexed name.
 #[test]
 fn never_indexed_is_reported_sensitive() {
-    let fields = decode(&mut Decoder::new(), &[0x10, 0x01, b'k', 0x01, b'v', 0x1f, 0x08, 0x01, b's', 0x00, 0x01, b'k', 0x01, b'v']).unwrap();
+    let fields = decode(
+        &mut Decoder::new(),
+        &[0x10, 0x01, b'k', 0x01, b'v', 0x1f, 0x08, 0x01, b's', 0x00, 0x01, b'k', 0x01, b'v'],
+    )
+    .unwrap();
     assert!(fields[0].sensitive);
     assert_eq!(fields[1].name, "authorization");
     assert!(fields[1].sensitive);
@@ -254,7 +264,8 @@ fn hpack_bomb_is_cut_off_and_table_stays_in_sync() {
 fn errors_after_the_limit_still_count() {
     let mut d = Decoder::new();
     d.set_max_header_list_size(50);
-    let block = [0x00, 0x01, b'k', 0x01, b'v', 0x00, 0x01, b'k', 0x01, b'v', 0x04, 0x82, 0x07, 0xff];
+    let block =
+        [0x00, 0x01, b'k', 0x01, b'v', 0x00, 0x01, b'k', 0x01, b'v', 0x04, 0x82, 0x07, 0xff];
     assert_eq!(decode(&mut d, &block), Err(DecodeError::InvalidHuffman));
     let mut d = Decoder::new();
     d.set_max_header_list_size(50);

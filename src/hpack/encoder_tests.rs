@@ -142,7 +142,10 @@ fn huge_fields_do_not_flush_the_table() {
 fn huffman_only_when_shorter() {
     let mut e = Encoder::new();
     // "307" is 3 octets either way: sent plain.
-    assert_eq!(encode(&mut e, &[FieldRef::new(b":status", b"307")]), &[0x48, 0x03, b'3', b'0', b'7'][..]);
+    assert_eq!(
+        encode(&mut e, &[FieldRef::new(b":status", b"307")]),
+        &[0x48, 0x03, b'3', b'0', b'7'][..]
+    );
     // Binary-ish text is longer in Huffman: sent plain.
     let mut e = Encoder::new();
     let block = encode(&mut e, &[FieldRef::new(b"x-bin", b"\x01\x02\x03")]);

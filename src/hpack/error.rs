@@ -51,7 +51,9 @@ impl fmt::Display for DecodeError {
             DecodeError::Truncated => "truncated HPACK header block",
             DecodeError::InvalidHuffman => "invalid Huffman-coded string",
             DecodeError::SizeUpdateNotAtStart => "dynamic table size update after the first field",
-            DecodeError::SizeUpdateTooLarge => "dynamic table size update above the allowed maximum",
+            DecodeError::SizeUpdateTooLarge => {
+                "dynamic table size update above the allowed maximum"
+            }
             DecodeError::SizeUpdateMissing => "required dynamic table size update missing",
             DecodeError::HeaderListTooLarge => "decoded header list exceeds the size limit",
         })

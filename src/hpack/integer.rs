@@ -177,9 +177,15 @@ mod tests {
     #[test]
     fn overflow_and_overlong_are_rejected() {
         // 2^35-ish in five continuation octets.
-        assert_eq!(decode(&[0x1f, 0xff, 0xff, 0xff, 0xff, 0x7f], 5), Err(DecodeError::IntegerOverflow));
+        assert_eq!(
+            decode(&[0x1f, 0xff, 0xff, 0xff, 0xff, 0x7f], 5),
+            Err(DecodeError::IntegerOverflow)
+        );
         // Six continuation octets, even if the value is small (zero padding).
-        assert_eq!(decode(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 5), Err(DecodeError::IntegerOverflow));
+        assert_eq!(
+            decode(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 5),
+            Err(DecodeError::IntegerOverflow)
+        );
         // An endless stream of continuation octets stops after six.
         assert_eq!(decode(&[0xff; 100], 8), Err(DecodeError::IntegerOverflow));
         // A redundant zero continuation within the limit is accepted.
@@ -192,7 +198,10 @@ mod tests {
         assert_eq!(decode(&[0x1f], 5), Err(DecodeError::Truncated));
         assert_eq!(decode(&[0x1f, 0x80, 0x80], 5), Err(DecodeError::Truncated));
         assert_eq!(decode(&[0x1f, 0x80, 0x80, 0x80, 0x80], 5), Err(DecodeError::Truncated));
-        assert_eq!(decode(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80], 5), Err(DecodeError::IntegerOverflow));
+        assert_eq!(
+            decode(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80], 5),
+            Err(DecodeError::IntegerOverflow)
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn code_table_is_prefix_free_canonical_and_eos_is_all_ones() {
             expect = (expect + 1) << (len - prev_len);
         }
         assert_eq!(code, expect, "symbol {s}");
-        assert!(len >= 5 && len <= 30);
+        assert!((5..=30).contains(&len));
         prev_len = len;
     }
 }
@@ -61,7 +61,8 @@ fn every_symbol_round_trips_alone_and_between_others() {
         let one = [s];
         assert_eq!(dec(&enc(&one)).unwrap(), one, "symbol {s}");
         // Exercise the fast path too: surrounded by enough input for the wide refill.
-        let many: Vec<u8> = b"abcdefgh".iter().copied().chain([s, s, s]).chain(*b"0123456789/").collect();
+        let many: Vec<u8> =
+            b"abcdefgh".iter().copied().chain([s, s, s]).chain(*b"0123456789/").collect();
         assert_eq!(dec(&enc(&many)).unwrap(), many, "symbol {s}");
     }
 }
@@ -104,7 +105,10 @@ fn rfc_examples() {
         (b"https://www.example.com", "9d29ad171863c78f0b97c8e9ae82ae43d3"),
     ];
     for (text, hex) in cases {
-        let wire: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let wire: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
         assert_eq!(enc(text), wire);
         assert_eq!(encoded_len(text), wire.len());
         assert_eq!(dec(&wire).unwrap(), text);
@@ -180,4 +184,43 @@ fn decode_appends_and_leaves_dst_alone_on_error() {
     assert_eq!(&dst[..], b"x:hello");
     assert_eq!(decode(&[0xff; 4], &mut dst), Err(DecodeError::InvalidHuffman));
     assert_eq!(&dst[..], b"x:hello");
+}
+
+/// Long strings take the two-stream path: compare with the reference decoder on valid
+/// strings, damaged ones (a flipped bit, a cut) and garbage, around `SPLIT_MIN`.
+#[test]
+fn split_decoding_matches_reference() {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let alphabet: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=% \"<>\\^`{|}";
+    for round in 0..400 {
+        let len = 100 + (next() % 900) as usize;
+        let text: Vec<u8> = (0..len)
+            .map(|_| {
+                let r = next();
+                if r % 50 == 0 {
+                    (r >> 8) as u8
+                } else {
+                    alphabet[(r >> 8) as usize % alphabet.len()]
+                }
+            })
+            .collect();
+        let mut wire = enc(&text);
+        assert_eq!(dec(&wire).unwrap(), text, "round {round}");
+        match round % 4 {
+            0 => {}
+            1 => {
+                let bit = next() as usize % (wire.len() * 8);
+                wire[bit / 8] ^= 0x80 >> (bit % 8);
+            }
+            2 => wire.truncate(wire.len() - 1 - next() as usize % 8),
+            _ => wire.iter_mut().for_each(|b| *b = next() as u8 | (next() as u8 & 0xf0)),
+        }
+        assert_eq!(dec(&wire), reference_decode(&wire), "round {round}");
+    }
 }

@@ -151,7 +151,7 @@ impl Connection {
         };
         let mut collector = FieldCollector::new(kind);
         let decoded = match self.decoder.decode(&block, |field| collector.push(field)) {
-            Ok(()) => Ok(collector),
+            Ok(()) => Ok(&mut collector),
             Err(e) if e.is_compression_error() => {
                 // §4.3: a block that cannot be decoded is a connection error COMPRESSION_ERROR.
                 return Err(
@@ -241,7 +241,7 @@ impl Connection {
         id: StreamId,
         end_stream: bool,
         stream_error: Option<ProtocolError>,
-        decoded: Result<FieldCollector, TooLarge>,
+        decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
         self.last_remote_id = id;
         // §6.8: after our final GOAWAY, streams above its last id are ignored; the client
@@ -267,6 +267,7 @@ impl Connection {
             Err(TooLarge) => return self.refuse_too_large(id, end_stream),
         };
         let content_length = collector.content_length();
+        let priority = collector.priority().cloned();
         let request = match collector.finish() {
             Ok(Decoded::Request(r)) => r,
             // §8.1.1: malformed requests are a stream error PROTOCOL_ERROR.
@@ -284,8 +285,8 @@ impl Connection {
         if let Some(at) = self.idle_priorities.iter().position(|(s, _, _)| *s == id) {
             let (_, u, i) = self.idle_priorities.remove(at).expect("found");
             (urgency, incremental, explicit) = (u, i, true);
-        } else if let Some(value) = request.headers().get("priority") {
-            parse_priority(value.as_bytes(), &mut urgency, &mut incremental);
+        } else if let Some(value) = priority {
+            parse_priority(&value, &mut urgency, &mut incremental);
             explicit = true;
         }
         let stream = self.store.get_mut(id).expect("inserted above");
@@ -321,7 +322,7 @@ impl Connection {
         id: StreamId,
         end_stream: bool,
         stream_error: Option<ProtocolError>,
-        decoded: Result<FieldCollector, TooLarge>,
+        decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
         if let Some(e) = stream_error {
             return self.stream_error(id, e.code);
@@ -331,7 +332,7 @@ impl Connection {
         if !end_stream {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
-        let trailers = match decoded.map(FieldCollector::finish) {
+        let trailers = match decoded.map(|c| c.finish()) {
             Ok(Ok(Decoded::Trailers(t))) => t,
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
@@ -352,7 +353,7 @@ impl Connection {
         id: StreamId,
         end_stream: bool,
         stream_error: Option<ProtocolError>,
-        decoded: Result<FieldCollector, TooLarge>,
+        decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
         if let Some(e) = stream_error {
             return self.stream_error(id, e.code);
@@ -403,7 +404,7 @@ impl Connection {
         &mut self,
         associated: StreamId,
         promised: StreamId,
-        decoded: Result<FieldCollector, TooLarge>,
+        decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
         if self.store.get(associated).is_none_or(|s| s.state == State::Closed) {
             // The associated stream was reset by us: refuse the push too.
@@ -421,8 +422,8 @@ impl Connection {
             Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
         stream.state = State::ReservedRemote;
         self.store.insert(promised, stream);
-        let content_length = decoded.as_ref().ok().and_then(FieldCollector::content_length);
-        let request = match decoded.map(FieldCollector::finish) {
+        let content_length = decoded.as_ref().ok().and_then(|c| c.content_length());
+        let request = match decoded.map(|c| c.finish()) {
             Ok(Ok(Decoded::Request(r))) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };

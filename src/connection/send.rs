@@ -4,13 +4,19 @@
 use super::{Connection, Role};
 use crate::ErrorCode;
 use crate::error::UserError;
-use crate::frame::{Frame, Headers, Ping, SettingId, Settings, StreamId, WindowUpdate};
+use crate::frame::{
+    Continuation, Frame, FrameHeader, FrameType, HEADER_LEN, Ping, SettingId, Settings, StreamId,
+    WindowUpdate, flags,
+};
 use crate::hpack::Encoder;
 use crate::semantics::{self, Malformed, Protocol};
 use crate::streams::state::{Event as StreamEvent, State};
 use crate::streams::{SendEnd, Stream, parse_priority};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
+
+/// RFC 9218's `priority` request header.
+static PRIORITY: http::HeaderName = http::HeaderName::from_static("priority");
 
 /// PINGs of the application's that may wait for an ACK at once.
 const MAX_USER_PINGS: usize = 16;
@@ -60,7 +66,7 @@ impl Connection {
             Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
         stream.head_request = request.method() == Method::HEAD;
         stream.head_sent = true;
-        if let Some(value) = request.headers().get("priority") {
+        if let Some(value) = request.headers().get(&PRIORITY) {
             stream.incremental = false;
             parse_priority(value.as_bytes(), &mut stream.urgency, &mut stream.incremental);
         }
@@ -265,10 +271,32 @@ impl Connection {
         end_stream: bool,
         encode: impl FnOnce(&mut Encoder, &mut BytesMut) -> Result<(), Malformed>,
     ) -> Result<(), Malformed> {
-        let mut block = BytesMut::new();
-        encode(&mut self.encoder, &mut block)?;
-        let headers = Headers::new(id, block.freeze(), end_stream);
-        headers.encode_split(self.peer.max_frame_size, self.out.frame_buf());
+        // The block is encoded straight into the output behind a header placeholder; only
+        // a block over the peer's frame size is moved, into CONTINUATION frames.
+        let out = self.out.frame_buf();
+        let start = out.len();
+        out.extend_from_slice(&[0; HEADER_LEN]);
+        if let Err(e) = encode(&mut self.encoder, out) {
+            out.truncate(start);
+            return Err(e);
+        }
+        let max = self.peer.max_frame_size as usize;
+        let block_len = out.len() - start - HEADER_LEN;
+        let rest = (block_len > max).then(|| out.split_off(start + HEADER_LEN + max));
+        let mut flags = if end_stream { flags::END_STREAM } else { 0 };
+        if rest.is_none() {
+            flags |= flags::END_HEADERS;
+        }
+        let head = FrameHeader {
+            length: block_len.min(max) as u32,
+            kind: FrameType::HEADERS,
+            flags,
+            stream_id: id,
+        };
+        out[start..start + HEADER_LEN].copy_from_slice(&head.to_bytes());
+        if let Some(rest) = rest {
+            Continuation::encode_chunks(id, &rest, max, out);
+        }
         self.stats.frames_sent += 1;
         Ok(())
     }

@@ -50,8 +50,9 @@ impl Continuation {
     }
 
     /// Writes `rest` of a field block as CONTINUATION frames of at most `max` bytes each,
-    /// END_HEADERS on the last. Writes nothing when `rest` is empty.
-    pub(crate) fn encode_chunks(stream_id: StreamId, rest: &[u8], max: usize, dst: &mut BytesMut) {
+    /// END_HEADERS on the last. Writes nothing when `rest` is empty. (Callers that encode a
+    /// block in place behind a HEADERS header use this for what does not fit.)
+    pub fn encode_chunks(stream_id: StreamId, rest: &[u8], max: usize, dst: &mut BytesMut) {
         let mut chunks = rest.chunks(max.max(1)).peekable();
         while let Some(chunk) = chunks.next() {
             Self::encode_one(stream_id, chunk, chunks.peek().is_none(), dst);

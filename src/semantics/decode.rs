@@ -44,6 +44,8 @@ pub(crate) struct FieldCollector {
     host: Option<Bytes>,
     cookie: Option<BytesMut>,
     content_length: Option<u64>,
+    /// The RFC 9218 `priority` field, kept aside so the scheduler need not search for it.
+    priority: Option<Bytes>,
     headers: HeaderMap,
 }
 
@@ -62,6 +64,7 @@ impl FieldCollector {
             host: None,
             cookie: None,
             content_length: None,
+            priority: None,
             headers: HeaderMap::new(),
         }
     }
@@ -69,6 +72,11 @@ impl FieldCollector {
     /// The declared content-length, once the block is complete.
     pub(crate) fn content_length(&self) -> Option<u64> {
         self.content_length
+    }
+
+    /// The `priority` field's value (RFC 9218 §5), if present.
+    pub(crate) fn priority(&self) -> Option<&Bytes> {
+        self.priority.as_ref()
     }
 
     pub(crate) fn push(&mut self, field: Field) {
@@ -115,6 +123,7 @@ impl FieldCollector {
                 return Ok(());
             }
             b"host" => self.host = Some(field.value.clone()),
+            b"priority" => self.priority = Some(field.value.clone()),
             _ => {}
         }
         let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
@@ -151,7 +160,8 @@ impl FieldCollector {
     }
 
     /// The message, or why it is malformed.
-    pub(crate) fn finish(mut self) -> Result<Decoded, Malformed> {
+    /// Takes the message out (the collector is left empty).
+    pub(crate) fn finish(&mut self) -> Result<Decoded, Malformed> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -163,12 +173,12 @@ impl FieldCollector {
         match self.kind {
             MessageKind::Request { .. } => self.finish_request().map(Decoded::Request),
             MessageKind::Response => self.finish_response().map(Decoded::Response),
-            MessageKind::Trailers => Ok(Decoded::Trailers(self.headers)),
+            MessageKind::Trailers => Ok(Decoded::Trailers(std::mem::take(&mut self.headers))),
         }
     }
 
-    fn finish_request(self) -> Result<Request<()>, Malformed> {
-        let method = self.method.ok_or("missing :method")?;
+    fn finish_request(&mut self) -> Result<Request<()>, Malformed> {
+        let method = self.method.take().ok_or("missing :method")?;
         let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
         let is_connect = method == Method::CONNECT;
         // §8.3.1: a host field that differs from :authority makes the request malformed.
@@ -178,7 +188,7 @@ impl FieldCollector {
             }
         }
         let has_authority = self.authority.is_some();
-        let authority = match self.authority.or(self.host) {
+        let authority = match self.authority.take().or(self.host.take()) {
             Some(a) if !a.is_empty() => {
                 Some(Authority::from_maybe_shared(a).map_err(|_| "invalid :authority")?)
             }
@@ -196,7 +206,7 @@ impl FieldCollector {
             }
             parts.authority = Some(authority.ok_or("CONNECT with an empty :authority")?);
         } else {
-            if let Some(protocol) = self.protocol {
+            if let Some(protocol) = self.protocol.take() {
                 // RFC 8441 §4: :protocol only on CONNECT, which then also carries :scheme,
                 // :path and :authority.
                 if !is_connect {
@@ -208,8 +218,8 @@ impl FieldCollector {
                 extensions.insert(Protocol(protocol));
             }
             // §8.3.1: :method, :scheme and :path are required; :path not empty.
-            let scheme = self.scheme.ok_or("missing :scheme")?;
-            let path = self.path.ok_or("missing :path")?;
+            let scheme = self.scheme.take().ok_or("missing :scheme")?;
+            let path = self.path.take().ok_or("missing :path")?;
             if path.is_empty() {
                 return Err("empty :path");
             }
@@ -235,13 +245,13 @@ impl FieldCollector {
         *request.method_mut() = method;
         *request.uri_mut() = Uri::from_parts(parts).map_err(|_| "invalid request target")?;
         *request.version_mut() = Version::HTTP_2;
-        *request.headers_mut() = self.headers;
+        *request.headers_mut() = std::mem::take(&mut self.headers);
         *request.extensions_mut() = extensions;
         Ok(request)
     }
 
-    fn finish_response(self) -> Result<Response<()>, Malformed> {
-        let status = self.status.ok_or("missing :status")?;
+    fn finish_response(&mut self) -> Result<Response<()>, Malformed> {
+        let status = self.status.take().ok_or("missing :status")?;
         if status.len() != 3 {
             return Err(":status is not three digits");
         }
@@ -253,7 +263,7 @@ impl FieldCollector {
         let mut response = Response::new(());
         *response.status_mut() = status;
         *response.version_mut() = Version::HTTP_2;
-        *response.headers_mut() = self.headers;
+        *response.headers_mut() = std::mem::take(&mut self.headers);
         Ok(response)
     }
 }

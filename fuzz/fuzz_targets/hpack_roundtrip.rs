@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|input: h2proto_fuzz::RoundTripInput| h2proto_fuzz::hpack_roundtrip(
+    input
+));

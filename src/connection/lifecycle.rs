@@ -164,7 +164,7 @@ impl Connection {
         let mut unread = 0;
         let mut unsent = 0;
         if how != ClosedBy::EndStream {
-            unread = stream.recv_buf.drain(..).map(|b| b.len() as u32).sum::<u32>();
+            unread = stream.recv_buf.clear() as u32;
             unsent = stream.send_buffered;
             stream.send_buf.clear();
             stream.send_buffered = 0;

@@ -6,7 +6,8 @@ use bytes::BytesMut;
 use http::{HeaderMap, Method, Request, Response};
 use smallvec::SmallVec;
 
-type Fields<'a> = SmallVec<[FieldRef<'a>; 24]>;
+/// Inline room for the fields of a typical message; more spill to the heap.
+type Fields<'a> = SmallVec<[FieldRef<'a>; 16]>;
 
 /// Encodes a request head. Without a scheme in the URI, `https` is sent; a `host` header
 /// becomes `:authority` when the URI has none (§8.3.1).
@@ -49,7 +50,7 @@ pub(crate) fn encode_request(
         }
     }
     push_headers(request.headers(), &mut fields, true)?;
-    encoder.encode(fields, dst);
+    encoder.encode(fields.iter().copied(), dst);
     Ok(())
 }
 
@@ -63,7 +64,7 @@ pub(crate) fn encode_response(
     let mut fields = Fields::new();
     fields.push(FieldRef::new(b":status", status.as_str().as_bytes()));
     push_headers(response.headers(), &mut fields, false)?;
-    encoder.encode(fields, dst);
+    encoder.encode(fields.iter().copied(), dst);
     Ok(())
 }
 
@@ -75,7 +76,7 @@ pub(crate) fn encode_trailers(
 ) -> Result<(), Malformed> {
     let mut fields = Fields::new();
     push_headers(trailers, &mut fields, false)?;
-    encoder.encode(fields, dst);
+    encoder.encode(fields.iter().copied(), dst);
     Ok(())
 }
 

@@ -5,16 +5,16 @@
 //! as `(id, how it closed)` in a bounded ring, because §5.1 asks for different reactions
 //! to late frames depending on how a stream closed.
 
+mod chunks;
 pub mod state;
 mod store;
 
+pub(crate) use chunks::Chunks;
 pub(crate) use store::{ClosedBy, Store};
 
 use crate::flow::{RecvWindow, Window};
-use bytes::Bytes;
 use http::HeaderMap;
 use state::State;
-use std::collections::VecDeque;
 
 /// Where a stream's inbound message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub(crate) struct Stream {
     /// Our window for what the peer sends.
     pub(crate) recv: RecvWindow,
     /// Received DATA the application has not read yet.
-    pub(crate) recv_buf: VecDeque<Bytes>,
+    pub(crate) recv_buf: Chunks,
     pub(crate) recv_phase: RecvPhase,
     /// The peer sent END_STREAM (possibly still unread data in `recv_buf`).
     pub(crate) recv_end: bool,
@@ -58,7 +58,7 @@ pub(crate) struct Stream {
     /// A response to HEAD (or a 304): no body, whatever content-length says (§8.1.1).
     pub(crate) no_body: bool,
     /// Data accepted by `send_data` but not yet framed.
-    pub(crate) send_buf: VecDeque<Bytes>,
+    pub(crate) send_buf: Chunks,
     pub(crate) send_buffered: u32,
     pub(crate) send_end: SendEnd,
     /// We sent our (final) head; data may follow.
@@ -81,13 +81,13 @@ impl Stream {
             state,
             send_window: Window::new(send_window),
             recv: RecvWindow::new(recv_window),
-            recv_buf: VecDeque::new(),
+            recv_buf: Chunks::default(),
             recv_phase: RecvPhase::Head,
             recv_end: false,
             content_length: None,
             received: 0,
             no_body: false,
-            send_buf: VecDeque::new(),
+            send_buf: Chunks::default(),
             send_buffered: 0,
             send_end: SendEnd::Open,
             head_sent: false,

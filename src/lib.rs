@@ -1,26 +1,54 @@
 //! h2proto: a sans-IO HTTP/2 implementation.
 //!
-//! The crate is a pure state machine: it consumes and produces byte buffers and never
-//! touches a socket, a clock, a thread or a runtime. This release contains the wire layer:
-//! the frame codec ([`frame`]) and header compression ([`hpack`]).
+//! The core is a pure state machine: framing, HPACK, flow control, stream states, settings
+//! and HTTP semantics. It consumes and produces byte buffers and never touches a socket, a
+//! clock, a thread or a runtime; adapters (tokio, std threads, mio) move the bytes.
 //!
 //! ```
-//! use bytes::BytesMut;
-//! use h2proto::frame::{Frame, FrameDecoder, Ping};
+//! use bytes::Buf;
+//! use h2proto::{Config, Connection, Event};
 //!
-//! // Encode a PING frame into a caller-owned buffer...
-//! let mut wire = BytesMut::new();
-//! Frame::Ping(Ping { ack: false, payload: *b"h2proto!" }).encode(&mut wire);
+//! let mut client = Connection::client(Config::default());
+//! let mut server = Connection::server(Config::default());
 //!
-//! // ...and decode it back, in whatever chunks the transport delivers.
-//! let mut decoder = FrameDecoder::new();
-//! let (first, second) = wire.split_at(4);
-//! decoder.extend(first);
-//! assert!(decoder.next_frame().unwrap().is_none()); // incomplete
-//! decoder.extend(second);
-//! let frame = decoder.next_frame().unwrap().expect("one whole frame");
-//! assert_eq!(frame, Frame::Ping(Ping { ack: false, payload: *b"h2proto!" }));
+//! // Bytes written by one side are read by the other: here, in memory.
+//! fn pump(from: &mut Connection, to: &mut Connection) {
+//!     let out = from.transmit();
+//!     while out.has_remaining() {
+//!         let chunk = out.copy_to_bytes(out.chunk().len());
+//!         to.recv(chunk).unwrap();
+//!     }
+//! }
+//!
+//! let request = http::Request::get("https://example.com/hello").body(()).unwrap();
+//! let stream = client.send_request(request, true).unwrap();
+//! pump(&mut client, &mut server);
+//!
+//! while let Some(event) = server.poll_event() {
+//!     if let Event::Request { stream_id, request, .. } = event {
+//!         assert_eq!(request.uri().path(), "/hello");
+//!         server.send_response(stream_id, http::Response::new(()), false).unwrap();
+//!         server.send_data(stream_id, "hi!".into(), true).unwrap();
+//!     }
+//! }
+//! pump(&mut server, &mut client);
+//!
+//! let mut body = Vec::new();
+//! while let Some(event) = client.poll_event() {
+//!     if let Event::Data { stream_id, .. } = event {
+//!         while let Some(chunk) = client.read_data(stream_id) {
+//!             body.extend_from_slice(&chunk);
+//!         }
+//!     }
+//! }
+//! assert_eq!(body, b"hi!");
+//! # let _ = stream;
 //! ```
+//!
+//! Where things are: [`Connection`] (how to drive it is on the type), [`Config`] (every
+//! limit, with its default and reason), [`Event`], [`frame`] (the wire format, with
+//! [`frame::RawFrame`] for writing invalid frames in tests), [`hpack`] (header
+//! compression), [`state`] (the stream state table of RFC 9113 §5.1).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]

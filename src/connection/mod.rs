@@ -1,37 +1,5 @@
-//! The connection: one sans-IO state machine for both roles.
-//!
-//! # Using a `Connection`
-//!
-//! The caller owns the transport and the clock; the connection owns protocol truth. Its
-//! methods fall into four groups (the shape of quinn-proto's `Connection`):
-//!
-//! - **Getters** (`&self`): [`role`](Connection::role), [`stats`](Connection::stats),
-//!   [`is_closed`](Connection::is_closed), [`can_open_stream`](Connection::can_open_stream),
-//!   [`peer_settings`](Connection::peer_settings), ...
-//! - **Inputs**: [`recv`](Connection::recv) with bytes from the transport, in any chunking,
-//!   and [`handle_timeout`](Connection::handle_timeout) with the current time.
-//! - **Commands** from the application: [`send_request`](Connection::send_request),
-//!   [`send_response`](Connection::send_response), [`send_data`](Connection::send_data),
-//!   [`send_trailers`](Connection::send_trailers), [`reset`](Connection::reset),
-//!   [`ping`](Connection::ping), [`shutdown`](Connection::shutdown),
-//!   [`update_settings`](Connection::update_settings),
-//!   [`release_capacity`](Connection::release_capacity).
-//! - **Outputs**: [`poll_event`](Connection::poll_event) until `None`,
-//!   [`read_data`](Connection::read_data) for bodies, [`transmit`](Connection::transmit) for
-//!   bytes to write, [`poll_timeout`](Connection::poll_timeout) for the next timer.
-//!
-//! After every input or command: drain `poll_event`, write out `transmit`, and re-arm the
-//! timer from `poll_timeout`. Time enters only through `handle_timeout(now)`: call it once
-//! right after creating the connection (that starts the clock) and then whenever the timer
-//! fires or the caller wakes up for any other reason.
-//!
-//! # Why this shape
-//!
-//! Determinism: the same bytes in any split, with the same times, give the same events and
-//! output, so every behaviour is a plain unit test. Boundedness: every queue the peer can
-//! grow has a limit in [`Config`]; when the peer does not read our control frames, `recv`
-//! stops consuming input instead of queueing more. Zero-copy: received DATA is handed out as
-//! slices of the `Bytes` given to `recv`; sent DATA goes out as the caller's `Bytes`.
+//! The connection: one sans-IO state machine for both roles. The type's own docs
+//! ([`Connection`]) say how to drive it and why it has this shape.
 
 mod flush;
 mod headers;
@@ -138,8 +106,42 @@ enum Shutdown {
     Draining,
 }
 
-/// A sans-IO HTTP/2 connection, client or server. See the [module docs](self) for how to
-/// drive it.
+/// A sans-IO HTTP/2 connection, client or server.
+///
+/// # Using a `Connection`
+///
+/// The caller owns the transport and the clock; the connection owns protocol truth. Its
+/// methods fall into four groups (the shape of quinn-proto's `Connection`):
+///
+/// - **Getters** (`&self`): [`role`](Connection::role), [`stats`](Connection::stats),
+///   [`is_closed`](Connection::is_closed), [`can_open_stream`](Connection::can_open_stream),
+///   [`peer_settings`](Connection::peer_settings), ...
+/// - **Inputs**: [`recv`](Connection::recv) with bytes from the transport, in any chunking,
+///   and [`handle_timeout`](Connection::handle_timeout) with the current time.
+/// - **Commands** from the application: [`send_request`](Connection::send_request),
+///   [`send_response`](Connection::send_response), [`send_data`](Connection::send_data),
+///   [`send_trailers`](Connection::send_trailers), [`reset`](Connection::reset),
+///   [`ping`](Connection::ping), [`shutdown`](Connection::shutdown),
+///   [`update_settings`](Connection::update_settings),
+///   [`release_capacity`](Connection::release_capacity).
+/// - **Outputs**: [`poll_event`](Connection::poll_event) until `None`,
+///   [`read_data`](Connection::read_data) for bodies, [`transmit`](Connection::transmit) for
+///   bytes to write, [`poll_timeout`](Connection::poll_timeout) for the next timer.
+///
+/// After every input or command: drain `poll_event`, write out `transmit`, and re-arm the
+/// timer from `poll_timeout`. Time enters only through `handle_timeout(now)`: call it once
+/// right after creating the connection (that starts the clock) and then whenever the timer
+/// fires or the caller wakes up for any other reason.
+///
+/// # Why this shape
+///
+/// Determinism: the same bytes in any split, with the same times, give the same events and
+/// output, so every behaviour is a plain unit test. Boundedness: every queue the peer can
+/// grow has a limit in [`Config`]; when the peer does not read our control frames, `recv`
+/// stops consuming input instead of queueing more. Zero-copy: received DATA is handed out as
+/// slices of the `Bytes` given to `recv`; sent DATA goes out as the caller's `Bytes`.
+///
+/// # Example
 ///
 /// ```
 /// use bytes::Bytes;

@@ -3,7 +3,7 @@
 //! Each frame type lives in its own file with its decode and encode. Decoding checks every
 //! rule that can be judged from one frame alone (lengths, stream-0 rules, padding, setting
 //! values, zero increments, self-dependencies) and reports the RFC's reaction as a
-//! [`ProtocolError`]: the exact [`ErrorCode`](crate::ErrorCode) and whether it is a
+//! [`ProtocolError`]: the exact [`ErrorCode`] and whether it is a
 //! connection or a stream error. Rules that need connection state (stream states, the
 //! CONTINUATION sequence, flow-control windows) belong to the connection, not here.
 //!

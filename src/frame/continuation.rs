@@ -49,6 +49,17 @@ impl Continuation {
         dst.extend_from_slice(fragment);
     }
 
+    /// Splits a field block into what fits the first frame (after its `overhead` bytes of
+    /// other fields) and the rest, for CONTINUATION frames (§4.3, §6.10).
+    pub(crate) fn split_block(
+        block: &[u8],
+        overhead: usize,
+        max_frame_size: u32,
+    ) -> (&[u8], &[u8]) {
+        let first = (max_frame_size as usize).saturating_sub(overhead).max(1).min(block.len());
+        block.split_at(first)
+    }
+
     /// Writes `rest` of a field block as CONTINUATION frames of at most `max` bytes each,
     /// END_HEADERS on the last. Writes nothing when `rest` is empty. (Callers that encode a
     /// block in place behind a HEADERS header use this for what does not fit.)

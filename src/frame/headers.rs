@@ -181,11 +181,12 @@ impl Headers {
     /// as `max_frame_size` (the peer's SETTINGS_MAX_FRAME_SIZE) requires (§4.3, §6.10).
     /// END_HEADERS goes on the last frame; `self.end_headers` is ignored.
     pub fn encode_split(&self, max_frame_size: u32, dst: &mut BytesMut) {
-        let max = max_frame_size as usize;
-        let overhead = self.header_for(0, false).length as usize;
-        let first = max.saturating_sub(overhead).max(1).min(self.fragment.len());
-        let (head, rest) = self.fragment.split_at(first);
+        let (head, rest) = Continuation::split_block(
+            &self.fragment,
+            self.header_for(0, false).length as usize,
+            max_frame_size,
+        );
         self.encode_fields(head, rest.is_empty(), dst);
-        Continuation::encode_chunks(self.stream_id, rest, max, dst);
+        Continuation::encode_chunks(self.stream_id, rest, max_frame_size as usize, dst);
     }
 }

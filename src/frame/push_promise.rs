@@ -75,11 +75,12 @@ impl PushPromise {
     /// Writes the field block as one PUSH_PROMISE followed by as many CONTINUATION frames as
     /// `max_frame_size` requires; END_HEADERS goes on the last frame.
     pub fn encode_split(&self, max_frame_size: u32, dst: &mut BytesMut) {
-        let max = max_frame_size as usize;
-        let overhead = 4 + padding::overhead(self.pad_len);
-        let first = max.saturating_sub(overhead).max(1).min(self.fragment.len());
-        let (head, rest) = self.fragment.split_at(first);
+        let (head, rest) = Continuation::split_block(
+            &self.fragment,
+            4 + padding::overhead(self.pad_len),
+            max_frame_size,
+        );
         self.encode_fields(head, rest.is_empty(), dst);
-        Continuation::encode_chunks(self.stream_id, rest, max, dst);
+        Continuation::encode_chunks(self.stream_id, rest, max_frame_size as usize, dst);
     }
 }

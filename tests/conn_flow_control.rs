@@ -496,6 +496,33 @@ fn rfc9113_6_9_manual_release_sends_window_update_only_on_release_capacity() {
     }
 }
 
+#[test]
+fn rfc9113_6_9_manual_release_after_the_stream_closed_still_credits_the_connection() {
+    // RFC 9113 §6.9: DATA counts against the connection window until the receiver releases
+    // it. With manual release the application may finish reading a body after its stream
+    // closed and was forgotten; releasing then must still return the connection credit,
+    // or every such body would shrink the connection window for good.
+    let mut client = Config::default();
+    client.auto_release_capacity = false;
+    client.initial_connection_window_size = 65_535;
+    let mut pair = Pair::with(client, Config::default());
+    for round in 0..4 {
+        let id = pair.client.send_request(get("http://example.com/"), true).unwrap();
+        pair.drive();
+        pair.server.send_response(id, status(200), false).unwrap();
+        assert_eq!(pair.server.send_data(id, zeros(40_000), true).unwrap(), 40_000);
+        pair.drive();
+        let body = Pair::read_all(&mut pair.client, id);
+        assert_eq!(body.len(), 40_000, "round {round}: the body was starved of window");
+        // The stream is closed both ways and fully read: the core forgot it.
+        pair.client.release_capacity(id, body.len()).unwrap();
+        pair.drive();
+        assert_eq!(pair.server.connection_send_window(), 65_535, "round {round}");
+    }
+    // A stream that never existed is still an error.
+    assert!(pair.client.release_capacity(StreamId(99), 1).is_err());
+}
+
 // ----- Send-side backpressure -----
 
 #[test]

@@ -112,13 +112,15 @@ impl Connection {
         self.write_frame(&Frame::RstStream(RstStream::new(id, code)));
         self.pending_control += 1;
         if self.store.get(id).is_some() {
-            self.close_stream(id, ClosedBy::LocalReset);
+            // The event before closing: closing the last stream of a draining connection
+            // ends it, and `Closed` must be the last event.
             self.events.push_back(Event::Reset {
                 stream_id: id,
                 error_code: code,
                 initiator: Initiator::Local,
                 retryable: code == ErrorCode::REFUSED_STREAM,
             });
+            self.close_stream(id, ClosedBy::LocalReset);
         } else {
             self.store.remember_closed(id, ClosedBy::LocalReset);
         }
@@ -295,27 +297,35 @@ impl Connection {
         self.goaway_received = Some(self.goaway_received.map_or(last, |prev| prev.min(last)));
         let refused: Vec<StreamId> =
             self.store.ids().filter(|id| self.is_local(*id) && *id > last).collect();
+        // An error code ends the connection (and every stream) below.
+        let fatal = frame.error_code != ErrorCode::NO_ERROR && self.error.is_none();
         self.events.push_back(Event::GoAway {
             last_stream_id: last,
             error_code: frame.error_code,
             debug_data: frame.debug_data.clone(),
         });
         for id in refused {
-            self.close_stream(id, ClosedBy::RemoteReset);
+            // The event before closing, which may end the connection (`Closed` comes last).
             self.events.push_back(Event::Reset {
                 stream_id: id,
                 error_code: ErrorCode::REFUSED_STREAM,
                 initiator: Initiator::Remote,
                 retryable: true,
             });
+            if fatal {
+                // Not closed one by one: closing the last one would end the connection
+                // before the error is set and the other streams are reported.
+                self.store.remove(id);
+            } else {
+                self.close_stream(id, ClosedBy::RemoteReset);
+            }
         }
-        if frame.error_code != ErrorCode::NO_ERROR && self.error.is_none() {
-            let error = ConnectionError {
+        if fatal {
+            self.error = Some(ConnectionError {
                 code: frame.error_code,
                 initiator: Initiator::Remote,
                 reason: String::from_utf8_lossy(&frame.debug_data).into_owned().into(),
-            };
-            self.error = Some(error);
+            });
             self.abort_streams(frame.error_code, Initiator::Remote);
             self.finish_closing();
         }

@@ -276,13 +276,15 @@ impl Connection {
                 return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many streams reset early"));
             }
         }
-        self.close_stream(id, ClosedBy::RemoteReset);
+        // The event first: closing the last stream of a draining connection ends it, and
+        // `Closed` must be the last event.
         self.events.push_back(Event::Reset {
             stream_id: id,
             error_code: frame.error_code,
             initiator: Initiator::Remote,
             retryable: frame.error_code == ErrorCode::REFUSED_STREAM,
         });
+        self.close_stream(id, ClosedBy::RemoteReset);
         Ok(())
     }
 

@@ -225,8 +225,19 @@ impl Connection {
     /// Manual flow control: the application is done with `n` more bytes of stream `id`.
     /// (With [`Config::auto_release_capacity`](crate::Config::auto_release_capacity),
     /// `read_data` already does this.) WINDOW_UPDATEs are batched.
+    ///
+    /// Bytes of a stream that has closed and been forgotten (all its data read) still
+    /// return their connection-level credit (§6.9): the application usually finishes
+    /// consuming a body after its last `read_data`.
     pub fn release_capacity(&mut self, id: StreamId, n: usize) -> Result<(), UserError> {
-        let stream = self.store.get(id).ok_or(UserError::UnknownStream(id))?;
+        let Some(stream) = self.store.get(id) else {
+            if id.is_zero() || self.is_idle(id) {
+                return Err(UserError::UnknownStream(id));
+            }
+            let n = (n as u32).min(self.recv_window.unreleased());
+            self.release_connection(n);
+            return Ok(());
+        };
         let n = (n as u32).min(stream.recv.unreleased());
         self.release(id, n);
         Ok(())
@@ -327,5 +338,25 @@ impl Connection {
         {
             self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(StreamId::ZERO, increment)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    /// RFC 9113 §5.1.1: stream identifiers cannot be reused; a client that has used them
+    /// all must open a new connection. Reaching 2^31-1 by sending a billion requests is
+    /// too slow for a test, so this one starts near the end.
+    #[test]
+    fn rfc9113_5_1_1_client_stream_ids_run_out() {
+        let mut client = Connection::client(Config::default());
+        client.next_local_id = StreamId::MAX.0 - 2;
+        let request = || Request::get("https://example.com/").body(()).unwrap();
+        assert_eq!(client.send_request(request(), true), Ok(StreamId(StreamId::MAX.0 - 2)));
+        assert_eq!(client.send_request(request(), true), Ok(StreamId::MAX));
+        assert!(!client.can_open_stream());
+        assert_eq!(client.send_request(request(), true), Err(UserError::StreamIdsExhausted));
     }
 }

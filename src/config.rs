@@ -60,6 +60,10 @@ pub struct Config {
     /// as name + value + 32 per field and enforced while decoding (HPACK bomb). Default
     /// 64 KiB. A request over it is refused with a stream error; the connection lives.
     pub max_header_list_size: u32,
+    /// Client side: how many concurrent streams to assume the server allows until its
+    /// SETTINGS arrive (RFC 9113 §5.1.2 leaves it unlimited, which gets early requests
+    /// refused by servers with a lower limit). Default 100, the RFC's recommended minimum.
+    pub initial_max_send_streams: u32,
     /// SETTINGS_ENABLE_PUSH, client side: whether to accept server push. Default false.
     pub enable_push: bool,
     /// SETTINGS_ENABLE_CONNECT_PROTOCOL, server side: accept extended CONNECT (RFC 8441,
@@ -148,6 +152,7 @@ impl Default for Config {
             initial_connection_window_size: 4 << 20,
             max_frame_size: 1 << 14,
             max_header_list_size: 64 << 10,
+            initial_max_send_streams: 100,
             enable_push: false,
             enable_connect_protocol: false,
             auto_release_capacity: true,

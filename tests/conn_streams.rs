@@ -1037,3 +1037,35 @@ fn rfc9113_5_1_state_table_is_total_and_matches_the_rfc() {
     }
     assert!(mismatches.is_empty(), "state table disagrees with §5.1:\n{}", mismatches.join("\n"));
 }
+
+// §5.1.2: until the server's SETTINGS arrive, a client assumes the configured default
+// (100) rather than no limit, so early requests are not refused by a stricter server.
+#[test]
+fn rfc9113_5_1_2_client_assumes_initial_max_send_streams_before_settings() {
+    let mut config = Config::default();
+    config.initial_max_send_streams = 2;
+    let mut client = h2proto::Connection::client(config);
+    assert!(client.send_request(get("https://example.com/1"), false).is_ok());
+    assert!(client.send_request(get("https://example.com/2"), false).is_ok());
+    assert!(!client.can_open_stream());
+    assert_eq!(
+        client.send_request(get("https://example.com/3"), false),
+        Err(h2proto::UserError::ConcurrencyLimit)
+    );
+}
+
+// §5.1.2: a client that only looked at `can_open_stream` still hears when a slot frees.
+#[test]
+fn rfc9113_5_1_2_streams_available_after_a_close_at_the_limit() {
+    let mut peer = connected(Role::Client);
+    peer.send(Settings::new().with(SettingId::MAX_CONCURRENT_STREAMS, 1));
+    peer.frames();
+    peer.events();
+    let id = peer.conn.send_request(get("https://example.com/"), true).unwrap();
+    assert!(!peer.conn.can_open_stream());
+    let response = peer.response(id.0, "204", true);
+    peer.send(response);
+    let events = peer.events();
+    assert!(events.iter().any(|e| matches!(e, Event::StreamsAvailable)), "{events:?}");
+    assert!(peer.conn.can_open_stream());
+}

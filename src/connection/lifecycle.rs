@@ -173,7 +173,10 @@ impl Connection {
         }
         if was_active {
             *self.active_count(id) -= 1;
-            if self.is_local(id) && self.want_streams {
+            // A slot freed at the limit: tell whoever is waiting for one, whether they
+            // learned of the limit from `send_request` or from `can_open_stream`.
+            let was_full = self.active_local + 1 >= self.peer.max_concurrent_streams;
+            if self.is_local(id) && (self.want_streams || was_full) && self.role == Role::Client {
                 self.want_streams = false;
                 self.events.push_back(Event::StreamsAvailable);
             }

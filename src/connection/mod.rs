@@ -46,7 +46,8 @@ pub struct PeerSettings {
     pub header_table_size: u32,
     /// SETTINGS_ENABLE_PUSH.
     pub enable_push: bool,
-    /// SETTINGS_MAX_CONCURRENT_STREAMS: streams we may open (unlimited until set).
+    /// SETTINGS_MAX_CONCURRENT_STREAMS: streams we may open (until the peer's first SETTINGS:
+    /// [`Config::initial_max_send_streams`](crate::Config::initial_max_send_streams)).
     pub max_concurrent_streams: u32,
     /// SETTINGS_INITIAL_WINDOW_SIZE: the send window of each new stream.
     pub initial_window_size: u32,
@@ -275,7 +276,10 @@ impl Connection {
                 enable_connect_protocol: false,
             },
             pending_settings: VecDeque::new(),
-            peer: PeerSettings::default(),
+            peer: PeerSettings {
+                max_concurrent_streams: config.initial_max_send_streams,
+                ..PeerSettings::default()
+            },
             events: VecDeque::new(),
             goaway_sent: None,
             goaway_received: None,

@@ -326,9 +326,10 @@ impl Connection {
                     self.peer.enable_push = value == 1;
                 }
                 SettingId::MAX_CONCURRENT_STREAMS => {
+                    let was_full = self.active_local >= self.peer.max_concurrent_streams;
                     let raised = value > self.peer.max_concurrent_streams;
                     self.peer.max_concurrent_streams = value;
-                    if raised && self.want_streams {
+                    if raised && (self.want_streams || was_full) && self.role == Role::Client {
                         self.want_streams = false;
                         self.events.push_back(Event::StreamsAvailable);
                     }

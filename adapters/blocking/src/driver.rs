@@ -1,0 +1,692 @@
+//! One connection: a driver thread that owns the [`Connection`], fed by a reader thread and
+//! draining into a writer thread.
+//!
+//! The driver blocks in exactly one place, `recv_timeout` on its inbox, bounded by the
+//! core's [`poll_timeout`](Connection::poll_timeout). Everything reaches it as a [`Msg`]:
+//! bytes from the reader, "written" from the writer, commands from clients, handlers and
+//! bodies. Because it never blocks on the socket, a peer that stops reading cannot stall
+//! timers or other streams, and two blocking endpoints cannot deadlock each other with
+//! both sides stuck in `write`.
+//!
+//! Memory is bounded at every hop: the reader has [`READ_AHEAD`] reads in flight at most
+//! (a credit comes back when the core has consumed one), the writer one batch (taken from
+//! [`transmit`](Connection::transmit) only when the previous one is written), a streamed
+//! body one chunk (its producer waits for a go-ahead), and received data a stream window
+//! (credit is released only as the application reads).
+
+use crate::body::{Chunk, RecvBody};
+use crate::error::Error;
+use bytes::{Buf, Bytes, BytesMut};
+use h2proto::{Connection, ErrorCode, Event, Protocol, StreamId};
+use http::{HeaderMap, Request, Response};
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Instant;
+
+/// Bytes asked of the socket per read.
+const READ_SIZE: usize = 64 << 10;
+/// Reads handed to the driver and not yet consumed by the core.
+const READ_AHEAD: usize = 4;
+/// Slices per `write_vectored`.
+const MAX_IOVECS: usize = 64;
+/// Messages handled per wake-up before the output is looked at again.
+const BATCH: usize = 64;
+/// Bytes a streamed body reads at a time.
+const CHUNK: usize = 32 << 10;
+/// Times a request the server refused unprocessed is sent again.
+const MAX_ATTEMPTS: u8 = 3;
+
+/// Where a response head goes (client).
+pub(crate) type Reply = Sender<Result<Response<RecvBody>, Error>>;
+/// A producer of a streamed body waits on this: `Some(id)` to read the next chunk, `None`
+/// to stop.
+pub(crate) type Go = Sender<Option<StreamId>>;
+/// What a server does with a new request: hand it to a worker.
+pub(crate) type OnRequest = Box<dyn Fn(StreamId, Request<RecvBody>, Sender<Msg>) + Send>;
+
+/// Everything the driver is told.
+pub(crate) enum Msg {
+    /// From the reader: bytes (empty at EOF) or a read error.
+    Input(io::Result<Bytes>),
+    /// From the writer: the last batch is out (or failed).
+    Written(io::Result<()>),
+    /// A `RecvBody` consumed `n` bytes.
+    Release(StreamId, usize),
+    /// A `RecvBody` was dropped before its end.
+    BodyDropped(StreamId),
+    /// The next chunk of a streamed body; the producer waits for a go-ahead.
+    Data(StreamId, Bytes),
+    /// A streamed body ended, with or without trailers.
+    Finish(StreamId, Option<HeaderMap>),
+    /// A body could not be produced (read error, handler panic): reset the stream.
+    Abort(StreamId, ErrorCode),
+    /// Client: open a stream.
+    Request(Pending),
+    /// Server: answer a stream.
+    Respond(StreamId, Response<()>, Outgoing),
+    /// Graceful shutdown (GOAWAY).
+    Shutdown,
+}
+
+/// What follows the last data of a body.
+#[derive(Clone)]
+pub(crate) enum End {
+    Stream,
+    Trailers(HeaderMap),
+}
+
+/// A body on its way out.
+pub(crate) struct Outgoing {
+    /// Bytes not yet accepted by the core.
+    pub(crate) data: Bytes,
+    /// `None` while a producer streams more with `Msg::Data`.
+    pub(crate) end: Option<End>,
+    /// The producer's go-ahead channel, for a streamed body.
+    pub(crate) go: Option<Go>,
+}
+
+impl Outgoing {
+    pub(crate) fn full(data: Bytes, trailers: Option<HeaderMap>) -> Outgoing {
+        Outgoing { data, end: Some(trailers.map_or(End::Stream, End::Trailers)), go: None }
+    }
+
+    pub(crate) fn streamed(go: Go) -> Outgoing {
+        Outgoing { data: Bytes::new(), end: None, go: Some(go) }
+    }
+
+    /// A copy, for a body held whole in memory.
+    fn replayable(&self) -> Option<Outgoing> {
+        let end = self.end.clone();
+        self.go.is_none().then(|| Outgoing { data: self.data.clone(), end, go: None })
+    }
+
+    /// Whether the head can carry END_STREAM.
+    fn is_empty(&self) -> bool {
+        self.data.is_empty() && matches!(self.end, Some(End::Stream))
+    }
+}
+
+/// Streams a reader's bytes to the driver, one chunk per go-ahead. Runs on the thread
+/// that owns the reader.
+pub(crate) fn pump(
+    mut reader: Box<dyn Read + Send>,
+    trailers: Option<HeaderMap>,
+    driver: Sender<Msg>,
+    go: Receiver<Option<StreamId>>,
+) {
+    let Ok(Some(id)) = go.recv() else { return };
+    loop {
+        let mut buf = vec![0; CHUNK];
+        let n = match reader.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                let _ = driver.send(Msg::Abort(id, ErrorCode::INTERNAL_ERROR));
+                return;
+            }
+        };
+        if n == 0 {
+            let _ = driver.send(Msg::Finish(id, trailers));
+            return;
+        }
+        buf.truncate(n);
+        if driver.send(Msg::Data(id, buf.into())).is_err() || !matches!(go.recv(), Ok(Some(_))) {
+            return;
+        }
+    }
+}
+
+/// A request on its way to a stream.
+pub(crate) struct Pending {
+    pub(crate) head: Request<()>,
+    pub(crate) body: Outgoing,
+    pub(crate) reply: Reply,
+    /// Sends so far.
+    pub(crate) attempt: u8,
+}
+
+impl Pending {
+    /// A copy to send again if the server refuses the stream unprocessed.
+    fn replay(&self) -> Option<Pending> {
+        let head = &self.head;
+        let mut copy = Request::new(());
+        *copy.method_mut() = head.method().clone();
+        *copy.uri_mut() = head.uri().clone();
+        *copy.version_mut() = head.version();
+        *copy.headers_mut() = head.headers().clone();
+        if let Some(protocol) = head.extensions().get::<Protocol>() {
+            copy.extensions_mut().insert(protocol.clone());
+        }
+        let body = self.body.replayable()?;
+        Some(Pending { head: copy, body, reply: self.reply.clone(), attempt: self.attempt })
+    }
+}
+
+/// The driver's view of one stream.
+#[derive(Default)]
+struct StreamIo {
+    /// Client: the caller waiting for the response head.
+    reply: Option<Reply>,
+    /// Client: the request again, in case the server refuses it unprocessed.
+    replay: Option<Pending>,
+    /// Where received data goes; `None` when nobody reads it any more.
+    body: Option<Sender<Chunk>>,
+    recv_done: bool,
+    /// Send side: bytes the core has not accepted yet, and what follows them.
+    out: Bytes,
+    end: Option<End>,
+    go: Option<Go>,
+    /// The producer waits for a go-ahead once `out` is accepted.
+    owed: bool,
+    send_done: bool,
+}
+
+impl StreamIo {
+    fn fail(self, error: &Error) {
+        if let Some(reply) = self.reply {
+            let _ = reply.send(Err(error.clone()));
+        } else if let (Some(body), false) = (self.body, self.recv_done) {
+            let _ = body.send(Chunk::Failed(error.clone()));
+        }
+        if let Some(go) = self.go {
+            let _ = go.send(None);
+        }
+    }
+}
+
+/// Role-specific state.
+pub(crate) enum Side {
+    Client { queued: VecDeque<Pending> },
+    Server { on_request: OnRequest },
+}
+
+/// Owns the connection; see the module docs.
+pub(crate) struct Driver {
+    conn: Connection,
+    side: Side,
+    socket: TcpStream,
+    inbox: Receiver<Msg>,
+    /// A sender to our own inbox, for bodies and workers.
+    me: Sender<Msg>,
+    credits: Sender<()>,
+    writer: Sender<Vec<Bytes>>,
+    writing: bool,
+    /// Input the core has not consumed yet (it pauses while output piles up).
+    input: VecDeque<Bytes>,
+    /// The transport failed or reached EOF; applied once the input before it is consumed.
+    failure: Option<Error>,
+    streams: HashMap<StreamId, StreamIo>,
+    /// The transport is gone: stop.
+    dead: bool,
+    /// When to give up flushing after the connection closed.
+    linger: Option<Instant>,
+}
+
+impl Driver {
+    /// Sets up the reader and writer threads; `run` the result on the driver thread.
+    pub(crate) fn new(
+        socket: TcpStream,
+        conn: Connection,
+        side: Side,
+    ) -> io::Result<(Driver, Sender<Msg>)> {
+        let (me, inbox) = mpsc::channel();
+        let (credits, credit_rx) = mpsc::channel();
+        for _ in 0..READ_AHEAD {
+            let _ = credits.send(());
+        }
+        let (writer, batches) = mpsc::channel();
+        let (read_half, write_half) = (socket.try_clone()?, socket.try_clone()?);
+        let to_driver = me.clone();
+        thread::Builder::new()
+            .name("h2-reader".into())
+            .spawn(move || read_loop(read_half, to_driver, credit_rx))?;
+        let to_driver = me.clone();
+        thread::Builder::new()
+            .name("h2-writer".into())
+            .spawn(move || write_loop(write_half, batches, to_driver))?;
+        let driver = Driver {
+            conn,
+            side,
+            socket,
+            inbox,
+            me: me.clone(),
+            credits,
+            writer,
+            writing: false,
+            input: VecDeque::new(),
+            failure: None,
+            streams: HashMap::new(),
+            dead: false,
+            linger: None,
+        };
+        Ok((driver, me))
+    }
+
+    /// Drives the connection until it is closed and flushed, or the transport fails.
+    pub(crate) fn run(mut self) {
+        self.conn.handle_timeout(Instant::now());
+        loop {
+            self.step();
+            if self.dead || (self.conn.is_closed() && !self.writing) {
+                break;
+            }
+            let deadline = match (self.conn.poll_timeout(), self.linger) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let first = match deadline {
+                Some(at) => {
+                    match self.inbox.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                        Ok(msg) => Some(msg),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                None => self.inbox.recv().ok(),
+            };
+            let now = Instant::now();
+            if self.linger.is_some_and(|at| at <= now) {
+                break;
+            }
+            if let Some(msg) = first {
+                self.handle(msg);
+                for msg in self.inbox.try_iter().take(BATCH).collect::<Vec<_>>() {
+                    self.handle(msg);
+                }
+            }
+            self.conn.handle_timeout(now);
+        }
+        self.fail_all(&Error::closed());
+        // Unblocks the reader and the writer; both then exit.
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+
+    /// Feeds input, dispatches events and starts a write, until nothing moves.
+    fn step(&mut self) {
+        loop {
+            let fed = self.feed_input();
+            while let Some(event) = self.conn.poll_event() {
+                self.on_event(event);
+            }
+            // A stream may have closed without an event (our END_STREAM went out last).
+            self.open_queued();
+            self.start_write();
+            if !fed || self.input.is_empty() {
+                break;
+            }
+        }
+        // Data that arrived before the failure has reached its bodies; now fail the rest.
+        if let Some(error) = self.failure.take() {
+            self.fail_all(&error);
+            self.dead = true;
+        }
+    }
+
+    /// Offers pending input to the core; returns whether it consumed any.
+    fn feed_input(&mut self) -> bool {
+        let mut fed = false;
+        while let Some(bytes) = self.input.pop_front() {
+            match self.conn.recv(bytes.clone()) {
+                Ok(n) if n == bytes.len() => {
+                    fed = true;
+                    let _ = self.credits.send(());
+                }
+                Ok(n) => {
+                    // The core pauses until its output drains; keep the rest.
+                    fed |= n > 0;
+                    self.input.push_front(bytes.slice(n..));
+                    break;
+                }
+                // The GOAWAY is queued and `Event::Closed` reports the error.
+                Err(_) => {
+                    self.input.clear();
+                    break;
+                }
+            }
+        }
+        fed
+    }
+
+    /// Hands the core's pending output to the writer, unless a batch is in flight. The
+    /// chunks are moved out without copying (`Transmit::copy_to_bytes` hands out its
+    /// front chunk itself).
+    fn start_write(&mut self) {
+        if self.writing || self.dead {
+            return;
+        }
+        let out = self.conn.transmit();
+        let mut batch = Vec::new();
+        while out.has_remaining() {
+            let len = out.chunk().len();
+            batch.push(out.copy_to_bytes(len));
+        }
+        if !batch.is_empty() {
+            self.writing = self.writer.send(batch).is_ok();
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Input(Ok(bytes)) if bytes.is_empty() => {
+                self.failure.get_or_insert_with(Error::eof);
+            }
+            Msg::Input(Ok(bytes)) => self.input.push_back(bytes),
+            Msg::Input(Err(e)) | Msg::Written(Err(e)) => {
+                self.failure.get_or_insert(Error::Transport(Arc::new(e)));
+            }
+            Msg::Written(Ok(())) => self.writing = false,
+            Msg::Release(id, n) => {
+                let _ = self.conn.release_capacity(id, n);
+            }
+            Msg::BodyDropped(id) => self.body_dropped(id),
+            Msg::Data(id, data) => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.out = data;
+                    s.owed = true;
+                }
+                self.send_more(id);
+            }
+            Msg::Finish(id, trailers) => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.end = Some(trailers.map_or(End::Stream, End::Trailers));
+                }
+                self.send_more(id);
+            }
+            Msg::Abort(id, code) => {
+                let _ = self.conn.reset(id, code);
+            }
+            Msg::Request(pending) => self.open(pending),
+            Msg::Respond(id, head, body) => self.respond(id, head, body),
+            Msg::Shutdown => self.conn.shutdown(),
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Request { stream_id, request, end_stream } => {
+                let body = self.new_body(stream_id, end_stream);
+                if let Side::Server { on_request } = &self.side {
+                    on_request(stream_id, request.map(|()| body), self.me.clone());
+                }
+            }
+            Event::Response { stream_id, response, end_stream } => {
+                let body = self.new_body(stream_id, end_stream);
+                if let Some(s) = self.streams.get_mut(&stream_id) {
+                    s.replay = None;
+                    if let Some(reply) = s.reply.take() {
+                        let _ = reply.send(Ok(response.map(|()| body)));
+                    }
+                }
+                self.forget_if_done(stream_id);
+            }
+            Event::Data { stream_id, end_stream } => {
+                let body = self.streams.get(&stream_id).and_then(|s| s.body.as_ref());
+                while let Some(data) = self.conn.read_data(stream_id) {
+                    let n = data.len();
+                    if body.is_none_or(|b| b.send(Chunk::Data(data)).is_err()) {
+                        // Nobody reads it: consumed on the spot.
+                        let _ = self.conn.release_capacity(stream_id, n);
+                    }
+                }
+                if end_stream {
+                    self.recv_end(stream_id, None);
+                }
+            }
+            Event::Trailers { stream_id, trailers } => self.recv_end(stream_id, Some(trailers)),
+            Event::Reset { stream_id, error_code, initiator, retryable } => {
+                let Some(mut s) = self.streams.remove(&stream_id) else { return };
+                // Streams reset because the connection ended report why it ended.
+                if let Some(e) = self.conn.error() {
+                    return s.fail(&Error::Connection(e.clone()));
+                }
+                // The server refused the stream before processing it (REFUSED_STREAM, or
+                // above a GOAWAY's last stream id, RFC 9113 §8.7): a request held whole
+                // in memory, whose response has not begun, is sent again.
+                if let (true, Some(_), Some(replay)) = (retryable, &s.reply, s.replay.take()) {
+                    if replay.attempt < MAX_ATTEMPTS {
+                        s.reply = None;
+                        return self.open(replay);
+                    }
+                }
+                s.fail(&Error::Reset { code: error_code, initiator, retryable });
+            }
+            Event::SendCapacity { stream_id } => self.send_more(stream_id),
+            Event::Closed { error } => {
+                let error = error.map_or(Error::closed(), Error::Connection);
+                self.fail_all(&error);
+                let linger = self.conn.config().shutdown_timeout;
+                self.linger = Some(Instant::now() + linger);
+            }
+            _ => {}
+        }
+    }
+
+    /// A new received body for `id`, whose data is routed to it from now on.
+    fn new_body(&mut self, id: StreamId, end_stream: bool) -> RecvBody {
+        let (tx, rx) = mpsc::channel();
+        let s = self.streams.entry(id).or_default();
+        if end_stream {
+            let _ = tx.send(Chunk::End(None));
+            s.recv_done = true;
+        }
+        s.body = Some(tx);
+        RecvBody::new(id, rx, self.me.clone())
+    }
+
+    fn recv_end(&mut self, id: StreamId, trailers: Option<HeaderMap>) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            if let Some(body) = &s.body {
+                let _ = body.send(Chunk::End(trailers));
+            }
+            s.recv_done = true;
+        }
+        self.forget_if_done(id);
+    }
+
+    fn body_dropped(&mut self, id: StreamId) {
+        let client = matches!(self.side, Side::Client { .. });
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        s.body = None;
+        if client && !s.recv_done {
+            // The response is no longer wanted (RFC 9113 §8.1: CANCEL).
+            let _ = self.conn.reset(id, ErrorCode::CANCEL);
+        }
+        // A server keeps answering; the rest of the request is discarded as it arrives.
+    }
+
+    // ----- Sending -----
+
+    fn open(&mut self, mut pending: Pending) {
+        let Side::Client { queued } = &mut self.side else { return };
+        if !self.conn.can_open_stream() && !self.conn.is_going_away() {
+            // The peer's SETTINGS_MAX_CONCURRENT_STREAMS: wait for StreamsAvailable.
+            queued.push_back(pending);
+            return;
+        }
+        pending.attempt += 1;
+        let replay = pending.replay();
+        let Pending { head, body, reply, .. } = pending;
+        match self.conn.send_request(head, body.is_empty()) {
+            Ok(id) => {
+                let s = self.streams.entry(id).or_default();
+                s.reply = Some(reply);
+                s.replay = replay;
+                self.start_body(id, body);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(Error::User(e)));
+            }
+        }
+    }
+
+    fn open_queued(&mut self) {
+        loop {
+            let Side::Client { queued } = &mut self.side else { return };
+            if self.conn.can_open_stream() || self.conn.is_going_away() {
+                let Some(pending) = queued.pop_front() else { return };
+                self.open(pending);
+            } else {
+                return;
+            }
+        }
+    }
+
+    fn respond(&mut self, id: StreamId, head: Response<()>, body: Outgoing) {
+        match self.conn.send_response(id, head, body.is_empty()) {
+            Ok(()) => self.start_body(id, body),
+            Err(_) => {
+                if let Some(go) = body.go {
+                    let _ = go.send(None);
+                }
+            }
+        }
+    }
+
+    fn start_body(&mut self, id: StreamId, body: Outgoing) {
+        let s = self.streams.entry(id).or_default();
+        if body.is_empty() {
+            s.send_done = true;
+            return self.forget_if_done(id);
+        }
+        s.owed = body.go.is_some();
+        (s.out, s.end, s.go) = (body.data, body.end, body.go);
+        self.send_more(id);
+    }
+
+    /// Offers a stream's pending bytes to the core, then its end; gives the producer its
+    /// go-ahead once its chunk is accepted.
+    fn send_more(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        if s.send_done {
+            return;
+        }
+        let mut ended = false;
+        while !s.out.is_empty() {
+            let last = matches!(s.end, Some(End::Stream));
+            match self.conn.send_data(id, s.out.clone(), last) {
+                // The core's buffers are full: `Event::SendCapacity` calls us again.
+                Ok(0) => return,
+                Ok(n) => {
+                    s.out.advance(n);
+                    ended = last && s.out.is_empty();
+                }
+                Err(_) => return self.stop_sending(id),
+            }
+        }
+        let result = match s.end.take() {
+            None => {
+                if std::mem::take(&mut s.owed) {
+                    if let Some(go) = &s.go {
+                        let _ = go.send(Some(id));
+                    }
+                }
+                return;
+            }
+            Some(End::Stream) if ended => Ok(0),
+            Some(End::Stream) => self.conn.send_data(id, Bytes::new(), true),
+            Some(End::Trailers(trailers)) => self.conn.send_trailers(id, trailers).map(|()| 0),
+        };
+        if result.is_err() {
+            return self.stop_sending(id);
+        }
+        s.send_done = true;
+        s.go = None;
+        self.forget_if_done(id);
+    }
+
+    /// The core refused data (the stream is gone): stop the producer.
+    fn stop_sending(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            if let Some(go) = s.go.take() {
+                let _ = go.send(None);
+            }
+            s.out = Bytes::new();
+            s.send_done = true;
+        }
+        self.forget_if_done(id);
+    }
+
+    fn forget_if_done(&mut self, id: StreamId) {
+        if self.streams.get(&id).is_some_and(|s| s.recv_done && s.send_done && s.reply.is_none()) {
+            self.streams.remove(&id);
+        }
+    }
+
+    // ----- Endings -----
+
+    /// Fails every stream, and every request still waiting to be opened.
+    fn fail_all(&mut self, error: &Error) {
+        for (_, s) in self.streams.drain() {
+            s.fail(error);
+        }
+        if let Side::Client { queued } = &mut self.side {
+            for Pending { body, reply, .. } in queued.drain(..) {
+                let _ = reply.send(Err(error.clone()));
+                if let Some(go) = body.go {
+                    let _ = go.send(None);
+                }
+            }
+        }
+    }
+}
+
+fn read_loop(mut socket: TcpStream, driver: Sender<Msg>, credits: Receiver<()>) {
+    let mut buf = BytesMut::new();
+    while credits.recv().is_ok() {
+        buf.resize(READ_SIZE, 0);
+        let result = loop {
+            match socket.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => break result,
+            }
+        };
+        let (msg, more) = match result {
+            Ok(n) => {
+                buf.truncate(n);
+                (Msg::Input(Ok(buf.split().freeze())), n > 0)
+            }
+            Err(e) => (Msg::Input(Err(e)), false),
+        };
+        if driver.send(msg).is_err() || !more {
+            return;
+        }
+    }
+}
+
+fn write_loop(mut socket: TcpStream, batches: Receiver<Vec<Bytes>>, driver: Sender<Msg>) {
+    for batch in batches {
+        let result = write_all_vectored(&mut socket, batch);
+        let failed = result.is_err();
+        if driver.send(Msg::Written(result)).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn write_all_vectored(socket: &mut TcpStream, mut batch: Vec<Bytes>) -> io::Result<()> {
+    let mut first = 0;
+    while first < batch.len() {
+        let slices: Vec<IoSlice<'_>> =
+            batch[first..].iter().take(MAX_IOVECS).map(|b| IoSlice::new(b)).collect();
+        let mut n = match socket.write_vectored(&slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        while n > 0 {
+            let chunk = &mut batch[first];
+            let step = n.min(chunk.len());
+            chunk.advance(step);
+            n -= step;
+            if chunk.is_empty() {
+                first += 1;
+            }
+        }
+    }
+    Ok(())
+}

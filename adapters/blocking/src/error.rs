@@ -1,0 +1,74 @@
+//! Why a request or a body failed.
+//!
+//! Every fallible call returns `std::io::Error`, the currency of blocking IO; its
+//! [`get_ref`](std::io::Error::get_ref) is an [`Error`] saying what HTTP/2 reported, so a
+//! caller can tell a stream reset (and whether a retry is safe) from a dead connection.
+
+use h2proto::{ConnectionError, ErrorCode, Initiator, UserError};
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+/// What went wrong, as HTTP/2 reported it. The source of the `io::Error`s of this crate.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream was reset with RST_STREAM (`io::ErrorKind::ConnectionReset`).
+    Reset {
+        /// The RST_STREAM code.
+        code: ErrorCode,
+        /// Who reset it.
+        initiator: Initiator,
+        /// The peer did not process the request: safe to retry on another connection.
+        retryable: bool,
+    },
+    /// The connection ended with an error: GOAWAY, a protocol violation or a timeout
+    /// (`io::ErrorKind::ConnectionAborted`).
+    Connection(ConnectionError),
+    /// The connection refused the command, e.g. a request after GOAWAY
+    /// (`io::ErrorKind::InvalidInput`, or `ConnectionAborted` once closed).
+    User(UserError),
+    /// The transport failed or the peer closed it (the transport's error kind).
+    Transport(Arc<io::Error>),
+}
+
+impl Error {
+    pub(crate) fn eof() -> Error {
+        let e = io::Error::new(io::ErrorKind::UnexpectedEof, "the peer closed the connection");
+        Error::Transport(Arc::new(e))
+    }
+
+    pub(crate) fn closed() -> Error {
+        Error::User(UserError::Closed)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Reset { code, initiator: Initiator::Remote, .. } => {
+                write!(f, "stream reset by the peer with {code}")
+            }
+            Error::Reset { code, .. } => write!(f, "stream reset with {code}"),
+            Error::Connection(e) => e.fmt(f),
+            Error::User(e) => e.fmt(f),
+            Error::Transport(e) => write!(f, "transport: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match &e {
+            Error::Reset { .. } => io::ErrorKind::ConnectionReset,
+            Error::Connection(_) | Error::User(UserError::Closed) => {
+                io::ErrorKind::ConnectionAborted
+            }
+            Error::User(_) => io::ErrorKind::InvalidInput,
+            Error::Transport(t) => t.kind(),
+        };
+        io::Error::new(kind, e)
+    }
+}

@@ -1,0 +1,420 @@
+//! One connection on the loop: a non-blocking socket, an h2proto [`Connection`], and the
+//! bodies being gathered or sent.
+//!
+//! [`Conn::drive`] is the whole recipe for embedding h2proto in an event loop: read until
+//! `WouldBlock` into [`recv`](Connection::recv), fire timers, handle events, write
+//! [`transmit`](Connection::transmit) with `write_vectored` until `WouldBlock` — and repeat
+//! while anything moved, because each step can unblock another (written output lets a
+//! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
+
+use crate::{Body, Handler, ResponseCallback, Trailers};
+use bytes::{Buf, Bytes, BytesMut};
+use h2proto::{Connection, ErrorCode, Event, StreamId};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use mio::net::TcpStream;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice, Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Bytes asked of the socket per read.
+const READ_SIZE: usize = 64 << 10;
+/// Reads per `drive` before other connections get their turn.
+const READS_PER_TURN: usize = 16;
+/// Slices per `write_vectored`.
+const MAX_IOVECS: usize = 64;
+
+/// What a connection serves or asks.
+pub(crate) enum Role {
+    Server(Arc<Handler>),
+    Client { authority: Authority, queued: VecDeque<(Request<Bytes>, ResponseCallback)> },
+}
+
+/// A stream's bodies: the one being gathered and the one being sent.
+#[derive(Default)]
+struct Stream {
+    request: Option<Request<()>>,
+    response: Option<Response<()>>,
+    body: BytesMut,
+    trailers: Option<HeaderMap>,
+    callback: Option<ResponseCallback>,
+    /// Send side: bytes the core has not accepted yet, the chunks still to come, trailers.
+    out: Bytes,
+    chunks: Option<Box<dyn Iterator<Item = Bytes> + Send>>,
+    out_trailers: Option<HeaderMap>,
+    sending: bool,
+}
+
+pub(crate) struct Conn {
+    socket: TcpStream,
+    h2: Connection,
+    role: Role,
+    max_body: usize,
+    streams: HashMap<StreamId, Stream>,
+    /// Readiness not yet used up (mio is edge-triggered: we must read/write to
+    /// `WouldBlock` before it reports the socket again).
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    /// Input the core paused on (its output must drain first).
+    input: Option<Bytes>,
+    read_buf: BytesMut,
+    /// The transport failed or hit EOF.
+    dead: Option<io::Error>,
+    /// After the connection ended: how long to try to flush its last frames.
+    linger: Option<Instant>,
+    /// A graceful shutdown was asked for; it begins once queued requests are sent.
+    closing: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        socket: TcpStream,
+        mut h2: Connection,
+        role: Role,
+        max_body: usize,
+        now: Instant,
+    ) -> Conn {
+        h2.handle_timeout(now);
+        Conn {
+            socket,
+            h2,
+            role,
+            max_body,
+            streams: HashMap::new(),
+            readable: true,
+            writable: true,
+            input: None,
+            read_buf: BytesMut::new(),
+            dead: None,
+            linger: None,
+            closing: false,
+        }
+    }
+
+    pub(crate) fn socket(&mut self) -> &mut TcpStream {
+        &mut self.socket
+    }
+
+    /// When this connection needs `drive` again at the latest.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match (self.h2.poll_timeout(), self.linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether readiness is left over (a turn ended before `WouldBlock`).
+    pub(crate) fn is_hot(&self) -> bool {
+        self.readable && self.input.is_none() && self.dead.is_none()
+    }
+
+    /// Whether the connection is over: closed and flushed, dead, or out of linger time.
+    pub(crate) fn is_done(&self, now: Instant) -> bool {
+        self.dead.is_some() || self.h2.is_closed() || self.linger.is_some_and(|at| at <= now)
+    }
+
+    pub(crate) fn request(&mut self, request: Request<Bytes>, callback: ResponseCallback) {
+        match &mut self.role {
+            Role::Client { queued, .. } => queued.push_back((request, callback)),
+            Role::Server(_) => callback(Err(io::ErrorKind::Unsupported.into())),
+        }
+    }
+
+    pub(crate) fn shutdown(&mut self) {
+        self.closing = true;
+    }
+
+    /// Moves everything that can move now. See the module docs.
+    pub(crate) fn drive(&mut self, now: Instant) {
+        loop {
+            let mut moved = self.read();
+            self.h2.handle_timeout(now);
+            while let Some(event) = self.h2.poll_event() {
+                moved = true;
+                self.on_event(event, now);
+            }
+            self.open_queued();
+            let queued = matches!(&self.role, Role::Client { queued, .. } if !queued.is_empty());
+            if self.closing && !queued {
+                self.h2.shutdown();
+            }
+            moved |= self.write();
+            if !moved || self.dead.is_some() {
+                break;
+            }
+        }
+        if let Some(e) = &self.dead {
+            let (kind, why) = (e.kind(), e.to_string());
+            self.fail_all(kind, &why);
+        }
+    }
+
+    /// Reads into the core until `WouldBlock`, EOF, a paused `recv` or the end of a turn.
+    fn read(&mut self) -> bool {
+        let mut moved = false;
+        if let Some(input) = self.input.take() {
+            moved = self.feed(input);
+        }
+        for _ in 0..READS_PER_TURN {
+            if !self.readable || self.input.is_some() || self.dead.is_some() {
+                break;
+            }
+            // Read into a fresh region; what the core keeps (DATA payloads) are slices of it.
+            self.read_buf.resize(READ_SIZE, 0);
+            match self.socket.read(&mut self.read_buf) {
+                Ok(0) => self.dead = Some(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => {
+                    self.read_buf.truncate(n);
+                    let bytes = self.read_buf.split().freeze();
+                    moved |= self.feed(bytes);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.dead = Some(e),
+            }
+        }
+        moved
+    }
+
+    /// Hands bytes to the core; keeps what it did not consume yet.
+    fn feed(&mut self, bytes: Bytes) -> bool {
+        match self.h2.recv(bytes.clone()) {
+            Ok(n) if n < bytes.len() => {
+                self.input = Some(bytes.slice(n..));
+                n > 0
+            }
+            // On a connection error the GOAWAY is queued and `Event::Closed` follows.
+            Ok(_) | Err(_) => true,
+        }
+    }
+
+    /// Writes the core's output with vectored writes until `WouldBlock` or it is empty.
+    fn write(&mut self) -> bool {
+        let mut moved = false;
+        while self.writable && self.dead.is_none() {
+            let out = self.h2.transmit();
+            if !out.has_remaining() {
+                break;
+            }
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let n = out.chunks_vectored(&mut slices);
+            match self.socket.write_vectored(&slices[..n]) {
+                Ok(0) => self.dead = Some(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    out.advance(n);
+                    moved = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.dead = Some(e),
+            }
+        }
+        moved
+    }
+
+    fn on_event(&mut self, event: Event, now: Instant) {
+        match event {
+            Event::Request { stream_id, request, end_stream } => {
+                let s = self.streams.entry(stream_id).or_default();
+                s.request = Some(request);
+                if end_stream {
+                    self.complete(stream_id);
+                }
+            }
+            Event::Response { stream_id, response, end_stream } => {
+                if let Some(s) = self.streams.get_mut(&stream_id) {
+                    s.response = Some(response);
+                }
+                if end_stream {
+                    self.complete(stream_id);
+                }
+            }
+            Event::Data { stream_id, end_stream } => {
+                // Read it all even for a stream we gave up on: reading releases the window.
+                let mut s = self.streams.get_mut(&stream_id);
+                while let Some(data) = self.h2.read_data(stream_id) {
+                    if let Some(s) = &mut s {
+                        s.body.extend_from_slice(&data);
+                    }
+                }
+                let Some(s) = s else { return };
+                if s.body.len() > self.max_body {
+                    return self.too_large(stream_id);
+                }
+                if end_stream {
+                    self.complete(stream_id);
+                }
+            }
+            Event::Trailers { stream_id, trailers } => {
+                if let Some(s) = self.streams.get_mut(&stream_id) {
+                    s.trailers = Some(trailers);
+                }
+                self.complete(stream_id);
+            }
+            Event::Reset { stream_id, error_code, .. } => {
+                let Some(s) = self.streams.remove(&stream_id) else { return };
+                let Some(callback) = s.callback else { return };
+                // Streams reset because the connection ended report why it ended.
+                callback(Err(match self.h2.error() {
+                    Some(e) => io::Error::new(io::ErrorKind::ConnectionAborted, e.clone()),
+                    None => {
+                        let why = format!("stream reset with {error_code}");
+                        io::Error::new(io::ErrorKind::ConnectionReset, why)
+                    }
+                }));
+            }
+            Event::SendCapacity { stream_id } => self.send_more(stream_id),
+            Event::Closed { error } => {
+                self.linger = Some(now + self.h2.config().shutdown_timeout);
+                let why = error.map_or("the connection closed".into(), |e| e.to_string());
+                self.fail_all(io::ErrorKind::ConnectionAborted, &why);
+            }
+            _ => {}
+        }
+    }
+
+    /// A message arrived whole: call the handler (server) or the callback (client).
+    fn complete(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        let body = std::mem::take(&mut s.body).freeze();
+        let trailers = s.trailers.take();
+        if let Some(callback) = s.callback.take() {
+            let mut response = s.response.take().unwrap_or_default().map(|()| body);
+            if let Some(trailers) = trailers {
+                response.extensions_mut().insert(Trailers(trailers));
+            }
+            if !s.sending {
+                self.streams.remove(&id);
+            }
+            return callback(Ok(response));
+        }
+        let (Role::Server(handler), Some(request)) = (&self.role, s.request.take()) else { return };
+        let mut request = request.map(|()| body);
+        if let Some(trailers) = trailers {
+            request.extensions_mut().insert(Trailers(trailers));
+        }
+        match catch_unwind(AssertUnwindSafe(|| handler(&request))) {
+            Ok(response) => self.respond(id, response),
+            Err(_) => {
+                self.streams.remove(&id);
+                let _ = self.h2.reset(id, ErrorCode::INTERNAL_ERROR);
+            }
+        }
+    }
+
+    fn respond(&mut self, id: StreamId, response: Response<Body>) {
+        let (mut parts, body) = response.into_parts();
+        let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
+        let (out, chunks) = body.into_parts();
+        let empty = out.is_empty() && chunks.is_none() && trailers.is_none();
+        if self.h2.send_response(id, Response::from_parts(parts, ()), empty).is_err() || empty {
+            self.streams.remove(&id);
+            return;
+        }
+        let s = self.streams.entry(id).or_default();
+        (s.out, s.chunks, s.out_trailers, s.sending) = (out, chunks, trailers, true);
+        self.send_more(id);
+    }
+
+    /// A body went over `max_body`: the server answers 413 and stops the upload; the
+    /// client cancels the stream.
+    fn too_large(&mut self, id: StreamId) {
+        let Some(s) = self.streams.remove(&id) else { return };
+        if let Some(callback) = s.callback {
+            let _ = self.h2.reset(id, ErrorCode::CANCEL);
+            return callback(Err(io::Error::new(io::ErrorKind::InvalidData, "body too large")));
+        }
+        let status = Response::builder().status(StatusCode::PAYLOAD_TOO_LARGE).body(());
+        let _ = self.h2.send_response(id, status.unwrap_or_default(), true);
+        // RFC 9113 §8.1: after a complete response, NO_ERROR asks the client to stop sending.
+        let _ = self.h2.reset(id, ErrorCode::NO_ERROR);
+    }
+
+    /// Offers the stream's body to the core: pending bytes, then further chunks, then the
+    /// end (END_STREAM or trailers). Stops when the core accepts less (backpressure);
+    /// `Event::SendCapacity` resumes it. Chunks are pulled only as they are needed.
+    fn send_more(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        while s.sending {
+            if s.out.is_empty() {
+                match s.chunks.as_mut().map(|chunks| chunks.next()) {
+                    Some(Some(chunk)) => s.out = chunk,
+                    _ => {
+                        s.chunks = None;
+                        s.sending = false;
+                        let _ = match s.out_trailers.take() {
+                            Some(trailers) => self.h2.send_trailers(id, trailers),
+                            None => self.h2.send_data(id, Bytes::new(), true).map(drop),
+                        };
+                    }
+                }
+                continue;
+            }
+            let last = s.chunks.is_none() && s.out_trailers.is_none();
+            match self.h2.send_data(id, s.out.clone(), last) {
+                Ok(n) => s.out.advance(n),
+                Err(_) => s.sending = false,
+            }
+            if !s.out.is_empty() {
+                return;
+            }
+            if last {
+                s.sending = false;
+            }
+        }
+        if s.callback.is_none() && s.response.is_none() {
+            self.streams.remove(&id);
+        }
+    }
+
+    /// Client: opens streams for queued requests while the peer allows.
+    fn open_queued(&mut self) {
+        loop {
+            let Role::Client { authority, queued } = &mut self.role else { return };
+            if queued.is_empty() || !(self.h2.can_open_stream() || self.h2.is_going_away()) {
+                return;
+            }
+            let Some((request, callback)) = queued.pop_front() else { return };
+            let (mut parts, body) = request.into_parts();
+            parts.uri = complete_uri(parts.uri, authority);
+            let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
+            let empty = body.is_empty() && trailers.is_none();
+            match self.h2.send_request(Request::from_parts(parts, ()), empty) {
+                Ok(id) => {
+                    let s = self.streams.entry(id).or_default();
+                    s.callback = Some(callback);
+                    (s.out, s.out_trailers, s.sending) = (body, trailers, !empty);
+                    self.send_more(id);
+                }
+                Err(e) => callback(Err(io::Error::new(io::ErrorKind::ConnectionAborted, e))),
+            }
+        }
+    }
+
+    /// Fails every request waiting for a response or for a stream.
+    fn fail_all(&mut self, kind: io::ErrorKind, why: &str) {
+        let queued: Vec<_> = match &mut self.role {
+            Role::Client { queued, .. } => queued.drain(..).map(|(_, callback)| callback).collect(),
+            Role::Server(_) => Vec::new(),
+        };
+        let waiting: Vec<_> = self.streams.drain().filter_map(|(_, s)| s.callback).collect();
+        for callback in waiting.into_iter().chain(queued) {
+            callback(Err(io::Error::new(kind, why)));
+        }
+    }
+}
+
+/// A URI without scheme and authority (`/path`) goes to the connected address over
+/// cleartext: `http://ADDR/path`.
+fn complete_uri(uri: Uri, authority: &Authority) -> Uri {
+    if uri.scheme().is_some() && uri.authority().is_some() {
+        return uri;
+    }
+    let mut parts = uri.into_parts();
+    parts.scheme.get_or_insert(Scheme::HTTP);
+    parts.authority.get_or_insert_with(|| authority.clone());
+    parts.path_and_query.get_or_insert_with(|| PathAndQuery::from_static("/"));
+    Uri::from_parts(parts).unwrap_or_default()
+}

@@ -1,0 +1,219 @@
+//! The loop: one thread, one `mio::Poll`, a listener and any number of connections.
+//!
+//! Each turn: wait in `poll` no longer than the earliest connection timer (zero when a
+//! connection still has readiness left from its last turn), note which sockets are ready,
+//! run commands from other threads, then [`drive`](Conn::drive) every connection that has
+//! news or a due timer, and drop the finished ones.
+
+use crate::conn::{Conn, Role};
+use crate::{Handler, ResponseCallback};
+use bytes::Bytes;
+use h2proto::{Config, Connection};
+use http::Request;
+use http::uri::Authority;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+
+/// What other threads ask of a loop.
+pub(crate) enum Cmd {
+    Request(Token, Box<Request<Bytes>>, ResponseCallback),
+    Shutdown,
+}
+
+/// A handle to a loop from other threads: a channel plus a waker.
+#[derive(Clone, Debug)]
+pub(crate) struct Remote {
+    tx: Sender<Cmd>,
+    waker: Arc<Waker>,
+}
+
+impl Remote {
+    /// Hands a command to the loop; gives it back if the loop is gone.
+    pub(crate) fn send(&self, cmd: Cmd) -> Result<(), Cmd> {
+        self.tx.send(cmd).map_err(|e| e.0)?;
+        let _ = self.waker.wake();
+        Ok(())
+    }
+}
+
+struct Listener {
+    socket: TcpListener,
+    config: Config,
+    handler: Arc<Handler>,
+    max_body: usize,
+}
+
+struct Entry {
+    conn: Conn,
+    /// Something happened since the last `drive`.
+    dirty: bool,
+}
+
+pub(crate) struct Loop {
+    poll: Poll,
+    commands: Receiver<Cmd>,
+    remote: Remote,
+    listener: Option<Listener>,
+    conns: HashMap<Token, Entry>,
+    next_token: usize,
+}
+
+impl Loop {
+    pub(crate) fn new() -> io::Result<Loop> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, commands) = mpsc::channel();
+        let remote = Remote { tx, waker };
+        Ok(Loop { poll, commands, remote, listener: None, conns: HashMap::new(), next_token: 2 })
+    }
+
+    pub(crate) fn remote(&self) -> Remote {
+        self.remote.clone()
+    }
+
+    /// Serves connections accepted from `socket` (non-blocking) with `handler`.
+    pub(crate) fn listen(
+        &mut self,
+        socket: std::net::TcpListener,
+        mut config: Config,
+        handler: Arc<Handler>,
+        max_body: usize,
+    ) -> io::Result<()> {
+        let mut socket = TcpListener::from_std(socket);
+        self.poll.registry().register(&mut socket, LISTENER, Interest::READABLE)?;
+        // Bodies are gathered whole as they arrive: reading them releases the window.
+        config.auto_release_capacity = true;
+        self.listener = Some(Listener { socket, config, handler, max_body });
+        Ok(())
+    }
+
+    /// Adds a client connection over `socket` (connected, non-blocking).
+    pub(crate) fn connect(
+        &mut self,
+        socket: std::net::TcpStream,
+        mut config: Config,
+        max_body: usize,
+    ) -> io::Result<Token> {
+        let authority = Authority::try_from(socket.peer_addr()?.to_string())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        config.auto_release_capacity = true;
+        let role = Role::Client { authority, queued: VecDeque::new() };
+        self.add(TcpStream::from_std(socket), Connection::client(config), role, max_body)
+    }
+
+    fn add(
+        &mut self,
+        mut socket: TcpStream,
+        h2: Connection,
+        role: Role,
+        max_body: usize,
+    ) -> io::Result<Token> {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        self.poll.registry().register(&mut socket, token, interest)?;
+        let conn = Conn::new(socket, h2, role, max_body, Instant::now());
+        self.conns.insert(token, Entry { conn, dirty: true });
+        Ok(token)
+    }
+
+    /// Runs until the listener is shut down (or there was none) and every connection has
+    /// ended.
+    pub(crate) fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(256);
+        while self.listener.is_some() || !self.conns.is_empty() {
+            let now = Instant::now();
+            let timeout = if self.conns.values().any(|e| e.conn.is_hot()) {
+                Some(Duration::ZERO)
+            } else {
+                let earliest = self.conns.values().filter_map(|e| e.conn.deadline()).min();
+                earliest.map(|at| at.saturating_duration_since(now))
+            };
+            match self.poll.poll(&mut events, timeout) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => result?,
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => self.run_commands(),
+                    token => {
+                        let Some(entry) = self.conns.get_mut(&token) else { continue };
+                        entry.conn.readable |= event.is_readable() || event.is_read_closed();
+                        entry.conn.writable |= event.is_writable() || event.is_write_closed();
+                        entry.conn.readable |= event.is_error();
+                        entry.dirty = true;
+                    }
+                }
+            }
+            let now = Instant::now();
+            let mut finished = Vec::new();
+            for (token, entry) in &mut self.conns {
+                let due = entry.conn.deadline().is_some_and(|at| at <= now);
+                if std::mem::take(&mut entry.dirty) || due || entry.conn.is_hot() {
+                    entry.conn.drive(now);
+                }
+                if entry.conn.is_done(now) {
+                    finished.push(*token);
+                }
+            }
+            for token in finished {
+                if let Some(mut entry) = self.conns.remove(&token) {
+                    let _ = self.poll.registry().deregister(entry.conn.socket());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = &self.listener else { return };
+            match listener.socket.accept() {
+                Ok((socket, _)) => {
+                    let _ = socket.set_nodelay(true);
+                    let h2 = Connection::server(listener.config.clone());
+                    let role = Role::Server(listener.handler.clone());
+                    let max_body = listener.max_body;
+                    let _ = self.add(socket, h2, role, max_body);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // WouldBlock: all accepted. Anything else (out of descriptors, say): the
+                // next connection retries.
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn run_commands(&mut self) {
+        while let Ok(cmd) = self.commands.try_recv() {
+            match cmd {
+                Cmd::Request(token, request, callback) => match self.conns.get_mut(&token) {
+                    Some(entry) => {
+                        entry.conn.request(*request, callback);
+                        entry.dirty = true;
+                    }
+                    None => callback(Err(io::ErrorKind::NotConnected.into())),
+                },
+                Cmd::Shutdown => {
+                    // Stop accepting; GOAWAY everywhere; `run` returns once all are closed.
+                    if let Some(mut listener) = self.listener.take() {
+                        let _ = self.poll.registry().deregister(&mut listener.socket);
+                    }
+                    for entry in self.conns.values_mut() {
+                        entry.conn.shutdown();
+                        entry.dirty = true;
+                    }
+                }
+            }
+        }
+    }
+}

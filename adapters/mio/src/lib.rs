@@ -1,0 +1,123 @@
+//! HTTP/2 on a hand-written [mio] event loop, driven by the sans-IO [`h2proto`] core: the
+//! "bring your own event loop" showcase.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use h2proto_mio::{Client, Server};
+//! use http::{Request, Response};
+//!
+//! let server = Server::bind("127.0.0.1:0")?;
+//! let addr = server.local_addr()?;
+//! let stop = server.shutdown_handle();
+//! let serving = std::thread::spawn(move || {
+//!     server.serve(|request: &Request<Bytes>| match request.uri().path() {
+//!         "/echo" => Response::new(request.body().clone()),
+//!         _ => Response::new(Bytes::from("hello")),
+//!     })
+//! });
+//!
+//! let client = Client::connect(addr)?;
+//! let response = client.request(Request::post("/echo").body(Bytes::from("ping"))?)?;
+//! assert_eq!(response.body(), "ping");
+//!
+//! drop(client);
+//! stop.shutdown();
+//! serving.join().unwrap()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Embedding h2proto in your own loop
+//!
+//! Three files hold all of it. `conn.rs` drives one connection: on readiness it reads
+//! until `WouldBlock` into [`Connection::recv`](h2proto::Connection::recv), calls
+//! [`handle_timeout`](h2proto::Connection::handle_timeout), turns events into handler
+//! calls or callbacks, and writes [`transmit`](h2proto::Connection::transmit) with
+//! `write_vectored` over `chunks_vectored` until `WouldBlock`. `event_loop.rs` owns the
+//! `mio::Poll`: it sleeps until the earliest [`poll_timeout`](h2proto::Connection::poll_timeout)
+//! of all connections, accepts, and drives the connections that have news. `server.rs`
+//! runs one such loop per thread, each with an SO_REUSEPORT listener on the same port.
+//!
+//! Handlers and callbacks run on the loop thread, so they must not block. Bodies are
+//! whole [`Bytes`], bounded by a maximum size; a response body can also be
+//! streamed with [`Body::from_chunks`], whose chunks are pulled only when flow control has
+//! room, so a slow client never makes the server buffer more than its send window.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod client;
+mod conn;
+mod event_loop;
+mod server;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use std::fmt;
+use std::io;
+
+pub use client::Client;
+pub use h2proto::Config;
+pub use server::{Server, ShutdownHandle};
+
+/// The largest body gathered by default.
+const DEFAULT_MAX_BODY: usize = 16 << 20;
+
+/// Trailers of a whole-body message, carried in its extensions: found on received
+/// requests and responses, sent when put on outgoing ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trailers(pub HeaderMap);
+
+/// A response body: whole bytes, or chunks pulled as the peer's flow control allows.
+pub struct Body {
+    full: Bytes,
+    chunks: Option<Box<dyn Iterator<Item = Bytes> + Send>>,
+}
+
+impl Body {
+    /// A body streamed from `chunks`. The loop pulls the next chunk only when the previous
+    /// one has been accepted, so the iterator sets the pace and memory stays bounded. It
+    /// runs on the loop thread: each `next` must return promptly.
+    pub fn from_chunks(chunks: impl Iterator<Item = Bytes> + Send + 'static) -> Body {
+        Body { full: Bytes::new(), chunks: Some(Box::new(chunks)) }
+    }
+
+    fn into_parts(self) -> (Bytes, Option<Box<dyn Iterator<Item = Bytes> + Send>>) {
+        (self.full, self.chunks)
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let streamed = self.chunks.is_some();
+        f.debug_struct("Body").field("len", &self.full.len()).field("streamed", &streamed).finish()
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(full: Bytes) -> Body {
+        Body { full, chunks: None }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(v: Vec<u8>) -> Body {
+        Body::from(Bytes::from(v))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Body {
+        Body::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Body {
+        Body::from(Bytes::from(s))
+    }
+}
+
+/// A server's request handler, as the loops share it.
+type Handler = dyn Fn(&Request<Bytes>) -> Response<Body> + Send + Sync;
+/// Where a client's response goes.
+type ResponseCallback = Box<dyn FnOnce(io::Result<Response<Bytes>>) + Send>;

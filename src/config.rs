@@ -117,7 +117,11 @@ pub struct Config {
     /// after END_STREAM or a received RST_STREAM, silence after our own RST_STREAM).
     /// Default 256.
     pub max_closed_streams: u32,
-    /// Streams prioritized by PRIORITY_UPDATE while still idle (RFC 9218 §7.1). Default 16.
+    /// Streams prioritized by PRIORITY_UPDATE while still idle (RFC 9218 §7.1), each
+    /// remembered until it opens. §7.1 makes more than MAX_CONCURRENT_STREAMS (minus the
+    /// active ones) a PROTOCOL_ERROR; this bounds the memory further, and a value below
+    /// `max_concurrent_streams` makes the check stricter than §7.1. Default 128, the same as
+    /// `max_concurrent_streams` (a few bytes each).
     pub max_idle_priorities: u32,
 
     // --- Timeouts (time comes only from `handle_timeout`) ---
@@ -169,7 +173,7 @@ impl Default for Config {
             empty_frame_rate: RateLimit::new(500, 50),
             max_pending_control_frames: 1024,
             max_closed_streams: 256,
-            max_idle_priorities: 16,
+            max_idle_priorities: 128,
             preface_timeout: Some(Duration::from_secs(5)),
             header_block_timeout: Some(Duration::from_secs(5)),
             settings_timeout: Some(Duration::from_secs(10)),

@@ -1,34 +1,31 @@
 //! `h2proto-conformance`: tools to check HTTP/2 implementations, h2proto's own first.
 //!
-//! Subcommands:
-//! - `hpack [--encode] [--table-size N] FILE...`: check HPACK against hpack-test-case
-//!   story files (see [`hpack_check`]).
+//! Subcommands (`run` is the default):
+//! - `run`: the server conformance suite, against `--target` or the reference server.
+//! - `serve`: the reference server in the foreground.
+//! - `client-run`: the client-role suite against h2proto's clients.
+//! - `hpack`: check HPACK against hpack-test-case story files (see [`hpack_check`]).
 
+mod cli;
 mod hpack_check;
 
 use std::process::ExitCode;
-
-const USAGE: &str = "\
-usage: h2proto-conformance <command> [options]
-
-commands:
-  hpack [--encode] [--table-size N] FILE...
-      Decode every case of each hpack-test-case story FILE and compare it with the
-      expected headers. With --encode, encode each story's headers with h2proto's
-      encoder instead and decode them back, reporting the encoded size. --table-size
-      sets the dynamic table size used for --encode (default: 4096, or the story's own
-      header_table_size).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("hpack") => hpack_check::main(&args[1..]),
+        Some("run") => cli::run(&args[1..]),
+        Some("serve") => cli::serve(&args[1..]),
+        Some("client-run") => cli::client_run(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            println!("{}", cli::USAGE);
             ExitCode::SUCCESS
         }
-        _ => {
-            eprintln!("{USAGE}");
+        Some(opt) if opt.starts_with("--") => cli::run(&args),
+        None => cli::run(&[]),
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n\n{}", cli::USAGE);
             ExitCode::from(2)
         }
     }

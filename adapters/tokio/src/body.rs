@@ -1,0 +1,385 @@
+//! Bodies in both directions.
+//!
+//! **Receiving** ([`RecvBody`]): the connection task moves DATA out of the core into a
+//! per-stream queue shared with the body handle (one `Mutex` per stream, touched only by
+//! that stream's handle and the connection task). The core runs with
+//! `auto_release_capacity = false`: moving data does not return flow-control credit.
+//! Reading does: the body counts the bytes handed to the application and asks the
+//! connection task to release them (`Connection::release_capacity`), one message per
+//! `RELEASE_BATCH` bytes or whenever the reader has caught up. So the peer can never be
+//! more than one stream window ahead of what the application consumed: a reader that stops
+//! reading stops the peer (real backpressure), and the queue never holds more than the
+//! window. Bytes consumed after the core forgot a closed stream still return their
+//! connection-level credit, and a dropped body releases what it never read.
+//!
+//! **Sending**: any [`http_body::Body`] whose data is a [`Buf`]. The connection task polls
+//! it only when the stream can take more (the core's `send_data` accepted everything so
+//! far; otherwise it waits for `Event::SendCapacity`), so a fast body never outruns the
+//! peer. A [`TunnelBody`] is a body fed by an `AsyncWrite` handle (see
+//! [`Tunnel`](crate::Tunnel)).
+
+use crate::driver::Command;
+use crate::error::{BoxError, Error};
+use bytes::{Buf, Bytes, BytesMut};
+use h2proto::StreamId;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Consumed bytes a body accumulates before it asks for their release (sooner when the
+/// reader has caught up with the data received).
+pub(crate) const RELEASE_BATCH: usize = 16 << 10;
+
+/// Bytes a [`TunnelBody`] buffers before its writer waits.
+const PIPE_CAPACITY: usize = 64 << 10;
+
+/// The receive queue of one stream, shared by its body handle and the connection task.
+#[derive(Default)]
+pub(crate) struct RecvShared {
+    state: Mutex<RecvState>,
+}
+
+#[derive(Default)]
+pub(crate) struct RecvState {
+    /// Data moved out of the core, not yet read.
+    pub(crate) chunks: VecDeque<Bytes>,
+    /// Bytes in `chunks`.
+    pub(crate) buffered: usize,
+    /// No more data will come: the peer ended the stream and the core is drained.
+    pub(crate) finished: bool,
+    /// Trailers, handed out after the last data.
+    pub(crate) trailers: Option<HeaderMap>,
+    /// The stream failed; handed out after the data already queued.
+    pub(crate) error: Option<Error>,
+    /// Bytes read by the application, not yet released to flow control.
+    to_release: usize,
+    waker: Option<Waker>,
+}
+
+impl RecvShared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, RecvState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl RecvState {
+    /// The waker to call once the lock is released, if the reader waits.
+    pub(crate) fn take_waker(&mut self) -> Option<Waker> {
+        self.waker.take()
+    }
+
+    /// Counts `n` consumed bytes; returns how many to release now, if it is time.
+    fn consumed(&mut self, n: usize, flush: bool) -> Option<usize> {
+        self.to_release += n;
+        let due = self.to_release > 0 && (flush || self.to_release >= RELEASE_BATCH);
+        due.then(|| std::mem::take(&mut self.to_release))
+    }
+}
+
+/// A received body: request bodies on the server, response bodies on the client.
+///
+/// Implements [`http_body::Body`] with `Data = Bytes`: data frames, then the trailers if
+/// the peer sent any. A reset stream or a failed connection yields an [`Error`] after the
+/// data that arrived before it. Reading releases flow-control credit to the peer;
+/// dropping the body before its end cancels the stream (client: RST_STREAM CANCEL) or
+/// discards the rest (server, so the response can still be sent).
+pub struct RecvBody {
+    inner: Option<Inner>,
+}
+
+struct Inner {
+    id: StreamId,
+    shared: Arc<RecvShared>,
+    tx: UnboundedSender<Command>,
+    /// The end (or an error) was handed out.
+    done: bool,
+}
+
+impl RecvBody {
+    pub(crate) fn new(id: StreamId, shared: Arc<RecvShared>, tx: UnboundedSender<Command>) -> Self {
+        RecvBody { inner: Some(Inner { id, shared, tx, done: false }) }
+    }
+
+    /// A body that has already ended (the message had none).
+    pub fn empty() -> RecvBody {
+        RecvBody { inner: None }
+    }
+
+    /// The stream this body arrives on (`None` for [`RecvBody::empty`]).
+    pub fn stream_id(&self) -> Option<StreamId> {
+        self.inner.as_ref().map(|i| i.id)
+    }
+}
+
+impl std::fmt::Debug for RecvBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBody").field("stream_id", &self.stream_id()).finish()
+    }
+}
+
+impl Body for RecvBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let Some(inner) = &mut self.get_mut().inner else { return Poll::Ready(None) };
+        if inner.done {
+            return Poll::Ready(None);
+        }
+        let mut st = inner.shared.lock();
+        if let Some(chunk) = st.chunks.pop_front() {
+            st.buffered -= chunk.len();
+            let caught_up = st.chunks.is_empty();
+            let release = st.consumed(chunk.len(), caught_up);
+            drop(st);
+            if let Some(n) = release {
+                let _ = inner.tx.send(Command::Release(inner.id, n));
+            }
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+        if let Some(error) = st.error.take() {
+            inner.done = true;
+            return Poll::Ready(Some(Err(error)));
+        }
+        if st.finished {
+            if let Some(trailers) = st.trailers.take() {
+                return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+            }
+            inner.done = true;
+            return Poll::Ready(None);
+        }
+        match &mut st.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            None => true,
+            Some(inner) if inner.done => true,
+            Some(inner) => {
+                let st = inner.shared.lock();
+                st.finished && st.chunks.is_empty() && st.trailers.is_none() && st.error.is_none()
+            }
+        }
+    }
+}
+
+impl Drop for RecvBody {
+    fn drop(&mut self) {
+        let Some(inner) = &self.inner else { return };
+        let (release, ended) = {
+            let mut st = inner.shared.lock();
+            // What was received and never read is done with, too.
+            let unread = std::mem::take(&mut st.buffered);
+            st.chunks.clear();
+            (st.consumed(unread, true), inner.done || st.finished || st.error.is_some())
+        };
+        if let Some(n) = release {
+            let _ = inner.tx.send(Command::Release(inner.id, n));
+        }
+        if !ended {
+            let _ = inner.tx.send(Command::RecvDropped(inner.id));
+        }
+    }
+}
+
+/// A body to send, type-erased, with `Bytes` data.
+pub(crate) type BoxBody = Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send + 'static>>;
+
+pin_project_lite::pin_project! {
+    /// Adapts any body to `BoxBody`: `Buf` data becomes `Bytes` (without copying when it
+    /// already is `Bytes`), errors are boxed.
+    struct MapBody<B> {
+        #[pin]
+        inner: B,
+    }
+}
+
+impl<B> Body for MapBody<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project().inner.poll_frame(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(
+                frame.map_data(|mut data| data.copy_to_bytes(data.remaining()))
+            ))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Boxes a body to send, or `None` when it is already at its end (the head then carries
+/// END_STREAM).
+pub(crate) fn boxed<B>(body: B) -> Option<BoxBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    if body.is_end_stream() {
+        return None;
+    }
+    Some(Box::pin(MapBody { inner: body }))
+}
+
+// ----- The pipe behind a tunnel's write side -----
+
+#[derive(Default)]
+struct PipeState {
+    buf: BytesMut,
+    /// The writer finished (shutdown or dropped): END_STREAM after `buf`.
+    closed: bool,
+    /// The body was dropped (stream reset or connection gone).
+    reader_gone: bool,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+type Pipe = Arc<Mutex<PipeState>>;
+
+fn lock(pipe: &Pipe) -> MutexGuard<'_, PipeState> {
+    pipe.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The sending half of a [`Tunnel`](crate::Tunnel): a body fed by the tunnel's
+/// `AsyncWrite` side. Use it as the response body (server) when accepting a CONNECT.
+///
+/// Small writes are coalesced: everything written since the connection task last took
+/// data goes out as one DATA frame (up to the peer's frame size).
+pub struct TunnelBody {
+    pipe: Pipe,
+}
+
+/// The writing end of a [`TunnelBody`].
+pub(crate) struct PipeWriter {
+    pipe: Pipe,
+}
+
+pub(crate) fn pipe() -> (PipeWriter, TunnelBody) {
+    let pipe = Pipe::default();
+    (PipeWriter { pipe: pipe.clone() }, TunnelBody { pipe })
+}
+
+impl std::fmt::Debug for TunnelBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TunnelBody").finish_non_exhaustive()
+    }
+}
+
+impl Body for TunnelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let mut st = lock(&self.pipe);
+        if !st.buf.is_empty() {
+            let data = st.buf.split().freeze();
+            let writer = st.writer.take();
+            drop(st);
+            if let Some(w) = writer {
+                w.wake();
+            }
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        if st.closed {
+            return Poll::Ready(None);
+        }
+        st.reader = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let st = lock(&self.pipe);
+        st.closed && st.buf.is_empty()
+    }
+}
+
+impl Drop for TunnelBody {
+    fn drop(&mut self) {
+        let mut st = lock(&self.pipe);
+        st.reader_gone = true;
+        let writer = st.writer.take();
+        drop(st);
+        if let Some(w) = writer {
+            w.wake();
+        }
+    }
+}
+
+impl PipeWriter {
+    pub(crate) fn poll_write(
+        &self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut st = lock(&self.pipe);
+        if st.reader_gone || st.closed {
+            return Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let room = PIPE_CAPACITY.saturating_sub(st.buf.len());
+        if room == 0 {
+            st.writer = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let n = room.min(data.len());
+        st.buf.extend_from_slice(&data[..n]);
+        let reader = st.reader.take();
+        drop(st);
+        if let Some(r) = reader {
+            r.wake();
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// Ends the stream after what was written.
+    pub(crate) fn close(&self) {
+        let mut st = lock(&self.pipe);
+        st.closed = true;
+        let reader = st.reader.take();
+        drop(st);
+        if let Some(r) = reader {
+            r.wake();
+        }
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,443 @@
+//! The connection task: one per connection, the only owner of the core's `Connection`.
+//!
+//! Handles (`SendRequest`, bodies, responders) talk to it through one unbounded channel of
+//! small [`Command`]s; it answers through per-stream state (`RecvShared`, a oneshot for a
+//! response head). No lock is shared by all streams: a handle only ever touches its own
+//! stream's state, so many tasks on many cores use one connection without contending (the
+//! connection-wide mutex of hyperium/h2 is what this avoids).
+//!
+//! Each wakeup runs the same steps, in the order the core asks for:
+//!
+//! 1. commands from handles (open, respond, pull more data, cancel, shut down);
+//! 2. bodies to send, polled only while their stream can take more (`FuturesUnordered`,
+//!    so only woken bodies are polled);
+//! 3. input: one read of up to 64 KiB, handed to `recv` as `Bytes` (DATA stays zero-copy);
+//!    what `recv` does not consume waits until output has drained;
+//! 4. `handle_timeout(now)`;
+//! 5. events, routed to the streams' handles (received DATA moves to the body queues);
+//! 6. output: `transmit()` written with vectored writes (`chunks_vectored` + `advance`);
+//! 7. the timer, re-armed from `poll_timeout()`.
+//!
+//! It loops while anything made progress, then sleeps until the socket, a handle, a body
+//! or the timer wakes it.
+
+mod streams;
+
+use crate::body::{BoxBody, RecvBody};
+use crate::error::{Error, ErrorKind};
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::future::Abortable;
+use futures_util::stream::FuturesUnordered;
+use h2proto::{Config, Connection, StreamId};
+use http::{Request, Response};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use streams::{Entry, Pump, fail_entry};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
+use tokio::sync::oneshot;
+use tokio::time::Sleep;
+
+/// Bytes reserved for each socket read.
+const READ_SIZE: usize = 64 << 10;
+/// Below this much spare room, a fresh read buffer is reserved.
+const MIN_READ_ROOM: usize = 8 << 10;
+/// Slices per vectored write.
+const MAX_IOVECS: usize = 64;
+/// Bytes copied into one write for transports without vectored writes (TLS).
+const STAGING_SIZE: usize = 64 << 10;
+/// Rounds of the loop before yielding to the runtime.
+const MAX_ROUNDS: usize = 32;
+/// Commands taken per round.
+const MAX_COMMANDS: usize = 256;
+
+/// A callback for informational (1xx) responses of one request.
+pub(crate) type OnInformational = Arc<dyn Fn(&Response<()>) + Send + Sync>;
+
+/// The response head (or why there is none) for a client request.
+pub(crate) type ResponseTx = oneshot::Sender<Result<Response<RecvBody>, Error>>;
+
+/// Server: starts the handler for a request (spawns a task).
+pub(crate) type Spawn = Arc<dyn Fn(Request<RecvBody>, Responder) + Send + Sync>;
+
+/// A message from a handle to the connection task.
+pub(crate) enum Command {
+    /// Client: open a request stream.
+    Open(Box<Open>),
+    /// Server: the handler's response.
+    Respond { id: StreamId, head: Response<()>, body: Option<BoxBody> },
+    /// Server: an informational (1xx) response.
+    Interim { id: StreamId, head: Response<()> },
+    /// Server: the handler ended (or panicked) without responding.
+    HandlerGone(StreamId),
+    /// A body's reader consumed this many bytes: release them to flow control.
+    Release(StreamId, usize),
+    /// A body was dropped before its end.
+    RecvDropped(StreamId),
+    /// Begin a graceful shutdown.
+    Shutdown,
+    /// Client: the last `SendRequest` was dropped; close once the streams in flight end.
+    HandlesGone,
+}
+
+/// Client: a request waiting to be opened.
+pub(crate) struct Open {
+    pub(crate) head: Request<()>,
+    pub(crate) body: Option<BoxBody>,
+    pub(crate) respond: ResponseTx,
+    pub(crate) informational: Option<OnInformational>,
+}
+
+/// Server: how a handler task answers. Dropped without answering, it resets the stream.
+pub(crate) struct Responder {
+    id: StreamId,
+    tx: UnboundedSender<Command>,
+    done: bool,
+}
+
+impl Responder {
+    pub(crate) fn respond(mut self, head: Response<()>, body: Option<BoxBody>) {
+        self.done = true;
+        let _ = self.tx.send(Command::Respond { id: self.id, head, body });
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.tx.send(Command::HandlerGone(self.id));
+        }
+    }
+}
+
+/// The driver's handle on the command channel: the server keeps it open (it hands out
+/// senders for every new request); the client holds it weakly, so the connection closes
+/// once the application dropped every handle.
+enum Tx {
+    Strong(UnboundedSender<Command>),
+    Weak(WeakUnboundedSender<Command>),
+}
+
+impl Tx {
+    fn get(&self) -> Option<UnboundedSender<Command>> {
+        match self {
+            Tx::Strong(tx) => Some(tx.clone()),
+            Tx::Weak(tx) => tx.upgrade(),
+        }
+    }
+}
+
+enum RoleState {
+    Client {
+        /// Requests waiting for a free stream (MAX_CONCURRENT_STREAMS) or for the server's
+        /// SETTINGS (extended CONNECT), in order.
+        pending: VecDeque<Box<Open>>,
+    },
+    Server {
+        spawn: Spawn,
+    },
+}
+
+/// The connection task's state. See the module docs.
+pub(crate) struct Driver<I> {
+    io: I,
+    conn: Connection,
+    rx: UnboundedReceiver<Command>,
+    tx: Tx,
+    role: RoleState,
+    entries: HashMap<StreamId, Entry>,
+    pumps: FuturesUnordered<Abortable<Pump>>,
+    read_buf: BytesMut,
+    /// Input `recv` did not consume yet.
+    input: Option<Bytes>,
+    read_closed: bool,
+    vectored: bool,
+    staging: BytesMut,
+    needs_flush: bool,
+    timer: Pin<Box<Sleep>>,
+    timer_at: Option<std::time::Instant>,
+    /// The peer's first SETTINGS arrived.
+    got_settings: bool,
+    /// The command channel closed (client: every handle is gone).
+    handles_gone: bool,
+    /// The core reported `Event::Closed`.
+    closed: bool,
+    close_result: Result<(), Error>,
+    shutting_down: bool,
+    result: Option<Result<(), Error>>,
+}
+
+impl<I> Driver<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Client: returns the driver and the sender for `SendRequest`.
+    pub(crate) fn client(io: I, config: Config) -> (Driver<I>, UnboundedSender<Command>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let weak = tx.downgrade();
+        let conn = Connection::client(adapt(config));
+        let driver = Driver::new(
+            io,
+            conn,
+            rx,
+            Tx::Weak(weak),
+            RoleState::Client { pending: VecDeque::new() },
+        );
+        (driver, tx)
+    }
+
+    /// Server: returns the driver and a sender for shutdown handles.
+    pub(crate) fn server(
+        io: I,
+        config: Config,
+        spawn: Spawn,
+    ) -> (Driver<I>, UnboundedSender<Command>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let conn = Connection::server(adapt(config));
+        let driver = Driver::new(io, conn, rx, Tx::Strong(tx.clone()), RoleState::Server { spawn });
+        (driver, tx)
+    }
+
+    fn new(
+        io: I,
+        mut conn: Connection,
+        rx: UnboundedReceiver<Command>,
+        tx: Tx,
+        role: RoleState,
+    ) -> Self {
+        conn.handle_timeout(std::time::Instant::now());
+        let vectored = io.is_write_vectored();
+        Driver {
+            io,
+            conn,
+            rx,
+            tx,
+            role,
+            entries: HashMap::new(),
+            pumps: FuturesUnordered::new(),
+            read_buf: BytesMut::new(),
+            input: None,
+            read_closed: false,
+            vectored,
+            staging: BytesMut::new(),
+            needs_flush: false,
+            timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
+            timer_at: None,
+            got_settings: false,
+            handles_gone: false,
+            closed: false,
+            close_result: Ok(()),
+            shutting_down: false,
+            result: None,
+        }
+    }
+
+    /// Begins a graceful shutdown (RFC 9113 §6.8): the core sends GOAWAY, lets streams in
+    /// flight finish, and closes.
+    pub(crate) fn shutdown(&mut self) {
+        self.conn.shutdown();
+    }
+
+    /// Drives the connection; ready when it has closed.
+    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Some(result) = &self.result {
+            return Poll::Ready(result.clone());
+        }
+        if self.shutting_down {
+            return self.poll_close(cx);
+        }
+        for _ in 0..MAX_ROUNDS {
+            let mut progress = self.poll_commands(cx);
+            progress |= self.poll_pumps(cx);
+            match self.poll_input(cx) {
+                Ok(p) => progress |= p,
+                Err(e) => return self.fail_io(e),
+            }
+            self.conn.handle_timeout(std::time::Instant::now());
+            progress |= self.drain_events();
+            match self.poll_output(cx) {
+                Ok(p) => progress |= p,
+                Err(e) => return self.fail_io(e),
+            }
+            // Writing frames queued DATA, which can free send capacity.
+            progress |= self.drain_events();
+            if self.conn.is_closed() && self.staging.is_empty() && !self.needs_flush {
+                self.shutting_down = true;
+                return self.poll_close(cx);
+            }
+            if !progress {
+                if self.poll_timer(cx) {
+                    continue;
+                }
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        // The peer may be gone already; a failed shutdown changes nothing.
+        if Pin::new(&mut self.io).poll_shutdown(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let result = std::mem::replace(&mut self.close_result, Ok(()));
+        self.result = Some(result.clone());
+        Poll::Ready(result)
+    }
+
+    /// The transport failed or reached EOF: every stream still waiting gets the error.
+    fn fail_io(&mut self, e: io::Error) -> Poll<Result<(), Error>> {
+        let eof = e.kind() == io::ErrorKind::UnexpectedEof;
+        let error = Error::io(e);
+        let affected = self.finish_all(&error);
+        self.closed = true;
+        let result = if eof && !affected { Ok(()) } else { Err(error) };
+        self.result = Some(result.clone());
+        Poll::Ready(result)
+    }
+
+    // ----- Input -----
+
+    /// Reads once and feeds the core. `Err` for a transport error or EOF.
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        if let Some(rest) = self.input.take() {
+            return Ok(self.feed(rest));
+        }
+        if self.read_closed {
+            return Ok(false);
+        }
+        if self.read_buf.capacity() - self.read_buf.len() < MIN_READ_ROOM {
+            self.read_buf.reserve(READ_SIZE);
+        }
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+            Poll::Pending => Ok(false),
+            Poll::Ready(Ok(0)) => {
+                self.read_closed = true;
+                if self.closed {
+                    return Ok(true);
+                }
+                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed by the peer"))
+            }
+            Poll::Ready(Ok(_)) => {
+                let bytes = self.read_buf.split().freeze();
+                self.feed(bytes);
+                Ok(true)
+            }
+            Poll::Ready(Err(e)) => Err(e),
+        }
+    }
+
+    fn feed(&mut self, bytes: Bytes) -> bool {
+        let len = bytes.len();
+        match self.conn.recv(bytes.clone()) {
+            Ok(n) if n < len => {
+                self.input = Some(bytes.slice(n..));
+                n > 0
+            }
+            Ok(_) => true,
+            Err(_) => {
+                // A connection error: the GOAWAY is queued and `Event::Closed` follows.
+                self.read_closed = true;
+                true
+            }
+        }
+    }
+
+    // ----- Output -----
+
+    fn poll_output(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        let mut wrote = false;
+        loop {
+            let n = if self.vectored {
+                let transmit = self.conn.transmit();
+                if !transmit.has_remaining() {
+                    break;
+                }
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let count = transmit.chunks_vectored(&mut slices);
+                match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]) {
+                    Poll::Pending => break,
+                    Poll::Ready(Err(e)) => return Err(e),
+                    Poll::Ready(Ok(n)) => {
+                        transmit.advance(n);
+                        n
+                    }
+                }
+            } else {
+                if self.staging.is_empty() {
+                    let transmit = self.conn.transmit();
+                    if !transmit.has_remaining() {
+                        break;
+                    }
+                    while self.staging.len() < STAGING_SIZE && transmit.has_remaining() {
+                        let chunk = transmit.chunk();
+                        let n = chunk.len().min(STAGING_SIZE - self.staging.len());
+                        self.staging.extend_from_slice(&chunk[..n]);
+                        transmit.advance(n);
+                    }
+                }
+                match Pin::new(&mut self.io).poll_write(cx, &self.staging) {
+                    Poll::Pending => break,
+                    Poll::Ready(Err(e)) => return Err(e),
+                    Poll::Ready(Ok(n)) => {
+                        self.staging.advance(n);
+                        n
+                    }
+                }
+            };
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            wrote = true;
+            self.needs_flush = true;
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+        Ok(wrote)
+    }
+
+    // ----- Time -----
+
+    /// Arms the timer from the core; `true` if it has fired.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(at) = self.conn.poll_timeout() else { return false };
+        if self.timer_at != Some(at) {
+            self.timer.as_mut().reset(tokio::time::Instant::from_std(at));
+            self.timer_at = Some(at);
+        }
+        self.timer.as_mut().poll(cx).is_ready()
+    }
+}
+
+impl<I> Drop for Driver<I> {
+    fn drop(&mut self) {
+        // Handles waiting on this connection learn that it is gone.
+        let error = Error::new(ErrorKind::Closed);
+        if let RoleState::Client { pending } = &mut self.role {
+            for open in pending.drain(..) {
+                let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+            }
+        }
+        for (_, entry) in self.entries.drain() {
+            fail_entry(entry, &error);
+        }
+    }
+}
+
+/// The adapter's settings on top of the caller's configuration: receive credit is
+/// released by the bodies as the application reads (see `body.rs`), never by the core on
+/// its own.
+fn adapt(mut config: Config) -> Config {
+    config.auto_release_capacity = false;
+    config
+}

@@ -1,0 +1,567 @@
+//! The stream side of the connection task: commands from handles, bodies being sent,
+//! events routed to the streams' handles, received data moved to bodies.
+
+use super::{
+    Command, Driver, MAX_COMMANDS, OnInformational, Open, Responder, ResponseTx, RoleState,
+};
+use crate::body::{BoxBody, RecvBody, RecvShared};
+use crate::error::{BoxError, Error, ErrorKind};
+use bytes::{Buf, Bytes};
+use futures_util::StreamExt;
+use futures_util::future::{AbortHandle, Abortable};
+use h2proto::{ErrorCode, Event, Protocol, StreamId, UserError};
+use http::{HeaderMap, Request, Response};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// What the connection task keeps per stream.
+#[derive(Default)]
+pub(super) struct Entry {
+    /// The body handle's queue, if the message has a body.
+    recv: Option<Arc<RecvShared>>,
+    /// The peer ended its side (END_STREAM or trailers).
+    recv_end_seen: bool,
+    /// Everything received was handed to the body (or there was none).
+    recv_done: bool,
+    /// The body was dropped: received data is read and thrown away.
+    discard: bool,
+    /// Client: waiting for the response head.
+    respond: Option<ResponseTx>,
+    informational: Option<OnInformational>,
+    /// Server: the handler answered.
+    responded: bool,
+    /// Our side is ended (END_STREAM or trailers handed to the core).
+    send_done: bool,
+    /// A body waiting for `Event::SendCapacity`, with the bytes the core did not accept.
+    parked: Option<Parked>,
+    /// Cancels the body being polled.
+    abort: Option<AbortHandle>,
+}
+
+struct Parked {
+    rest: Bytes,
+    end: bool,
+    body: Option<BoxBody>,
+}
+
+/// A body polled for its next frame.
+pub(super) struct Pump {
+    id: StreamId,
+    body: Option<BoxBody>,
+}
+
+pub(super) enum Pumped {
+    Data(Bytes),
+    Trailers(HeaderMap),
+    End,
+    Error(BoxError),
+}
+
+impl Future for Pump {
+    type Output = (StreamId, BoxBody, Pumped);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let body = self.body.as_mut().expect("pump polled after completion");
+        let out = match body.as_mut().poll_frame(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => Pumped::End,
+            Poll::Ready(Some(Err(e))) => Pumped::Error(e),
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => Pumped::Data(data),
+                Err(frame) => match frame.into_trailers() {
+                    Ok(trailers) => Pumped::Trailers(trailers),
+                    Err(_) => Pumped::Data(Bytes::new()), // a frame kind we do not know
+                },
+            },
+        };
+        let body = self.body.take().expect("checked above");
+        Poll::Ready((self.id, body, out))
+    }
+}
+
+impl<I> Driver<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    // ----- Commands -----
+
+    pub(super) fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progress = false;
+        for _ in 0..MAX_COMMANDS {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(cmd)) => {
+                    self.on_command(cmd);
+                    progress = true;
+                }
+                Poll::Ready(None) => {
+                    if !self.handles_gone {
+                        self.handles_gone = true;
+                        if matches!(self.role, RoleState::Client { .. }) {
+                            // No handle can open a stream or read a body any more.
+                            self.conn.shutdown();
+                        }
+                        progress = true;
+                    }
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        progress
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Open(open) => {
+                if self.closed {
+                    let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+                    return;
+                }
+                if let RoleState::Client { pending } = &mut self.role {
+                    pending.push_back(open);
+                }
+                self.open_pending();
+            }
+            Command::Respond { id, head, body } => self.respond(id, head, body),
+            Command::Interim { id, head } => {
+                let _ = self.conn.send_response(id, head, false);
+            }
+            Command::HandlerGone(id) => {
+                if self.entries.get(&id).is_some_and(|e| !e.responded) {
+                    let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+                }
+            }
+            // After the core forgot a closed stream, its bytes still return connection
+            // credit.
+            Command::Release(id, n) => {
+                let _ = self.conn.release_capacity(id, n);
+            }
+            Command::RecvDropped(id) => {
+                let Some(entry) = self.entries.get_mut(&id) else { return };
+                if entry.recv_done {
+                    return;
+                }
+                // Data moved after the body's last look is released here.
+                if let Some(shared) = &entry.recv {
+                    let unread = {
+                        let mut st = shared.lock();
+                        st.chunks.clear();
+                        std::mem::take(&mut st.buffered)
+                    };
+                    let _ = self.conn.release_capacity(id, unread);
+                }
+                match self.role {
+                    // The response is no longer wanted: cancel the stream.
+                    RoleState::Client { .. } => {
+                        let _ = self.conn.reset(id, ErrorCode::CANCEL);
+                    }
+                    // The handler may still answer: keep the stream, drop what arrives.
+                    RoleState::Server { .. } => {
+                        entry.discard = true;
+                        self.move_data(id);
+                    }
+                }
+            }
+            Command::Shutdown | Command::HandlesGone => self.conn.shutdown(),
+        }
+    }
+
+    /// Client: opens waiting requests while the core allows.
+    fn open_pending(&mut self) {
+        loop {
+            let RoleState::Client { pending } = &mut self.role else { return };
+            let Some(front) = pending.front() else { return };
+            if front.respond.is_closed() {
+                pending.pop_front(); // the caller gave up
+                continue;
+            }
+            if self.conn.is_going_away() {
+                for open in pending.drain(..) {
+                    let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+                }
+                return;
+            }
+            // RFC 8441 §3: extended CONNECT needs the server's SETTINGS first.
+            if !self.got_settings && front.head.extensions().get::<Protocol>().is_some() {
+                return;
+            }
+            if !self.conn.can_open_stream() {
+                // At the concurrency limit the request keeps its place until the core
+                // reports `StreamsAvailable`. Asking with a copy of the head tells the limit
+                // apart from a refusal that will not pass (stream ids exhausted).
+                match self.conn.send_request(front.head.clone(), true) {
+                    Err(UserError::ConcurrencyLimit) => return,
+                    Err(e) => {
+                        let open = pending.pop_front().expect("front exists");
+                        let _ = open.respond.send(Err(map_open_error(e)));
+                        continue;
+                    }
+                    Ok(_) => unreachable!("can_open_stream said no"),
+                }
+            }
+            let open = pending.pop_front().expect("front exists");
+            self.open_stream(*open);
+        }
+    }
+
+    fn open_stream(&mut self, open: Open) {
+        let Open { head, body, respond, informational } = open;
+        match self.conn.send_request(head, body.is_none()) {
+            Ok(id) => {
+                let entry = Entry {
+                    respond: Some(respond),
+                    informational,
+                    send_done: body.is_none(),
+                    ..Entry::default()
+                };
+                self.entries.insert(id, entry);
+                if let Some(body) = body {
+                    self.resume_pump(id, body);
+                }
+            }
+            Err(e) => {
+                let _ = respond.send(Err(map_open_error(e)));
+            }
+        }
+    }
+
+    /// Server: sends the handler's response.
+    fn respond(&mut self, id: StreamId, head: Response<()>, body: Option<BoxBody>) {
+        let Some(entry) = self.entries.get_mut(&id) else { return }; // reset meanwhile
+        entry.responded = true;
+        match self.conn.send_response(id, head, body.is_none()) {
+            Ok(()) => match body {
+                Some(body) => {
+                    let abort = self.start_pump(id, body);
+                    if let Some(entry) = self.entries.get_mut(&id) {
+                        entry.abort = Some(abort);
+                    }
+                }
+                None => {
+                    entry.send_done = true;
+                    self.maybe_remove(id);
+                }
+            },
+            Err(UserError::InvalidMessage(_)) => {
+                let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+            }
+            Err(_) => {}
+        }
+    }
+
+    // ----- Sending bodies -----
+
+    fn start_pump(&mut self, id: StreamId, body: BoxBody) -> AbortHandle {
+        let (abort, registration) = AbortHandle::new_pair();
+        self.pumps.push(Abortable::new(Pump { id, body: Some(body) }, registration));
+        abort
+    }
+
+    fn resume_pump(&mut self, id: StreamId, body: BoxBody) {
+        let abort = self.start_pump(id, body);
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.abort = Some(abort);
+        }
+    }
+
+    pub(super) fn poll_pumps(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progress = false;
+        while let Poll::Ready(Some(out)) = self.pumps.poll_next_unpin(cx) {
+            progress = true;
+            if let Ok((id, body, pumped)) = out {
+                self.on_pumped(id, body, pumped);
+            }
+        }
+        progress
+    }
+
+    fn on_pumped(&mut self, id: StreamId, body: BoxBody, pumped: Pumped) {
+        if !self.entries.contains_key(&id) {
+            return; // the stream is gone; so is the body
+        }
+        match pumped {
+            Pumped::Data(data) => {
+                let end = body.is_end_stream();
+                if data.is_empty() && !end {
+                    self.resume_pump(id, body);
+                    return;
+                }
+                self.offer(id, data, end, Some(body));
+            }
+            Pumped::End => self.offer(id, Bytes::new(), true, None),
+            Pumped::Trailers(trailers) => match self.conn.send_trailers(id, trailers) {
+                Ok(()) => self.sent_end(id),
+                Err(UserError::InvalidMessage(_)) => {
+                    let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+                }
+                Err(_) => {}
+            },
+            Pumped::Error(e) => {
+                let error = Error::body(e);
+                if let Some(respond) = self.entries.get_mut(&id).and_then(|e| e.respond.take()) {
+                    let _ = respond.send(Err(error));
+                }
+                let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+            }
+        }
+    }
+
+    /// Offers body data to the core; parks the body when not all was accepted.
+    fn offer(&mut self, id: StreamId, mut data: Bytes, end: bool, body: Option<BoxBody>) {
+        let len = data.len();
+        match self.conn.send_data(id, data.clone(), end) {
+            Ok(n) if n == len => {
+                if end {
+                    self.sent_end(id);
+                } else if let Some(body) = body {
+                    self.resume_pump(id, body);
+                }
+            }
+            Ok(n) => {
+                data.advance(n);
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    let body = if end { None } else { body };
+                    entry.parked = Some(Parked { rest: data, end, body });
+                }
+            }
+            Err(_) => {} // the stream can no longer send (reset or closed)
+        }
+    }
+
+    fn sent_end(&mut self, id: StreamId) {
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.send_done = true;
+            entry.abort = None;
+        }
+        self.maybe_remove(id);
+    }
+
+    // ----- Events -----
+
+    pub(super) fn drain_events(&mut self) -> bool {
+        let mut any = false;
+        while let Some(event) = self.conn.poll_event() {
+            any = true;
+            self.on_event(event);
+        }
+        any
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Request { stream_id, request, end_stream } => {
+                self.on_request(stream_id, request, end_stream)
+            }
+            Event::Informational { stream_id, response } => {
+                if let Some(callback) =
+                    self.entries.get(&stream_id).and_then(|e| e.informational.as_ref())
+                {
+                    callback(&response);
+                }
+            }
+            Event::Response { stream_id, response, end_stream } => {
+                self.on_response(stream_id, response, end_stream)
+            }
+            Event::Data { stream_id, end_stream } => {
+                if let Some(entry) = self.entries.get_mut(&stream_id) {
+                    entry.recv_end_seen |= end_stream;
+                }
+                self.move_data(stream_id);
+            }
+            Event::Trailers { stream_id, trailers } => {
+                if let Some(entry) = self.entries.get_mut(&stream_id) {
+                    entry.recv_end_seen = true;
+                    if let Some(shared) = &entry.recv {
+                        shared.lock().trailers = Some(trailers);
+                    }
+                }
+                self.move_data(stream_id);
+            }
+            Event::Reset { stream_id, error_code, initiator, retryable } => {
+                if let Some(entry) = self.entries.remove(&stream_id) {
+                    fail_entry(entry, &Error::reset(error_code, initiator, retryable));
+                }
+            }
+            Event::SendCapacity { stream_id } => self.on_send_capacity(stream_id),
+            Event::StreamsAvailable => self.open_pending(),
+            Event::RemoteSettings { .. } => {
+                self.got_settings = true;
+                self.open_pending();
+            }
+            Event::GoAway { .. } => self.open_pending(), // fails what waits: not sent
+            Event::Closed { error } => {
+                let error = match error {
+                    Some(e) => Error::from(e),
+                    None => Error::new(ErrorKind::Closed),
+                };
+                if matches!(error.kind(), ErrorKind::Connection(_)) {
+                    self.close_result = Err(error.clone());
+                }
+                self.closed = true;
+                self.finish_all(&error);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_request(&mut self, id: StreamId, request: Request<()>, end_stream: bool) {
+        let RoleState::Server { spawn } = &self.role else { return };
+        let Some(tx) = self.tx.get() else { return };
+        let mut entry =
+            Entry { recv_end_seen: end_stream, recv_done: end_stream, ..Entry::default() };
+        let body = if end_stream {
+            RecvBody::empty()
+        } else {
+            let shared = Arc::new(RecvShared::default());
+            entry.recv = Some(shared.clone());
+            RecvBody::new(id, shared, tx.clone())
+        };
+        self.entries.insert(id, entry);
+        let (parts, ()) = request.into_parts();
+        let mut request = Request::from_parts(parts, body);
+        request.extensions_mut().insert(crate::server::Interim::new(id, tx.clone()));
+        spawn(request, Responder { id, tx, done: false });
+    }
+
+    fn on_response(&mut self, id: StreamId, response: Response<()>, end_stream: bool) {
+        let Some(entry) = self.entries.get_mut(&id) else { return };
+        let Some(respond) = entry.respond.take() else { return };
+        let body = if end_stream {
+            entry.recv_end_seen = true;
+            entry.recv_done = true;
+            RecvBody::empty()
+        } else {
+            let Some(tx) = self.tx.get() else {
+                let _ = self.conn.reset(id, ErrorCode::CANCEL);
+                return;
+            };
+            let shared = Arc::new(RecvShared::default());
+            entry.recv = Some(shared.clone());
+            RecvBody::new(id, shared, tx)
+        };
+        let (parts, ()) = response.into_parts();
+        // If the caller is gone, the body is dropped with the message and cancels.
+        let _ = respond.send(Ok(Response::from_parts(parts, body)));
+        self.maybe_remove(id);
+    }
+
+    fn on_send_capacity(&mut self, id: StreamId) {
+        let Some(parked) = self.entries.get_mut(&id).and_then(|e| e.parked.take()) else {
+            return;
+        };
+        self.offer(id, parked.rest, parked.end, parked.body);
+    }
+
+    /// Moves received data from the core to the stream's body queue. Nothing is released
+    /// here: the body releases what the application reads (`Command::Release`). The queue is
+    /// bounded by the stream's receive window.
+    fn move_data(&mut self, id: StreamId) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            // Nobody reads this stream: consume what the core holds and return the credit.
+            while let Some(data) = self.conn.read_data(id) {
+                let _ = self.conn.release_capacity(id, data.len());
+            }
+            return;
+        };
+        if entry.recv_done {
+            return;
+        }
+        let Some(shared) = &entry.recv else { return };
+        if entry.discard {
+            // The body is gone: what arrives is read and its credit returned at once.
+            while let Some(data) = self.conn.read_data(id) {
+                let _ = self.conn.release_capacity(id, data.len());
+            }
+        }
+        let waker = {
+            let mut st = shared.lock();
+            let mut moved = false;
+            while let Some(data) = self.conn.read_data(id) {
+                st.buffered += data.len();
+                st.chunks.push_back(data);
+                moved = true;
+            }
+            if entry.recv_end_seen {
+                st.finished = true;
+                entry.recv_done = true;
+                moved = true;
+            }
+            if moved { st.take_waker() } else { None }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if entry.recv_done {
+            self.maybe_remove(id);
+        }
+    }
+
+    /// Forgets a stream once both sides are done.
+    fn maybe_remove(&mut self, id: StreamId) {
+        if self.entries.get(&id).is_some_and(|e| e.send_done && e.recv_done && e.respond.is_none())
+        {
+            self.entries.remove(&id);
+        }
+    }
+
+    /// The connection ended: hand out what was received, fail everything else. Returns
+    /// whether any stream or request was still waiting.
+    pub(super) fn finish_all(&mut self, error: &Error) -> bool {
+        let mut affected = false;
+        if let RoleState::Client { pending } = &mut self.role {
+            for open in pending.drain(..) {
+                affected = true;
+                let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+            }
+        }
+        let ids: Vec<StreamId> = self.entries.keys().copied().collect();
+        for id in ids {
+            self.move_data(id);
+        }
+        for (_, entry) in self.entries.drain() {
+            affected |= fail_entry(entry, error);
+        }
+        affected
+    }
+}
+
+/// Delivers `error` to whatever of the stream still waits; `true` if anything did.
+pub(super) fn fail_entry(entry: Entry, error: &Error) -> bool {
+    let mut affected = false;
+    if let Some(respond) = entry.respond {
+        affected = true;
+        let _ = respond.send(Err(error.clone()));
+    }
+    if let Some(shared) = entry.recv {
+        let waker = {
+            let mut st = shared.lock();
+            if st.finished || st.error.is_some() {
+                None
+            } else {
+                affected = true;
+                st.error = Some(error.clone());
+                st.take_waker()
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+    if let Some(abort) = entry.abort {
+        abort.abort();
+    }
+    affected || (!entry.send_done && entry.responded)
+}
+
+/// What a refused `send_request` means for the caller.
+fn map_open_error(e: UserError) -> Error {
+    match e {
+        UserError::GoingAway | UserError::Closed | UserError::StreamIdsExhausted => {
+            Error::new(ErrorKind::NotSent)
+        }
+        e => Error::from(e),
+    }
+}

@@ -1,0 +1,332 @@
+//! The server side: accept connections, run a [`Handler`] per request.
+//!
+//! Each request runs its handler in its own tokio task, so handlers of one connection run
+//! on all cores; the connection's own task only moves bytes and events. A handler returns
+//! an `http::Response<B>` with any [`http_body::Body`] `B` (streaming, trailers), may send
+//! informational (1xx) responses first through [`Interim`], and may turn a CONNECT stream
+//! into a [`Tunnel`](crate::Tunnel).
+//!
+//! ```no_run
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use h2proto_tokio::RecvBody;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! h2proto_tokio::server::serve(listener, |_req: Request<RecvBody>| async {
+//!     Response::new(Full::new(Bytes::from_static(b"hello\n")))
+//! })
+//! .await
+//! # }
+//! ```
+
+use crate::RecvBody;
+use crate::body::boxed;
+use crate::driver::{Command, Driver, Responder, Spawn};
+use crate::error::{BoxError, Error, ErrorKind};
+use h2proto::{Config, StreamId};
+use http::{Request, Response};
+use http_body::Body;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+
+/// Answers requests. Implemented for every
+/// `Fn(Request<RecvBody>) -> impl Future<Output = Response<B>>` closure.
+pub trait Handler: Send + Sync + 'static {
+    /// The response body.
+    type Body: Body<Data = Self::Data, Error = Self::Error> + Send + 'static;
+    /// The body's data.
+    type Data: bytes::Buf + Send + 'static;
+    /// The body's error.
+    type Error: Into<BoxError>;
+    /// The handler's future.
+    type Future: Future<Output = Response<Self::Body>> + Send + 'static;
+
+    /// Answers one request.
+    fn call(&self, request: Request<RecvBody>) -> Self::Future;
+}
+
+impl<F, Fut, B> Handler for F
+where
+    F: Fn(Request<RecvBody>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<B>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Body = B;
+    type Data = B::Data;
+    type Error = B::Error;
+    type Future = Fut;
+
+    fn call(&self, request: Request<RecvBody>) -> Fut {
+        self(request)
+    }
+}
+
+/// Erases a handler into the connection task's spawn function.
+fn spawner<H: Handler>(handler: Arc<H>) -> Spawn {
+    Arc::new(move |request, responder: Responder| {
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let response = handler.call(request).await;
+            let (head, body) = response.into_parts();
+            responder.respond(Response::from_parts(head, ()), boxed(body));
+        });
+    })
+}
+
+/// Sends informational (1xx) responses before the final one, e.g. `103 Early Hints` or
+/// `100 Continue`. Found in every request's extensions:
+///
+/// ```no_run
+/// # fn f(request: http::Request<h2proto_tokio::RecvBody>) {
+/// if let Some(interim) = request.extensions().get::<h2proto_tokio::server::Interim>() {
+///     let hints = http::Response::builder().status(103).body(()).unwrap();
+///     let _ = interim.send(hints);
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Interim {
+    id: StreamId,
+    tx: UnboundedSender<Command>,
+}
+
+impl Interim {
+    pub(crate) fn new(id: StreamId, tx: UnboundedSender<Command>) -> Interim {
+        Interim { id, tx }
+    }
+
+    /// Queues an informational response (status 100-199, not 101).
+    pub fn send(&self, response: Response<()>) -> Result<(), Error> {
+        if !response.status().is_informational() {
+            return Err(Error::from(h2proto::UserError::InvalidMessage(
+                "an interim response needs a 1xx status",
+            )));
+        }
+        self.tx
+            .send(Command::Interim { id: self.id, head: response })
+            .map_err(|_| Error::new(ErrorKind::Closed))
+    }
+}
+
+/// Builds server connections with a [`Config`].
+#[derive(Clone, Debug, Default)]
+pub struct Server {
+    config: Config,
+}
+
+impl Server {
+    /// A server with this configuration (e.g. `enable_connect_protocol` for WebSockets,
+    /// `keepalive_interval`, windows).
+    pub fn new(config: Config) -> Server {
+        Server { config }
+    }
+
+    /// Serves one connection over any transport. The returned future drives it to its end;
+    /// spawn it or await it.
+    pub fn handshake<I, H>(&self, io: I, handler: H) -> Connection<I>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+        H: Handler,
+    {
+        self.handshake_with(io, spawner(Arc::new(handler)))
+    }
+
+    fn handshake_with<I>(&self, io: I, spawn: Spawn) -> Connection<I>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (driver, tx) = Driver::server(io, self.config.clone(), spawn);
+        Connection { driver, tx }
+    }
+
+    /// Accepts connections until an accept error that is not about one connection.
+    pub async fn serve<H: Handler>(&self, listener: TcpListener, handler: H) -> io::Result<()> {
+        self.serve_with_shutdown(listener, handler, std::future::pending()).await
+    }
+
+    /// Accepts connections until `signal` completes, then shuts every connection down
+    /// gracefully (GOAWAY; requests in flight finish) and returns once all have closed.
+    pub async fn serve_with_shutdown<H, S>(
+        &self,
+        listener: TcpListener,
+        handler: H,
+        signal: S,
+    ) -> io::Result<()>
+    where
+        H: Handler,
+        S: Future<Output = ()>,
+    {
+        let spawn = spawner(Arc::new(handler));
+        let server = self.clone();
+        let accept = move |tcp: TcpStream| {
+            let server = server.clone();
+            let spawn = spawn.clone();
+            async move { Some(server.handshake_with(tcp, spawn)) }
+        };
+        accept_loop(listener, accept, signal).await
+    }
+
+    /// Like [`serve_with_shutdown`](Self::serve_with_shutdown) over TLS: each connection
+    /// does the TLS handshake in its own task and is served only if ALPN chose `h2`.
+    #[cfg(feature = "rustls")]
+    pub async fn serve_tls_with_shutdown<H, S>(
+        &self,
+        listener: TcpListener,
+        tls: Arc<tokio_rustls::rustls::ServerConfig>,
+        handler: H,
+        signal: S,
+    ) -> io::Result<()>
+    where
+        H: Handler,
+        S: Future<Output = ()>,
+    {
+        let spawn = spawner(Arc::new(handler));
+        let server = self.clone();
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let accept = move |tcp: TcpStream| {
+            let server = server.clone();
+            let spawn = spawn.clone();
+            let acceptor = acceptor.clone();
+            async move {
+                let tls = acceptor.accept(tcp).await.ok()?;
+                if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
+                    return None;
+                }
+                Some(server.handshake_with(tls, spawn))
+            }
+        };
+        accept_loop(listener, accept, signal).await
+    }
+}
+
+/// Serves h2c (HTTP/2 with prior knowledge) on `listener` with the default [`Config`].
+pub async fn serve<H: Handler>(listener: TcpListener, handler: H) -> io::Result<()> {
+    Server::default().serve(listener, handler).await
+}
+
+/// Serves HTTP/2 over TLS on `listener` (ALPN `h2`, see [`crate::tls::server_config`]).
+#[cfg(feature = "rustls")]
+pub async fn serve_tls<H: Handler>(
+    listener: TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    handler: H,
+) -> io::Result<()> {
+    Server::default().serve_tls_with_shutdown(listener, tls, handler, std::future::pending()).await
+}
+
+async fn accept_loop<F, Fut, I, S>(listener: TcpListener, accept: F, signal: S) -> io::Result<()>
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: Future<Output = Option<Connection<I>>> + Send + 'static,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Future<Output = ()>,
+{
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = JoinSet::new();
+    tokio::pin!(signal);
+    let result = loop {
+        tokio::select! {
+            () = &mut signal => break Ok(()),
+            accepted = listener.accept() => {
+                let tcp = match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) if is_connection_error(&e) => continue,
+                    Err(e) => break Err(e),
+                };
+                let _ = tcp.set_nodelay(true);
+                let connect = accept(tcp);
+                let mut stop = stop_rx.clone();
+                tasks.spawn(async move {
+                    let Some(mut conn) = connect.await else { return };
+                    tokio::select! {
+                        _ = &mut conn => return,
+                        _ = stop.wait_for(|stop| *stop) => {}
+                    }
+                    conn.graceful_shutdown();
+                    let _ = conn.await;
+                });
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    };
+    drop(listener);
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    result
+}
+
+/// Accept errors that concern one connection only.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// One server connection. A future: poll it (spawn or await) to serve the connection; it
+/// completes when the connection has closed, with `Err` if it ended with an error.
+#[must_use = "the connection does nothing unless polled: spawn it or await it"]
+pub struct Connection<I> {
+    driver: Driver<I>,
+    tx: UnboundedSender<Command>,
+}
+
+impl<I> Connection<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Begins a graceful shutdown (RFC 9113 §6.8): GOAWAY, requests in flight finish, new
+    /// ones are refused (the client may retry them elsewhere), then the connection closes.
+    /// Keep polling the connection until it completes.
+    pub fn graceful_shutdown(&mut self) {
+        self.driver.shutdown();
+    }
+
+    /// A handle that can start the graceful shutdown from anywhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle { tx: self.tx.clone() }
+    }
+}
+
+impl<I> std::fmt::Debug for Connection<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("server::Connection").finish_non_exhaustive()
+    }
+}
+
+impl<I> Future for Connection<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().driver.poll_drive(cx)
+    }
+}
+
+/// Starts a connection's graceful shutdown from another task.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    tx: UnboundedSender<Command>,
+}
+
+impl ShutdownHandle {
+    /// Begins the graceful shutdown (see [`Connection::graceful_shutdown`]).
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Command::Shutdown);
+    }
+}

@@ -1,0 +1,307 @@
+//! Command-line parsing and the `run`, `serve` and `client-run` commands.
+
+use h2proto_conformance::doubles::Double;
+use h2proto_conformance::runner::{self, Options, Report};
+use h2proto_conformance::server::{self, Runtime};
+use h2proto_conformance::{client, report};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub(crate) const USAGE: &str = "\
+usage: h2proto-conformance [command] [options]
+
+commands:
+  run (the default)
+      [--target HOST:PORT] [--strict] [--only SECTION...] [--report junit|json FILE]
+      [--runtime tokio|blocking|mio|core|all] [--path PATH] [--timeout SECS] [--jobs N]
+      [--list]
+      Run the server conformance suite. Without --target the reference server is started
+      in-process on an ephemeral 127.0.0.1 port, once per runtime (default: all adapters).
+      Cases are grouped like h2spec: generic/*, http2/<section>, hpack/<section>, plus
+      rfc9113/*, rfc8441/*, rfc9218/* and dos/*. --only takes id prefixes (http2/6.5,
+      hpack, generic/3.1/2). By default a deviation the RFC frames loosely (a bare close
+      instead of GOAWAY, a connection error where a stream error is required, a SHOULD) is
+      a warning; --strict makes it a failure. --path is the resource requested where a
+      case needs a 2xx response with some content (default /). --timeout is how long each
+      wait lasts (default 2). Prints a table and `N passed, M failed`; exit status 1 on any failure.
+  serve [--addr 127.0.0.1:PORT] [--runtime tokio|blocking|mio|core]
+      The reference server in the foreground (default 127.0.0.1:8080, tokio): GET/HEAD/POST
+      on any path -> 200 and a few hundred bytes, /echo streams the body back, /bytes/N
+      sends N bytes, /sink reads the body then answers 13 bytes; extended CONNECT is an
+      echo tunnel.
+  client-run [--runtime tokio|blocking|mio|core|all] [--only CASE...]
+      The client-role suite: a scripted server on a loopback port misbehaves on purpose and
+      h2proto's client, driven through each runtime, must react as RFC 9113 requires.
+  hpack [--encode] [--table-size N] FILE...
+      Decode every case of each hpack-test-case story FILE and compare it with the
+      expected headers. With --encode, encode each story's headers with h2proto's
+      encoder instead and decode them back, reporting the encoded size. --table-size
+      sets the dynamic table size used for --encode (default: 4096, or the story's own
+      header_table_size).";
+
+fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+/// Values following a flag, up to the next flag.
+fn values(args: &[String], i: &mut usize) -> Vec<String> {
+    let mut out = Vec::new();
+    while *i + 1 < args.len() && !args[*i + 1].starts_with("--") {
+        *i += 1;
+        out.push(args[*i].clone());
+    }
+    out
+}
+
+fn one_value(args: &[String], i: &mut usize, flag: &str) -> Result<String, String> {
+    *i += 1;
+    args.get(*i).cloned().ok_or_else(|| format!("{flag} needs a value"))
+}
+
+fn runtimes(name: &str) -> Result<Vec<Runtime>, String> {
+    if name == "all" {
+        return Ok(Runtime::ADAPTERS.to_vec());
+    }
+    Runtime::parse(name).map(|r| vec![r]).ok_or_else(|| format!("unknown runtime {name:?}"))
+}
+
+struct RunArgs {
+    target: Option<String>,
+    options: Options,
+    report: Option<(String, String)>,
+    runtimes: Vec<Runtime>,
+    list: bool,
+    double: Option<Double>,
+}
+
+fn parse_run(args: &[String]) -> Result<RunArgs, String> {
+    let mut run = RunArgs {
+        target: None,
+        options: Options::default(),
+        report: None,
+        runtimes: Runtime::ADAPTERS.to_vec(),
+        list: false,
+        double: None,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--target" => run.target = Some(one_value(args, &mut i, "--target")?),
+            "--strict" => run.options.strict = true,
+            "--list" => run.list = true,
+            "--double" => {
+                let name = one_value(args, &mut i, "--double")?;
+                let double = Double::ALL.into_iter().find(|d| format!("{d:?}") == name);
+                run.double = Some(double.ok_or_else(|| format!("unknown double {name:?}"))?);
+            }
+            "--only" => {
+                let v = values(args, &mut i);
+                if v.is_empty() {
+                    return Err("--only needs at least one section".into());
+                }
+                run.options.only.extend(v);
+            }
+            "--report" => {
+                let format = one_value(args, &mut i, "--report")?;
+                let file = one_value(args, &mut i, "--report")?;
+                if format != "junit" && format != "json" {
+                    return Err(format!("unknown report format {format:?}"));
+                }
+                run.report = Some((format, file));
+            }
+            "--runtime" => run.runtimes = runtimes(&one_value(args, &mut i, "--runtime")?)?,
+            "--timeout" => {
+                let v = one_value(args, &mut i, "--timeout")?;
+                let secs: f64 = v.parse().map_err(|_| format!("bad --timeout {v:?}"))?;
+                run.options.wait = Duration::from_secs_f64(secs.clamp(0.05, 60.0));
+            }
+            "--path" => run.options.path = one_value(args, &mut i, "--path")?,
+            "--jobs" => {
+                let v = one_value(args, &mut i, "--jobs")?;
+                run.options.jobs = v.parse().map_err(|_| format!("bad --jobs {v:?}"))?;
+            }
+            other => return Err(format!("unknown option {other:?}")),
+        }
+        i += 1;
+    }
+    Ok(run)
+}
+
+fn resolve(target: &str) -> Result<SocketAddr, String> {
+    target
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {target}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{target} resolves to no address"))
+}
+
+fn write_report(format: &str, file: &str, report: &Report, target: &str) -> Result<(), String> {
+    let text = match format {
+        "json" => report::json(report, target),
+        _ => report::junit(report, target),
+    };
+    std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
+}
+
+/// `report.json` -> `report.tokio.json` when several runtimes run.
+fn report_file(file: &str, runtime: Runtime, several: bool) -> String {
+    if !several {
+        return file.to_string();
+    }
+    match file.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}.{}.{ext}", runtime.name()),
+        None => format!("{file}.{}", runtime.name()),
+    }
+}
+
+/// A server to run the suite against: label, address, authority, the in-process server
+/// to keep alive (if any) and its runtime.
+type Target = (String, SocketAddr, String, Option<server::Server>, Option<Runtime>);
+
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    let run = match parse_run(args) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    if run.list {
+        for (id, _, case) in runner::all_cases() {
+            if runner::selected(&id, &run.options.only) {
+                println!("{id:<20} {}", case.desc);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut targets: Vec<Target> = Vec::new();
+    if let Some(double) = run.double {
+        let server = match double.spawn() {
+            Ok(s) => s,
+            Err(e) => return usage_error(e),
+        };
+        let addr = server.addr();
+        targets.push((
+            format!("test double {double:?} ({addr})"),
+            addr,
+            addr.to_string(),
+            Some(server),
+            None,
+        ));
+    }
+    match &run.target {
+        _ if run.double.is_some() => {}
+        Some(target) => match resolve(target) {
+            Ok(addr) => targets.push((target.clone(), addr, target.clone(), None, None)),
+            Err(e) => return usage_error(e),
+        },
+        None => {
+            for &runtime in &run.runtimes {
+                let addr = "127.0.0.1:0".parse().expect("literal address");
+                match server::spawn(runtime, addr) {
+                    Ok(s) => {
+                        let addr = s.addr();
+                        let label = format!("reference server on {} ({addr})", runtime.name());
+                        targets.push((label, addr, addr.to_string(), Some(s), Some(runtime)));
+                    }
+                    Err(e) => {
+                        eprintln!("error: cannot start the reference server: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+        }
+    }
+    let several = targets.len() > 1;
+    let (mut passed, mut failed) = (0, 0);
+    for (label, addr, authority, server, runtime) in targets {
+        println!("== {label}{}", if run.options.strict { " (strict)" } else { "" });
+        let report = runner::run(addr, &authority, &run.options);
+        print!("{}", report.table());
+        if several {
+            println!("{}: {} passed, {} failed\n", label, report.passed(), report.failed());
+        }
+        passed += report.passed();
+        failed += report.failed();
+        if let Some((format, file)) = &run.report {
+            let file = match runtime {
+                Some(r) => report_file(file, r, several),
+                None => file.clone(),
+            };
+            if let Err(e) = write_report(format, &file, &report, &label) {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+        }
+        drop(server);
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+pub(crate) fn serve(args: &[String]) -> ExitCode {
+    let mut addr = "127.0.0.1:8080".to_string();
+    let mut runtime = Runtime::Tokio;
+    let mut i = 0;
+    while i < args.len() {
+        let parsed = match args[i].as_str() {
+            "--addr" => one_value(args, &mut i, "--addr").map(|v| addr = v),
+            "--runtime" => one_value(args, &mut i, "--runtime").and_then(|v| {
+                runtime = Runtime::parse(&v).ok_or_else(|| format!("unknown runtime {v:?}"))?;
+                Ok(())
+            }),
+            other => Err(format!("unknown option {other:?}")),
+        };
+        if let Err(e) = parsed {
+            return usage_error(e);
+        }
+        i += 1;
+    }
+    let addr = match resolve(&addr) {
+        Ok(a) => a,
+        Err(e) => return usage_error(e),
+    };
+    match server::spawn(runtime, addr) {
+        Ok(server) => {
+            println!(
+                "h2proto reference server on {} listening on http://{}",
+                runtime.name(),
+                server.addr()
+            );
+            loop {
+                std::thread::park();
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(crate) fn client_run(args: &[String]) -> ExitCode {
+    let mut selected = Runtime::ADAPTERS.to_vec();
+    let mut only = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--runtime" => match one_value(args, &mut i, "--runtime").and_then(|v| runtimes(&v)) {
+                Ok(r) => selected = r,
+                Err(e) => return usage_error(e),
+            },
+            "--only" => only.extend(values(args, &mut i)),
+            other => return usage_error(format!("unknown option {other:?}")),
+        }
+        i += 1;
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for runtime in selected {
+        println!("== h2proto client on {}", runtime.name());
+        let report = client::run(runtime, &only);
+        print!("{}", report.table());
+        println!("{}: {} passed, {} failed\n", runtime.name(), report.passed(), report.failed());
+        passed += report.passed();
+        failed += report.failed();
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}

@@ -1,0 +1,44 @@
+//! The reference server on `h2proto-blocking`: the routes of [`app`](super::app) as a
+//! blocking handler on the adapter's worker pool.
+
+use super::app::{self, BODY, Route, SINK_REPLY};
+use h2proto_blocking::{Body, RequestBody, Server};
+use http::{Request, Response};
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+fn handle(request: Request<RequestBody>) -> Response<Body> {
+    let route = app::route(request.method(), request.uri().path());
+    let (head, ()) = app::head(route).into_parts();
+    let body = match route {
+        Route::Head => Body::empty(),
+        Route::Hello => Body::from(BODY),
+        Route::Echo => Body::from_reader(request.into_body()),
+        Route::Sink => {
+            let _ = request.into_body().read_to_end(&mut Vec::new());
+            Body::from(&SINK_REPLY[..])
+        }
+        Route::Bytes(n) => Body::from_reader(std::io::repeat(b'x').take(n)),
+    };
+    Response::from_parts(head, body)
+}
+
+/// Serves on `listener` until `stop` is set.
+pub fn serve(listener: TcpListener, stop: Arc<AtomicBool>) {
+    let server = match Server::from_listener(listener) {
+        Ok(s) => s.config(super::core_loop::reference_config()).workers(128),
+        Err(e) => return eprintln!("blocking server: {e}"),
+    };
+    let handle_stop = server.shutdown_handle();
+    let watcher = std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        handle_stop.shutdown();
+    });
+    let _ = server.serve(handle);
+    let _ = watcher.join();
+}

@@ -1,0 +1,62 @@
+//! The reference server on `h2proto-mio`: the routes of [`app`](super::app) as a callback
+//! on the event loop.
+//!
+//! The mio adapter hands its handler whole request bodies, so `/echo` answers once the body
+//! has arrived, and it has no CONNECT tunnels: this server therefore does not advertise
+//! extended CONNECT, and the `rfc8441/*` cases that need it are skipped on it.
+
+use super::app::{self, BODY, Route, SINK_REPLY};
+use bytes::Bytes;
+use h2proto_mio::{Body, Server};
+use http::{Request, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+fn handle(request: &Request<Bytes>) -> Response<Body> {
+    let route = app::route(request.method(), request.uri().path());
+    let (head, ()) = app::head(route).into_parts();
+    let body = match route {
+        Route::Head => Body::from(Bytes::new()),
+        Route::Hello => Body::from(BODY),
+        Route::Echo => Body::from(request.body().clone()),
+        Route::Sink => Body::from(Bytes::from_static(SINK_REPLY)),
+        Route::Bytes(n) => {
+            let mut left = n;
+            Body::from_chunks(std::iter::from_fn(move || {
+                let chunk = left.min(16 * 1024);
+                left -= chunk;
+                (chunk > 0).then(|| Bytes::from(vec![b'x'; chunk as usize]))
+            }))
+        }
+    };
+    Response::from_parts(head, body)
+}
+
+/// Binds `addr`, reports the bound address on `bound`, and serves until `stop` is set.
+pub fn serve(
+    addr: SocketAddr,
+    bound: std::sync::mpsc::Sender<Result<SocketAddr, String>>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut config = super::core_loop::reference_config();
+    config.enable_connect_protocol = false;
+    let server = match Server::bind(addr) {
+        Ok(s) => s.config(config),
+        Err(e) => {
+            let _ = bound.send(Err(format!("bind {addr}: {e}")));
+            return;
+        }
+    };
+    let _ = bound.send(server.local_addr().map_err(|e| e.to_string()));
+    let handle_stop = server.shutdown_handle();
+    let watcher = std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        handle_stop.shutdown();
+    });
+    let _ = server.serve(handle);
+    let _ = watcher.join();
+}

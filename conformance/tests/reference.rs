@@ -1,0 +1,86 @@
+//! The reference server passes the whole suite on every adapter, h2proto's clients pass the
+//! client suite, and the binary's default command reports in the documented form.
+
+use h2proto_conformance::runner::{self, Options};
+use h2proto_conformance::server::{self, Runtime};
+use h2proto_conformance::verdict::Verdict;
+use std::process::Command;
+
+fn check_server(runtime: Runtime) {
+    let server = server::spawn(runtime, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.addr();
+    let options = Options { strict: true, ..Options::default() };
+    let report = runner::run(addr, &addr.to_string(), &options);
+    assert_eq!(report.failed(), 0, "{runtime:?}:\n{}", report.table());
+    assert_eq!(report.warnings(), 0, "{runtime:?}:\n{}", report.table());
+    for r in &report.results {
+        // The mio adapter has no CONNECT tunnels, so its server does not offer extended
+        // CONNECT and those cases do not apply.
+        let allowed =
+            runtime == Runtime::Mio && r.id.starts_with("rfc8441/") && r.id != "rfc8441/3/2";
+        assert!(
+            !matches!(r.verdict, Verdict::Skip(_)) || allowed,
+            "{runtime:?} skipped {}:\n{}",
+            r.id,
+            report.table()
+        );
+    }
+}
+
+#[test]
+fn reference_server_on_tokio_passes_everything() {
+    check_server(Runtime::Tokio);
+}
+
+#[test]
+fn reference_server_on_blocking_passes_everything() {
+    check_server(Runtime::Blocking);
+}
+
+#[test]
+fn reference_server_on_mio_passes_everything() {
+    check_server(Runtime::Mio);
+}
+
+#[test]
+fn every_client_passes_the_client_suite() {
+    for runtime in [Runtime::Core, Runtime::Tokio, Runtime::Blocking, Runtime::Mio] {
+        let report = h2proto_conformance::client::run(runtime, &[]);
+        assert_eq!(report.failed(), 0, "{runtime:?}:\n{}", report.table());
+        assert_eq!(report.skipped(), 0, "{runtime:?}:\n{}", report.table());
+        assert!(report.passed() >= 20);
+    }
+}
+
+#[test]
+fn the_default_command_ends_with_the_summary_line_and_exit_status() {
+    let out = Command::new(env!("CARGO_BIN_EXE_h2proto-conformance"))
+        .args(["--only", "http2/6.5", "generic/1", "--runtime", "tokio"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("12 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("http2/6.5.3  Settings Synchronization"), "{stdout}");
+}
+
+#[test]
+fn a_failing_target_exits_with_status_1_and_writes_reports() {
+    let double = h2proto_conformance::doubles::Double::IgnoresStreamParity.spawn().unwrap();
+    let dir = std::env::temp_dir().join(format!("h2conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_h2proto-conformance"))
+        .args(["run", "--target", &double.addr().to_string(), "--only", "http2/5.1.1"])
+        .args(["--timeout", "1", "--report", "json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("2 passed, 1 failed"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["cases"][0]["id"], "http2/5.1.1/1");
+    assert_eq!(report["cases"][0]["verdict"], "fail");
+    let _ = std::fs::remove_dir_all(&dir);
+}

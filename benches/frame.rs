@@ -12,9 +12,7 @@ use std::hint::black_box;
 
 fn header_decode(c: &mut Criterion) {
     let bytes: [u8; HEADER_LEN] = [0x00, 0x40, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01];
-    c.bench_function("frame/header_decode", |b| {
-        b.iter(|| FrameHeader::decode(black_box(&bytes)))
-    });
+    c.bench_function("frame/header_decode", |b| b.iter(|| FrameHeader::decode(black_box(&bytes))));
 }
 
 fn many(frame: Frame, count: usize) -> Bytes {

@@ -693,6 +693,9 @@ fn rfc9113_9_1_idle_timeout_closes_with_no_error() {
     peer.advance(timeout);
     peer.expect_goaway(ErrorCode::NO_ERROR);
     assert!(peer.conn.is_closed());
+    // A clean close: nothing went wrong, so there is no error to report.
+    assert_eq!(peer.conn.error(), None);
+    assert!(peer.events().iter().any(|e| matches!(e, Event::Closed { error: None })));
 
     // Traffic keeps it open.
     let mut peer = server();

@@ -288,6 +288,15 @@ impl Connection {
         }
     }
 
+    /// Ends an idle connection: GOAWAY NO_ERROR, and a clean close — no error, since
+    /// nothing went wrong (the `Closed` event carries `None`).
+    pub(super) fn close_idle(&mut self) {
+        let last =
+            self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
+        self.send_goaway(last, ErrorCode::NO_ERROR, Bytes::from_static(b"idle timeout"));
+        self.finish_closing();
+    }
+
     /// Ends the connection at once with GOAWAY `code` (use `shutdown` for a graceful end).
     pub fn close(&mut self, code: ErrorCode, reason: &'static str) {
         self.fail(code, reason);

@@ -349,6 +349,12 @@ impl Connection {
             && self.next_local_id <= StreamId::MAX.0
     }
 
+    /// Client: whether every stream identifier has been used (RFC 9113 §5.1.1): only a new
+    /// connection can carry more requests.
+    pub fn stream_ids_exhausted(&self) -> bool {
+        self.role == Role::Client && self.next_local_id > StreamId::MAX.0
+    }
+
     /// Streams currently open (counting against the concurrency limits).
     pub fn active_streams(&self) -> usize {
         (self.active_local + self.active_remote) as usize

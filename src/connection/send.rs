@@ -357,6 +357,7 @@ mod tests {
         assert_eq!(client.send_request(request(), true), Ok(StreamId(StreamId::MAX.0 - 2)));
         assert_eq!(client.send_request(request(), true), Ok(StreamId::MAX));
         assert!(!client.can_open_stream());
+        assert!(client.stream_ids_exhausted());
         assert_eq!(client.send_request(request(), true), Err(UserError::StreamIdsExhausted));
     }
 }

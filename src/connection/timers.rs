@@ -105,7 +105,7 @@ impl Connection {
         if due(self.timers.idle) {
             self.timers.idle = None;
             if self.active_streams() == 0 && !std::mem::take(&mut self.timers.idle_activity) {
-                self.fail(ErrorCode::NO_ERROR, "idle timeout");
+                self.close_idle();
                 return;
             }
             self.timers.idle = self.config.idle_timeout.map(|d| now + d);

@@ -307,8 +307,13 @@ impl Connection {
     pub(super) fn recv_goaway(&mut self, frame: GoAway) {
         let last = frame.last_stream_id;
         self.goaway_received = Some(self.goaway_received.map_or(last, |prev| prev.min(last)));
-        let refused: Vec<StreamId> =
-            self.store.ids().filter(|id| self.is_local(*id) && *id > last).collect();
+        // Streams already closed (their bodies complete, maybe still unread) were processed.
+        let refused: Vec<StreamId> = self
+            .store
+            .ids()
+            .filter(|&id| self.is_local(id) && id > last)
+            .filter(|&id| self.store.get(id).is_some_and(|s| s.state != State::Closed))
+            .collect();
         // An error code ends the connection (and every stream) below.
         let fatal = frame.error_code != ErrorCode::NO_ERROR && self.error.is_none();
         self.events.push_back(Event::GoAway {

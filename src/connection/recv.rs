@@ -59,6 +59,11 @@ impl Connection {
                 break;
             }
         }
+        // A GOAWAY with an error code from the peer ends the connection in this very call,
+        // whatever the chunking (determinism): report it now.
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
         let unconsumed = if self.input_paused() { self.frames.take_input().len() } else { 0 };
         Ok(total - unconsumed)
     }

@@ -9,6 +9,13 @@ frame_decode:    [mode, size_sel] + frames (valid frames of every type, and a fe
 hpack_decode:    [config] + commands: RFC 7541 Appendix C blocks and the first blocks of
                  ../shared/testdata/hpack-test-case/nghttp2/story_0*.json
 hpack_roundtrip: byte strings for `arbitrary`; the fuzzer and `cmin` make the real corpus
+conn_server:     [config, sched_lo, sched_hi] + the recorded client traces of
+                 ../shared/testdata/traces/*.client-to-server.bin without their preface (the
+                 target sends one), whole (cut at a frame boundary below 24 KiB) and in pieces
+conn_client:     the same over *.server-to-client.bin; sched_hi's top bits choose how many
+                 requests the client opens, to match each trace's stream ids
+conn_frames:     not here: its seeds are `arbitrary` byte forms, written from Rust by
+                 `H2PROTO_WRITE_SEEDS=1 cargo test --test fuzz_corpus_replay conn_frames_seeds`
 """
 
 import json
@@ -165,7 +172,65 @@ def roundtrip_seeds():
         write("hpack_roundtrip", f"{i:02}", t)
 
 
+# --- conn_server, conn_client ----------------------------------------------------------
+
+TRACES = os.path.join(SHARED, "testdata", "traces")
+MAX_SEED = 24 << 10
+
+
+def split_frames(data):
+    """The frames of a trace (bytes each), and any trailing partial frame."""
+    frames, pos = [], 0
+    while pos + 9 <= len(data):
+        length = int.from_bytes(data[pos:pos + 3], "big")
+        if pos + 9 + length > len(data):
+            break
+        frames.append(data[pos:pos + 9 + length])
+        pos += 9 + length
+    return frames, data[pos:]
+
+
+def capped(frames):
+    out = b""
+    for f in frames:
+        if len(out) + len(f) > MAX_SEED:
+            break
+        out += f
+    return out
+
+
+# Client request counts selected by sched_hi's top two bits: 1, 3, 11, 100.
+REQUESTS = {"curl-get": 0x00, "curl-post": 0x00, "nghttp-multi": 0x80, "nghttp-upload": 0x80,
+            "h2load-m10": 0xc0}
+
+
+def conn_seeds():
+    for name in sorted(REQUESTS):
+        for direction, target in [("client-to-server", "conn_server"), ("server-to-client", "conn_client")]:
+            with open(os.path.join(TRACES, f"{name}.{direction}.bin"), "rb") as f:
+                data = f.read()
+            if target == "conn_server":
+                assert data.startswith(PREFACE)
+                data = data[len(PREFACE):]
+            frames, rest = split_frames(data)
+            assert not rest, name
+            hi = REQUESTS[name] if target == "conn_client" else 0x00
+            whole = capped(frames)
+            # Default config, a few schedules; then small limits with other schedules.
+            write(target, f"{name}", bytes([0x00, 0x00, hi]) + whole)
+            write(target, f"{name}-sched", bytes([0x00, 0x5a, hi | 0x13]) + whole)
+            write(target, f"{name}-small", bytes([0x0f, 0x21, hi | 0x07]) + whole)
+            write(target, f"{name}-tight", bytes([0xdb, 0x99, hi | 0x2c]) + whole)
+            # Pieces: the first frames only (cut inside the next one), and the second half
+            # alone (after the target's own SETTINGS: streams it never saw opened).
+            head = capped(frames[:3]) + (frames[3][:5] if len(frames) > 3 else b"")
+            write(target, f"{name}-head", bytes([0x00, 0x07, hi]) + head)
+            tail = capped(frames[len(frames) // 2:])
+            write(target, f"{name}-tail", bytes([0x20, 0x31, hi]) + tail)
+
+
 if __name__ == "__main__":
     frame_seeds()
     hpack_seeds()
     roundtrip_seeds()
+    conn_seeds()

@@ -82,3 +82,66 @@ fn hpack_roundtrip_corpus() {
     });
     assert!(replayed >= 10, "only {replayed} hpack_roundtrip corpus files replayed");
 }
+
+#[test]
+fn conn_server_corpus() {
+    let replayed = replay("conn_server", |data| {
+        targets::conn_server(data);
+        true
+    });
+    assert!(replayed >= 20, "only {replayed} conn_server corpus files replayed");
+}
+
+#[test]
+fn conn_client_corpus() {
+    let replayed = replay("conn_client", |data| {
+        targets::conn_client(data);
+        true
+    });
+    assert!(replayed >= 20, "only {replayed} conn_client corpus files replayed");
+}
+
+#[test]
+fn conn_frames_corpus() {
+    let replayed = replay("conn_frames", |data| {
+        match targets::FramesInput::arbitrary_take_rest(Unstructured::new(data)) {
+            Ok(input) => {
+                targets::conn_frames(input);
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    assert!(replayed >= 10, "only {replayed} conn_frames corpus files replayed");
+}
+
+/// The hand-made `conn_frames` seeds are committed as the bytes `arbitrary` reads back as
+/// the inputs of `conn_frames::seeds()`. This checks both; run it with
+/// `H2PROTO_WRITE_SEEDS=1` to (re)write the files after changing the seeds or the types.
+#[test]
+fn conn_frames_seeds_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/conn_frames");
+    let write = std::env::var_os("H2PROTO_WRITE_SEEDS").is_some();
+    for (name, input) in targets::conn_frames::seeds() {
+        let bytes = input.to_bytes();
+        let parsed = targets::FramesInput::arbitrary_take_rest(Unstructured::new(&bytes))
+            .unwrap_or_else(|e| panic!("seed {name} does not parse: {e}"));
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!("{input:?}"),
+            "seed {name} reads back differently"
+        );
+        let path = dir.join(format!("seed-{name}"));
+        if write {
+            fs::create_dir_all(&dir).expect("corpus directory");
+            fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        } else {
+            let committed = fs::read(&path).unwrap_or_default();
+            assert!(
+                committed == bytes,
+                "{} is stale: rerun with H2PROTO_WRITE_SEEDS=1",
+                path.display()
+            );
+        }
+    }
+}

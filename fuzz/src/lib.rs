@@ -16,6 +16,18 @@
 //!   decodes back to the same fields.
 //! * [`hpack_roundtrip`]: structured header lists and table-size changes go through
 //!   `Encoder` and `Decoder` and come back unchanged; a sensitive field stays sensitive.
+//! * [`conn_server`], [`conn_client`]: a server or client [`h2proto::Connection`] fed raw
+//!   bytes as its peer, driven by an application that answers, reads, pauses its output and
+//!   moves the clock as the input chooses; see [`conn`] for the invariants.
+//! * [`conn_frames`]: structured frames and commands against either role; besides the
+//!   invariants of [`conn`], feeding each run of bytes whole or byte by byte gives the same
+//!   events and output.
+
+pub mod conn;
+pub mod conn_frames;
+
+pub use conn::{conn_client, conn_server};
+pub use conn_frames::{FramesInput, conn_frames};
 
 use arbitrary::Arbitrary;
 use bytes::{Bytes, BytesMut};

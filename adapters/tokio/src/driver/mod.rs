@@ -169,6 +169,10 @@ pub(crate) struct Driver<I> {
     close_result: Result<(), Error>,
     shutting_down: bool,
     result: Option<Result<(), Error>>,
+    /// Server: request handlers were spawned this round. Their responses come back through
+    /// the command channel; writing before they had a chance to run sends them in a trickle
+    /// of small writes instead of one.
+    handlers_spawned: bool,
 }
 
 impl<I> Driver<I>
@@ -232,6 +236,7 @@ where
             closed: false,
             close_result: Ok(()),
             shutting_down: false,
+            handlers_spawned: false,
             result: None,
         }
     }
@@ -259,6 +264,12 @@ where
             }
             self.conn.handle_timeout(std::time::Instant::now());
             progress |= self.drain_events();
+            if std::mem::take(&mut self.handlers_spawned) {
+                // Yield once so the new handlers run first; their responses then leave
+                // together with whatever else is queued, in one vectored write.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             match self.poll_output(cx) {
                 Ok(p) => progress |= p,
                 Err(e) => return self.fail_io(e),

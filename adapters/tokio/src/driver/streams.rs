@@ -410,6 +410,7 @@ where
     fn on_request(&mut self, id: StreamId, request: Request<()>, end_stream: bool) {
         let RoleState::Server { spawn } = &self.role else { return };
         let Some(tx) = self.tx.get() else { return };
+        self.handlers_spawned = true;
         let mut entry =
             Entry { recv_end_seen: end_stream, recv_done: end_stream, ..Entry::default() };
         let body = if end_stream {

@@ -489,6 +489,7 @@ fn rfc9113_10_5_peer_not_reading_control_frames_pauses_input() {
     config.max_pending_control_frames = 16;
     config.ping_rate = RateLimit::new(1_000_000, 0);
     let mut peer = server_with(config);
+    let before = peer.conn.stats().bytes_received;
     let input = wire((0..3000).map(|i| Frame::Ping(ping(i))));
     let frame_len = 17;
     // Without taking the output, only 16 PINGs are consumed however often we offer more.
@@ -519,6 +520,8 @@ fn rfc9113_10_5_peer_not_reading_control_frames_pauses_input() {
     assert_eq!(acks, 3000);
     assert_eq!(rounds, 3000 / 16);
     assert_eq!(peer.conn.stats().pings_received, 3000);
+    // Bytes offered again after a pause count once.
+    assert_eq!(peer.conn.stats().bytes_received - before, input.len() as u64);
     peer.expect_alive();
 }
 
@@ -764,4 +767,19 @@ fn stats_count_what_happened() {
     assert_eq!(after.resets_sent_local - before.resets_sent_local, 1);
     assert_eq!(after.pings_received - before.pings_received, 1);
     assert_eq!(after.resets_received, 0);
+}
+
+#[test]
+fn rfc9113_10_5_unsolicited_ping_acks_are_a_flood_past_the_budget() {
+    // RFC 9113 §6.7 has ACKs for PINGs we never sent ignored; §10.5 lets a flood of
+    // frames that do nothing be answered with ENHANCE_YOUR_CALM.
+    let mut config = Config::default();
+    config.empty_frame_rate = RateLimit::new(10, 0);
+    let mut peer = server_with(config);
+    for i in 0..10 {
+        peer.send(Ping { ack: true, payload: [i; 8] });
+    }
+    peer.expect_quiet();
+    peer.send(Ping { ack: true, payload: [99; 8] });
+    peer.expect_goaway(ErrorCode::ENHANCE_YOUR_CALM);
 }

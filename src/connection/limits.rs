@@ -52,7 +52,8 @@ pub struct Stats {
     pub frames_received: u64,
     /// Frames sent.
     pub frames_sent: u64,
-    /// Bytes received (everything given to `recv`).
+    /// Bytes consumed by `recv` (bytes it hands back to be offered again count once, when
+    /// consumed).
     pub bytes_received: u64,
     /// DATA payload bytes received.
     pub data_received: u64,

@@ -36,7 +36,6 @@ impl Connection {
             self.pending_control = 0;
         }
         let total = data.len();
-        self.stats.bytes_received += total as u64;
         if self.preface_remaining > 0 {
             let offset = PREFACE.len() - self.preface_remaining;
             let n = self.preface_remaining.min(data.len());
@@ -65,6 +64,8 @@ impl Connection {
             return Err(e.clone());
         }
         let unconsumed = if self.input_paused() { self.frames.take_input().len() } else { 0 };
+        // Bytes handed back are offered again later: count each byte once.
+        self.stats.bytes_received += (total - unconsumed) as u64;
         Ok(total - unconsumed)
     }
 
@@ -433,6 +434,10 @@ impl Connection {
                     if let Some(at) = self.user_pings.iter().position(|p| *p == payload) {
                         self.user_pings.remove(at);
                         self.events.push_back(Event::PingAck { payload });
+                    } else {
+                        // An ACK for nothing we sent: ignored (§6.7), but a flood of them
+                        // costs work for nothing.
+                        return self.count_empty_frame();
                     }
                 }
             }

@@ -164,8 +164,13 @@ impl Connection {
             Disposition::Closed => self.closed_stream_frame(id, FrameType::HEADERS),
             Disposition::StreamError(code) => self.stream_error(id, code),
             Disposition::NewRequest => self.new_request(id, end_stream, stream_error, decoded),
-            Disposition::Trailers => self.trailers(id, end_stream, stream_error, decoded),
-            Disposition::Response => self.response(id, end_stream, stream_error, decoded),
+            // §5.3.1: a self-dependent priority resets the stream, after decoding.
+            Disposition::Trailers | Disposition::Response if stream_error.is_some() => {
+                let code = stream_error.map_or(ErrorCode::PROTOCOL_ERROR, |e| e.code);
+                self.stream_error(id, code)
+            }
+            Disposition::Trailers => self.trailers(id, end_stream, decoded),
+            Disposition::Response => self.response(id, end_stream, decoded),
             Disposition::Push { promised } => self.push_promise(id, promised, decoded),
         }
     }
@@ -321,12 +326,8 @@ impl Connection {
         &mut self,
         id: StreamId,
         end_stream: bool,
-        stream_error: Option<ProtocolError>,
         decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
-        if let Some(e) = stream_error {
-            return self.stream_error(id, e.code);
-        }
         // §8.1: trailers MUST end the stream; a HEADERS in the body without END_STREAM is
         // malformed.
         if !end_stream {
@@ -341,10 +342,7 @@ impl Connection {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
         self.events.push_back(Event::Trailers { stream_id: id, trailers });
-        if let Some(stream) = self.store.get_mut(id) {
-            stream.recv_end = true;
-        }
-        self.transition(id, StreamEvent::RecvEndStream);
+        self.end_of_message(id);
         Ok(())
     }
 
@@ -352,12 +350,8 @@ impl Connection {
         &mut self,
         id: StreamId,
         end_stream: bool,
-        stream_error: Option<ProtocolError>,
         decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
-        if let Some(e) = stream_error {
-            return self.stream_error(id, e.code);
-        }
         // §5.1.2: a pushed response opens one of the peer's streams; over our
         // SETTINGS_MAX_CONCURRENT_STREAMS it is refused.
         let reserved = self.store.get(id).is_some_and(|s| s.state == State::ReservedRemote);

@@ -219,6 +219,16 @@ impl Peer {
         buf.freeze()
     }
 
+    /// Sends a GET's HEADERS on stream 1 with END_STREAM but without END_HEADERS: a field
+    /// block left open, for the cases that interrupt it.
+    pub fn open_block(&mut self) {
+        let fields = self.request("GET", "/");
+        let block = self.block(&fields);
+        let mut headers = Headers::new(StreamId(1), block, true);
+        headers.end_headers = false;
+        self.send(headers);
+    }
+
     /// The fields of a valid request: `method path` on `http` with `:authority`. A path
     /// of `/` stands for the resource chosen with `--path` (default `/`).
     pub fn request(&self, method: &str, path: &str) -> Fields {

@@ -163,19 +163,11 @@ fn bad_block(ctx: &Ctx) -> Outcome {
     peer.expect_connection_error(&[ErrorCode::COMPRESSION_ERROR])
 }
 
-fn open_block(peer: &mut crate::peer::Peer) {
-    let fields = peer.request("GET", "/");
-    let block = peer.block(&fields);
-    let mut headers = Headers::new(StreamId(1), block, true);
-    headers.end_headers = false;
-    peer.send(headers);
-}
-
 /// RFC 9113 §4.3, §6.10: a field block must be a contiguous sequence of frames; any other
 /// frame in between is a connection error PROTOCOL_ERROR.
 fn priority_inside_block(ctx: &Ctx) -> Outcome {
     let mut peer = ctx.open()?;
-    open_block(&mut peer);
+    peer.open_block();
     peer.priority(1, 0, false, 16);
     peer.expect_connection_error(&[ErrorCode::PROTOCOL_ERROR])
 }
@@ -184,7 +176,7 @@ fn priority_inside_block(ctx: &Ctx) -> Outcome {
 /// connection error PROTOCOL_ERROR.
 fn headers_inside_block(ctx: &Ctx) -> Outcome {
     let mut peer = ctx.open()?;
-    open_block(&mut peer);
+    peer.open_block();
     peer.get(3);
     peer.expect_connection_error(&[ErrorCode::PROTOCOL_ERROR])
 }

@@ -3,8 +3,8 @@
 use super::{Ctx, Group, case};
 use crate::peer::{END_HEADERS, END_STREAM, PADDED, raw};
 use crate::verdict::Outcome;
-use h2proto::frame::{FrameType, Headers, SettingId};
-use h2proto::{ErrorCode, StreamId};
+use h2proto::ErrorCode;
+use h2proto::frame::{FrameType, SettingId};
 
 const PROTOCOL: ErrorCode = ErrorCode::PROTOCOL_ERROR;
 
@@ -109,19 +109,11 @@ fn data_bad_padding(ctx: &Ctx) -> Outcome {
     peer.expect_connection_error(&[PROTOCOL])
 }
 
-fn open_block(peer: &mut crate::peer::Peer) {
-    let fields = peer.request("GET", "/");
-    let block = peer.block(&fields);
-    let mut headers = Headers::new(StreamId(1), block, true);
-    headers.end_headers = false;
-    peer.send(headers);
-}
-
 /// RFC 9113 §6.2, §6.10: a field block without END_HEADERS must continue with
 /// CONTINUATION; a PRIORITY instead is a connection error PROTOCOL_ERROR.
 fn headers_then_priority(ctx: &Ctx) -> Outcome {
     let mut peer = ctx.open()?;
-    open_block(&mut peer);
+    peer.open_block();
     peer.priority(1, 0, false, 16);
     peer.expect_connection_error(&[PROTOCOL])
 }
@@ -129,7 +121,7 @@ fn headers_then_priority(ctx: &Ctx) -> Outcome {
 /// RFC 9113 §6.2, §6.10: HEADERS for another stream inside a field block.
 fn headers_then_headers(ctx: &Ctx) -> Outcome {
     let mut peer = ctx.open()?;
-    open_block(&mut peer);
+    peer.open_block();
     peer.get(3);
     peer.expect_connection_error(&[PROTOCOL])
 }

@@ -273,7 +273,7 @@ impl Connection {
         };
         let content_length = collector.content_length();
         let priority = collector.priority().cloned();
-        let request = match collector.finish() {
+        let request = match collector.finish(&mut self.authorities) {
             Ok(Decoded::Request(r)) => r,
             // §8.1.1: malformed requests are a stream error PROTOCOL_ERROR.
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
@@ -333,7 +333,7 @@ impl Connection {
         if !end_stream {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
-        let trailers = match decoded.map(|c| c.finish()) {
+        let trailers = match decoded.map(|c| c.finish(&mut self.authorities)) {
             Ok(Ok(Decoded::Trailers(t))) => t,
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
@@ -362,7 +362,7 @@ impl Connection {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         };
         let content_length = collector.content_length();
-        let response = match collector.finish() {
+        let response = match collector.finish(&mut self.authorities) {
             Ok(Decoded::Response(r)) => r,
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
@@ -417,7 +417,7 @@ impl Connection {
         stream.state = State::ReservedRemote;
         self.store.insert(promised, stream);
         let content_length = decoded.as_ref().ok().and_then(|c| c.content_length());
-        let request = match decoded.map(|c| c.finish()) {
+        let request = match decoded.map(|c| c.finish(&mut self.authorities)) {
             Ok(Ok(Decoded::Request(r))) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };

@@ -175,6 +175,7 @@ pub struct Connection {
     got_settings: bool,
     header_block: Option<HeaderBlock>,
     decoder: hpack::Decoder,
+    authorities: crate::semantics::AuthorityCache,
 
     // Output.
     out: Transmit,
@@ -252,6 +253,7 @@ impl Connection {
             got_settings: false,
             header_block: None,
             decoder,
+            authorities: crate::semantics::AuthorityCache::default(),
             out: Transmit::default(),
             encoder: hpack::Encoder::new(),
             pending_control: 0,

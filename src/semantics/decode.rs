@@ -29,6 +29,26 @@ pub(crate) enum Decoded {
     Trailers(HeaderMap),
 }
 
+/// The last request authority parsed on a connection. Clients send the same `:authority`
+/// on every request of a connection, so it is parsed once and shared afterwards (an
+/// `Authority` clone is a reference-count increment). It holds at most one authority, so
+/// a peer that changes it every request only costs the parse it would cost anyway.
+#[derive(Debug, Default)]
+pub(crate) struct AuthorityCache(Option<Authority>);
+
+impl AuthorityCache {
+    fn parse(&mut self, bytes: Bytes) -> Result<Authority, Malformed> {
+        if let Some(last) = &self.0 {
+            if last.as_str().as_bytes() == &bytes[..] {
+                return Ok(last.clone());
+            }
+        }
+        let authority = Authority::from_maybe_shared(bytes).map_err(|_| "invalid :authority")?;
+        self.0 = Some(authority.clone());
+        Ok(authority)
+    }
+}
+
 /// Collects fields as the HPACK decoder emits them; the first violation is remembered and
 /// the rest of the block is ignored.
 pub(crate) struct FieldCollector {
@@ -152,7 +172,10 @@ impl FieldCollector {
         if slot.is_some() {
             return Err("repeated pseudo-header field");
         }
-        if !valid_value(&field.value) {
+        // §8.2.1 for pseudo-header values: `:method`, `:scheme`, `:authority`, `:path` and
+        // `:status` are parsed by `http` in `finish`, whose grammars admit no NUL, CR, LF,
+        // SP or HTAB at all; only `:protocol` is kept as raw bytes and checked here.
+        if slot_is_raw(&field.name) && !valid_value(&field.value) {
             return Err("invalid character or whitespace in a pseudo-header value");
         }
         *slot = Some(field.value);
@@ -161,7 +184,10 @@ impl FieldCollector {
 
     /// The message, or why it is malformed.
     /// Takes the message out (the collector is left empty).
-    pub(crate) fn finish(&mut self) -> Result<Decoded, Malformed> {
+    pub(crate) fn finish(
+        &mut self,
+        authorities: &mut AuthorityCache,
+    ) -> Result<Decoded, Malformed> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -171,13 +197,16 @@ impl FieldCollector {
             self.headers.append(http::header::COOKIE, value);
         }
         match self.kind {
-            MessageKind::Request { .. } => self.finish_request().map(Decoded::Request),
+            MessageKind::Request { .. } => self.finish_request(authorities).map(Decoded::Request),
             MessageKind::Response => self.finish_response().map(Decoded::Response),
             MessageKind::Trailers => Ok(Decoded::Trailers(std::mem::take(&mut self.headers))),
         }
     }
 
-    fn finish_request(&mut self) -> Result<Request<()>, Malformed> {
+    fn finish_request(
+        &mut self,
+        authorities: &mut AuthorityCache,
+    ) -> Result<Request<()>, Malformed> {
         let method = self.method.take().ok_or("missing :method")?;
         let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
         let is_connect = method == Method::CONNECT;
@@ -189,9 +218,7 @@ impl FieldCollector {
         }
         let has_authority = self.authority.is_some();
         let authority = match self.authority.take().or(self.host.take()) {
-            Some(a) if !a.is_empty() => {
-                Some(Authority::from_maybe_shared(a).map_err(|_| "invalid :authority")?)
-            }
+            Some(a) if !a.is_empty() => Some(authorities.parse(a)?),
             _ => None,
         };
         let mut parts = http::uri::Parts::default();
@@ -266,6 +293,11 @@ impl FieldCollector {
         *response.headers_mut() = std::mem::take(&mut self.headers);
         Ok(response)
     }
+}
+
+/// Whether a pseudo-header value is passed on without an `http` parser checking it.
+fn slot_is_raw(name: &[u8]) -> bool {
+    name == b":protocol"
 }
 
 fn parse_content_length(value: &[u8]) -> Result<u64, Malformed> {

@@ -150,7 +150,7 @@ impl Connection {
             _ => MessageKind::Trailers,
         };
         let mut collector = FieldCollector::new(kind);
-        let decoded = match self.decoder.decode(&block, |field| collector.push(field)) {
+        let decoded = match self.decoder.decode_ref(&block, |field| collector.push(field)) {
             Ok(()) => Ok(&mut collector),
             Err(e) if e.is_compression_error() => {
                 // §4.3: a block that cannot be decoded is a connection error COMPRESSION_ERROR.

@@ -171,6 +171,8 @@ impl Connection {
             stream.send_buf.clear();
             stream.send_buffered = 0;
         }
+        // Nothing left for the application to read: no need to keep the stream.
+        let forget = stream.recv_buf.is_empty();
         if was_active {
             *self.active_count(id) -= 1;
             // A slot freed at the limit: tell whoever is waiting for one, whether they
@@ -187,7 +189,9 @@ impl Connection {
             self.release_connection(unread);
         }
         self.store.remember_closed(id, how);
-        self.maybe_forget(id);
+        if forget {
+            self.store.remove(id);
+        }
         self.check_drained();
     }
 

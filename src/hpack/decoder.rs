@@ -1,7 +1,7 @@
 //! The header block decoder (RFC 7541 §3, §6).
 
-use super::field::{ENTRY_OVERHEAD, Field};
-use super::static_table::STATIC_TABLE;
+use super::field::{ENTRY_OVERHEAD, Field, FieldView};
+use super::static_table::{STATIC_BYTES, STATIC_TABLE};
 use super::table::{DEFAULT_TABLE_SIZE, DynamicTable, NewName};
 use super::{DecodeError, huffman, integer};
 use bytes::{Bytes, BytesMut};
@@ -161,6 +161,17 @@ impl Decoder {
         block: &Bytes,
         mut emit: impl FnMut(Field),
     ) -> Result<(), DecodeError> {
+        self.decode_ref(block, |field| emit(field.to_field()))
+    }
+
+    /// [`Decoder::decode`], lending each field to `emit` instead of handing it over: fields
+    /// from the tables are not cloned, so a caller that keeps only some strings (or parses
+    /// them into other types) pays only for those. Same rules, limits and errors.
+    pub fn decode_ref(
+        &mut self,
+        block: &Bytes,
+        mut emit: impl FnMut(FieldView<'_>),
+    ) -> Result<(), DecodeError> {
         let src: &[u8] = block;
         let mut pos = 0;
 
@@ -189,14 +200,10 @@ impl Decoder {
             if b & 0x80 != 0 {
                 // §6.1 Indexed Header Field.
                 let index = read_int(b, 0x7f, src, &mut pos)?;
-                if let Some(&(name, value)) = index.checked_sub(1).and_then(|i| STATIC_TABLE.get(i))
+                if let Some((name, value)) = index.checked_sub(1).and_then(|i| STATIC_BYTES.get(i))
                 {
                     if list.admit(name.len() + value.len()) {
-                        emit(Field {
-                            name: Bytes::from_static(name),
-                            value: Bytes::from_static(value),
-                            sensitive: false,
-                        });
+                        emit(FieldView { name, value, sensitive: false });
                     }
                 } else {
                     let entry = index
@@ -204,9 +211,9 @@ impl Decoder {
                         .and_then(|i| self.table.get(i))
                         .ok_or(DecodeError::InvalidIndex)?;
                     if list.admit(entry.name.len() + entry.value.len()) {
-                        emit(Field {
-                            name: entry.name.clone(),
-                            value: entry.value.clone(),
+                        emit(FieldView {
+                            name: &entry.name,
+                            value: &entry.value,
                             sensitive: false,
                         });
                     }
@@ -218,7 +225,7 @@ impl Decoder {
                 let value = read_str(src, &mut pos)?;
                 let field = self.insert(block, name, value)?;
                 if list.admit(field.name.len() + field.value.len()) {
-                    emit(field);
+                    emit(FieldView { name: &field.name, value: &field.value, sensitive: false });
                 }
             } else if b & 0x20 != 0 {
                 return Err(DecodeError::SizeUpdateNotAtStart);
@@ -242,7 +249,7 @@ impl Decoder {
                 };
                 let value = self.string(block, value)?;
                 if list.admit(name.len() + value.len()) {
-                    emit(Field { name, value, sensitive: b & 0x10 != 0 });
+                    emit(FieldView { name: &name, value: &value, sensitive: b & 0x10 != 0 });
                 }
             }
         }

@@ -35,6 +35,28 @@ impl Field {
     }
 }
 
+/// One decoded header field, borrowed from the decoder for the duration of a callback
+/// ([`Decoder::decode_ref`](super::Decoder::decode_ref)).
+///
+/// Indexed fields borrow the static or dynamic table's own `Bytes`, so a caller that only
+/// looks at a field costs no reference-count traffic; one that keeps a string clones it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldView<'a> {
+    /// The field name, as sent.
+    pub name: &'a Bytes,
+    /// The field value, as sent.
+    pub value: &'a Bytes,
+    /// Sent as a literal *never indexed* (§6.2.3).
+    pub sensitive: bool,
+}
+
+impl FieldView<'_> {
+    /// An owned copy of the field (two reference-count increments, no byte copies).
+    pub fn to_field(&self) -> Field {
+        Field { name: self.name.clone(), value: self.value.clone(), sensitive: self.sensitive }
+    }
+}
+
 /// One header field to encode, borrowed from the caller.
 ///
 /// The name should be lowercase for HTTP/2 (RFC 9113 §8.2.1); this module does not check.

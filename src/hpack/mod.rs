@@ -36,7 +36,7 @@ mod encoder_tests;
 pub use decoder::{DEFAULT_MAX_HEADER_LIST_SIZE, Decoder};
 pub use encoder::Encoder;
 pub use error::DecodeError;
-pub use field::{ENTRY_OVERHEAD, Field, FieldRef};
+pub use field::{ENTRY_OVERHEAD, Field, FieldRef, FieldView};
 
 /// The initial SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2), and the largest table the
 /// encoder uses by default.

@@ -4,6 +4,21 @@
 //! the name, which compiles to a jump table plus a few comparisons: no hashing, no
 //! allocation.
 
+/// The static table as `Bytes`, so that a decoded field can borrow its name and value
+/// without constructing anything.
+pub(crate) static STATIC_BYTES: [(bytes::Bytes, bytes::Bytes); 61] = {
+    let mut out = [const { (bytes::Bytes::new(), bytes::Bytes::new()) }; 61];
+    let mut i = 0;
+    while i < STATIC_TABLE.len() {
+        let (name, value) = STATIC_TABLE[i];
+        let entry = (bytes::Bytes::from_static(name), bytes::Bytes::from_static(value));
+        // The replaced empty `Bytes` owns nothing; it cannot be dropped in a const context.
+        std::mem::forget(std::mem::replace(&mut out[i], entry));
+        i += 1;
+    }
+    out
+};
+
 /// The 61 static entries; HPACK index `i` is `STATIC_TABLE[i - 1]`.
 pub(crate) static STATIC_TABLE: [(&[u8], &[u8]); 61] = [
     (b":authority", b""),                   // 1

@@ -1,7 +1,7 @@
 //! From a decoded field list to `http` types, rejecting malformed messages (RFC 9113 §8).
 
 use super::{Malformed, Protocol, is_connection_specific, valid_name, valid_value};
-use crate::hpack::Field;
+use crate::hpack::FieldView;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -99,7 +99,7 @@ impl FieldCollector {
         self.priority.as_ref()
     }
 
-    pub(crate) fn push(&mut self, field: Field) {
+    pub(crate) fn push(&mut self, field: FieldView<'_>) {
         if self.error.is_none() {
             if let Err(e) = self.accept(field) {
                 self.error = Some(e);
@@ -107,7 +107,7 @@ impl FieldCollector {
         }
     }
 
-    fn accept(&mut self, field: Field) -> Result<(), Malformed> {
+    fn accept(&mut self, field: FieldView<'_>) -> Result<(), Malformed> {
         if field.name.first() == Some(&b':') {
             return self.accept_pseudo(field);
         }
@@ -147,14 +147,14 @@ impl FieldCollector {
             _ => {}
         }
         let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
-        let mut value =
-            HeaderValue::from_maybe_shared(field.value).map_err(|_| "invalid field value")?;
+        let mut value = HeaderValue::from_maybe_shared(field.value.clone())
+            .map_err(|_| "invalid field value")?;
         value.set_sensitive(field.sensitive);
         self.headers.append(name, value);
         Ok(())
     }
 
-    fn accept_pseudo(&mut self, field: Field) -> Result<(), Malformed> {
+    fn accept_pseudo(&mut self, field: FieldView<'_>) -> Result<(), Malformed> {
         // §8.3: all pseudo-header fields MUST come before regular fields.
         if self.regular_seen {
             return Err("pseudo-header field after a regular field");
@@ -175,10 +175,10 @@ impl FieldCollector {
         // §8.2.1 for pseudo-header values: `:method`, `:scheme`, `:authority`, `:path` and
         // `:status` are parsed by `http` in `finish`, whose grammars admit no NUL, CR, LF,
         // SP or HTAB at all; only `:protocol` is kept as raw bytes and checked here.
-        if slot_is_raw(&field.name) && !valid_value(&field.value) {
+        if slot_is_raw(field.name) && !valid_value(field.value) {
             return Err("invalid character or whitespace in a pseudo-header value");
         }
-        *slot = Some(field.value);
+        *slot = Some(field.value.clone());
         Ok(())
     }
 

@@ -116,7 +116,7 @@ impl FieldCollector {
         if !valid_name(name) {
             return Err("invalid character in a field name");
         }
-        if !valid_value(&field.value) {
+        if !valid_value(field.value) {
             return Err("invalid character or whitespace in a field value");
         }
         if is_connection_specific(name) {
@@ -125,7 +125,7 @@ impl FieldCollector {
         match name {
             b"te" if &field.value[..] != b"trailers" => return Err("te other than trailers"),
             b"content-length" => {
-                let n = parse_content_length(&field.value)?;
+                let n = parse_content_length(field.value)?;
                 if self.content_length.is_some_and(|m| m != n) {
                     return Err("conflicting content-length values");
                 }
@@ -136,7 +136,7 @@ impl FieldCollector {
                 match &mut self.cookie {
                     Some(joined) => {
                         joined.extend_from_slice(b"; ");
-                        joined.extend_from_slice(&field.value);
+                        joined.extend_from_slice(field.value);
                     }
                     None => self.cookie = Some(BytesMut::from(&field.value[..])),
                 }

@@ -12,6 +12,9 @@ use std::collections::VecDeque;
 #[derive(Debug, Default)]
 pub(crate) struct Chunks {
     head: Option<Bytes>,
+    // Boxed on purpose: the rare overflow pays one allocation so that every stream is
+    // 24 bytes smaller per queue.
+    #[allow(clippy::box_collection)]
     rest: Option<Box<VecDeque<Bytes>>>,
 }
 

@@ -200,25 +200,27 @@ impl Connection {
         if len == 0 && !frame.end_stream {
             self.count_empty_frame()?;
         }
-        let usable = self.store.get(id).is_some_and(|s| s.state.can_recv());
-        if !usable {
-            // Discarded data is consumed at once for the connection window.
-            self.release_connection(len);
-            return match self.store.get(id).map(|s| s.state) {
-                Some(state) if state != crate::streams::state::State::Closed => {
-                    // half-closed (remote), reserved: what the table says.
-                    match state.on(StreamEvent::RecvData) {
-                        Outcome::ConnectionError(code) => {
-                            Err(self.fail(code, "DATA in a reserved stream"))
+        let stream = match self.store.get_mut(id) {
+            Some(stream) if stream.state.can_recv() => stream,
+            other => {
+                let state = other.map(|s| s.state);
+                // Discarded data is consumed at once for the connection window.
+                self.release_connection(len);
+                return match state {
+                    Some(state) if state != crate::streams::state::State::Closed => {
+                        // half-closed (remote), reserved: what the table says.
+                        match state.on(StreamEvent::RecvData) {
+                            Outcome::ConnectionError(code) => {
+                                Err(self.fail(code, "DATA in a reserved stream"))
+                            }
+                            Outcome::StreamError(code) => self.stream_error(id, code),
+                            _ => Ok(()),
                         }
-                        Outcome::StreamError(code) => self.stream_error(id, code),
-                        _ => Ok(()),
                     }
-                }
-                _ => self.closed_stream_frame(id, FrameType::DATA),
-            };
-        }
-        let stream = self.store.get_mut(id).expect("checked above");
+                    _ => self.closed_stream_frame(id, FrameType::DATA),
+                };
+            }
+        };
         // §5.2 / §6.9: a stream error when the peer overruns the stream window.
         if !stream.recv.receive(len) {
             self.release_connection(len);
@@ -246,13 +248,11 @@ impl Connection {
         if !frame.data.is_empty() {
             stream.recv_buf.push_back(frame.data);
         }
+        stream.recv_end = frame.end_stream;
         if padding > 0 {
             self.release(id, padding);
         }
         if frame.end_stream {
-            if let Some(stream) = self.store.get_mut(id) {
-                stream.recv_end = true;
-            }
             self.events.push_back(Event::Data { stream_id: id, end_stream: true });
             self.transition(id, StreamEvent::RecvEndStream);
         } else if was_empty && len > padding {

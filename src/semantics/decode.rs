@@ -66,7 +66,8 @@ pub(crate) struct FieldCollector {
     content_length: Option<u64>,
     /// The RFC 9218 `priority` field, kept aside so the scheduler need not search for it.
     priority: Option<Bytes>,
-    headers: HeaderMap,
+    /// Regular fields; created with the first one, so a message without any costs no map.
+    headers: Option<HeaderMap>,
 }
 
 impl FieldCollector {
@@ -85,7 +86,7 @@ impl FieldCollector {
             cookie: None,
             content_length: None,
             priority: None,
-            headers: HeaderMap::new(),
+            headers: None,
         }
     }
 
@@ -150,7 +151,7 @@ impl FieldCollector {
         let mut value = HeaderValue::from_maybe_shared(field.value.clone())
             .map_err(|_| "invalid field value")?;
         value.set_sensitive(field.sensitive);
-        self.headers.append(name, value);
+        self.headers.get_or_insert_default().append(name, value);
         Ok(())
     }
 
@@ -194,12 +195,12 @@ impl FieldCollector {
         if let Some(cookie) = self.cookie.take() {
             let value = HeaderValue::from_maybe_shared(cookie.freeze())
                 .map_err(|_| "invalid cookie value")?;
-            self.headers.append(http::header::COOKIE, value);
+            self.headers.get_or_insert_default().append(http::header::COOKIE, value);
         }
         match self.kind {
             MessageKind::Request { .. } => self.finish_request(authorities).map(Decoded::Request),
             MessageKind::Response => self.finish_response().map(Decoded::Response),
-            MessageKind::Trailers => Ok(Decoded::Trailers(std::mem::take(&mut self.headers))),
+            MessageKind::Trailers => Ok(Decoded::Trailers(self.headers.take().unwrap_or_default())),
         }
     }
 
@@ -272,7 +273,9 @@ impl FieldCollector {
         *request.method_mut() = method;
         *request.uri_mut() = Uri::from_parts(parts).map_err(|_| "invalid request target")?;
         *request.version_mut() = Version::HTTP_2;
-        *request.headers_mut() = std::mem::take(&mut self.headers);
+        if let Some(headers) = self.headers.take() {
+            *request.headers_mut() = headers;
+        }
         *request.extensions_mut() = extensions;
         Ok(request)
     }
@@ -290,7 +293,9 @@ impl FieldCollector {
         let mut response = Response::new(());
         *response.status_mut() = status;
         *response.version_mut() = Version::HTTP_2;
-        *response.headers_mut() = std::mem::take(&mut self.headers);
+        if let Some(headers) = self.headers.take() {
+            *response.headers_mut() = headers;
+        }
         Ok(response)
     }
 }

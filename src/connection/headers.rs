@@ -261,8 +261,7 @@ impl Connection {
         let mut stream =
             Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
         stream.recv_phase = RecvPhase::Body;
-        self.store.insert(id, stream);
-        self.transition(id, StreamEvent::RecvHeaders);
+        self.insert_stream(id, stream, &[StreamEvent::RecvHeaders]);
         self.stats.streams_opened_remote += 1;
         if let Some(e) = stream_error {
             return self.stream_error(id, e.code);
@@ -300,9 +299,11 @@ impl Connection {
             stream.urgency = urgency;
             stream.incremental = incremental;
         }
+        // The message may end with its head (`end_of_message`, minus a second lookup).
+        stream.recv_end = end_stream;
         self.events.push_back(Event::Request { stream_id: id, request, end_stream });
         if end_stream {
-            self.end_of_message(id);
+            self.transition(id, StreamEvent::RecvEndStream);
         }
         Ok(())
     }

@@ -149,6 +149,27 @@ impl Connection {
         outcome
     }
 
+    /// Adds a new (idle) stream after moving it through `events` by the same table and
+    /// counting as [`Connection::transition`], without a lookup per event. None of the
+    /// events may close it.
+    pub(super) fn insert_stream(
+        &mut self,
+        id: StreamId,
+        mut stream: crate::streams::Stream,
+        events: &[StreamEvent],
+    ) {
+        for &event in events {
+            if let Outcome::Next(next) = stream.state.on(event) {
+                stream.state = next;
+            }
+        }
+        debug_assert!(stream.state != State::Closed, "insert_stream closed {id:?}");
+        if stream.state.is_active() {
+            *self.active_count(id) += 1;
+        }
+        self.store.insert(id, stream);
+    }
+
     fn active_count(&mut self, id: StreamId) -> &mut u32 {
         if self.is_local(id) { &mut self.active_local } else { &mut self.active_remote }
     }

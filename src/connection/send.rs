@@ -70,10 +70,11 @@ impl Connection {
             stream.incremental = false;
             parse_priority(value.as_bytes(), &mut stream.urgency, &mut stream.incremental);
         }
-        self.store.insert(id, stream);
-        self.transition(id, StreamEvent::SendHeaders);
         if end_stream {
-            self.end_sent(id);
+            stream.send_end = SendEnd::Sent;
+            self.insert_stream(id, stream, &[StreamEvent::SendHeaders, StreamEvent::SendEndStream]);
+        } else {
+            self.insert_stream(id, stream, &[StreamEvent::SendHeaders]);
         }
         self.stats.streams_opened_local += 1;
         Ok(id)

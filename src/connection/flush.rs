@@ -76,7 +76,9 @@ impl Connection {
         while self.out.len() < max {
             let Some(urgency) = self.ready.iter().position(|q| !q.is_empty()) else { break };
             let id = *self.ready[urgency].front().expect("non-empty");
-            match self.next_step(id) {
+            // After a frame: `Some(incremental)` if the stream has more to send, `None` if
+            // it is done (its `queued` flag already cleared, it may even be gone).
+            let more = match self.next_step(id) {
                 Step::Data { len, end_stream } => self.send_data_frame(id, len, end_stream),
                 Step::EndStream => {
                     FrameHeader {
@@ -87,9 +89,13 @@ impl Connection {
                     }
                     .encode(self.out.frame_buf());
                     self.stats.frames_sent += 1;
-                    self.end_sent(id);
+                    self.finish_sending(id);
+                    None
                 }
-                Step::Trailers => self.send_trailers_frame(id),
+                Step::Trailers => {
+                    self.send_trailers_frame(id);
+                    None
+                }
                 Step::StreamBlocked => {
                     self.stats.flow_control_stalls += 1;
                     self.dequeue(urgency, id);
@@ -103,8 +109,19 @@ impl Connection {
                     self.dequeue(urgency, id);
                     continue;
                 }
+            };
+            let queue = &mut self.ready[urgency];
+            match more {
+                // Incremental streams share the urgency level round-robin (RFC 9218 §4.2).
+                Some(true) if queue.len() > 1 => {
+                    queue.pop_front();
+                    queue.push_back(id);
+                }
+                Some(_) => {}
+                None => {
+                    queue.pop_front();
+                }
             }
-            self.rotate(urgency, id);
         }
         self.notify_capacity();
     }
@@ -135,7 +152,8 @@ impl Connection {
         }
     }
 
-    fn send_data_frame(&mut self, id: StreamId, len: u32, end_stream: bool) {
+    /// Writes one DATA frame; `Some(incremental)` if the stream has more to send.
+    fn send_data_frame(&mut self, id: StreamId, len: u32, end_stream: bool) -> Option<bool> {
         let flags = if end_stream { flags::END_STREAM } else { 0 };
         FrameHeader { length: len, kind: FrameType::DATA, flags, stream_id: id }
             .encode(self.out.frame_buf());
@@ -153,13 +171,26 @@ impl Connection {
         }
         stream.send_buffered -= len;
         stream.send_window.consume(len);
+        let more = (!end_stream && stream.has_pending_send()).then_some(stream.incremental);
         self.send_window.consume(len);
         self.send_buffered -= len as usize;
         self.stats.data_sent += u64::from(len);
         self.stats.frames_sent += 1;
+        if more.is_none() {
+            stream.queued = false;
+        }
         if end_stream {
             self.end_sent(id);
         }
+        more
+    }
+
+    /// The stream's last frame went out: off the queue, and END_STREAM recorded.
+    fn finish_sending(&mut self, id: StreamId) {
+        if let Some(stream) = self.store.get_mut(id) {
+            stream.queued = false;
+        }
+        self.end_sent(id);
     }
 
     fn send_trailers_frame(&mut self, id: StreamId) {
@@ -172,24 +203,11 @@ impl Connection {
             semantics::encode_trailers(&trailers, enc, dst)
         });
         debug_assert!(written.is_ok());
-        self.end_sent(id);
+        self.finish_sending(id);
     }
 
     /// Leaves the stream at the front (sequential) or sends it to the back (round-robin),
     /// or drops it from the queue when it has nothing more to send now.
-    fn rotate(&mut self, urgency: usize, id: StreamId) {
-        let more = self.store.get(id).is_some_and(|s| s.state.can_send() && s.has_pending_send());
-        if !more {
-            self.dequeue(urgency, id);
-            return;
-        }
-        let incremental = self.store.get(id).is_some_and(|s| s.incremental);
-        if incremental && self.ready[urgency].len() > 1 {
-            self.ready[urgency].pop_front();
-            self.ready[urgency].push_back(id);
-        }
-    }
-
     fn dequeue(&mut self, urgency: usize, id: StreamId) {
         self.ready[urgency].pop_front();
         if let Some(stream) = self.store.get_mut(id) {

@@ -65,10 +65,6 @@ impl Connection {
         self.schedule(id);
     }
 
-    /// The connection window grew. Streams waiting on it never left their queues, so the
-    /// next `transmit` resumes them; nothing else to do.
-    pub(super) fn reschedule_all(&mut self) {}
-
     /// Frames queued data into the output until it holds `max_transmit_size` bytes or
     /// nothing more can be sent.
     pub(super) fn flush_streams(&mut self) {

@@ -462,7 +462,8 @@ impl Connection {
             if self.send_window.increase(frame.increment).is_err() {
                 return Err(self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection window overflow"));
             }
-            self.reschedule_all();
+            // Streams blocked on the connection window never left their queues: the next
+            // `transmit` resumes them.
             return Ok(());
         }
         // §5.1: WINDOW_UPDATE on an idle stream is a connection error PROTOCOL_ERROR.

@@ -56,11 +56,17 @@ pub fn encode_to_array(value: usize, prefix_bits: u8, flags: u8) -> ([u8; MAX_EN
 /// If `prefix_bits` is not in `1..=8`.
 #[inline]
 pub fn encode(value: usize, prefix_bits: u8, flags: u8, dst: &mut impl BufMut) {
-    // Most integers (indexes, short lengths) fit the prefix: one octet, no staging array.
+    // Most integers (indexes, short lengths) fit the prefix: one octet, and a call small
+    // enough to inline; longer ones take the out-of-line path.
     if prefix_bits <= 8 && value < (1usize << prefix_bits) - 1 {
         dst.put_u8(flags | value as u8);
-        return;
+    } else {
+        encode_long(value, prefix_bits, flags, dst);
     }
+}
+
+#[inline(never)]
+fn encode_long(value: usize, prefix_bits: u8, flags: u8, dst: &mut impl BufMut) {
     let (out, n) = encode_to_array(value, prefix_bits, flags);
     dst.put_slice(&out[..n]);
 }

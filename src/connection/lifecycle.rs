@@ -216,15 +216,6 @@ impl Connection {
         self.check_drained();
     }
 
-    /// Drops a closed stream once the application has read all it received.
-    pub(super) fn maybe_forget(&mut self, id: StreamId) {
-        if let Some(s) = self.store.get(id) {
-            if s.state == State::Closed && s.recv_buf.is_empty() {
-                self.store.remove(id);
-            }
-        }
-    }
-
     /// Reports every live stream reset (the connection is ending).
     fn abort_streams(&mut self, code: ErrorCode, initiator: Initiator) {
         let ids: Vec<StreamId> = self.store.ids().collect();

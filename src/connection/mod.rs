@@ -392,12 +392,26 @@ impl Connection {
     /// [`Event::Data`] for whether more may come). With
     /// [`Config::auto_release_capacity`] the bytes are released to flow control at once.
     pub fn read_data(&mut self, id: StreamId) -> Option<Bytes> {
+        // One lookup for the read, the release and the forgetting.
         let stream = self.store.get_mut(id)?;
         let data = stream.recv_buf.pop_front()?;
-        if self.config.auto_release_capacity {
-            self.release(id, data.len() as u32);
+        let n = data.len() as u32;
+        let release = self.config.auto_release_capacity && n > 0;
+        let update = release
+            .then(|| send::release_stream_window(stream, n, self.config.window_update_threshold))
+            .flatten();
+        let forget =
+            stream.state == crate::streams::state::State::Closed && stream.recv_buf.is_empty();
+        if let Some(increment) = update {
+            let update = crate::frame::WindowUpdate::new(id, increment);
+            self.write_frame(&crate::frame::Frame::WindowUpdate(update));
         }
-        self.maybe_forget(id);
+        if release {
+            self.release_connection(n);
+        }
+        if forget {
+            self.store.remove(id);
+        }
         Some(data)
     }
 

@@ -320,12 +320,8 @@ impl Connection {
         }
         let threshold = self.config.window_update_threshold;
         if let Some(stream) = self.store.get_mut(id) {
-            stream.recv.release(n);
-            // No point in announcing window for a stream the peer has finished.
-            if stream.state.can_recv() && !stream.recv_end {
-                if let Some(increment) = stream.recv.take_update(threshold, false) {
-                    self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(id, increment)));
-                }
+            if let Some(increment) = release_stream_window(stream, n, threshold) {
+                self.write_frame(&Frame::WindowUpdate(WindowUpdate::new(id, increment)));
             }
         }
         self.release_connection(n);
@@ -360,5 +356,17 @@ mod tests {
         assert!(!client.can_open_stream());
         assert!(client.stream_ids_exhausted());
         assert_eq!(client.send_request(request(), true), Err(UserError::StreamIdsExhausted));
+    }
+}
+
+/// Releases `n` bytes of a stream's receive window; the WINDOW_UPDATE increment to send,
+/// if one is due.
+pub(super) fn release_stream_window(stream: &mut Stream, n: u32, threshold: u32) -> Option<u32> {
+    stream.recv.release(n);
+    // No point in announcing window for a stream the peer has finished.
+    if stream.state.can_recv() && !stream.recv_end {
+        stream.recv.take_update(threshold, false)
+    } else {
+        None
     }
 }

@@ -338,6 +338,18 @@ impl Connection {
     }
 }
 
+/// Releases `n` bytes of a stream's receive window; the WINDOW_UPDATE increment to send,
+/// if one is due.
+pub(super) fn release_stream_window(stream: &mut Stream, n: u32, threshold: u32) -> Option<u32> {
+    stream.recv.release(n);
+    // No point in announcing window for a stream the peer has finished.
+    if stream.state.can_recv() && !stream.recv_end {
+        stream.recv.take_update(threshold, false)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,17 +368,5 @@ mod tests {
         assert!(!client.can_open_stream());
         assert!(client.stream_ids_exhausted());
         assert_eq!(client.send_request(request(), true), Err(UserError::StreamIdsExhausted));
-    }
-}
-
-/// Releases `n` bytes of a stream's receive window; the WINDOW_UPDATE increment to send,
-/// if one is due.
-pub(super) fn release_stream_window(stream: &mut Stream, n: u32, threshold: u32) -> Option<u32> {
-    stream.recv.release(n);
-    // No point in announcing window for a stream the peer has finished.
-    if stream.state.can_recv() && !stream.recv_end {
-        stream.recv.take_update(threshold, false)
-    } else {
-        None
     }
 }

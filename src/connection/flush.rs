@@ -13,6 +13,7 @@ use crate::event::Event;
 use crate::frame::{FrameHeader, FrameType, StreamId, flags};
 use crate::semantics;
 use crate::streams::SendEnd;
+use crate::streams::state::Event as StreamEvent;
 
 /// What the stream at the head of the queue can do now.
 enum Step {
@@ -176,7 +177,9 @@ impl Connection {
             stream.queued = false;
         }
         if end_stream {
-            self.end_sent(id);
+            // `end_sent`, minus a lookup.
+            stream.send_end = SendEnd::Sent;
+            self.transition(id, StreamEvent::SendEndStream);
         }
         more
     }

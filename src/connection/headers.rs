@@ -9,7 +9,7 @@ use super::{Connection, HeaderBlock, Role};
 use crate::error::ConnectionError;
 use crate::event::Event;
 use crate::frame::{Continuation, FrameType, Headers, PushPromise, StreamId};
-use crate::semantics::{Decoded, FieldCollector, MessageKind};
+use crate::semantics::{FieldCollector, MessageKind};
 use crate::streams::state::{Event as StreamEvent, Outcome, State};
 use crate::streams::{RecvPhase, Stream, parse_priority};
 use crate::{ErrorCode, ProtocolError};
@@ -272,8 +272,8 @@ impl Connection {
         };
         let content_length = collector.content_length();
         let priority = collector.priority().cloned();
-        let request = match collector.finish(&mut self.authorities) {
-            Ok(Decoded::Request(r)) => r,
+        let request = match collector.request(&mut self.authorities) {
+            Ok(r) => r,
             // §8.1.1: malformed requests are a stream error PROTOCOL_ERROR.
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
@@ -334,8 +334,8 @@ impl Connection {
         if !end_stream {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
-        let trailers = match decoded.map(|c| c.finish(&mut self.authorities)) {
-            Ok(Ok(Decoded::Trailers(t))) => t,
+        let trailers = match decoded.map(|c| c.trailers()) {
+            Ok(Ok(t)) => t,
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
         let stream = self.store.get(id).expect("disposition checked");
@@ -363,8 +363,8 @@ impl Connection {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         };
         let content_length = collector.content_length();
-        let response = match collector.finish(&mut self.authorities) {
-            Ok(Decoded::Response(r)) => r,
+        let response = match collector.response() {
+            Ok(r) => r,
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
         let status = response.status();
@@ -418,8 +418,8 @@ impl Connection {
         stream.state = State::ReservedRemote;
         self.store.insert(promised, stream);
         let content_length = decoded.as_ref().ok().and_then(|c| c.content_length());
-        let request = match decoded.map(|c| c.finish(&mut self.authorities)) {
-            Ok(Ok(Decoded::Request(r))) => r,
+        let request = match decoded.map(|c| c.request(&mut self.authorities)) {
+            Ok(Ok(r)) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };
         // §8.4, §8.4.1: a promised request is safe and cacheable (GET or HEAD), has no

@@ -21,14 +21,6 @@ pub(crate) enum MessageKind {
     Trailers,
 }
 
-/// A decoded, valid message head.
-#[derive(Debug)]
-pub(crate) enum Decoded {
-    Request(Request<()>),
-    Response(Response<()>),
-    Trailers(HeaderMap),
-}
-
 /// The last request authority parsed on a connection. Clients send the same `:authority`
 /// on every request of a connection, so it is parsed once and shared afterwards (an
 /// `Authority` clone is a reference-count increment). It holds at most one authority, so
@@ -183,12 +175,30 @@ impl FieldCollector {
         Ok(())
     }
 
-    /// The message, or why it is malformed.
+    /// The request, or why it is malformed (for a `MessageKind::Request` collector).
     /// Takes the message out (the collector is left empty).
-    pub(crate) fn finish(
+    pub(crate) fn request(
         &mut self,
         authorities: &mut AuthorityCache,
-    ) -> Result<Decoded, Malformed> {
+    ) -> Result<Request<()>, Malformed> {
+        self.finish_fields()?;
+        self.finish_request(authorities)
+    }
+
+    /// The response, or why it is malformed (for a `MessageKind::Response` collector).
+    pub(crate) fn response(&mut self) -> Result<Response<()>, Malformed> {
+        self.finish_fields()?;
+        self.finish_response()
+    }
+
+    /// The trailers, or why they are malformed (for a `MessageKind::Trailers` collector).
+    pub(crate) fn trailers(&mut self) -> Result<HeaderMap, Malformed> {
+        self.finish_fields()?;
+        Ok(self.headers.take().unwrap_or_default())
+    }
+
+    /// The first violation seen while collecting, if any; joins the cookie crumbs.
+    fn finish_fields(&mut self) -> Result<(), Malformed> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -197,11 +207,7 @@ impl FieldCollector {
                 .map_err(|_| "invalid cookie value")?;
             self.headers.get_or_insert_default().append(http::header::COOKIE, value);
         }
-        match self.kind {
-            MessageKind::Request { .. } => self.finish_request(authorities).map(Decoded::Request),
-            MessageKind::Response => self.finish_response().map(Decoded::Response),
-            MessageKind::Trailers => Ok(Decoded::Trailers(self.headers.take().unwrap_or_default())),
-        }
+        Ok(())
     }
 
     fn finish_request(

@@ -80,12 +80,33 @@ where
 /// Erases a handler for the connection task.
 fn spawner<H: Handler>(handler: Arc<H>) -> Serve {
     Arc::new(move |request| -> HandlerFuture {
-        let future = handler.call(request);
-        Box::pin(async move {
-            let (head, body) = future.await.into_parts();
-            (Response::from_parts(head, ()), boxed(body))
-        })
+        Box::pin(Erase { inner: handler.call(request) })
     })
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's future with its response split for the connection task. Written out
+    /// rather than as an `async` block, which would hold the response twice over: the
+    /// boxed future stays the size of the handler's own.
+    struct Erase<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F, B> Future for Erase<F>
+where
+    F: Future<Output = Response<B>>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Output = crate::driver::Answer;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (head, body) = std::task::ready!(self.project().inner.poll(cx)).into_parts();
+        Poll::Ready((Response::from_parts(head, ()), boxed(body)))
+    }
 }
 
 /// Sends informational (1xx) responses before the final one, e.g. `103 Early Hints` or

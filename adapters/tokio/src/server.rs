@@ -79,9 +79,7 @@ where
 
 /// Erases a handler for the connection task.
 fn spawner<H: Handler>(handler: Arc<H>) -> Serve {
-    Arc::new(move |request| -> HandlerFuture {
-        Box::pin(Erase { inner: handler.call(request) })
-    })
+    Arc::new(move |request| -> HandlerFuture { Box::pin(Erase { inner: handler.call(request) }) })
 }
 
 pin_project_lite::pin_project! {

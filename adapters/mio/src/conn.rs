@@ -2,7 +2,8 @@
 //! bodies being gathered or sent.
 //!
 //! [`Conn::drive`] is the whole recipe for embedding h2proto in an event loop: read until
-//! `WouldBlock` into [`recv`](Connection::recv), fire timers, handle events, write
+//! `WouldBlock` (or a short read) into [`recv`](Connection::recv), fire timers, handle
+//! events, write
 //! [`transmit`](Connection::transmit) with `write_vectored` until `WouldBlock` — and repeat
 //! while anything moved, because each step can unblock another (written output lets a
 //! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
@@ -56,7 +57,7 @@ pub(crate) struct Conn {
     max_body: usize,
     streams: HashMap<StreamId, Stream>,
     /// Readiness not yet used up (mio is edge-triggered: we must read/write to
-    /// `WouldBlock` before it reports the socket again).
+    /// `WouldBlock`, or read short, before it reports the socket again).
     pub(crate) readable: bool,
     pub(crate) writable: bool,
     /// The peer closed its side or the socket has an error: read on to EOF or the error
@@ -157,7 +158,8 @@ impl Conn {
         }
     }
 
-    /// Reads into the core until `WouldBlock`, EOF, a paused `recv` or the end of a turn.
+    /// Reads into the core until `WouldBlock` or a short read, EOF, a paused `recv` or the
+    /// end of a turn.
     ///
     /// A read that returns less than it was offered has emptied the socket's receive
     /// queue: with edge-triggered readiness, bytes arriving later raise a new event, so

@@ -7,9 +7,9 @@
 #   SERVERS="mio hyper" ONLY="small-c10m100 latency-c1m1" bash benches/servers.sh
 #
 # Servers (all on 127.0.0.1, started afresh for each scenario, killed by PID after it):
-#   tokio    `h2proto-conformance serve --runtime tokio` (h2proto-tokio; NB: that reference
-#            server builds a 2-worker multi-thread runtime, both workers pinned to the one
-#            server CPU here)
+#   tokio    `h2proto-conformance serve --runtime tokio --workers $TOKIO_WORKERS`
+#            (h2proto-tokio; default 0: a current-thread runtime, one thread like hyper's;
+#            N > 0: a multi-thread runtime of N workers, all pinned to the one server CPU)
 #   mio      `h2proto-conformance serve --runtime mio` (h2proto-mio, one event-loop thread)
 #   hyper    `h2proto-tokio --example hyper_server` (hyper 1.x + h2, current_thread runtime)
 #   nghttpd  `nghttpd --no-tls` (one worker) over a docroot of files of the same sizes; a
@@ -38,6 +38,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BASE_PORT=${BASE_PORT:-18430}
 SERVERS=${SERVERS:-tokio mio hyper nghttpd}
+TOKIO_WORKERS=${TOKIO_WORKERS:-0}
 ONLY=${ONLY:-}
 RUN_TIMEOUT=${RUN_TIMEOUT:-90}
 
@@ -108,7 +109,8 @@ start_servers() {
     local port=$1 s
     for s in $SERVERS; do
         case $s in
-        tokio | mio) start "$s" "$port" "$CONFORMANCE" serve --addr "127.0.0.1:$port" --runtime "$s" ;;
+        tokio) start tokio "$port" "$CONFORMANCE" serve --addr "127.0.0.1:$port" --runtime tokio --workers "$TOKIO_WORKERS" ;;
+        mio) start mio "$port" "$CONFORMANCE" serve --addr "127.0.0.1:$port" --runtime mio ;;
         hyper) start hyper "$port" "$HYPER" --addr "127.0.0.1:$port" ;;
         nghttpd)
             start nghttpd "$port" nghttpd --no-tls -n 1 -a 127.0.0.1 -d "$WORK/doc" "$port"

@@ -25,11 +25,12 @@ commands:
       a warning; --strict makes it a failure. --path is the resource requested where a
       case needs a 2xx response with some content (default /). --timeout is how long each
       wait lasts (default 2). Prints a table and `N passed, M failed`; exit status 1 on any failure.
-  serve [--addr 127.0.0.1:PORT] [--runtime tokio|blocking|mio|core]
+  serve [--addr 127.0.0.1:PORT] [--runtime tokio|blocking|mio|core] [--workers N]
       The reference server in the foreground (default 127.0.0.1:8080, tokio): GET/HEAD/POST
       on any path -> 200 and a few hundred bytes, /echo streams the body back, /bytes/N
       sends N bytes, /sink reads the body then answers 13 bytes; extended CONNECT is an
-      echo tunnel.
+      echo tunnel. --workers: tokio's worker threads (default 2; 0 runs a current-thread
+      runtime) or mio's event-loop threads (default 1); the other runtimes ignore it.
   client-run [--runtime tokio|blocking|mio|core|all] [--only CASE...]
       The client-role suite: a scripted server on a loopback port misbehaves on purpose and
       h2proto's client, driven through each runtime, must react as RFC 9113 requires.
@@ -241,10 +242,16 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 pub(crate) fn serve(args: &[String]) -> ExitCode {
     let mut addr = "127.0.0.1:8080".to_string();
     let mut runtime = Runtime::Tokio;
+    let mut workers = None;
     let mut i = 0;
     while i < args.len() {
         let parsed = match args[i].as_str() {
             "--addr" => one_value(args, &mut i, "--addr").map(|v| addr = v),
+            "--workers" => one_value(args, &mut i, "--workers").and_then(|v| {
+                workers =
+                    Some(v.parse().map_err(|_| format!("--workers wants a number, not {v:?}"))?);
+                Ok(())
+            }),
             "--runtime" => one_value(args, &mut i, "--runtime").and_then(|v| {
                 runtime = Runtime::parse(&v).ok_or_else(|| format!("unknown runtime {v:?}"))?;
                 Ok(())
@@ -260,7 +267,7 @@ pub(crate) fn serve(args: &[String]) -> ExitCode {
         Ok(a) => a,
         Err(e) => return usage_error(e),
     };
-    match server::spawn(runtime, addr) {
+    match server::spawn_with_workers(runtime, addr, workers) {
         Ok(server) => {
             println!(
                 "h2proto reference server on {} listening on http://{}",

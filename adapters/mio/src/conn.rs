@@ -2,7 +2,8 @@
 //! bodies being gathered or sent.
 //!
 //! [`Conn::drive`] is the whole recipe for embedding h2proto in an event loop: read until
-//! `WouldBlock` into [`recv`](Connection::recv), fire timers, handle events, write
+//! `WouldBlock` (or a short read) into [`recv`](Connection::recv), fire timers, handle
+//! events, write
 //! [`transmit`](Connection::transmit) with `write_vectored` until `WouldBlock` — and repeat
 //! while anything moved, because each step can unblock another (written output lets a
 //! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
@@ -19,8 +20,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Bytes asked of the socket per read.
+/// Bytes of a fresh read buffer.
 const READ_SIZE: usize = 64 << 10;
+/// Below this much room left in the read buffer, the next read gets a fresh one.
+const MIN_READ_ROOM: usize = 16 << 10;
 /// Reads per `drive` before other connections get their turn.
 const READS_PER_TURN: usize = 16;
 /// Slices per `write_vectored`.
@@ -54,9 +57,12 @@ pub(crate) struct Conn {
     max_body: usize,
     streams: HashMap<StreamId, Stream>,
     /// Readiness not yet used up (mio is edge-triggered: we must read/write to
-    /// `WouldBlock` before it reports the socket again).
+    /// `WouldBlock`, or read short, before it reports the socket again).
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The peer closed its side or the socket has an error: read on to EOF or the error
+    /// even after a short read (see [`read`](Self::read)).
+    pub(crate) read_to_end: bool,
     /// Input the core paused on (its output must drain first).
     input: Option<Bytes>,
     read_buf: BytesMut,
@@ -85,6 +91,7 @@ impl Conn {
             streams: HashMap::new(),
             readable: true,
             writable: true,
+            read_to_end: false,
             input: None,
             read_buf: BytesMut::new(),
             dead: None,
@@ -151,7 +158,17 @@ impl Conn {
         }
     }
 
-    /// Reads into the core until `WouldBlock`, EOF, a paused `recv` or the end of a turn.
+    /// Reads into the core until `WouldBlock` or a short read, EOF, a paused `recv` or the
+    /// end of a turn.
+    ///
+    /// A read that returns less than it was offered has emptied the socket's receive
+    /// queue: with edge-triggered readiness, bytes arriving later raise a new event, so
+    /// asking again would only earn `WouldBlock` for a syscall. Only a peer's FIN or a
+    /// socket error, which the same event may carry, is read on to the end.
+    ///
+    /// The buffer is zeroed once when allocated and consumed front to back: each read
+    /// fills the unused tail, and what was read is split off as `Bytes` (the core keeps
+    /// DATA payloads as slices of it), so no read pays for clearing memory.
     fn read(&mut self) -> bool {
         let mut moved = false;
         if let Some(input) = self.input.take() {
@@ -161,13 +178,17 @@ impl Conn {
             if !self.readable || self.input.is_some() || self.dead.is_some() {
                 break;
             }
-            // Read into a fresh region; what the core keeps (DATA payloads) are slices of it.
-            self.read_buf.resize(READ_SIZE, 0);
+            if self.read_buf.len() < MIN_READ_ROOM {
+                self.read_buf = BytesMut::zeroed(READ_SIZE);
+            }
+            let room = self.read_buf.len();
             match self.socket.read(&mut self.read_buf) {
                 Ok(0) => self.dead = Some(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) => {
-                    self.read_buf.truncate(n);
-                    let bytes = self.read_buf.split().freeze();
+                    if n < room && !self.read_to_end {
+                        self.readable = false;
+                    }
+                    let bytes = self.read_buf.split_to(n).freeze();
                     moved |= self.feed(bytes);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
@@ -190,7 +211,10 @@ impl Conn {
         }
     }
 
-    /// Writes the core's output with vectored writes until `WouldBlock` or it is empty.
+    /// Writes the core's output with vectored writes until `WouldBlock` or it is empty. A
+    /// short write is retried rather than taken for a full socket: on loopback and fast
+    /// links the peer drains the buffer meanwhile, and waiting for the next writable event
+    /// instead measurably slows large responses.
     fn write(&mut self) -> bool {
         let mut moved = false;
         while self.writable && self.dead.is_none() {
@@ -217,10 +241,11 @@ impl Conn {
     fn on_event(&mut self, event: Event, now: Instant) {
         match event {
             Event::Request { stream_id, request, end_stream } => {
-                let s = self.streams.entry(stream_id).or_default();
-                s.request = Some(request);
                 if end_stream {
-                    self.complete(stream_id);
+                    // Whole already (a GET, say): answered without any per-stream state.
+                    self.serve(stream_id, request.map(|()| Bytes::new()));
+                } else {
+                    self.streams.entry(stream_id).or_default().request = Some(request);
                 }
             }
             Event::Response { stream_id, response, end_stream } => {
@@ -290,32 +315,43 @@ impl Conn {
             }
             return callback(Ok(response));
         }
-        let (Role::Server(handler), Some(request)) = (&self.role, s.request.take()) else { return };
+        let Some(request) = s.request.take() else { return };
         let mut request = request.map(|()| body);
         if let Some(trailers) = trailers {
             request.extensions_mut().insert(Trailers(trailers));
         }
+        // The response keeps its own state, and only while its body is being sent.
+        self.streams.remove(&id);
+        self.serve(id, request);
+    }
+
+    /// Server: runs the handler on a whole request and sends its response.
+    fn serve(&mut self, id: StreamId, request: Request<Bytes>) {
+        let Role::Server(handler) = &self.role else { return };
         match catch_unwind(AssertUnwindSafe(|| handler(&request))) {
             Ok(response) => self.respond(id, response),
             Err(_) => {
-                self.streams.remove(&id);
                 let _ = self.h2.reset(id, ErrorCode::INTERNAL_ERROR);
             }
         }
     }
 
+    /// Server: sends the response head and as much of its body as the core takes now; the
+    /// stream is remembered only if some of the body has to wait for send capacity.
     fn respond(&mut self, id: StreamId, response: Response<Body>) {
         let (mut parts, body) = response.into_parts();
         let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
         let (out, chunks) = body.into_parts();
         let empty = out.is_empty() && chunks.is_none() && trailers.is_none();
         if self.h2.send_response(id, Response::from_parts(parts, ()), empty).is_err() || empty {
-            self.streams.remove(&id);
             return;
         }
-        let s = self.streams.entry(id).or_default();
-        (s.out, s.chunks, s.out_trailers, s.sending) = (out, chunks, trailers, true);
-        self.send_more(id);
+        let mut s =
+            Stream { out, chunks, out_trailers: trailers, sending: true, ..Stream::default() };
+        pump(&mut self.h2, id, &mut s);
+        if s.sending {
+            self.streams.insert(id, s);
+        }
     }
 
     /// A body went over `max_body`: the server answers 413 and stops the upload; the
@@ -332,39 +368,12 @@ impl Conn {
         let _ = self.h2.reset(id, ErrorCode::NO_ERROR);
     }
 
-    /// Offers the stream's body to the core: pending bytes, then further chunks, then the
-    /// end (END_STREAM or trailers). Stops when the core accepts less (backpressure);
-    /// `Event::SendCapacity` resumes it. Chunks are pulled only as they are needed.
+    /// Resumes sending a stream's body (see [`pump`]); forgets the stream once nothing of it
+    /// is awaited any more.
     fn send_more(&mut self, id: StreamId) {
         let Some(s) = self.streams.get_mut(&id) else { return };
-        while s.sending {
-            if s.out.is_empty() {
-                match s.chunks.as_mut().map(|chunks| chunks.next()) {
-                    Some(Some(chunk)) => s.out = chunk,
-                    _ => {
-                        s.chunks = None;
-                        s.sending = false;
-                        let _ = match s.out_trailers.take() {
-                            Some(trailers) => self.h2.send_trailers(id, trailers),
-                            None => self.h2.send_data(id, Bytes::new(), true).map(drop),
-                        };
-                    }
-                }
-                continue;
-            }
-            let last = s.chunks.is_none() && s.out_trailers.is_none();
-            match self.h2.send_data(id, s.out.clone(), last) {
-                Ok(n) => s.out.advance(n),
-                Err(_) => s.sending = false,
-            }
-            if !s.out.is_empty() {
-                return;
-            }
-            if last {
-                s.sending = false;
-            }
-        }
-        if s.callback.is_none() && s.response.is_none() {
+        pump(&mut self.h2, id, s);
+        if !s.sending && s.callback.is_none() && s.response.is_none() {
             self.streams.remove(&id);
         }
     }
@@ -402,6 +411,40 @@ impl Conn {
         let waiting: Vec<_> = self.streams.drain().filter_map(|(_, s)| s.callback).collect();
         for callback in waiting.into_iter().chain(queued) {
             callback(Err(io::Error::new(kind, why)));
+        }
+    }
+}
+
+/// Offers a stream's body to the core: pending bytes, then further chunks, then the end
+/// (END_STREAM or trailers). Stops when the core accepts less (backpressure);
+/// `Event::SendCapacity` resumes it. Chunks are pulled only as they are needed. `s.sending`
+/// is false once the whole body is handed over (or the stream can no longer send).
+fn pump(h2: &mut Connection, id: StreamId, s: &mut Stream) {
+    while s.sending {
+        if s.out.is_empty() {
+            match s.chunks.as_mut().map(|chunks| chunks.next()) {
+                Some(Some(chunk)) => s.out = chunk,
+                _ => {
+                    s.chunks = None;
+                    s.sending = false;
+                    let _ = match s.out_trailers.take() {
+                        Some(trailers) => h2.send_trailers(id, trailers),
+                        None => h2.send_data(id, Bytes::new(), true).map(drop),
+                    };
+                }
+            }
+            continue;
+        }
+        let last = s.chunks.is_none() && s.out_trailers.is_none();
+        match h2.send_data(id, s.out.clone(), last) {
+            Ok(n) => s.out.advance(n),
+            Err(_) => s.sending = false,
+        }
+        if !s.out.is_empty() {
+            return;
+        }
+        if last {
+            s.sending = false;
         }
     }
 }

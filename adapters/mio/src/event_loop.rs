@@ -150,6 +150,7 @@ impl Loop {
                         entry.conn.readable |= event.is_readable() || event.is_read_closed();
                         entry.conn.writable |= event.is_writable() || event.is_write_closed();
                         entry.conn.readable |= event.is_error();
+                        entry.conn.read_to_end |= event.is_read_closed() || event.is_error();
                         entry.dirty = true;
                     }
                 }

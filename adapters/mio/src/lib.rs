@@ -29,7 +29,8 @@
 //! # Embedding h2proto in your own loop
 //!
 //! Three files hold all of it. `conn.rs` drives one connection: on readiness it reads
-//! until `WouldBlock` into [`Connection::recv`](h2proto::Connection::recv), calls
+//! until `WouldBlock` or a short read (the socket is empty then) into
+//! [`Connection::recv`](h2proto::Connection::recv), calls
 //! [`handle_timeout`](h2proto::Connection::handle_timeout), turns events into handler
 //! calls or callbacks, and writes [`transmit`](h2proto::Connection::transmit) with
 //! `write_vectored` over `chunks_vectored` until `WouldBlock`. `event_loop.rs` owns the

@@ -1,7 +1,12 @@
 //! The server side: accept connections, run a [`Handler`] per request.
 //!
-//! Each request runs its handler in its own tokio task, so handlers of one connection run
-//! on all cores; the connection's own task only moves bytes and events. A handler returns
+//! The connection's task calls the handler and polls its future once in place: a handler
+//! that answers without waiting (most do) costs no task, no channel message and no wakeup,
+//! and its response leaves in the same write as its neighbours'. A handler that waits
+//! (for the request body, a database, a timer) continues in a tokio task of its own, so
+//! waiting handlers of one connection run on all cores. Work that computes for long before
+//! its first `.await` belongs in `spawn_blocking` (as in any async code): until then it
+//! holds up its connection. A handler returns
 //! an `http::Response<B>` with any [`http_body::Body`] `B` (streaming, trailers), may send
 //! informational (1xx) responses first through [`Interim`], and may turn a CONNECT stream
 //! into a [`Tunnel`](crate::Tunnel).
@@ -23,7 +28,7 @@
 
 use crate::RecvBody;
 use crate::body::boxed;
-use crate::driver::{Command, Driver, Responder, Spawn};
+use crate::driver::{Command, Driver, HandlerFuture, Serve};
 use crate::error::{BoxError, Error, ErrorKind};
 use h2proto::{Config, StreamId};
 use http::{Request, Response};
@@ -72,16 +77,34 @@ where
     }
 }
 
-/// Erases a handler into the connection task's spawn function.
-fn spawner<H: Handler>(handler: Arc<H>) -> Spawn {
-    Arc::new(move |request, responder: Responder| {
-        let handler = handler.clone();
-        tokio::spawn(async move {
-            let response = handler.call(request).await;
-            let (head, body) = response.into_parts();
-            responder.respond(Response::from_parts(head, ()), boxed(body));
-        });
-    })
+/// Erases a handler for the connection task.
+fn spawner<H: Handler>(handler: Arc<H>) -> Serve {
+    Arc::new(move |request| -> HandlerFuture { Box::pin(Erase { inner: handler.call(request) }) })
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's future with its response split for the connection task. Written out
+    /// rather than as an `async` block, which would hold the response twice over: the
+    /// boxed future stays the size of the handler's own.
+    struct Erase<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F, B> Future for Erase<F>
+where
+    F: Future<Output = Response<B>>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Output = crate::driver::Answer;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (head, body) = std::task::ready!(self.project().inner.poll(cx)).into_parts();
+        Poll::Ready((Response::from_parts(head, ()), boxed(body)))
+    }
 }
 
 /// Sends informational (1xx) responses before the final one, e.g. `103 Early Hints` or
@@ -142,7 +165,7 @@ impl Server {
         self.handshake_with(io, spawner(Arc::new(handler)))
     }
 
-    fn handshake_with<I>(&self, io: I, spawn: Spawn) -> Connection<I>
+    fn handshake_with<I>(&self, io: I, spawn: Serve) -> Connection<I>
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {

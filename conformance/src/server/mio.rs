@@ -34,16 +34,18 @@ fn handle(request: &Request<Bytes>) -> Response<Body> {
     Response::from_parts(head, body)
 }
 
-/// Binds `addr`, reports the bound address on `bound`, and serves until `stop` is set.
+/// Binds `addr`, reports the bound address on `bound`, and serves on `threads` event loops
+/// until `stop` is set.
 pub fn serve(
     addr: SocketAddr,
+    threads: usize,
     bound: std::sync::mpsc::Sender<Result<SocketAddr, String>>,
     stop: Arc<AtomicBool>,
 ) {
     let mut config = super::core_loop::reference_config();
     config.enable_connect_protocol = false;
     let server = match Server::bind(addr) {
-        Ok(s) => s.config(config),
+        Ok(s) => s.config(config).threads(threads),
         Err(e) => {
             let _ = bound.send(Err(format!("bind {addr}: {e}")));
             return;

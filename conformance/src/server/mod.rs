@@ -87,26 +87,38 @@ impl Drop for Server {
 
 /// Starts the reference server on `addr` (port 0 for an ephemeral one) in the background.
 pub fn spawn(runtime: Runtime, addr: SocketAddr) -> Result<Server, String> {
-    spawn_with(runtime, addr, None)
+    spawn_with(runtime, addr, None, None)
+}
+
+/// Like [`spawn`], with `workers` threads where the runtime has a choice (`None`: its
+/// default): tokio's worker threads (default 2; 0 runs a current-thread runtime on the
+/// server's thread), mio's event-loop threads (default 1). The other runtimes ignore it.
+pub fn spawn_with_workers(
+    runtime: Runtime,
+    addr: SocketAddr,
+    workers: Option<usize>,
+) -> Result<Server, String> {
+    spawn_with(runtime, addr, None, workers)
 }
 
 /// Starts a core-loop server whose traffic passes through `filters` (a test double).
 pub fn spawn_double(filters: core_loop::FilterFactory) -> Result<Server, String> {
     let addr = "127.0.0.1:0".parse().expect("literal address");
-    spawn_with(Runtime::Core, addr, Some(filters))
+    spawn_with(Runtime::Core, addr, Some(filters), None)
 }
 
 fn spawn_with(
     runtime: Runtime,
     addr: SocketAddr,
     filters: Option<core_loop::FilterFactory>,
+    workers: Option<usize>,
 ) -> Result<Server, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     if runtime == Runtime::Mio {
         // The mio adapter binds its own (SO_REUSEPORT) listener.
         let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || mio::serve(addr, tx, flag));
+        let thread = std::thread::spawn(move || mio::serve(addr, workers.unwrap_or(1), tx, flag));
         let addr = rx.recv().map_err(|_| "the mio server did not start".to_string())??;
         return Ok(Server { addr, stop, thread: Some(thread) });
     }
@@ -114,7 +126,9 @@ fn spawn_with(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let thread = match runtime {
         Runtime::Core => std::thread::spawn(move || core_loop::serve(listener, filters, flag)),
-        Runtime::Tokio => std::thread::spawn(move || tokio::serve(listener, flag)),
+        Runtime::Tokio => {
+            std::thread::spawn(move || tokio::serve(listener, workers.unwrap_or(2), flag))
+        }
         Runtime::Blocking => std::thread::spawn(move || blocking::serve(listener, flag)),
         Runtime::Mio => unreachable!("handled above"),
     };

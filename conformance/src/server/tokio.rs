@@ -1,5 +1,6 @@
-//! The reference server on `h2proto-tokio`: a multi-threaded runtime of two workers on a
-//! thread of its own, the routes of [`app`](super::app) as an async handler.
+//! The reference server on `h2proto-tokio`: a multi-threaded runtime (two workers unless
+//! told otherwise) or a current-thread runtime on a thread of its own, the routes of
+//! [`app`](super::app) as an async handler.
 
 use super::app::{self, BODY, Route, SINK_REPLY};
 use bytes::Bytes;
@@ -58,13 +59,20 @@ async fn handle(request: Request<RecvBody>) -> Response<ResponseBody> {
     Response::from_parts(head, body)
 }
 
-/// Serves on `listener` until `stop` is set.
-pub fn serve(listener: TcpListener, stop: Arc<AtomicBool>) {
-    let runtime =
-        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-            Ok(rt) => rt,
-            Err(e) => return eprintln!("tokio runtime: {e}"),
-        };
+/// Serves on `listener` until `stop` is set, on a runtime of `workers` worker threads (0:
+/// a current-thread runtime on this thread).
+pub fn serve(listener: TcpListener, workers: usize, stop: Arc<AtomicBool>) {
+    let mut builder = if workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
+    };
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return eprintln!("tokio runtime: {e}"),
+    };
     runtime.block_on(async move {
         let _ = listener.set_nonblocking(true);
         let listener = match tokio::net::TcpListener::from_std(listener) {

@@ -14,7 +14,9 @@
 //! 3. input: one read of up to 64 KiB, handed to `recv` as `Bytes` (DATA stays zero-copy);
 //!    what `recv` does not consume waits until output has drained;
 //! 4. `handle_timeout(now)`;
-//! 5. events, routed to the streams' handles (received DATA moves to the body queues);
+//! 5. events, routed to the streams' handles (received DATA moves to the body queues); a
+//!    server's handler is polled once in place and spawned only if it has to wait, and a
+//!    response body is sent in place while its frames are ready and taken whole;
 //! 6. output: `transmit()` written with vectored writes (`chunks_vectored` + `advance`);
 //! 7. the timer, re-armed from `poll_timeout()`.
 //!
@@ -32,6 +34,7 @@ use h2proto::{Config, Connection, StreamId};
 use http::{Request, Response};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -50,6 +53,8 @@ const MIN_READ_ROOM: usize = 8 << 10;
 const MAX_IOVECS: usize = 64;
 /// Bytes copied into one write for transports without vectored writes (TLS).
 const STAGING_SIZE: usize = 64 << 10;
+/// Body frames sent in place (ready and taken whole) before the body joins the pump set.
+const INLINE_FRAMES: usize = 16;
 /// Rounds of the loop before yielding to the runtime.
 const MAX_ROUNDS: usize = 32;
 /// Commands taken per round.
@@ -61,8 +66,16 @@ pub(crate) type OnInformational = Arc<dyn Fn(&Response<()>) + Send + Sync>;
 /// The response head (or why there is none) for a client request.
 pub(crate) type ResponseTx = oneshot::Sender<Result<Response<RecvBody>, Error>>;
 
-/// Server: starts the handler for a request (spawns a task).
-pub(crate) type Spawn = Arc<dyn Fn(Request<RecvBody>, Responder) + Send + Sync>;
+/// Server: what a handler answers, erased: the response head and its body (`None` when the
+/// head ends the stream).
+pub(crate) type Answer = (Response<()>, Option<BoxBody>);
+
+/// Server: a handler's future, erased.
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+/// Server: calls the handler for a request. The connection task polls the future once in
+/// place and spawns it only if it has to wait.
+pub(crate) type Serve = Arc<dyn Fn(Request<RecvBody>) -> HandlerFuture + Send + Sync>;
 
 /// A message from a handle to the connection task.
 pub(crate) enum Command {
@@ -138,7 +151,7 @@ enum RoleState {
         pending: VecDeque<Box<Open>>,
     },
     Server {
-        spawn: Spawn,
+        serve: Serve,
     },
 }
 
@@ -149,7 +162,7 @@ pub(crate) struct Driver<I> {
     rx: UnboundedReceiver<Command>,
     tx: Tx,
     role: RoleState,
-    entries: HashMap<StreamId, Entry>,
+    entries: HashMap<StreamId, Entry, BuildHasherDefault<IdHasher>>,
     pumps: FuturesUnordered<Abortable<Pump>>,
     read_buf: BytesMut,
     /// Input `recv` did not consume yet.
@@ -169,9 +182,9 @@ pub(crate) struct Driver<I> {
     close_result: Result<(), Error>,
     shutting_down: bool,
     result: Option<Result<(), Error>>,
-    /// Server: request handlers were spawned this round. Their responses come back through
-    /// the command channel; writing before they had a chance to run sends them in a trickle
-    /// of small writes instead of one.
+    /// Server: request handlers that had to wait were spawned this round. Their responses
+    /// come back through the command channel; writing before they had a chance to run sends
+    /// them in a trickle of small writes instead of one.
     handlers_spawned: bool,
 }
 
@@ -198,11 +211,11 @@ where
     pub(crate) fn server(
         io: I,
         config: Config,
-        spawn: Spawn,
+        serve: Serve,
     ) -> (Driver<I>, UnboundedSender<Command>) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let conn = Connection::server(adapt(config));
-        let driver = Driver::new(io, conn, rx, Tx::Strong(tx.clone()), RoleState::Server { spawn });
+        let driver = Driver::new(io, conn, rx, Tx::Strong(tx.clone()), RoleState::Server { serve });
         (driver, tx)
     }
 
@@ -221,7 +234,7 @@ where
             rx,
             tx,
             role,
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             pumps: FuturesUnordered::new(),
             read_buf: BytesMut::new(),
             input: None,
@@ -263,7 +276,7 @@ where
                 Err(e) => return self.fail_io(e),
             }
             self.conn.handle_timeout(std::time::Instant::now());
-            progress |= self.drain_events();
+            progress |= self.drain_events(cx);
             if std::mem::take(&mut self.handlers_spawned) {
                 // Yield once so the new handlers run first; their responses then leave
                 // together with whatever else is queued, in one vectored write.
@@ -275,7 +288,7 @@ where
                 Err(e) => return self.fail_io(e),
             }
             // Writing frames queued DATA, which can free send capacity.
-            progress |= self.drain_events();
+            progress |= self.drain_events(cx);
             if self.conn.is_closed() && self.staging.is_empty() && !self.needs_flush {
                 self.shutting_down = true;
                 return self.poll_close(cx);
@@ -442,6 +455,30 @@ impl<I> Drop for Driver<I> {
         for (_, entry) in self.entries.drain() {
             fail_entry(entry, &error);
         }
+    }
+}
+
+/// Hashes the stream ids keying `Driver::entries` (Fibonacci hashing). SipHash's resistance
+/// to chosen keys buys nothing there: the map holds only the streams in flight, which the
+/// core bounds by MAX_CONCURRENT_STREAMS, and the peer must open ids in increasing order
+/// (RFC 9113 §5.1.1). This one costs a multiplication.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Client-opened ids are all odd: drop the bit that never changes.
+        self.0 = (self.0 ^ u64::from(n >> 1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

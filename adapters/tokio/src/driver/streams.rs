@@ -2,7 +2,8 @@
 //! events routed to the streams' handles, received data moved to bodies.
 
 use super::{
-    Command, Driver, MAX_COMMANDS, OnInformational, Open, Responder, ResponseTx, RoleState,
+    Command, Driver, INLINE_FRAMES, MAX_COMMANDS, OnInformational, Open, Responder, ResponseTx,
+    RoleState,
 };
 use crate::body::{BoxBody, RecvBody, RecvShared};
 use crate::error::{BoxError, Error, ErrorKind};
@@ -11,7 +12,9 @@ use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
 use h2proto::{ErrorCode, Event, Protocol, StreamId, UserError};
 use http::{HeaderMap, Request, Response};
+use http_body::Frame;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -60,6 +63,22 @@ pub(super) enum Pumped {
     Error(BoxError),
 }
 
+impl Pumped {
+    fn from_frame(frame: Option<Result<Frame<Bytes>, BoxError>>) -> Pumped {
+        match frame {
+            None => Pumped::End,
+            Some(Err(e)) => Pumped::Error(e),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => Pumped::Data(data),
+                Err(frame) => match frame.into_trailers() {
+                    Ok(trailers) => Pumped::Trailers(trailers),
+                    Err(_) => Pumped::Data(Bytes::new()), // a frame kind we do not know
+                },
+            },
+        }
+    }
+}
+
 impl Future for Pump {
     type Output = (StreamId, BoxBody, Pumped);
 
@@ -67,15 +86,7 @@ impl Future for Pump {
         let body = self.body.as_mut().expect("pump polled after completion");
         let out = match body.as_mut().poll_frame(cx) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(None) => Pumped::End,
-            Poll::Ready(Some(Err(e))) => Pumped::Error(e),
-            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                Ok(data) => Pumped::Data(data),
-                Err(frame) => match frame.into_trailers() {
-                    Ok(trailers) => Pumped::Trailers(trailers),
-                    Err(_) => Pumped::Data(Bytes::new()), // a frame kind we do not know
-                },
-            },
+            Poll::Ready(frame) => Pumped::from_frame(frame),
         };
         let body = self.body.take().expect("checked above");
         Poll::Ready((self.id, body, out))
@@ -93,7 +104,7 @@ where
         for _ in 0..MAX_COMMANDS {
             match self.rx.poll_recv(cx) {
                 Poll::Ready(Some(cmd)) => {
-                    self.on_command(cmd);
+                    self.on_command(cmd, cx);
                     progress = true;
                 }
                 Poll::Ready(None) => {
@@ -113,7 +124,7 @@ where
         progress
     }
 
-    fn on_command(&mut self, cmd: Command) {
+    fn on_command(&mut self, cmd: Command, cx: &mut Context<'_>) {
         match cmd {
             Command::Open(open) => {
                 if self.closed {
@@ -125,15 +136,11 @@ where
                 }
                 self.open_pending();
             }
-            Command::Respond { id, head, body } => self.respond(id, head, body),
+            Command::Respond { id, head, body } => self.respond(id, head, body, cx),
             Command::Interim { id, head } => {
                 let _ = self.conn.send_response(id, head, false);
             }
-            Command::HandlerGone(id) => {
-                if self.entries.get(&id).is_some_and(|e| !e.responded) {
-                    let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
-                }
-            }
+            Command::HandlerGone(id) => self.handler_gone(id),
             // After the core forgot a closed stream, its bytes still return connection
             // credit.
             Command::Release(id, n) => {
@@ -228,18 +235,26 @@ where
         }
     }
 
+    /// Server: the handler ended (or panicked) without responding.
+    fn handler_gone(&mut self, id: StreamId) {
+        if self.entries.get(&id).is_some_and(|e| !e.responded) {
+            let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+        }
+    }
+
     /// Server: sends the handler's response.
-    fn respond(&mut self, id: StreamId, head: Response<()>, body: Option<BoxBody>) {
+    fn respond(
+        &mut self,
+        id: StreamId,
+        head: Response<()>,
+        body: Option<BoxBody>,
+        cx: &mut Context<'_>,
+    ) {
         let Some(entry) = self.entries.get_mut(&id) else { return }; // reset meanwhile
         entry.responded = true;
         match self.conn.send_response(id, head, body.is_none()) {
             Ok(()) => match body {
-                Some(body) => {
-                    let abort = self.start_pump(id, body);
-                    if let Some(entry) = self.entries.get_mut(&id) {
-                        entry.abort = Some(abort);
-                    }
-                }
+                Some(body) => self.send_body(id, body, cx),
                 None => {
                     entry.send_done = true;
                     self.maybe_remove(id);
@@ -254,14 +269,27 @@ where
 
     // ----- Sending bodies -----
 
-    fn start_pump(&mut self, id: StreamId, body: BoxBody) -> AbortHandle {
-        let (abort, registration) = AbortHandle::new_pair();
-        self.pumps.push(Abortable::new(Pump { id, body: Some(body) }, registration));
-        abort
+    /// Sends a body's frames in place while they are ready and the stream takes them whole:
+    /// most response bodies (a `Full`, a few chunks) are sent without ever being parked in
+    /// the pump set. A body that waits, or that used up its turn, goes to the pump set; one
+    /// the core took only in part waits for `Event::SendCapacity`.
+    fn send_body(&mut self, id: StreamId, mut body: BoxBody, cx: &mut Context<'_>) {
+        for _ in 0..INLINE_FRAMES {
+            let pumped = match body.as_mut().poll_frame(cx) {
+                Poll::Pending => break,
+                Poll::Ready(frame) => Pumped::from_frame(frame),
+            };
+            match self.on_pumped(id, body, pumped) {
+                Some(more) => body = more,
+                None => return,
+            }
+        }
+        self.resume_pump(id, body);
     }
 
     fn resume_pump(&mut self, id: StreamId, body: BoxBody) {
-        let abort = self.start_pump(id, body);
+        let (abort, registration) = AbortHandle::new_pair();
+        self.pumps.push(Abortable::new(Pump { id, body: Some(body) }, registration));
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.abort = Some(abort);
         }
@@ -272,52 +300,70 @@ where
         while let Poll::Ready(Some(out)) = self.pumps.poll_next_unpin(cx) {
             progress = true;
             if let Ok((id, body, pumped)) = out {
-                self.on_pumped(id, body, pumped);
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    entry.abort = None;
+                }
+                if let Some(body) = self.on_pumped(id, body, pumped) {
+                    self.send_body(id, body, cx);
+                }
             }
         }
         progress
     }
 
-    fn on_pumped(&mut self, id: StreamId, body: BoxBody, pumped: Pumped) {
+    /// Hands one frame of a body to the core. Returns the body when the next frame can
+    /// follow at once.
+    fn on_pumped(&mut self, id: StreamId, body: BoxBody, pumped: Pumped) -> Option<BoxBody> {
         if !self.entries.contains_key(&id) {
-            return; // the stream is gone; so is the body
+            return None; // the stream is gone; so is the body
         }
         match pumped {
             Pumped::Data(data) => {
                 let end = body.is_end_stream();
                 if data.is_empty() && !end {
-                    self.resume_pump(id, body);
-                    return;
+                    return Some(body);
                 }
-                self.offer(id, data, end, Some(body));
+                self.offer(id, data, end, Some(body))
             }
             Pumped::End => self.offer(id, Bytes::new(), true, None),
-            Pumped::Trailers(trailers) => match self.conn.send_trailers(id, trailers) {
-                Ok(()) => self.sent_end(id),
-                Err(UserError::InvalidMessage(_)) => {
-                    let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+            Pumped::Trailers(trailers) => {
+                match self.conn.send_trailers(id, trailers) {
+                    Ok(()) => self.sent_end(id),
+                    Err(UserError::InvalidMessage(_)) => {
+                        let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+                    }
+                    Err(_) => {}
                 }
-                Err(_) => {}
-            },
+                None
+            }
             Pumped::Error(e) => {
                 let error = Error::body(e);
                 if let Some(respond) = self.entries.get_mut(&id).and_then(|e| e.respond.take()) {
                     let _ = respond.send(Err(error));
                 }
                 let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
+                None
             }
         }
     }
 
-    /// Offers body data to the core; parks the body when not all was accepted.
-    fn offer(&mut self, id: StreamId, mut data: Bytes, end: bool, body: Option<BoxBody>) {
+    /// Offers body data to the core; parks the body when not all was accepted. Returns the
+    /// body when all was accepted and more is to come.
+    fn offer(
+        &mut self,
+        id: StreamId,
+        mut data: Bytes,
+        end: bool,
+        body: Option<BoxBody>,
+    ) -> Option<BoxBody> {
         let len = data.len();
         match self.conn.send_data(id, data.clone(), end) {
             Ok(n) if n == len => {
                 if end {
                     self.sent_end(id);
-                } else if let Some(body) = body {
-                    self.resume_pump(id, body);
+                    None
+                } else {
+                    body
                 }
             }
             Ok(n) => {
@@ -326,8 +372,9 @@ where
                     let body = if end { None } else { body };
                     entry.parked = Some(Parked { rest: data, end, body });
                 }
+                None
             }
-            Err(_) => {} // the stream can no longer send (reset or closed)
+            Err(_) => None, // the stream can no longer send (reset or closed)
         }
     }
 
@@ -341,19 +388,19 @@ where
 
     // ----- Events -----
 
-    pub(super) fn drain_events(&mut self) -> bool {
+    pub(super) fn drain_events(&mut self, cx: &mut Context<'_>) -> bool {
         let mut any = false;
         while let Some(event) = self.conn.poll_event() {
             any = true;
-            self.on_event(event);
+            self.on_event(event, cx);
         }
         any
     }
 
-    fn on_event(&mut self, event: Event) {
+    fn on_event(&mut self, event: Event, cx: &mut Context<'_>) {
         match event {
             Event::Request { stream_id, request, end_stream } => {
-                self.on_request(stream_id, request, end_stream)
+                self.on_request(stream_id, request, end_stream, cx)
             }
             Event::Informational { stream_id, response } => {
                 if let Some(callback) =
@@ -385,7 +432,7 @@ where
                     fail_entry(entry, &Error::reset(error_code, initiator, retryable));
                 }
             }
-            Event::SendCapacity { stream_id } => self.on_send_capacity(stream_id),
+            Event::SendCapacity { stream_id } => self.on_send_capacity(stream_id, cx),
             Event::StreamsAvailable => self.open_pending(),
             Event::RemoteSettings { .. } => {
                 self.got_settings = true;
@@ -407,10 +454,19 @@ where
         }
     }
 
-    fn on_request(&mut self, id: StreamId, request: Request<()>, end_stream: bool) {
-        let RoleState::Server { spawn } = &self.role else { return };
+    /// Server: starts the handler. Its future is polled once right here: a handler that
+    /// answers without waiting (most do) has its response sent in this same pass, with no
+    /// task, channel message or wakeup; one that waits continues in a task of its own.
+    fn on_request(
+        &mut self,
+        id: StreamId,
+        request: Request<()>,
+        end_stream: bool,
+        cx: &mut Context<'_>,
+    ) {
+        let RoleState::Server { serve } = &self.role else { return };
+        let serve = serve.clone();
         let Some(tx) = self.tx.get() else { return };
-        self.handlers_spawned = true;
         let mut entry =
             Entry { recv_end_seen: end_stream, recv_done: end_stream, ..Entry::default() };
         let body = if end_stream {
@@ -424,7 +480,32 @@ where
         let (parts, ()) = request.into_parts();
         let mut request = Request::from_parts(parts, body);
         request.extensions_mut().insert(crate::server::Interim::new(id, tx.clone()));
-        spawn(request, Responder { id, tx, done: false });
+        // A panic in the handler resets its stream only, as it would in a task of its own.
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let mut future = serve(request);
+            match future.as_mut().poll(cx) {
+                Poll::Ready(answer) => Ok(answer),
+                Poll::Pending => Err(future),
+            }
+        }));
+        match polled {
+            Ok(Ok((head, body))) => {
+                // Informational responses the handler queued go out before the final one.
+                while let Ok(cmd) = self.rx.try_recv() {
+                    self.on_command(cmd, cx);
+                }
+                self.respond(id, head, body, cx)
+            }
+            Ok(Err(future)) => {
+                self.handlers_spawned = true;
+                let responder = Responder { id, tx, done: false };
+                tokio::spawn(async move {
+                    let (head, body) = future.await;
+                    responder.respond(head, body);
+                });
+            }
+            Err(_) => self.handler_gone(id),
+        }
     }
 
     fn on_response(&mut self, id: StreamId, response: Response<()>, end_stream: bool) {
@@ -449,11 +530,13 @@ where
         self.maybe_remove(id);
     }
 
-    fn on_send_capacity(&mut self, id: StreamId) {
+    fn on_send_capacity(&mut self, id: StreamId, cx: &mut Context<'_>) {
         let Some(parked) = self.entries.get_mut(&id).and_then(|e| e.parked.take()) else {
             return;
         };
-        self.offer(id, parked.rest, parked.end, parked.body);
+        if let Some(body) = self.offer(id, parked.rest, parked.end, parked.body) {
+            self.send_body(id, body, cx);
+        }
     }
 
     /// Moves received data from the core to the stream's body queue. Nothing is released

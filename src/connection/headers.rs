@@ -256,12 +256,7 @@ impl Connection {
             self.store.remember_closed(id, crate::streams::ClosedBy::LocalReset);
             return Ok(());
         }
-        // §6.9.2: the receive window starts at our *acknowledged* initial window; a change
-        // still unacknowledged reaches every stream with its ACK (`apply_local_settings`).
-        let mut stream =
-            Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
-        stream.recv_phase = RecvPhase::Body;
-        self.insert_stream(id, stream, &[StreamEvent::RecvHeaders]);
+        self.open_stream(id, &[StreamEvent::RecvHeaders]).recv_phase = RecvPhase::Body;
         self.stats.streams_opened_remote += 1;
         if let Some(e) = stream_error {
             return self.stream_error(id, e.code);

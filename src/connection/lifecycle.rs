@@ -5,6 +5,7 @@ use crate::error::{ConnectionError, Initiator};
 use crate::event::Event;
 use crate::frame::{Frame, GoAway, Ping, RstStream, SettingId, Settings, StreamId, WindowUpdate};
 use crate::streams::ClosedBy;
+use crate::streams::Stream;
 use crate::streams::state::{Event as StreamEvent, Outcome, State};
 use crate::{ErrorCode, ProtocolError, Scope};
 use bytes::Bytes;
@@ -149,25 +150,25 @@ impl Connection {
         outcome
     }
 
-    /// Adds a new (idle) stream after moving it through `events` by the same table and
-    /// counting as [`Connection::transition`], without a lookup per event. None of the
+    /// Opens stream `id`: a fresh stream with the connection's initial windows, moved
+    /// through `events` by the same table and counting as [`Connection::transition`], then
+    /// built straight into the store and handed back for the caller to fill in. None of the
     /// events may close it.
-    pub(super) fn insert_stream(
-        &mut self,
-        id: StreamId,
-        mut stream: crate::streams::Stream,
-        events: &[StreamEvent],
-    ) {
+    pub(super) fn open_stream(&mut self, id: StreamId, events: &[StreamEvent]) -> &mut Stream {
+        let mut state = State::Idle;
         for &event in events {
-            if let Outcome::Next(next) = stream.state.on(event) {
-                stream.state = next;
+            if let Outcome::Next(next) = state.on(event) {
+                state = next;
             }
         }
-        debug_assert!(stream.state != State::Closed, "insert_stream closed {id:?}");
-        if stream.state.is_active() {
+        debug_assert!(state != State::Closed, "open_stream closed {id:?}");
+        if state.is_active() {
             *self.active_count(id) += 1;
         }
-        self.store.insert(id, stream);
+        // §6.9.2: the receive window starts at our *acknowledged* initial window; a change
+        // still unacknowledged reaches every stream with its ACK (`apply_local_settings`).
+        let (send, recv) = (self.peer.initial_window_size, self.local.initial_window_size);
+        self.store.insert(id, Stream::new(state, send, recv))
     }
 
     fn active_count(&mut self, id: StreamId) -> &mut u32 {

@@ -62,19 +62,20 @@ impl Connection {
         })
         .map_err(UserError::InvalidMessage)?;
         self.next_local_id += 2;
-        let mut stream =
-            Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
+        let events: &[StreamEvent] = if end_stream {
+            &[StreamEvent::SendHeaders, StreamEvent::SendEndStream]
+        } else {
+            &[StreamEvent::SendHeaders]
+        };
+        let stream = self.open_stream(id, events);
         stream.head_request = request.method() == Method::HEAD;
         stream.head_sent = true;
+        if end_stream {
+            stream.send_end = SendEnd::Sent;
+        }
         if let Some(value) = request.headers().get(&PRIORITY) {
             stream.incremental = false;
             parse_priority(value.as_bytes(), &mut stream.urgency, &mut stream.incremental);
-        }
-        if end_stream {
-            stream.send_end = SendEnd::Sent;
-            self.insert_stream(id, stream, &[StreamEvent::SendHeaders, StreamEvent::SendEndStream]);
-        } else {
-            self.insert_stream(id, stream, &[StreamEvent::SendHeaders]);
         }
         self.stats.streams_opened_local += 1;
         Ok(id)

@@ -58,8 +58,9 @@ impl Store {
         self.streams.get_mut(&id)
     }
 
-    pub(crate) fn insert(&mut self, id: StreamId, stream: Stream) {
-        self.streams.insert(id, stream);
+    /// Adds (or replaces) stream `id`, returning it in place.
+    pub(crate) fn insert(&mut self, id: StreamId, stream: Stream) -> &mut Stream {
+        self.streams.entry(id).insert_entry(stream).into_mut()
     }
 
     pub(crate) fn remove(&mut self, id: StreamId) -> Option<Stream> {

@@ -394,10 +394,7 @@ struct App {
 impl App {
     fn new(role: Role, config: Config, requests: u32, rng: Rng) -> App {
         let inv = Invariants::new(&config);
-        let mut conn = match role {
-            Role::Server => Connection::server(config),
-            Role::Client => Connection::client(config),
-        };
+        let mut conn = Connection::new(role, config);
         let now = Instant::now();
         conn.handle_timeout(now);
         App {

@@ -560,10 +560,7 @@ struct Run {
 fn run(role: Role, config_sel: u8, steps: &[Step<'_>], feed: Feed) -> Outcome {
     let config = config_from(config_sel);
     let inv = Invariants::new(&config);
-    let mut conn = match role {
-        Role::Server => Connection::server(config),
-        Role::Client => Connection::client(config),
-    };
+    let mut conn = Connection::new(role, config);
     let now = Instant::now();
     conn.handle_timeout(now);
     let mut r = Run {

@@ -408,10 +408,7 @@ impl Connection {
         if reserved >= self.config.max_concurrent_streams as usize {
             return self.stream_error(promised, ErrorCode::ENHANCE_YOUR_CALM);
         }
-        let mut stream =
-            Stream::new(State::Idle, self.peer.initial_window_size, self.local.initial_window_size);
-        stream.state = State::ReservedRemote;
-        self.store.insert(promised, stream);
+        self.open_stream(promised, &[StreamEvent::RecvPushPromise]);
         let content_length = decoded.as_ref().ok().and_then(|c| c.content_length());
         let request = match decoded.map(|c| c.request(&mut self.authorities)) {
             Ok(Ok(r)) => r,

@@ -241,7 +241,9 @@ impl Connection {
         Connection::new(Role::Server, config)
     }
 
-    fn new(role: Role, config: Config) -> Connection {
+    /// A connection for `role`: [`Connection::client`] or [`Connection::server`], for
+    /// callers that choose the role at run time.
+    pub fn new(role: Role, config: Config) -> Connection {
         let mut frames = FrameDecoder::new();
         frames.set_max_frame_size(config.max_frame_size.max(DEFAULT_MAX_FRAME_SIZE));
         let mut decoder = hpack::Decoder::new();

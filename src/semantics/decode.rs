@@ -157,19 +157,21 @@ impl FieldCollector {
             (MessageKind::Request { .. }, b":scheme") => &mut self.scheme,
             (MessageKind::Request { .. }, b":authority") => &mut self.authority,
             (MessageKind::Request { .. }, b":path") => &mut self.path,
-            (MessageKind::Request { connect_protocol: true }, b":protocol") => &mut self.protocol,
+            (MessageKind::Request { connect_protocol: true }, b":protocol") => {
+                // §8.2.1: the one pseudo-header value no `http` parser checks in `finish`
+                // (`:method`, `:scheme`, `:authority`, `:path` and `:status` admit no NUL,
+                // CR, LF, SP or HTAB in their grammars).
+                if !valid_value(field.value) {
+                    return Err("invalid character or whitespace in a pseudo-header value");
+                }
+                &mut self.protocol
+            }
             (MessageKind::Response, b":status") => &mut self.status,
             (MessageKind::Trailers, _) => return Err("pseudo-header field in trailers"),
             _ => return Err("unknown or misplaced pseudo-header field"),
         };
         if slot.is_some() {
             return Err("repeated pseudo-header field");
-        }
-        // §8.2.1 for pseudo-header values: `:method`, `:scheme`, `:authority`, `:path` and
-        // `:status` are parsed by `http` in `finish`, whose grammars admit no NUL, CR, LF,
-        // SP or HTAB at all; only `:protocol` is kept as raw bytes and checked here.
-        if slot_is_raw(field.name) && !valid_value(field.value) {
-            return Err("invalid character or whitespace in a pseudo-header value");
         }
         *slot = Some(field.value.clone());
         Ok(())
@@ -304,11 +306,6 @@ impl FieldCollector {
         }
         Ok(response)
     }
-}
-
-/// Whether a pseudo-header value is passed on without an `http` parser checking it.
-fn slot_is_raw(name: &[u8]) -> bool {
-    name == b":protocol"
 }
 
 fn parse_content_length(value: &[u8]) -> Result<u64, Malformed> {

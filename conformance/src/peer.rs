@@ -525,11 +525,24 @@ impl Peer {
         let payload = *b"h2proto!";
         self.ping(payload);
         let expected = format!("{what}: the connection goes on (PING answered)");
+        self.await_ping_ack(payload, expected, true)
+    }
+
+    /// Waits for a PING ACK with this payload, ignoring other frames but not a GOAWAY.
+    pub fn expect_ping_ack_of(&mut self, payload: [u8; 8]) -> Outcome {
+        let expected = format!("PING ACK with payload {payload:?}");
+        self.await_ping_ack(payload, expected, false)
+    }
+
+    /// Waits for the ACK of `payload`; another ACK, a GOAWAY, an invalid frame, the end of
+    /// the connection or the deadline fail, and so does a RST_STREAM if `no_resets`.
+    fn await_ping_ack(&mut self, payload: [u8; 8], expected: String, no_resets: bool) -> Outcome {
         let deadline = self.deadline();
         loop {
             let ev = self.next(deadline);
             match &ev {
                 Ev::Frame(Frame::Ping(p)) if p.ack && p.payload == payload => return Ok(()),
+                Ev::Frame(Frame::RstStream(_)) if !no_resets => {}
                 Ev::Frame(Frame::Ping(p)) if p.ack => {
                     return Err(Failure::new(expected, self.describe(&ev)));
                 }
@@ -537,25 +550,6 @@ impl Peer {
                 | Ev::Invalid(_)
                 | Ev::Closed(_)
                 | Ev::Timeout => return Err(Failure::new(expected, self.describe(&ev))),
-                Ev::Frame(_) => {}
-            }
-        }
-    }
-
-    /// Waits for a PING ACK with this payload, ignoring other frames but not a GOAWAY.
-    pub fn expect_ping_ack_of(&mut self, payload: [u8; 8]) -> Outcome {
-        let expected = format!("PING ACK with payload {payload:?}");
-        let deadline = self.deadline();
-        loop {
-            let ev = self.next(deadline);
-            match &ev {
-                Ev::Frame(Frame::Ping(p)) if p.ack && p.payload == payload => return Ok(()),
-                Ev::Frame(Frame::Ping(p)) if p.ack => {
-                    return Err(Failure::new(expected, self.describe(&ev)));
-                }
-                Ev::Frame(Frame::GoAway(_)) | Ev::Invalid(_) | Ev::Closed(_) | Ev::Timeout => {
-                    return Err(Failure::new(expected, self.describe(&ev)));
-                }
                 Ev::Frame(_) => {}
             }
         }

@@ -111,13 +111,7 @@ fn core(addr: SocketAddr, uri: &str) -> Outcome {
                 _ => {}
             }
         }
-        let now = Instant::now();
-        let wait = conn
-            .poll_timeout()
-            .map(|t| t.saturating_duration_since(now))
-            .unwrap_or(Duration::from_millis(50))
-            .clamp(Duration::from_millis(1), Duration::from_millis(50));
-        let _ = sock.set_read_timeout(Some(wait));
+        let _ = sock.set_read_timeout(Some(crate::server::core_loop::read_wait(&conn)));
         match sock.read(&mut buf) {
             Ok(0) => return Err("transport: the peer closed the connection".into()),
             Ok(n) => {

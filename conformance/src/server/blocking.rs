@@ -7,8 +7,7 @@ use http::{Request, Response};
 use std::io::Read;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
 fn handle(request: Request<RequestBody>) -> Response<Body> {
     let route = app::route(request.method(), request.uri().path());
@@ -33,12 +32,7 @@ pub fn serve(listener: TcpListener, stop: Arc<AtomicBool>) {
         Err(e) => return eprintln!("blocking server: {e}"),
     };
     let handle_stop = server.shutdown_handle();
-    let watcher = std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        handle_stop.shutdown();
-    });
+    let watcher = super::on_stop(stop, move || handle_stop.shutdown());
     let _ = server.serve(handle);
     let _ = watcher.join();
 }

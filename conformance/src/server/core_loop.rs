@@ -146,13 +146,7 @@ pub fn serve_connection(
                 continue;
             }
         }
-        let now = Instant::now();
-        let wait = conn
-            .poll_timeout()
-            .map(|t| t.saturating_duration_since(now))
-            .unwrap_or(Duration::from_millis(50))
-            .clamp(Duration::from_millis(1), Duration::from_millis(50));
-        let _ = sock.set_read_timeout(Some(wait));
+        let _ = sock.set_read_timeout(Some(read_wait(&conn)));
         match sock.read(&mut buf) {
             Ok(0) => return,
             Ok(n) => {
@@ -222,4 +216,14 @@ fn write_out(
         None => bytes,
     };
     sock.write_all(&bytes).is_ok()
+}
+
+/// How long a blocking read may wait: until the core's next timer, between 1 and 50 ms so
+/// that stop flags and timers are looked at often enough.
+pub(crate) fn read_wait(conn: &Connection) -> Duration {
+    let now = Instant::now();
+    conn.poll_timeout()
+        .map(|t| t.saturating_duration_since(now))
+        .unwrap_or(Duration::from_millis(50))
+        .clamp(Duration::from_millis(1), Duration::from_millis(50))
 }

@@ -11,8 +11,7 @@ use h2proto_mio::{Body, Server};
 use http::{Request, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
 fn handle(request: &Request<Bytes>) -> Response<Body> {
     let route = app::route(request.method(), request.uri().path());
@@ -53,12 +52,7 @@ pub fn serve(
     };
     let _ = bound.send(server.local_addr().map_err(|e| e.to_string()));
     let handle_stop = server.shutdown_handle();
-    let watcher = std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        handle_stop.shutdown();
-    });
+    let watcher = super::on_stop(stop, move || handle_stop.shutdown());
     let _ = server.serve(handle);
     let _ = watcher.join();
 }

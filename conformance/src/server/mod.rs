@@ -85,6 +85,17 @@ impl Drop for Server {
     }
 }
 
+/// A thread that waits for `stop` to be set, then calls `shutdown` (for adapters whose
+/// servers are stopped through a handle rather than by polling a flag).
+fn on_stop(stop: Arc<AtomicBool>, shutdown: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        shutdown();
+    })
+}
+
 /// Starts the reference server on `addr` (port 0 for an ephemeral one) in the background.
 pub fn spawn(runtime: Runtime, addr: SocketAddr) -> Result<Server, String> {
     spawn_with(runtime, addr, None, None)

@@ -13,6 +13,7 @@
 //! ```
 
 use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue, SERVER};
 use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
@@ -43,6 +44,9 @@ const MAX_BYTES: u64 = 1 << 32;
 /// servers on h2proto do).
 struct Repeat(u64);
 
+/// What `Repeat` sends, borrowed chunk by chunk (no allocation, as the reference servers).
+static FILL: [u8; 16 * 1024] = [b'x'; 16 * 1024];
+
 impl Body for Repeat {
     type Data = Bytes;
     type Error = BoxError;
@@ -54,9 +58,9 @@ impl Body for Repeat {
         if self.0 == 0 {
             return Poll::Ready(None);
         }
-        let n = self.0.min(16 * 1024);
+        let n = self.0.min(FILL.len() as u64);
         self.0 -= n;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; n as usize])))))
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&FILL[..n as usize])))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -68,15 +72,19 @@ impl Body for Repeat {
     }
 }
 
+const SERVER_NAME: HeaderValue = HeaderValue::from_static("hyper");
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
+
 fn full(bytes: Bytes) -> ResponseBody {
     Full::new(bytes).map_err(|e| match e {}).boxed()
 }
 
 async fn handle(request: Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
     let path = request.uri().path();
-    let mut response = Response::builder().status(StatusCode::OK).header("server", "hyper");
+    // Header names are `http`'s constants and values static, as in the reference servers.
+    let mut response = Response::builder().status(StatusCode::OK).header(SERVER, SERVER_NAME);
     let body = if request.method() == Method::HEAD {
-        response = response.header("content-type", "text/plain");
+        response = response.header(CONTENT_TYPE, TEXT_PLAIN);
         Empty::new().map_err(|e| match e {}).boxed()
     } else if path == "/echo" {
         request.into_body().map_err(BoxError::from).boxed()
@@ -86,7 +94,7 @@ async fn handle(request: Request<Incoming>) -> Result<Response<ResponseBody>, In
     } else if let Some(n) = path.strip_prefix("/bytes/").and_then(|n| n.parse::<u64>().ok()) {
         Repeat(n.min(MAX_BYTES)).boxed()
     } else {
-        response = response.header("content-type", "text/plain");
+        response = response.header(CONTENT_TYPE, TEXT_PLAIN);
         full(Bytes::from_static(BODY.as_bytes()))
     };
     Ok(response.body(body).expect("a valid response"))

@@ -21,12 +21,13 @@ fn handle(request: &Request<Bytes>) -> Response<Body> {
         Route::Hello => Body::from(BODY),
         Route::Echo => Body::from(request.body().clone()),
         Route::Sink => Body::from(Bytes::from_static(SINK_REPLY)),
+        Route::Bytes(n) if n <= app::CHUNK as u64 => Body::from(app::fill(n)),
         Route::Bytes(n) => {
             let mut left = n;
             Body::from_chunks(std::iter::from_fn(move || {
-                let chunk = left.min(16 * 1024);
-                left -= chunk;
-                (chunk > 0).then(|| Bytes::from(vec![b'x'; chunk as usize]))
+                let chunk = app::fill(left);
+                left -= chunk.len() as u64;
+                (!chunk.is_empty()).then_some(chunk)
             }))
         }
     };

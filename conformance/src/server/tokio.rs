@@ -31,9 +31,9 @@ impl Body for Repeat {
         if self.0 == 0 {
             return Poll::Ready(None);
         }
-        let n = self.0.min(16 * 1024);
-        self.0 -= n;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; n as usize])))))
+        let chunk = app::fill(self.0);
+        self.0 -= chunk.len() as u64;
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -3,7 +3,10 @@
 //! `cargo bench --bench memory` prints:
 //! - bytes per idle established connection, HPACK dynamic tables filled to 4 KiB both ways
 //!   (each side of a client/server pair counted separately);
-//! - bytes per additional open stream with no buffered data (server side).
+//! - bytes per additional open stream with no buffered data (server side);
+//! - heap allocations per small GET -> 200 exchange on each side, the request shaped like
+//!   h2load's and the response like the reference server's (the `http` types the core
+//!   builds and takes included).
 
 use bytes::Buf;
 use h2proto::{Config, Connection, Event};
@@ -12,10 +15,12 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ALLOCS: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -24,6 +29,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -33,6 +39,10 @@ static GLOBAL: Counting = Counting;
 
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
+}
+
+fn allocs() -> isize {
+    ALLOCS.load(Ordering::Relaxed)
 }
 
 fn pump(from: &mut Connection, to: &mut Connection) {
@@ -143,4 +153,79 @@ fn main() {
         client_heap as f64 / STREAMS as f64,
     );
     drop(pairs);
+    allocations_per_exchange();
+}
+
+/// Counts allocations (and reallocations) per exchange on each side, once the connection
+/// is warm: HPACK tables hold the repeated fields and every buffer has grown to size.
+fn allocations_per_exchange() {
+    use http::header::{CONTENT_LENGTH, HeaderValue, SERVER, USER_AGENT};
+    let mut client = Connection::client(Config::default());
+    let mut server = Connection::server(Config::default());
+    settle(&mut client, &mut server);
+    let mut request = http::Request::get("http://127.0.0.1:8080/bytes/13").body(()).unwrap();
+    let agent = HeaderValue::from_static("h2load nghttp2/1.52.0");
+    request.headers_mut().insert(USER_AGENT, agent);
+    const BATCH: usize = 100;
+    let (mut on_client, mut on_server) = (0, 0);
+    const ROUNDS: usize = 20;
+    for round in 0..ROUNDS {
+        let requests: Vec<_> = (0..BATCH).map(|_| request.clone()).collect();
+        let start = allocs();
+        for request in requests {
+            client.send_request(request, true).unwrap();
+        }
+        let mut wire = output(&mut client);
+        let client_send = allocs() - start;
+        let start = allocs();
+        while !wire.is_empty() {
+            let n = server.recv(wire.clone()).expect("valid HTTP/2");
+            wire.advance(n);
+            while let Some(event) = server.poll_event() {
+                if let Event::Request { stream_id, request, .. } = event {
+                    drop(request);
+                    let mut response = http::Response::new(());
+                    let headers = response.headers_mut();
+                    headers.insert(CONTENT_LENGTH, HeaderValue::from(13u32));
+                    headers.insert(SERVER, HeaderValue::from_static("h2proto"));
+                    server.send_response(stream_id, response, false).unwrap();
+                    server
+                        .send_data(stream_id, bytes::Bytes::from_static(b"Hello, world!"), true)
+                        .unwrap();
+                }
+            }
+        }
+        drop(wire);
+        let mut wire = output(&mut server);
+        let server_side = allocs() - start;
+        let start = allocs();
+        while !wire.is_empty() {
+            let n = client.recv(wire.clone()).expect("valid HTTP/2");
+            wire.advance(n);
+            while let Some(event) = client.poll_event() {
+                if let Event::Data { stream_id, .. } = event {
+                    while client.read_data(stream_id).is_some() {}
+                }
+            }
+        }
+        drop(wire);
+        let client_recv = allocs() - start;
+        // The first rounds grow tables and buffers; count the warm ones.
+        if round >= ROUNDS / 2 {
+            on_client += client_send + client_recv;
+            on_server += server_side;
+        }
+    }
+    let exchanges = (BATCH * (ROUNDS - ROUNDS / 2)) as f64;
+    println!(
+        "small GET -> 200 exchange, warm connection: {:.2} heap allocations on the server side, {:.2} on the client side (the http types in and out included)",
+        on_server as f64 / exchanges,
+        on_client as f64 / exchanges,
+    );
+}
+
+/// Everything `conn` has to send, as one buffer (its allocation counted to the sender).
+fn output(conn: &mut Connection) -> bytes::Bytes {
+    let out = conn.transmit();
+    out.copy_to_bytes(out.remaining())
 }

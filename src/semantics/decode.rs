@@ -25,6 +25,9 @@ pub(crate) enum MessageKind {
 /// on every request of a connection, so it is parsed once and shared afterwards (an
 /// `Authority` clone is a reference-count increment). It holds at most one authority, so
 /// a peer that changes it every request only costs the parse it would cost anyway.
+///
+/// The cached authority is a copy: a slice of the input would keep the caller's whole
+/// read buffer alive for as long as the connection lasts.
 #[derive(Debug, Default)]
 pub(crate) struct AuthorityCache(Option<Authority>);
 
@@ -35,7 +38,8 @@ impl AuthorityCache {
                 return Ok(last.clone());
             }
         }
-        let authority = Authority::from_maybe_shared(bytes).map_err(|_| "invalid :authority")?;
+        let authority = Authority::from_maybe_shared(Bytes::copy_from_slice(&bytes))
+            .map_err(|_| "invalid :authority")?;
         self.0 = Some(authority.clone());
         Ok(authority)
     }
@@ -313,4 +317,25 @@ fn parse_content_length(value: &[u8]) -> Result<u64, Malformed> {
         return Err("invalid content-length");
     }
     Ok(value.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cache outlives every request of a connection: it must not hold on to the
+    /// buffer the authority was read from.
+    #[test]
+    fn cached_authority_is_a_copy_of_the_input() {
+        let input = Bytes::from(b"..example.com:8443..".to_vec());
+        let range = input.as_ptr() as usize..input.as_ptr() as usize + input.len();
+        let mut cache = AuthorityCache::default();
+        let first = cache.parse(input.slice(2..18)).unwrap();
+        assert_eq!(first.as_str(), "example.com:8443");
+        assert!(!range.contains(&(first.as_str().as_ptr() as usize)));
+        // A repeat is served from the cache, equal and again not a slice of the input.
+        let again = cache.parse(input.slice(2..18)).unwrap();
+        assert_eq!(again, first);
+        assert!(!range.contains(&(again.as_str().as_ptr() as usize)));
+    }
 }

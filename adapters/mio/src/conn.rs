@@ -20,10 +20,30 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Bytes of a fresh read buffer.
+/// Bytes of a fresh read arena.
 const READ_SIZE: usize = 64 << 10;
-/// Below this much room left in the read buffer, the next read gets a fresh one.
+/// Below this much room left in the read arena, the next read gets a fresh one.
 const MIN_READ_ROOM: usize = 16 << 10;
+
+/// Where a loop's connections read into, one after the other: a zeroed buffer consumed
+/// front to back. Each read fills the unused tail and what was read is split off as
+/// `Bytes`, which the core keeps only as long as it needs (DATA payloads until the
+/// application reads them). Shared by all the loop's connections, so an idle connection
+/// holds no read buffer at all: a hundred connections cost one 64 KiB arena, not a hundred.
+#[derive(Default)]
+pub(crate) struct ReadArena(BytesMut);
+
+impl ReadArena {
+    /// Room for the next read: the unused tail, or a fresh zeroed arena when that ran low
+    /// (the old one is freed once the core has let go of every slice of it). Zeroed once
+    /// when allocated, so no read pays for clearing memory.
+    fn room(&mut self) -> &mut BytesMut {
+        if self.0.len() < MIN_READ_ROOM {
+            self.0 = BytesMut::zeroed(READ_SIZE);
+        }
+        &mut self.0
+    }
+}
 /// Reads per `drive` before other connections get their turn.
 const READS_PER_TURN: usize = 16;
 /// Slices per `write_vectored`.
@@ -65,7 +85,6 @@ pub(crate) struct Conn {
     pub(crate) read_to_end: bool,
     /// Input the core paused on (its output must drain first).
     input: Option<Bytes>,
-    read_buf: BytesMut,
     /// The transport failed or hit EOF.
     dead: Option<io::Error>,
     /// After the connection ended: how long to try to flush its last frames.
@@ -93,7 +112,6 @@ impl Conn {
             writable: true,
             read_to_end: false,
             input: None,
-            read_buf: BytesMut::new(),
             dead: None,
             linger: None,
             closing: false,
@@ -134,9 +152,9 @@ impl Conn {
     }
 
     /// Moves everything that can move now. See the module docs.
-    pub(crate) fn drive(&mut self, now: Instant) {
+    pub(crate) fn drive(&mut self, now: Instant, arena: &mut ReadArena) {
         loop {
-            let mut moved = self.read();
+            let mut moved = self.read(arena);
             self.h2.handle_timeout(now);
             while let Some(event) = self.h2.poll_event() {
                 moved = true;
@@ -166,10 +184,8 @@ impl Conn {
     /// asking again would only earn `WouldBlock` for a syscall. Only a peer's FIN or a
     /// socket error, which the same event may carry, is read on to the end.
     ///
-    /// The buffer is zeroed once when allocated and consumed front to back: each read
-    /// fills the unused tail, and what was read is split off as `Bytes` (the core keeps
-    /// DATA payloads as slices of it), so no read pays for clearing memory.
-    fn read(&mut self) -> bool {
+    /// Reads go into the loop's [`ReadArena`].
+    fn read(&mut self, arena: &mut ReadArena) -> bool {
         let mut moved = false;
         if let Some(input) = self.input.take() {
             moved = self.feed(input);
@@ -178,17 +194,15 @@ impl Conn {
             if !self.readable || self.input.is_some() || self.dead.is_some() {
                 break;
             }
-            if self.read_buf.len() < MIN_READ_ROOM {
-                self.read_buf = BytesMut::zeroed(READ_SIZE);
-            }
-            let room = self.read_buf.len();
-            match self.socket.read(&mut self.read_buf) {
+            let buf = arena.room();
+            let room = buf.len();
+            match self.socket.read(buf) {
                 Ok(0) => self.dead = Some(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) => {
                     if n < room && !self.read_to_end {
                         self.readable = false;
                     }
-                    let bytes = self.read_buf.split_to(n).freeze();
+                    let bytes = buf.split_to(n).freeze();
                     moved |= self.feed(bytes);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,

@@ -5,7 +5,7 @@
 //! run commands from other threads, then [`drive`](Conn::drive) every connection that has
 //! news or a due timer, and drop the finished ones.
 
-use crate::conn::{Conn, Role};
+use crate::conn::{Conn, ReadArena, Role};
 use crate::{Handler, ResponseCallback};
 use bytes::Bytes;
 use h2proto::{Config, Connection};
@@ -64,6 +64,8 @@ pub(crate) struct Loop {
     listener: Option<Listener>,
     conns: HashMap<Token, Entry>,
     next_token: usize,
+    /// What every connection of this loop reads into.
+    arena: ReadArena,
 }
 
 impl Loop {
@@ -72,7 +74,15 @@ impl Loop {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, commands) = mpsc::channel();
         let remote = Remote { tx, waker };
-        Ok(Loop { poll, commands, remote, listener: None, conns: HashMap::new(), next_token: 2 })
+        Ok(Loop {
+            poll,
+            commands,
+            remote,
+            listener: None,
+            conns: HashMap::new(),
+            next_token: 2,
+            arena: ReadArena::default(),
+        })
     }
 
     pub(crate) fn remote(&self) -> Remote {
@@ -160,7 +170,7 @@ impl Loop {
             for (token, entry) in &mut self.conns {
                 let due = entry.conn.deadline().is_some_and(|at| at <= now);
                 if std::mem::take(&mut entry.dirty) || due || entry.conn.is_hot() {
-                    entry.conn.drive(now);
+                    entry.conn.drive(now, &mut self.arena);
                 }
                 if entry.conn.is_done(now) {
                     finished.push(*token);

@@ -1,6 +1,6 @@
 //! From a decoded field list to `http` types, rejecting malformed messages (RFC 9113 §8).
 
-use super::{Malformed, Protocol, is_connection_specific, valid_name, valid_value};
+use super::{Malformed, Protocol, is_connection_specific, valid_value, valid_value_edges};
 use crate::hpack::FieldView;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue};
@@ -110,11 +110,14 @@ impl FieldCollector {
         }
         self.regular_seen = true;
         let name = &field.name[..];
-        if !valid_name(name) {
-            return Err("invalid character in a field name");
-        }
-        if !valid_value(field.value) {
-            return Err("invalid character or whitespace in a field value");
+        // §8.2.1 on names: `from_lowercase` rejects uppercase and every byte outside the
+        // token alphabet, which covers 0x00-0x20, 0x7f-0xff and the colon.
+        let header_name =
+            HeaderName::from_lowercase(name).map_err(|_| "invalid character in a field name")?;
+        // §8.2.1 on values: the edges here; NUL, CR and LF (with every other control
+        // character but HTAB) are refused by `HeaderValue` below.
+        if !valid_value_edges(field.value) {
+            return Err("whitespace around a field value");
         }
         if is_connection_specific(name) {
             return Err("connection-specific header field");
@@ -143,11 +146,10 @@ impl FieldCollector {
             b"priority" => self.priority = Some(field.value.clone()),
             _ => {}
         }
-        let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
         let mut value = HeaderValue::from_maybe_shared(field.value.clone())
-            .map_err(|_| "invalid field value")?;
+            .map_err(|_| "invalid character in a field value")?;
         value.set_sensitive(field.sensitive);
-        self.headers.get_or_insert_default().append(name, value);
+        self.headers.get_or_insert_default().append(header_name, value);
         Ok(())
     }
 

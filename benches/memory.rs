@@ -8,7 +8,7 @@
 //!   h2load's and the response like the reference server's (the `http` types the core
 //!   builds and takes included).
 
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use h2proto::{Config, Connection, Event};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -46,15 +46,31 @@ fn allocs() -> isize {
 }
 
 fn pump(from: &mut Connection, to: &mut Connection) {
-    let out = from.transmit();
-    let mut wire = Vec::new();
-    while out.has_remaining() {
-        wire.extend_from_slice(out.chunk());
-        let n = out.chunk().len();
-        out.advance(n);
-    }
+    let wire = output(from);
     if !wire.is_empty() {
-        to.recv(wire.into()).expect("valid HTTP/2");
+        to.recv(wire).expect("valid HTTP/2");
+    }
+}
+
+/// Everything `conn` has to send, as one buffer (its allocation counted to the sender).
+fn output(conn: &mut Connection) -> Bytes {
+    let out = conn.transmit();
+    out.copy_to_bytes(out.remaining())
+}
+
+/// Feeds all of `wire` to `conn`, handing each event to `on_event` as it comes (a peer
+/// stops reading while its event queue is full, so events are taken as we go).
+fn deliver(
+    conn: &mut Connection,
+    mut wire: Bytes,
+    mut on_event: impl FnMut(&mut Connection, Event),
+) {
+    while !wire.is_empty() {
+        let n = conn.recv(wire.clone()).expect("valid HTTP/2");
+        wire.advance(n);
+        while let Some(event) = conn.poll_event() {
+            on_event(conn, event);
+        }
     }
 }
 
@@ -123,26 +139,12 @@ fn main() {
     }
     let client_heap = live() - before;
     let before_server = live();
-    let out = client.transmit();
-    let mut wire = Vec::new();
-    while out.has_remaining() {
-        wire.extend_from_slice(out.chunk());
-        let n = out.chunk().len();
-        out.advance(n);
-    }
-    let mut wire = bytes::Bytes::from(wire);
     let mut requests = 0;
-    while !wire.is_empty() {
-        // The server stops reading while its event queue is full: take events as we go.
-        let n = server.recv(wire.clone()).expect("valid HTTP/2");
-        wire.advance(n);
-        while let Some(event) = server.poll_event() {
-            if let Event::Request { .. } = event {
-                requests += 1;
-            }
+    deliver(&mut server, output(&mut client), |_, event| {
+        if let Event::Request { .. } = event {
+            requests += 1;
         }
-    }
-    drop(wire);
+    });
     assert_eq!(requests, STREAMS);
     let _ = server.transmit().remaining();
     let server_heap = live() - before_server;
@@ -175,40 +177,28 @@ fn allocations_per_exchange() {
         for request in requests {
             client.send_request(request, true).unwrap();
         }
-        let mut wire = output(&mut client);
+        let wire = output(&mut client);
         let client_send = allocs() - start;
         let start = allocs();
-        while !wire.is_empty() {
-            let n = server.recv(wire.clone()).expect("valid HTTP/2");
-            wire.advance(n);
-            while let Some(event) = server.poll_event() {
-                if let Event::Request { stream_id, request, .. } = event {
-                    drop(request);
-                    let mut response = http::Response::new(());
-                    let headers = response.headers_mut();
-                    headers.insert(CONTENT_LENGTH, HeaderValue::from(13u32));
-                    headers.insert(SERVER, HeaderValue::from_static("h2proto"));
-                    server.send_response(stream_id, response, false).unwrap();
-                    server
-                        .send_data(stream_id, bytes::Bytes::from_static(b"Hello, world!"), true)
-                        .unwrap();
-                }
+        deliver(&mut server, wire, |server, event| {
+            if let Event::Request { stream_id, request, .. } = event {
+                drop(request);
+                let mut response = http::Response::new(());
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(13u32));
+                headers.insert(SERVER, HeaderValue::from_static("h2proto"));
+                server.send_response(stream_id, response, false).unwrap();
+                server.send_data(stream_id, Bytes::from_static(b"Hello, world!"), true).unwrap();
             }
-        }
-        drop(wire);
-        let mut wire = output(&mut server);
+        });
+        let wire = output(&mut server);
         let server_side = allocs() - start;
         let start = allocs();
-        while !wire.is_empty() {
-            let n = client.recv(wire.clone()).expect("valid HTTP/2");
-            wire.advance(n);
-            while let Some(event) = client.poll_event() {
-                if let Event::Data { stream_id, .. } = event {
-                    while client.read_data(stream_id).is_some() {}
-                }
+        deliver(&mut client, wire, |client, event| {
+            if let Event::Data { stream_id, .. } = event {
+                while client.read_data(stream_id).is_some() {}
             }
-        }
-        drop(wire);
+        });
         let client_recv = allocs() - start;
         // The first rounds grow tables and buffers; count the warm ones.
         if round >= ROUNDS / 2 {
@@ -222,10 +212,4 @@ fn allocations_per_exchange() {
         on_server as f64 / exchanges,
         on_client as f64 / exchanges,
     );
-}
-
-/// Everything `conn` has to send, as one buffer (its allocation counted to the sender).
-fn output(conn: &mut Connection) -> bytes::Bytes {
-    let out = conn.transmit();
-    out.copy_to_bytes(out.remaining())
 }

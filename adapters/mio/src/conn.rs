@@ -25,6 +25,11 @@ const READ_SIZE: usize = 64 << 10;
 /// Below this much room left in the read arena, the next read gets a fresh one.
 const MIN_READ_ROOM: usize = 16 << 10;
 
+/// Reads per `drive` before other connections get their turn.
+const READS_PER_TURN: usize = 16;
+/// Slices per `write_vectored`.
+const MAX_IOVECS: usize = 64;
+
 /// Where a loop's connections read into, one after the other: a zeroed buffer consumed
 /// front to back. Each read fills the unused tail and what was read is split off as
 /// `Bytes`, which the core keeps only as long as it needs (DATA payloads until the
@@ -44,10 +49,6 @@ impl ReadArena {
         &mut self.0
     }
 }
-/// Reads per `drive` before other connections get their turn.
-const READS_PER_TURN: usize = 16;
-/// Slices per `write_vectored`.
-const MAX_IOVECS: usize = 64;
 
 /// What a connection serves or asks.
 pub(crate) enum Role {

@@ -65,15 +65,17 @@ pub fn route(method: &Method, path: &str) -> Route {
 pub fn head(route: Route) -> Response<()> {
     let mut response = Response::new(());
     let headers = response.headers_mut();
-    let text = HeaderValue::from_static("text/plain");
-    match route {
+    let length = match route {
         Route::Hello | Route::Head => {
-            headers.insert(CONTENT_TYPE, text);
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(BODY.len()));
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            Some(BODY.len() as u64)
         }
-        Route::Sink => _ = headers.insert(CONTENT_LENGTH, HeaderValue::from(SINK_REPLY.len())),
-        Route::Bytes(n) => _ = headers.insert(CONTENT_LENGTH, HeaderValue::from(n)),
-        Route::Echo => {}
+        Route::Sink => Some(SINK_REPLY.len() as u64),
+        Route::Bytes(n) => Some(n),
+        Route::Echo => None,
+    };
+    if let Some(n) = length {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
     }
     headers.insert(SERVER, HeaderValue::from_static("h2proto-conformance"));
     response

@@ -50,6 +50,17 @@ const READ_SIZE: usize = 64 << 10;
 /// Below this much spare room, a fresh read arena is allocated.
 const MIN_READ_ROOM: usize = 8 << 10;
 
+/// Slices per vectored write.
+const MAX_IOVECS: usize = 64;
+/// Bytes copied into one write for transports without vectored writes (TLS).
+const STAGING_SIZE: usize = 64 << 10;
+/// Body frames sent in place (ready and taken whole) before the body joins the pump set.
+const INLINE_FRAMES: usize = 16;
+/// Rounds of the loop before yielding to the runtime.
+const MAX_ROUNDS: usize = 32;
+/// Commands taken per round.
+const MAX_COMMANDS: usize = 256;
+
 thread_local! {
     /// What every connection polled on this thread reads into: a buffer filled front to
     /// back, each read split off as `Bytes` that the core keeps only as long as it needs.
@@ -69,16 +80,6 @@ fn poll_read_into<I: AsyncRead + Unpin>(
     }
     tokio_util::io::poll_read_buf(Pin::new(io), cx, buf).map_ok(|_| buf.split().freeze())
 }
-/// Slices per vectored write.
-const MAX_IOVECS: usize = 64;
-/// Bytes copied into one write for transports without vectored writes (TLS).
-const STAGING_SIZE: usize = 64 << 10;
-/// Body frames sent in place (ready and taken whole) before the body joins the pump set.
-const INLINE_FRAMES: usize = 16;
-/// Rounds of the loop before yielding to the runtime.
-const MAX_ROUNDS: usize = 32;
-/// Commands taken per round.
-const MAX_COMMANDS: usize = 256;
 
 /// A callback for informational (1xx) responses of one request.
 pub(crate) type OnInformational = Arc<dyn Fn(&Response<()>) + Send + Sync>;
@@ -184,8 +185,9 @@ pub(crate) struct Driver<I> {
     role: RoleState,
     entries: HashMap<StreamId, Entry, BuildHasherDefault<IdHasher>>,
     pumps: FuturesUnordered<Abortable<Pump>>,
-    /// Read into when the thread's arena is in use (a transport whose `poll_read` polls
-    /// another connection's reads on the same thread).
+    /// Read into when the thread's arena is already borrowed: a transport whose
+    /// `poll_read` drives another connection on this thread inline (an in-memory pipe
+    /// polled in place, say) would otherwise find the arena taken.
     read_buf: BytesMut,
     /// Input `recv` did not consume yet.
     input: Option<Bytes>,

@@ -268,20 +268,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Decodes one symbol, applying the end-of-string rules of §5.2: `Ok(None)` at the end
-    /// of the input (after valid padding).
+    /// of the input (after valid padding). Two-stream decoding steps with this while it
+    /// synchronises; the end of a string is decoded by [`decode_tail`].
     fn next_symbol(&mut self) -> Result<Option<u8>, DecodeError> {
-        let mut one = [0u8; 2];
-        match self.next_symbols(&mut one, false)? {
-            0 => Ok(None),
-            _ => Ok(Some(one[0])),
-        }
-    }
-
-    /// Decodes the next one or (if `pairs`) two symbols into `dst`, applying the
-    /// end-of-string rules of §5.2. Returns how many; 0 at the end of the input (after
-    /// valid padding).
-    #[inline]
-    fn next_symbols(&mut self, dst: &mut [u8; 2], pairs: bool) -> Result<usize, DecodeError> {
         while self.nbits <= 48 {
             let Some(&b) = self.src.get(self.pos) else { break };
             self.buf |= u64::from(b) << (56 - self.nbits);
@@ -290,40 +279,30 @@ impl<'a> Reader<'a> {
         }
         let nbits = self.nbits;
         if nbits == 0 {
-            return Ok(0);
+            return Ok(None);
         }
         if nbits < 8 {
             // Only possible at the very end: fewer than 8 bits that are all ones are padding
             // (and no code is all ones, so they cannot be a symbol).
             let mask = !0u64 << (64 - nbits);
             if self.buf & mask == mask {
-                return Ok(0);
+                return Ok(None);
             }
         }
         // Pad the missing bits with ones: a code that fits only thanks to them is too long.
         let padded = self.buf | (!0u64 >> nbits);
         let e = FAST[(padded >> (64 - LOOKUP_BITS)) as usize];
-        let (count, len) = if e == 0 {
-            let (sym, len) = decode_long(padded);
-            if sym > 255 {
-                return Err(DecodeError::InvalidHuffman);
-            }
-            dst[0] = sym as u8;
-            (1, len)
+        let (sym, len) = if e == 0 {
+            decode_long(padded)
         } else {
-            [dst[0], dst[1]] = ((e >> SYMS_SHIFT) as u16).to_le_bytes();
-            if pairs && e & LEN_MASK <= nbits {
-                (((e >> COUNT_SHIFT) & 3) as usize, e & LEN_MASK)
-            } else {
-                (1, (e >> LEN1_SHIFT) & 0xf)
-            }
+            ((e >> SYMS_SHIFT) as u16 & 0xff, (e >> LEN1_SHIFT) & 0xf)
         };
-        if len > nbits {
+        if sym > 255 || len > nbits {
             return Err(DecodeError::InvalidHuffman);
         }
         self.buf <<= len;
         self.nbits -= len;
-        Ok(count)
+        Ok(Some(sym as u8))
     }
 
     /// Decodes everything up to `stop_bit` (for fast groups) and, if `to_end`, the rest,
@@ -345,16 +324,60 @@ impl<'a> Reader<'a> {
         }
         (self.buf, self.nbits, self.pos, *o) = (buf, nbits, pos, n);
         if to_end {
-            loop {
-                let dst = out.get_mut(*o..*o + 2).and_then(|d| <&mut [u8; 2]>::try_from(d).ok());
-                let dst = dst.ok_or(DecodeError::InvalidHuffman)?;
-                match self.next_symbols(dst, true)? {
-                    0 => break,
-                    n => *o += n,
-                }
-            }
+            decode_tail(self.src, self.bit_pos(), out, o)?;
         }
         Ok(())
+    }
+}
+
+/// Decodes `src` from bit `from` to its end, writing from `out[*o]`, with the end-of-string
+/// rules of §5.2. This is the whole of a string shorter than 8 octets (most `:path`s) and
+/// the last few octets of a longer one, so it is kept lean: the bits wait at the top of a
+/// 64-bit window refilled an octet at a time, and every lookup pads the window's missing
+/// bits with ones, so that a code which fits only thanks to them reads as running past the
+/// end, where it is either the padding (fewer than 8 bits, all ones) or an error.
+fn decode_tail(src: &[u8], from: usize, out: &mut [u8], o: &mut usize) -> Result<(), DecodeError> {
+    let mut next = from / 8;
+    // Real bits at the top, zeros below; at most 63 of them, so that the padding is never
+    // an overlong shift.
+    let mut window = 0u64;
+    let mut avail = 0u32;
+    let mut skip = (from % 8) as u32;
+    loop {
+        while avail < 56 {
+            let Some(&b) = src.get(next) else { break };
+            window |= u64::from(b) << (56 - avail);
+            avail += 8;
+            next += 1;
+        }
+        if skip > 0 {
+            // The first octet's bits before `from` were decoded already.
+            window <<= skip;
+            avail = avail.saturating_sub(skip);
+            skip = 0;
+        }
+        let padded = window | (!0u64 >> avail);
+        if avail < 8 && padded == u64::MAX {
+            return Ok(()); // the end, or valid padding
+        }
+        let e = FAST[(padded >> (64 - LOOKUP_BITS)) as usize];
+        let (syms, count, len) = if e == 0 {
+            let (sym, len) = decode_long(padded);
+            (sym, 1, len)
+        } else if e & LEN_MASK <= avail {
+            ((e >> SYMS_SHIFT) as u16, ((e >> COUNT_SHIFT) & 3) as usize, e & LEN_MASK)
+        } else {
+            ((e >> SYMS_SHIFT) as u16 & 0xff, 1, (e >> LEN1_SHIFT) & 0xf)
+        };
+        // A code running past the end (a truncated code or overlong padding), or EOS.
+        if len > avail || (count == 1 && syms > 255) {
+            return Err(DecodeError::InvalidHuffman);
+        }
+        let dst = out.get_mut(*o..*o + 2).ok_or(DecodeError::InvalidHuffman)?;
+        dst.copy_from_slice(&syms.to_le_bytes());
+        *o += count;
+        window <<= len;
+        avail -= len;
     }
 }
 

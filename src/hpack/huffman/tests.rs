@@ -224,3 +224,23 @@ fn split_decoding_matches_reference() {
         assert_eq!(dec(&wire), reference_decode(&wire), "round {round}");
     }
 }
+
+/// Strings shorter than 8 octets are decoded by the tail path alone: every bit flip and
+/// every cut of short encoded texts decodes as the reference decoder says.
+#[test]
+fn short_strings_and_their_damage_match_reference() {
+    let texts: &[&[u8]] =
+        &[b"/", b"/bytes/13", b"/index.html", b"GET", b"h2", b"\x00\xff", b"~~~|"];
+    for text in texts {
+        let wire = enc(text);
+        assert_eq!(dec(&wire).unwrap(), *text);
+        for bit in 0..wire.len() * 8 {
+            let mut damaged = wire.clone();
+            damaged[bit / 8] ^= 0x80 >> (bit % 8);
+            assert_eq!(dec(&damaged), reference_decode(&damaged), "{text:?} bit {bit}");
+        }
+        for cut in 0..wire.len() {
+            assert_eq!(dec(&wire[..cut]), reference_decode(&wire[..cut]), "{text:?} cut {cut}");
+        }
+    }
+}

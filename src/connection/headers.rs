@@ -267,7 +267,7 @@ impl Connection {
         };
         let content_length = collector.content_length();
         let priority = collector.priority().cloned();
-        let request = match collector.request(&mut self.authorities) {
+        let request = match collector.request(&mut self.targets) {
             Ok(r) => r,
             // §8.1.1: malformed requests are a stream error PROTOCOL_ERROR.
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
@@ -410,7 +410,7 @@ impl Connection {
         }
         self.open_stream(promised, &[StreamEvent::RecvPushPromise]);
         let content_length = decoded.as_ref().ok().and_then(|c| c.content_length());
-        let request = match decoded.map(|c| c.request(&mut self.authorities)) {
+        let request = match decoded.map(|c| c.request(&mut self.targets)) {
             Ok(Ok(r)) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };

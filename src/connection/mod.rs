@@ -175,7 +175,7 @@ pub struct Connection {
     got_settings: bool,
     header_block: Option<HeaderBlock>,
     decoder: hpack::Decoder,
-    authorities: crate::semantics::AuthorityCache,
+    targets: crate::semantics::TargetCache,
 
     // Output.
     out: Transmit,
@@ -255,7 +255,7 @@ impl Connection {
             got_settings: false,
             header_block: None,
             decoder,
-            authorities: crate::semantics::AuthorityCache::default(),
+            targets: crate::semantics::TargetCache::default(),
             out: Transmit::default(),
             encoder: hpack::Encoder::new(),
             pending_control: 0,

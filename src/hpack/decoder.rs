@@ -46,6 +46,45 @@ pub struct Decoder {
     max_list_size: usize,
     /// Arena for Huffman-decoded strings.
     scratch: BytesMut,
+    /// The last Huffman-coded value sent "without indexing".
+    last_literal: LastLiteral,
+}
+
+/// The longest encoded value [`LastLiteral`] remembers.
+const LAST_LITERAL_MAX: usize = 32;
+
+/// The last Huffman-coded value of a literal "without indexing" (§6.2.2), encoded and
+/// decoded. Encoders keep per-request values such as `:path` out of the dynamic table
+/// (nghttp2, and so curl and h2load, never index `:path`), so a client that asks for the
+/// same path again — polling, an RPC method — sends the same Huffman string every time: a
+/// repeat is recognised by comparing the short encoded string and shares the earlier
+/// decoding instead of decoding it again. Huffman decoding is a pure function of the
+/// encoded bytes, so the result is the same either way. Never-indexed (§6.2.3) values are
+/// not remembered, and the decoded copy is a slice of the decoder's own arena: it pins at
+/// most one arena chunk.
+#[derive(Debug, Default)]
+struct LastLiteral {
+    len: usize,
+    encoded: [u8; LAST_LITERAL_MAX],
+    decoded: Bytes,
+}
+
+impl LastLiteral {
+    #[inline]
+    fn get(&self, encoded: &[u8]) -> Option<Bytes> {
+        let same =
+            self.len == encoded.len() && self.len > 0 && self.encoded[..self.len] == *encoded;
+        same.then(|| self.decoded.clone())
+    }
+
+    #[inline]
+    fn set(&mut self, encoded: &[u8], decoded: &Bytes) {
+        if let Some(dst) = self.encoded.get_mut(..encoded.len()) {
+            dst.copy_from_slice(encoded);
+            self.len = encoded.len();
+            self.decoded = decoded.clone();
+        }
+    }
 }
 
 impl Default for Decoder {
@@ -98,6 +137,7 @@ impl Decoder {
             required_update: None,
             max_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
             scratch: BytesMut::new(),
+            last_literal: LastLiteral::default(),
         }
     }
 
@@ -247,7 +287,11 @@ impl Decoder {
                     Name::Dynamic(b) => b,
                     Name::Literal(s) => self.string(block, s)?,
                 };
-                let value = self.string(block, value)?;
+                let value = if b & 0x10 == 0 {
+                    self.repeatable_string(block, value)?
+                } else {
+                    self.string(block, value)?
+                };
                 if list.admit(name.len() + value.len()) {
                     emit(FieldView { name: &name, value: &value, sensitive: b & 0x10 != 0 });
                 }
@@ -279,6 +323,23 @@ impl Decoder {
         }
         let r = huffman_into(&mut self.scratch, &block[start..end])?;
         Ok(self.scratch.split_to(r.end).freeze())
+    }
+
+    /// [`string`](Self::string) for a value sent without indexing: a repeat of the last
+    /// such Huffman string shares its decoding ([`LastLiteral`]).
+    #[inline]
+    fn repeatable_string(&mut self, block: &Bytes, s: RawStr) -> Result<Bytes, DecodeError> {
+        let (start, end) = s.range;
+        if !s.huffman || end - start > LAST_LITERAL_MAX {
+            return self.string(block, s);
+        }
+        let encoded = &block[start..end];
+        if let Some(decoded) = self.last_literal.get(encoded) {
+            return Ok(decoded);
+        }
+        let decoded = self.string(block, s)?;
+        self.last_literal.set(encoded, &decoded);
+        Ok(decoded)
     }
 
     /// Checks a string that will not be materialised (over the list limit).

@@ -288,3 +288,39 @@ fn errors_map_to_compression_error() {
     }
     assert!(!DecodeError::HeaderListTooLarge.is_compression_error());
 }
+
+/// A Huffman string as a literal without indexing (§6.2.2) or never indexed (§6.2.3) with
+/// the static name `:path` (index 4).
+fn path_literal(path: &[u8], never: bool) -> Vec<u8> {
+    let mut wire = vec![if never { 0x14 } else { 0x04 }];
+    let mut coded = Vec::new();
+    huffman::encode(path, &mut coded);
+    wire.push(0x80 | coded.len() as u8);
+    wire.extend_from_slice(&coded);
+    wire
+}
+
+/// A repeated non-indexed Huffman value shares the first decoding; a different one, a
+/// never-indexed one and one after an error all decode as themselves.
+#[test]
+fn repeated_literal_shares_its_decoding() {
+    let mut d = Decoder::new();
+    let first = decode(&mut d, &path_literal(b"/bytes/13", false)).unwrap();
+    let again = decode(&mut d, &path_literal(b"/bytes/13", false)).unwrap();
+    assert_eq!(again[0].value, "/bytes/13");
+    assert_eq!(again[0].value.as_ptr(), first[0].value.as_ptr(), "the decoding is shared");
+
+    let other = decode(&mut d, &path_literal(b"/bytes/14", false)).unwrap();
+    assert_eq!(other[0].value, "/bytes/14");
+    let never = decode(&mut d, &path_literal(b"/bytes/14", true)).unwrap();
+    assert_eq!(never[0].value, "/bytes/14");
+    assert!(never[0].sensitive);
+    assert_ne!(never[0].value.as_ptr(), other[0].value.as_ptr(), "never-indexed: not shared");
+
+    // A damaged repeat is not recognised as one: it fails as it would have anyway.
+    let mut damaged = path_literal(b"/bytes/14", false);
+    *damaged.last_mut().unwrap() &= 0xfe; // the padding is no longer all ones
+    assert_eq!(decode(&mut d, &damaged), Err(DecodeError::InvalidHuffman));
+    let after = decode(&mut d, &path_literal(b"/bytes/14", false)).unwrap();
+    assert_eq!(after[0].value, "/bytes/14");
+}

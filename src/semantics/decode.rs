@@ -21,27 +21,45 @@ pub(crate) enum MessageKind {
     Trailers,
 }
 
-/// The last request authority parsed on a connection. Clients send the same `:authority`
-/// on every request of a connection, so it is parsed once and shared afterwards (an
-/// `Authority` clone is a reference-count increment). It holds at most one authority, so
-/// a peer that changes it every request only costs the parse it would cost anyway.
+/// The last request target parsed on a connection. Clients send the same `:authority` on
+/// every request of a connection, and often the same `:path` again (polling, an RPC
+/// method), so each is parsed once and shared while it repeats (a clone of `Authority` or
+/// `PathAndQuery` is a reference-count increment). It holds one of each, so a peer that
+/// changes them every request only costs the parse it would cost anyway.
 ///
 /// The cached authority is a copy: a slice of the input would keep the caller's whole
-/// read buffer alive for as long as the connection lasts.
+/// read buffer alive for as long as the connection lasts. The cached path is the one the
+/// request carried: a repeated Huffman-coded `:path` is a slice of the HPACK decoder's
+/// own arena (see the decoder's `LastLiteral`), a literal one a slice of the header block,
+/// which the cache then keeps alive until the path changes.
 #[derive(Debug, Default)]
-pub(crate) struct AuthorityCache(Option<Authority>);
+pub(crate) struct TargetCache {
+    authority: Option<Authority>,
+    path: Option<PathAndQuery>,
+}
 
-impl AuthorityCache {
-    fn parse(&mut self, bytes: Bytes) -> Result<Authority, Malformed> {
-        if let Some(last) = &self.0 {
+impl TargetCache {
+    fn authority(&mut self, bytes: Bytes) -> Result<Authority, Malformed> {
+        if let Some(last) = &self.authority {
             if last.as_str().as_bytes() == &bytes[..] {
                 return Ok(last.clone());
             }
         }
         let authority = Authority::from_maybe_shared(Bytes::copy_from_slice(&bytes))
             .map_err(|_| "invalid :authority")?;
-        self.0 = Some(authority.clone());
+        self.authority = Some(authority.clone());
         Ok(authority)
+    }
+
+    fn path(&mut self, bytes: Bytes) -> Result<PathAndQuery, Malformed> {
+        if let Some(last) = &self.path {
+            if last.as_str().as_bytes() == &bytes[..] {
+                return Ok(last.clone());
+            }
+        }
+        let path = PathAndQuery::from_maybe_shared(bytes).map_err(|_| "invalid :path")?;
+        self.path = Some(path.clone());
+        Ok(path)
     }
 }
 
@@ -185,12 +203,9 @@ impl FieldCollector {
 
     /// The request, or why it is malformed (for a `MessageKind::Request` collector).
     /// Takes the message out (the collector is left empty).
-    pub(crate) fn request(
-        &mut self,
-        authorities: &mut AuthorityCache,
-    ) -> Result<Request<()>, Malformed> {
+    pub(crate) fn request(&mut self, targets: &mut TargetCache) -> Result<Request<()>, Malformed> {
         self.finish_fields()?;
-        self.finish_request(authorities)
+        self.finish_request(targets)
     }
 
     /// The response, or why it is malformed (for a `MessageKind::Response` collector).
@@ -218,10 +233,7 @@ impl FieldCollector {
         Ok(())
     }
 
-    fn finish_request(
-        &mut self,
-        authorities: &mut AuthorityCache,
-    ) -> Result<Request<()>, Malformed> {
+    fn finish_request(&mut self, targets: &mut TargetCache) -> Result<Request<()>, Malformed> {
         let method = self.method.take().ok_or("missing :method")?;
         let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
         let is_connect = method == Method::CONNECT;
@@ -233,7 +245,7 @@ impl FieldCollector {
         }
         let has_authority = self.authority.is_some();
         let authority = match self.authority.take().or(self.host.take()) {
-            Some(a) if !a.is_empty() => Some(authorities.parse(a)?),
+            Some(a) if !a.is_empty() => Some(targets.authority(a)?),
             _ => None,
         };
         let mut parts = http::uri::Parts::default();
@@ -269,7 +281,7 @@ impl FieldCollector {
             parts.path_and_query = Some(if &path[..] == b"*" {
                 PathAndQuery::from_static("*")
             } else {
-                PathAndQuery::from_maybe_shared(path).map_err(|_| "invalid :path")?
+                targets.path(path)?
             });
             match authority {
                 Some(authority) => {
@@ -331,13 +343,29 @@ mod tests {
     fn cached_authority_is_a_copy_of_the_input() {
         let input = Bytes::from(b"..example.com:8443..".to_vec());
         let range = input.as_ptr() as usize..input.as_ptr() as usize + input.len();
-        let mut cache = AuthorityCache::default();
-        let first = cache.parse(input.slice(2..18)).unwrap();
+        let mut cache = TargetCache::default();
+        let first = cache.authority(input.slice(2..18)).unwrap();
         assert_eq!(first.as_str(), "example.com:8443");
         assert!(!range.contains(&(first.as_str().as_ptr() as usize)));
         // A repeat is served from the cache, equal and again not a slice of the input.
-        let again = cache.parse(input.slice(2..18)).unwrap();
+        let again = cache.authority(input.slice(2..18)).unwrap();
         assert_eq!(again, first);
         assert!(!range.contains(&(again.as_str().as_ptr() as usize)));
+    }
+
+    /// A repeated `:path` is parsed once and shared; a new one replaces it, and an invalid
+    /// one is still refused after a valid one was cached.
+    #[test]
+    fn repeated_path_is_shared_until_it_changes() {
+        let mut cache = TargetCache::default();
+        let first = cache.path(Bytes::from_static(b"/a?x=1")).unwrap();
+        let again = cache.path(Bytes::from(b"/a?x=1".to_vec())).unwrap();
+        assert_eq!(again, first);
+        assert_eq!(again.query(), Some("x=1"));
+        assert_eq!(again.as_str().as_ptr(), first.as_str().as_ptr(), "shared, not parsed again");
+        let other = cache.path(Bytes::from_static(b"/b")).unwrap();
+        assert_eq!((other.path(), other.query()), ("/b", None));
+        assert!(cache.path(Bytes::from_static(b"/c\x7f")).is_err());
+        assert_eq!(cache.path(Bytes::from_static(b"/b")).unwrap(), other);
     }
 }

@@ -15,7 +15,7 @@
 mod decode;
 mod encode;
 
-pub(crate) use decode::{AuthorityCache, FieldCollector, MessageKind};
+pub(crate) use decode::{FieldCollector, MessageKind, TargetCache};
 pub(crate) use encode::{check_trailers, encode_request, encode_response, encode_trailers};
 
 /// The `:protocol` pseudo-header of extended CONNECT (RFC 8441 §4), as a request extension.

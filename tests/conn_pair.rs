@@ -248,3 +248,46 @@ fn keepalive_ping_keeps_a_live_peer_and_drops_a_dead_one() {
     }
     assert!(pair.client.error().is_some(), "unanswered keepalive ends the connection");
 }
+
+/// The `content-length` the client sees when the server answers `request` with
+/// `send_response_with_length(.., response, declared, ..)` and then `body`.
+fn declared_length(
+    request: http::Request<()>,
+    response: http::Response<()>,
+    declared: u64,
+    body: &'static [u8],
+) -> Option<String> {
+    let mut pair = Pair::new();
+    let id = pair.client.send_request(request, true).unwrap();
+    pair.drive();
+    pair.server_events.clear();
+    pair.server.send_response_with_length(id, response, declared, body.is_empty()).unwrap();
+    if !body.is_empty() {
+        assert_eq!(pair.server.send_data(id, Bytes::from_static(body), true).unwrap(), body.len());
+    }
+    pair.drive();
+    let events = pair.take_client_events();
+    let head = events.iter().find_map(|e| match e {
+        Event::Response { response, .. } => Some(response),
+        _ => None,
+    });
+    let head = head.unwrap_or_else(|| panic!("no final response: {events:?}"));
+    let values: Vec<_> = head.headers().get_all(http::header::CONTENT_LENGTH).iter().collect();
+    assert!(values.len() <= 1, "content-length sent twice: {values:?}");
+    values.first().map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// A declared body length becomes `content-length`, unless the head has its own or the
+/// response may not carry one (RFC 9110 §8.6: 204, 304, and HEAD's empty body).
+#[test]
+fn send_response_with_length_declares_content_length() {
+    let get = || get("http://example.com/");
+    assert_eq!(declared_length(get(), status(200), 5, b"hello"), Some("5".into()));
+    assert_eq!(declared_length(get(), status(404), 0, b""), Some("0".into()));
+    let own = http::Response::builder().header("content-length", "7").body(()).unwrap();
+    assert_eq!(declared_length(get(), own, 99, b"seven!!"), Some("7".into()));
+    assert_eq!(declared_length(get(), status(204), 0, b""), None);
+    assert_eq!(declared_length(get(), status(304), 42, b""), None);
+    let head = http::Request::head("http://example.com/").body(()).unwrap();
+    assert_eq!(declared_length(head, status(200), 0, b""), None);
+}

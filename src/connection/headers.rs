@@ -290,6 +290,7 @@ impl Connection {
         }
         let stream = self.store.get_mut(id).expect("inserted above");
         stream.content_length = content_length;
+        stream.head_request = request.method() == http::Method::HEAD;
         if explicit {
             stream.urgency = urgency;
             stream.incremental = incremental;

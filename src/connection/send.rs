@@ -89,6 +89,33 @@ impl Connection {
         response: Response<()>,
         end_stream: bool,
     ) -> Result<(), UserError> {
+        self.respond(id, response, None, end_stream)
+    }
+
+    /// Server: [`send_response`](Self::send_response) for a body whose length is known
+    /// (a buffered body, or a stream with an exact size): a `content-length` of `length` is
+    /// sent with the head unless it has one already, encoded straight from the number.
+    /// Nothing is added where RFC 9110 §8.6 rules it out or where it would mislead: 1xx,
+    /// 204 and 304 responses, and answers to HEAD (whose body is empty whatever the
+    /// resource's length). Adapters call this for bodies they can measure, so handlers
+    /// need not set the field themselves.
+    pub fn send_response_with_length(
+        &mut self,
+        id: StreamId,
+        response: Response<()>,
+        length: u64,
+        end_stream: bool,
+    ) -> Result<(), UserError> {
+        self.respond(id, response, Some(length), end_stream)
+    }
+
+    fn respond(
+        &mut self,
+        id: StreamId,
+        response: Response<()>,
+        length: Option<u64>,
+        end_stream: bool,
+    ) -> Result<(), UserError> {
         if self.role != Role::Server {
             return Err(UserError::WrongRole);
         }
@@ -108,8 +135,14 @@ impl Connection {
                 "an informational response cannot end the stream",
             ));
         }
+        let length = length.filter(|_| {
+            !(informational
+                || status == StatusCode::NO_CONTENT
+                || status == StatusCode::NOT_MODIFIED
+                || stream.head_request)
+        });
         self.write_field_block(id, end_stream, |enc, dst| {
-            semantics::encode_response(&response, enc, dst)
+            semantics::encode_response(&response, length, enc, dst)
         })
         .map_err(UserError::InvalidMessage)?;
         if !informational {

@@ -54,18 +54,39 @@ pub(crate) fn encode_request(
     Ok(())
 }
 
-/// Encodes a response head (final or informational).
+/// Encodes a response head (final or informational), with a `content-length` of `length`
+/// if given and the head has none.
 pub(crate) fn encode_response(
     response: &Response<()>,
+    length: Option<u64>,
     encoder: &mut Encoder,
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
     let status = response.status();
+    let mut digits = [0u8; 20];
     let mut fields = Fields::new();
     fields.push(FieldRef::new(b":status", status.as_str().as_bytes()));
     push_headers(response.headers(), &mut fields, false)?;
+    if let Some(n) = length {
+        if !response.headers().contains_key(http::header::CONTENT_LENGTH) {
+            fields.push(FieldRef::new(b"content-length", decimal(n, &mut digits)));
+        }
+    }
     encoder.encode(fields.iter().copied(), dst);
     Ok(())
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[start..];
+        }
+    }
 }
 
 /// Encodes trailers: regular fields only.
@@ -132,4 +153,17 @@ fn push_headers<'a>(
 pub(crate) fn check_trailers(trailers: &HeaderMap) -> Result<(), Malformed> {
     let mut fields = Fields::new();
     push_headers(trailers, &mut fields, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimal_writes_every_digit() {
+        let mut buf = [0u8; 20];
+        for n in [0, 7, 10, 13, 65_536, 1 << 32, u64::MAX] {
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
 }

@@ -108,6 +108,11 @@ impl Outgoing {
     fn is_empty(&self) -> bool {
         self.data.is_empty() && matches!(self.end, Some(End::Stream))
     }
+
+    /// The length of a whole body, before any of it was sent; `None` for a streamed one.
+    fn known_length(&self) -> Option<u64> {
+        self.go.is_none().then_some(self.data.len() as u64)
+    }
 }
 
 /// Streams a reader's bytes to the driver, one chunk per go-ahead. Runs on the thread
@@ -536,7 +541,12 @@ impl Driver {
     }
 
     fn respond(&mut self, id: StreamId, head: Response<()>, body: Outgoing) {
-        match self.conn.send_response(id, head, body.is_empty()) {
+        // A whole body has a known length: the core declares it as content-length.
+        let sent = match body.known_length() {
+            Some(length) => self.conn.send_response_with_length(id, head, length, body.is_empty()),
+            None => self.conn.send_response(id, head, body.is_empty()),
+        };
+        match sent {
             Ok(()) => self.start_body(id, body),
             Err(_) => {
                 if let Some(go) = body.go {

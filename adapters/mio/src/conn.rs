@@ -358,7 +358,13 @@ impl Conn {
         let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
         let (out, chunks) = body.into_parts();
         let empty = out.is_empty() && chunks.is_none() && trailers.is_none();
-        if self.h2.send_response(id, Response::from_parts(parts, ()), empty).is_err() || empty {
+        let head = Response::from_parts(parts, ());
+        // A whole body has a known length: the core declares it as content-length.
+        let sent = match chunks {
+            None => self.h2.send_response_with_length(id, head, out.len() as u64, empty),
+            Some(_) => self.h2.send_response(id, head, empty),
+        };
+        if sent.is_err() || empty {
             return;
         }
         let mut s =

@@ -59,26 +59,41 @@ pub fn route(method: &Method, path: &str) -> Route {
     Route::Hello
 }
 
-/// The response head of a route. Names are `http`'s constants and values static or
-/// formatted numbers, so a head costs no parsing (a server answering small bodies spends a
-/// noticeable part of its time here otherwise).
+/// The response head of a route. Names are `http`'s constants and values static, so a
+/// head costs no parsing (a server answering small bodies spends a noticeable part of its
+/// time here otherwise).
+///
+/// The head carries no `content-length` except for HEAD (whose body is empty, so only the
+/// application knows the length it stands for): the adapters declare the length of every
+/// body they can measure (`send_response_with_length`), as hyper does from a body's size
+/// hint. A server streaming a body its adapter cannot measure adds it with
+/// [`declare_length`].
 pub fn head(route: Route) -> Response<()> {
     let mut response = Response::new(());
     let headers = response.headers_mut();
-    let length = match route {
-        Route::Hello | Route::Head => {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-            Some(BODY.len() as u64)
-        }
-        Route::Sink => Some(SINK_REPLY.len() as u64),
-        Route::Bytes(n) => Some(n),
-        Route::Echo => None,
-    };
-    if let Some(n) = length {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+    if let Route::Hello | Route::Head = route {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    }
+    if route == Route::Head {
+        declare_length(headers, BODY.len() as u64);
     }
     headers.insert(SERVER, HeaderValue::from_static("h2proto-conformance"));
     response
+}
+
+/// The length of a route's body, where it is known before the body is sent.
+pub fn length(route: Route) -> Option<u64> {
+    match route {
+        Route::Hello | Route::Head => Some(BODY.len() as u64),
+        Route::Sink => Some(SINK_REPLY.len() as u64),
+        Route::Bytes(n) => Some(n),
+        Route::Echo => None,
+    }
+}
+
+/// Sets `content-length`, for a body the adapter cannot measure.
+pub fn declare_length(headers: &mut http::HeaderMap, length: u64) {
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
 }
 
 /// Bytes of a `/bytes/N` body chunk.
@@ -102,6 +117,14 @@ struct Stream {
     finish: bool,
     /// The response head is out.
     responded: bool,
+}
+
+/// Sends a route's head, its body to follow, declaring the body's length where it is known.
+fn respond(conn: &mut Connection, id: StreamId, route: Route) {
+    let _ = match length(route) {
+        Some(n) => conn.send_response_with_length(id, head(route), n, false),
+        None => conn.send_response(id, head(route), false),
+    };
 }
 
 /// Per-connection state of the reference application.
@@ -151,7 +174,7 @@ impl App {
                         stream.out.push_back(Bytes::from_static(SINK_REPLY));
                         stream.finish = true;
                     }
-                    let _ = conn.send_response(stream_id, head(route), false);
+                    respond(conn, stream_id, route);
                     stream.responded = true;
                 }
                 self.streams.insert(stream_id, stream);
@@ -181,7 +204,7 @@ impl App {
         match s.route {
             Route::Echo => s.finish = true,
             Route::Sink if !s.responded => {
-                let _ = conn.send_response(id, head(Route::Sink), false);
+                respond(conn, id, Route::Sink);
                 s.responded = true;
                 s.out.push_back(Bytes::from_static(SINK_REPLY));
                 s.finish = true;

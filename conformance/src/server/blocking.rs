@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 
 fn handle(request: Request<RequestBody>) -> Response<Body> {
     let route = app::route(request.method(), request.uri().path());
-    let (head, ()) = app::head(route).into_parts();
+    let (mut head, ()) = app::head(route).into_parts();
     let body = match route {
         Route::Head => Body::empty(),
         Route::Hello => Body::from(BODY),
@@ -20,7 +20,11 @@ fn handle(request: Request<RequestBody>) -> Response<Body> {
             let _ = request.into_body().read_to_end(&mut Vec::new());
             Body::from(&SINK_REPLY[..])
         }
-        Route::Bytes(n) => Body::from_reader(std::io::repeat(b'x').take(n)),
+        Route::Bytes(n) => {
+            // Streamed from a reader: the adapter cannot measure it.
+            app::declare_length(&mut head.headers, n);
+            Body::from_reader(std::io::repeat(b'x').take(n))
+        }
     };
     Response::from_parts(head, body)
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 
 fn handle(request: &Request<Bytes>) -> Response<Body> {
     let route = app::route(request.method(), request.uri().path());
-    let (head, ()) = app::head(route).into_parts();
+    let (mut head, ()) = app::head(route).into_parts();
     let body = match route {
         Route::Head => Body::from(Bytes::new()),
         Route::Hello => Body::from(BODY),
@@ -23,6 +23,8 @@ fn handle(request: &Request<Bytes>) -> Response<Body> {
         Route::Sink => Body::from(Bytes::from_static(SINK_REPLY)),
         Route::Bytes(n) if n <= app::CHUNK as u64 => Body::from(app::fill(n)),
         Route::Bytes(n) => {
+            // Streamed: the adapter cannot measure it.
+            app::declare_length(&mut head.headers, n);
             let mut left = n;
             Body::from_chunks(std::iter::from_fn(move || {
                 let chunk = app::fill(left);

@@ -39,6 +39,10 @@ impl Body for Repeat {
     fn is_end_stream(&self) -> bool {
         self.0 == 0
     }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0)
+    }
 }
 
 async fn handle(request: Request<RecvBody>) -> Response<ResponseBody> {

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
 use h2proto::{ErrorCode, Event, Protocol, StreamId, UserError};
 use http::{HeaderMap, Request, Response};
-use http_body::Frame;
+use http_body::{Body as _, Frame};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -252,7 +252,13 @@ where
     ) {
         let Some(entry) = self.entries.get_mut(&id) else { return }; // reset meanwhile
         entry.responded = true;
-        match self.conn.send_response(id, head, body.is_none()) {
+        // A body of exact size (or none) has a known length: the core declares it as
+        // content-length.
+        let sent = match body.as_ref().map_or(Some(0), |b| b.size_hint().exact()) {
+            Some(length) => self.conn.send_response_with_length(id, head, length, body.is_none()),
+            None => self.conn.send_response(id, head, body.is_none()),
+        };
+        match sent {
             Ok(()) => match body {
                 Some(body) => self.send_body(id, body, cx),
                 None => {

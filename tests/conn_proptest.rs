@@ -169,11 +169,13 @@ fn run(server: bool, input: &[(Bytes, u64)], cut: usize) -> (Vec<String>, Vec<u8
                         }
                     }
                     Err(e) => {
-                        // Sticky: the same error on every later call; record it once.
-                        trace.push(format!("error {e}"));
+                        // Sticky: the same error on every later call; record it once, after
+                        // the events: those queued by earlier frames of the same call come
+                        // first whether or not an earlier call already returned them.
                         while let Some(event) = conn.poll_event() {
                             trace.push(format!("{event:?}"));
                         }
+                        trace.push(format!("error {e}"));
                         output.extend(buf_to_vec(conn.transmit()));
                         assert_eq!(conn.recv(Bytes::from_static(b"x")).err(), Some(e));
                         return (trace, output);

@@ -68,7 +68,8 @@ pub(crate) fn encode_response(
     fields.push(FieldRef::new(b":status", status.as_str().as_bytes()));
     push_headers(response.headers(), &mut fields, false)?;
     if let Some(n) = length {
-        if !response.headers().contains_key(http::header::CONTENT_LENGTH) {
+        // The head's own field wins (looked for among the few fields, not hashed again).
+        if !fields.iter().any(|f| f.name == b"content-length") {
             fields.push(FieldRef::new(b"content-length", decimal(n, &mut digits)));
         }
     }

@@ -17,9 +17,12 @@
 //! let client = Client::connect(addr)?;
 //! let response = client.request(http::Request::get("/world").body(())?)?;
 //! assert_eq!(response.status(), 200);
+//! let response_length = response.headers()["content-length"].clone();
 //! let mut text = String::new();
 //! response.into_body().read_to_string(&mut text)?;
 //! assert_eq!(text, "hello from /world");
+//! // A whole body's length goes out as content-length unless the handler set one.
+//! assert_eq!(response_length, "17");
 //!
 //! drop(client);
 //! stop.shutdown();

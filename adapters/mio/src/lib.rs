@@ -19,6 +19,8 @@
 //! let client = Client::connect(addr)?;
 //! let response = client.request(Request::post("/echo").body(Bytes::from("ping"))?)?;
 //! assert_eq!(response.body(), "ping");
+//! // A whole body's length goes out as content-length unless the handler set one.
+//! assert_eq!(response.headers()["content-length"], "4");
 //!
 //! drop(client);
 //! stop.shutdown();
@@ -69,6 +71,10 @@ const DEFAULT_MAX_BODY: usize = 16 << 20;
 pub struct Trailers(pub HeaderMap);
 
 /// A response body: whole bytes, or chunks pulled as the peer's flow control allows.
+///
+/// A whole body's length is sent as `content-length` (unless the response has one, or may
+/// not carry one: HEAD, 1xx, 204, 304); a chunked body goes without, unless the handler sets
+/// it.
 pub struct Body {
     full: Bytes,
     chunks: Option<Box<dyn Iterator<Item = Bytes> + Send>>,

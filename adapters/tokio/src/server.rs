@@ -9,7 +9,9 @@
 //! holds up its connection. A handler returns
 //! an `http::Response<B>` with any [`http_body::Body`] `B` (streaming, trailers), may send
 //! informational (1xx) responses first through [`Interim`], and may turn a CONNECT stream
-//! into a [`Tunnel`](crate::Tunnel).
+//! into a [`Tunnel`](crate::Tunnel). A body of exact size (`Full`, or any body whose
+//! `size_hint` is exact) is sent with its `content-length` unless the response has one or
+//! may not carry one (HEAD, 1xx, 204, 304), as hyper does.
 //!
 //! ```no_run
 //! use bytes::Bytes;

@@ -229,3 +229,31 @@ async fn a_handler_that_panics_resets_its_stream_only() {
     })
     .await;
 }
+
+/// A body of exact size (here `Full`) reaches the client with its content-length, declared
+/// by the adapter; a stream of unknown length goes without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_bodies_carry_their_length_and_streamed_ones_do_not() {
+    within(async {
+        let handler = |request: Request<RecvBody>| async move {
+            let body = if request.uri().path() == "/full" {
+                Full::new(Bytes::from_static(b"twelve bytes")).boxed()
+            } else {
+                let chunks = [Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"some")))];
+                StreamBody::new(futures_util::stream::iter(chunks)).boxed()
+            };
+            Response::new(body)
+        };
+        let addr = serve(Config::default(), handler).await;
+        let (send, _conn) = connect(addr, Config::default()).await;
+        for (path, length) in [("/full", Some("12")), ("/streamed", None)] {
+            let request = Request::get(url(addr, path)).body(Empty::<Bytes>::new()).unwrap();
+            let response = send.send_request(request).await.unwrap();
+            let declared = response.headers().get("content-length").map(|v| v.to_str().unwrap());
+            assert_eq!(declared, length, "{path}");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body.len(), if path == "/full" { 12 } else { 4 });
+        }
+    })
+    .await;
+}

@@ -1427,3 +1427,32 @@ fn rfc9113_6_2_headers_with_valid_priority_fields_are_otherwise_ignored() {
     assert_eq!(id, StreamId(1));
     peer.expect_quiet();
 }
+
+/// Repeated fields arrive as indexes into the peer's dynamic table, and the server checks a
+/// table entry once and reuses the result: a repeat must come out the same every time — a
+/// valid field intact, an invalid one refused (§8.2.1), a special one (`host`) still
+/// checked against the rest of the message.
+#[test]
+fn repeated_indexed_fields_keep_their_outcome() {
+    let mut peer = server();
+    let mut id = 1;
+    for round in 0..3 {
+        let fields = with(GET, &[("user-agent", "probe/1.0"), ("x-tag", "blue")]);
+        let headers = peer.request(id, &fields, true);
+        peer.send(headers);
+        let (_, request, _) = one_request(peer.events());
+        let got: Vec<_> =
+            request.headers().iter().map(|(n, v)| (n.as_str(), v.to_str().unwrap())).collect();
+        assert_eq!(got, [("user-agent", "probe/1.0"), ("x-tag", "blue")], "round {round}");
+        peer.frames();
+        id += 2;
+
+        assert_request_malformed(&mut peer, id, &with(GET, &[("x-bad", "a\0b")]));
+        id += 2;
+
+        // A host that disagrees with :authority (§8.3.1), sent from the table after round 0.
+        assert_request_malformed(&mut peer, id, &with(GET, &[("host", "other.example")]));
+        id += 2;
+    }
+    peer.expect_alive();
+}

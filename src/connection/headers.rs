@@ -150,7 +150,9 @@ impl Connection {
             _ => MessageKind::Trailers,
         };
         let mut collector = FieldCollector::new(kind);
-        let decoded = match self.decoder.decode_ref(&block, |field| collector.push(field)) {
+        let checked = &mut self.checked_fields;
+        let decoded = match self.decoder.decode_ref(&block, |field| collector.push(field, checked))
+        {
             Ok(()) => Ok(&mut collector),
             Err(e) if e.is_compression_error() => {
                 // §4.3: a block that cannot be decoded is a connection error COMPRESSION_ERROR.

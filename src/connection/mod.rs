@@ -176,6 +176,7 @@ pub struct Connection {
     header_block: Option<HeaderBlock>,
     decoder: hpack::Decoder,
     targets: crate::semantics::TargetCache,
+    checked_fields: crate::semantics::FieldCache,
 
     // Output.
     out: Transmit,
@@ -256,6 +257,7 @@ impl Connection {
             header_block: None,
             decoder,
             targets: crate::semantics::TargetCache::default(),
+            checked_fields: crate::semantics::FieldCache::default(),
             out: Transmit::default(),
             encoder: hpack::Encoder::new(),
             pending_control: 0,

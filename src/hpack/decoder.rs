@@ -243,18 +243,19 @@ impl Decoder {
                 if let Some((name, value)) = index.checked_sub(1).and_then(|i| STATIC_BYTES.get(i))
                 {
                     if list.admit(name.len() + value.len()) {
-                        emit(FieldView { name, value, sensitive: false });
+                        let entry = Some(index as u64);
+                        emit(FieldView { name, value, sensitive: false, entry });
                     }
                 } else {
-                    let entry = index
-                        .checked_sub(STATIC_TABLE.len() + 1)
-                        .and_then(|i| self.table.get(i))
-                        .ok_or(DecodeError::InvalidIndex)?;
+                    let i = index.checked_sub(STATIC_TABLE.len() + 1);
+                    let entry =
+                        i.and_then(|i| self.table.get(i)).ok_or(DecodeError::InvalidIndex)?;
                     if list.admit(entry.name.len() + entry.value.len()) {
                         emit(FieldView {
                             name: &entry.name,
                             value: &entry.value,
                             sensitive: false,
+                            entry: i.map(|i| self.table.entry_number(i)),
                         });
                     }
                 }
@@ -263,9 +264,14 @@ impl Decoder {
                 let index = read_int(b, 0x3f, src, &mut pos)?;
                 let name = self.name(index, src, &mut pos)?;
                 let value = read_str(src, &mut pos)?;
-                let field = self.insert(block, name, value)?;
+                let (field, entry) = self.insert(block, name, value)?;
                 if list.admit(field.name.len() + field.value.len()) {
-                    emit(FieldView { name: &field.name, value: &field.value, sensitive: false });
+                    emit(FieldView {
+                        name: &field.name,
+                        value: &field.value,
+                        sensitive: false,
+                        entry,
+                    });
                 }
             } else if b & 0x20 != 0 {
                 return Err(DecodeError::SizeUpdateNotAtStart);
@@ -293,7 +299,8 @@ impl Decoder {
                     self.string(block, value)?
                 };
                 if list.admit(name.len() + value.len()) {
-                    emit(FieldView { name: &name, value: &value, sensitive: b & 0x10 != 0 });
+                    let sensitive = b & 0x10 != 0;
+                    emit(FieldView { name: &name, value: &value, sensitive, entry: None });
                 }
             }
         }
@@ -352,8 +359,14 @@ impl Decoder {
         Ok(())
     }
 
-    /// §6.2.1: adds the field to the dynamic table and returns it, sharing the table's copy.
-    fn insert(&mut self, block: &Bytes, name: Name, value: RawStr) -> Result<Field, DecodeError> {
+    /// §6.2.1: adds the field to the dynamic table and returns it, sharing the table's copy,
+    /// with its entry number (none if it was too large to be added).
+    fn insert(
+        &mut self,
+        block: &Bytes,
+        name: Name,
+        value: RawStr,
+    ) -> Result<(Field, Option<u64>), DecodeError> {
         let src: &[u8] = block;
         // Huffman strings are decoded into the scratch arena, then copied into the table.
         let name_range = match name {
@@ -384,7 +397,8 @@ impl Decoder {
         let field = match self.table.insert(new_name, value_bytes) {
             Some((name, value)) => {
                 self.scratch.clear();
-                Field { name, value, sensitive: false }
+                let entry = Some(self.table.entry_number(0));
+                return Ok((Field { name, value, sensitive: false }, entry));
             }
             None => {
                 // Larger than the whole table (§4.4): the table is now empty; emit as is.
@@ -402,7 +416,7 @@ impl Decoder {
                 Field { name, value, sensitive: false }
             }
         };
-        Ok(field)
+        Ok((field, None))
     }
 }
 

@@ -324,3 +324,36 @@ fn repeated_literal_shares_its_decoding() {
     let after = decode(&mut d, &path_literal(b"/bytes/14", false)).unwrap();
     assert_eq!(after[0].value, "/bytes/14");
 }
+
+/// Table entries are numbered for good: static fields by their index, dynamic entries from
+/// 62 up in insertion order, whatever index they have now; literals not added have none.
+#[test]
+fn table_entries_keep_their_numbers() {
+    let mut d = Decoder::new();
+    let mut entries = Vec::new();
+    let mut block = vec![0x82]; // static 2, :method GET
+    block.extend(literal_indexed(b"x-a", b"1")); // dynamic entry 62, now index 62
+    block.extend(literal_indexed(b"x-b", b"2")); // dynamic entry 63, now index 62
+    block.extend([0xbe, 0xbf]); // index 62 (x-b), index 63 (x-a)
+    block.extend([0x00, 0x01, b'x', 0x01, b'3']); // literal without indexing
+    d.decode_ref(&Bytes::from(block), |f| entries.push((f.value.clone(), f.table_entry())))
+        .unwrap();
+    let want: Vec<(Bytes, Option<u64>)> = vec![
+        (Bytes::from_static(b"GET"), Some(2)),
+        (Bytes::from_static(b"1"), Some(62)),
+        (Bytes::from_static(b"2"), Some(63)),
+        (Bytes::from_static(b"2"), Some(63)),
+        (Bytes::from_static(b"1"), Some(62)),
+        (Bytes::from_static(b"3"), None),
+    ];
+    assert_eq!(entries, want);
+
+    // Eviction does not make numbers repeat: a table of one entry renumbers nothing.
+    d.set_max_table_size(40);
+    let mut block = vec![0x3f, 0x09]; // size update to 40 (31 + 9)
+    block.extend(literal_indexed(b"x-c", b"4"));
+    block.push(0xbe);
+    let mut again = Vec::new();
+    d.decode_ref(&Bytes::from(block), |f| again.push(f.table_entry())).unwrap();
+    assert_eq!(again, [Some(64), Some(64)]);
+}

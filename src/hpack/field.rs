@@ -48,9 +48,21 @@ pub struct FieldView<'a> {
     pub value: &'a Bytes,
     /// Sent as a literal *never indexed* (§6.2.3).
     pub sensitive: bool,
+    /// See [`FieldView::table_entry`].
+    pub(crate) entry: Option<u64>,
 }
 
 impl FieldView<'_> {
+    /// Which table entry the field is, if it is one: a static-table index (1–61) for a
+    /// field read whole from the static table, or a number above 61 for a dynamic-table
+    /// entry (read from the table, or added to it by this representation). Numbers are
+    /// never reused by a decoder, so two fields with the same number are the same field:
+    /// a caller can keep what it derived from one (a parsed or validated form) and reuse
+    /// it for the next. Literals not added to the table have none.
+    pub fn table_entry(&self) -> Option<u64> {
+        self.entry
+    }
+
     /// An owned copy of the field (two reference-count increments, no byte copies).
     pub fn to_field(&self) -> Field {
         Field { name: self.name.clone(), value: self.value.clone(), sensitive: self.sensitive }

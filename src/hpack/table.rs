@@ -12,6 +12,7 @@
 //! a small multiple of its maximum size. Names from the static table are not copied at all.
 
 use super::field::ENTRY_OVERHEAD;
+use super::static_table::STATIC_TABLE;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 
@@ -39,11 +40,23 @@ pub(crate) struct DynamicTable {
     size: usize,
     max_size: usize,
     arena: BytesMut,
+    /// Entries ever inserted: the newest entry is number `inserted - 1`.
+    inserted: u64,
 }
+
+/// Entry numbers (see `FieldView::table_entry`) of dynamic entries start above the static
+/// table's indexes.
+const FIRST_DYNAMIC_ENTRY: u64 = STATIC_TABLE.len() as u64 + 1;
 
 impl DynamicTable {
     pub(crate) fn new(max_size: usize) -> Self {
-        DynamicTable { entries: VecDeque::new(), size: 0, max_size, arena: BytesMut::new() }
+        DynamicTable {
+            entries: VecDeque::new(),
+            size: 0,
+            max_size,
+            arena: BytesMut::new(),
+            inserted: 0,
+        }
     }
 
     /// The current size per §4.1.
@@ -63,6 +76,13 @@ impl DynamicTable {
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&Entry> {
         self.entries.get(i)
+    }
+
+    /// The number (unique for the table's life) of the entry at dynamic index `i`, which
+    /// must exist.
+    #[inline]
+    pub(crate) fn entry_number(&self, i: usize) -> u64 {
+        FIRST_DYNAMIC_ENTRY + self.inserted - 1 - i as u64
     }
 
     /// §4.3: a new maximum evicts from the oldest end until the table fits.
@@ -106,6 +126,7 @@ impl DynamicTable {
         };
         let value = self.copy(value);
         self.size += entry_size;
+        self.inserted += 1;
         self.entries.push_front(Entry { name: name.clone(), value: value.clone() });
         Some((name, value))
     }

@@ -1,5 +1,6 @@
 //! From a decoded field list to `http` types, rejecting malformed messages (RFC 9113 §8).
 
+use super::field_cache::FieldCache;
 use super::{Malformed, Protocol, is_connection_specific, valid_value, valid_value_edges};
 use crate::hpack::FieldView;
 use bytes::{Bytes, BytesMut};
@@ -114,19 +115,28 @@ impl FieldCollector {
         self.priority.as_ref()
     }
 
-    pub(crate) fn push(&mut self, field: FieldView<'_>) {
+    /// Takes the next field; `checked` holds (and receives) regular fields already
+    /// checked, by HPACK table entry.
+    pub(crate) fn push(&mut self, field: FieldView<'_>, checked: &mut FieldCache) {
         if self.error.is_none() {
-            if let Err(e) = self.accept(field) {
+            if let Err(e) = self.accept(field, checked) {
                 self.error = Some(e);
             }
         }
     }
 
-    fn accept(&mut self, field: FieldView<'_>) -> Result<(), Malformed> {
+    fn accept(&mut self, field: FieldView<'_>, checked: &mut FieldCache) -> Result<(), Malformed> {
         if field.name.first() == Some(&b':') {
             return self.accept_pseudo(field);
         }
         self.regular_seen = true;
+        let entry = field.table_entry();
+        if let Some((name, value)) = entry.and_then(|e| checked.get(e)) {
+            // The same table entry passed every check below before, and needed no special
+            // handling: the same field again.
+            self.headers.get_or_insert_default().append(name, value);
+            return Ok(());
+        }
         let name = &field.name[..];
         // §8.2.1 on names: `from_lowercase` rejects uppercase and every byte outside the
         // token alphabet, which covers 0x00-0x20, 0x7f-0xff and the colon.
@@ -162,7 +172,16 @@ impl FieldCollector {
             }
             b"host" => self.host = Some(field.value.clone()),
             b"priority" => self.priority = Some(field.value.clone()),
-            _ => {}
+            _ => {
+                let mut value = HeaderValue::from_maybe_shared(field.value.clone())
+                    .map_err(|_| "invalid character in a field value")?;
+                value.set_sensitive(field.sensitive);
+                if let (Some(entry), false) = (entry, field.sensitive) {
+                    checked.put(entry, &header_name, &value);
+                }
+                self.headers.get_or_insert_default().append(header_name, value);
+                return Ok(());
+            }
         }
         let mut value = HeaderValue::from_maybe_shared(field.value.clone())
             .map_err(|_| "invalid character in a field value")?;

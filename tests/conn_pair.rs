@@ -278,7 +278,8 @@ fn declared_length(
 }
 
 /// A declared body length becomes `content-length`, unless the head has its own or the
-/// response may not carry one (RFC 9110 §8.6: 204, 304, and HEAD's empty body).
+/// response may not carry one (RFC 9110 §8.6: 204, 304, 2xx to CONNECT, and HEAD's empty
+/// body).
 #[test]
 fn send_response_with_length_declares_content_length() {
     let get = || get("http://example.com/");
@@ -290,4 +291,8 @@ fn send_response_with_length_declares_content_length() {
     assert_eq!(declared_length(get(), status(304), 42, b""), None);
     let head = http::Request::head("http://example.com/").body(()).unwrap();
     assert_eq!(declared_length(head, status(200), 0, b""), None);
+    // A tunnel has no length; a refused CONNECT's error body does.
+    let connect = || http::Request::connect("example.com:443").body(()).unwrap();
+    assert_eq!(declared_length(connect(), status(200), 0, b""), None);
+    assert_eq!(declared_length(connect(), status(403), 2, b"no"), Some("2".into()));
 }

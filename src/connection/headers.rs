@@ -293,6 +293,7 @@ impl Connection {
         let stream = self.store.get_mut(id).expect("inserted above");
         stream.content_length = content_length;
         stream.head_request = request.method() == http::Method::HEAD;
+        stream.connect_request = request.method() == http::Method::CONNECT;
         if explicit {
             stream.urgency = urgency;
             stream.incremental = incremental;

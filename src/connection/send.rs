@@ -96,8 +96,8 @@ impl Connection {
     /// (a buffered body, or a stream with an exact size): a `content-length` of `length` is
     /// sent with the head unless it has one already, encoded straight from the number.
     /// Nothing is added where RFC 9110 §8.6 rules it out or where it would mislead: 1xx,
-    /// 204 and 304 responses, and answers to HEAD (whose body is empty whatever the
-    /// resource's length). Adapters call this for bodies they can measure, so handlers
+    /// 204 and 304 responses, 2xx answers to CONNECT (a tunnel has no length), and answers
+    /// to HEAD (whose body is empty whatever the resource's length). Adapters call this for bodies they can measure, so handlers
     /// need not set the field themselves.
     pub fn send_response_with_length(
         &mut self,
@@ -139,7 +139,8 @@ impl Connection {
             !(informational
                 || status == StatusCode::NO_CONTENT
                 || status == StatusCode::NOT_MODIFIED
-                || stream.head_request)
+                || stream.head_request
+                || (stream.connect_request && status.is_success()))
         });
         self.write_field_block(id, end_stream, |enc, dst| {
             semantics::encode_response(&response, length, enc, dst)

@@ -71,8 +71,11 @@ pub(crate) struct Stream {
     pub(crate) incremental: bool,
     /// In the scheduler's queue.
     pub(crate) queued: bool,
-    /// The request was HEAD (client side).
+    /// The request was HEAD (both sides: the client expects no body, the server declares
+    /// no length).
     pub(crate) head_request: bool,
+    /// Server: the request was CONNECT (a 2xx answer declares no length, RFC 9110 §8.6).
+    pub(crate) connect_request: bool,
 }
 
 impl Stream {
@@ -96,6 +99,7 @@ impl Stream {
             incremental: true,
             queued: false,
             head_request: false,
+            connect_request: false,
         }
     }
 

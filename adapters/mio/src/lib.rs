@@ -73,8 +73,8 @@ pub struct Trailers(pub HeaderMap);
 /// A response body: whole bytes, or chunks pulled as the peer's flow control allows.
 ///
 /// A whole body's length is sent as `content-length` (unless the response has one, or may
-/// not carry one: HEAD, 1xx, 204, 304); a chunked body goes without, unless the handler sets
-/// it.
+/// not carry one: HEAD, 1xx, 204, 304, 2xx to CONNECT); a chunked body goes without,
+/// unless the handler sets it.
 pub struct Body {
     full: Bytes,
     chunks: Option<Box<dyn Iterator<Item = Bytes> + Send>>,

@@ -11,7 +11,7 @@
 //! informational (1xx) responses first through [`Interim`], and may turn a CONNECT stream
 //! into a [`Tunnel`](crate::Tunnel). A body of exact size (`Full`, or any body whose
 //! `size_hint` is exact) is sent with its `content-length` unless the response has one or
-//! may not carry one (HEAD, 1xx, 204, 304), as hyper does.
+//! may not carry one (HEAD, 1xx, 204, 304, 2xx to CONNECT), as hyper does.
 //!
 //! ```no_run
 //! use bytes::Bytes;

@@ -6,7 +6,7 @@
 //! - bytes per additional open stream with no buffered data (server side);
 //! - heap allocations per small GET -> 200 exchange on each side, the request shaped like
 //!   h2load's and the response like the reference server's (the `http` types the core
-//!   builds and takes included).
+//!   builds and takes included), without and with header pools (`h2proto::HeaderPool`).
 
 use bytes::{Buf, Bytes};
 use h2proto::{Config, Connection, Event};
@@ -155,15 +155,21 @@ fn main() {
         client_heap as f64 / STREAMS as f64,
     );
     drop(pairs);
-    allocations_per_exchange();
+    allocations_per_exchange(false);
+    allocations_per_exchange(true);
 }
 
 /// Counts allocations (and reallocations) per exchange on each side, once the connection
 /// is warm: HPACK tables hold the repeated fields and every buffer has grown to size.
-fn allocations_per_exchange() {
+fn allocations_per_exchange(pooled: bool) {
     use http::header::{HeaderValue, SERVER, USER_AGENT};
     let mut client = Connection::client(Config::default());
     let mut server = Connection::server(Config::default());
+    if pooled {
+        // As an event loop lends its pool: sent heads' maps serve received heads.
+        *client.header_pool() = h2proto::HeaderPool::new(BATCH);
+        *server.header_pool() = h2proto::HeaderPool::new(BATCH);
+    }
     settle(&mut client, &mut server);
     let mut request = http::Request::get("http://127.0.0.1:8080/bytes/13").body(()).unwrap();
     let agent = HeaderValue::from_static("h2load nghttp2/1.52.0");
@@ -182,7 +188,9 @@ fn allocations_per_exchange() {
         let start = allocs();
         deliver(&mut server, wire, |server, event| {
             if let Event::Request { stream_id, request, .. } = event {
-                drop(request);
+                // Done with the request: with a pool its map serves a later head (as the
+                // mio adapter does after its handler).
+                server.header_pool().put(request.into_parts().0.headers);
                 // As the reference server answers: the body's length is declared to the
                 // core, which encodes content-length itself.
                 let mut response = http::Response::new(());
@@ -208,7 +216,8 @@ fn allocations_per_exchange() {
     }
     let exchanges = (BATCH * (ROUNDS - ROUNDS / 2)) as f64;
     println!(
-        "small GET -> 200 exchange, warm connection: {:.2} heap allocations on the server side, {:.2} on the client side (the http types in and out included)",
+        "small GET -> 200 exchange, warm connection{}: {:.2} heap allocations on the server side, {:.2} on the client side (the http types in and out included)",
+        if pooled { ", header pools" } else { "" },
         on_server as f64 / exchanges,
         on_client as f64 / exchanges,
     );

@@ -296,3 +296,49 @@ fn send_response_with_length_declares_content_length() {
     assert_eq!(declared_length(connect(), status(200), 0, b""), None);
     assert_eq!(declared_length(connect(), status(403), 2, b"no"), Some("2".into()));
 }
+
+/// With pools, the map of a head just sent is reused for the next head received, on both
+/// sides: nothing of the old head may show through, and the pools stay balanced.
+#[test]
+fn header_pools_carry_maps_from_sent_heads_to_received_ones() {
+    let mut pair = Pair::new();
+    *pair.server.header_pool() = h2proto::HeaderPool::new(4);
+    *pair.client.header_pool() = h2proto::HeaderPool::new(4);
+    let fields = |headers: &http::HeaderMap| -> Vec<(String, String)> {
+        headers.iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned())).collect()
+    };
+    for round in 0..3 {
+        let request = http::Request::get("http://example.com/a")
+            .header("x-round", round.to_string())
+            .body(())
+            .unwrap();
+        let id = pair.client.send_request(request, true).unwrap();
+        assert_eq!(pair.client.header_pool().len(), 1, "the request's map, kept");
+        pair.drive();
+        let events = std::mem::take(&mut pair.server_events);
+        let got = events.iter().find_map(|e| match e {
+            Event::Request { request, .. } => Some(request),
+            _ => None,
+        });
+        let got = got.unwrap_or_else(|| panic!("no request: {events:?}"));
+        assert_eq!(fields(got.headers()), [("x-round".into(), round.to_string())]);
+
+        let response = http::Response::builder()
+            .header("x-reply", "one")
+            .header("x-extra", format!("r{round}"))
+            .body(())
+            .unwrap();
+        pair.server.send_response(id, response, true).unwrap();
+        assert_eq!(pair.server.header_pool().len(), 1, "the response's map, kept");
+        pair.drive();
+        let events = pair.take_client_events();
+        let head = events.iter().find_map(|e| match e {
+            Event::Response { response, .. } => Some(response),
+            _ => None,
+        });
+        let head = head.unwrap_or_else(|| panic!("no response: {events:?}"));
+        let want = [("x-reply".into(), "one".into()), ("x-extra".into(), format!("r{round}"))];
+        assert_eq!(fields(head.headers()), want);
+        assert!(pair.client.header_pool().is_empty(), "the response took the kept map");
+    }
+}

@@ -149,7 +149,7 @@ impl Connection {
             Disposition::Response => MessageKind::Response,
             _ => MessageKind::Trailers,
         };
-        let mut collector = FieldCollector::new(kind);
+        let mut collector = FieldCollector::new(kind, self.header_pool.take());
         let checked = &mut self.checked_fields;
         let decoded = match self.decoder.decode_ref(&block, |field| collector.push(field, checked))
         {

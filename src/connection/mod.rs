@@ -177,6 +177,8 @@ pub struct Connection {
     decoder: hpack::Decoder,
     targets: crate::semantics::TargetCache,
     checked_fields: crate::semantics::FieldCache,
+    /// Maps for received heads; sent heads' maps go back here.
+    header_pool: crate::semantics::HeaderPool,
 
     // Output.
     out: Transmit,
@@ -258,6 +260,7 @@ impl Connection {
             decoder,
             targets: crate::semantics::TargetCache::default(),
             checked_fields: crate::semantics::FieldCache::default(),
+            header_pool: crate::semantics::HeaderPool::default(),
             out: Transmit::default(),
             encoder: hpack::Encoder::new(),
             pending_control: 0,
@@ -319,6 +322,13 @@ impl Connection {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The maps this connection fills with the heads it receives and leaves the heads it
+    /// sends in ([`HeaderPool`](crate::HeaderPool)): keeps nothing unless swapped for a
+    /// pool with a limit, as an event loop does for each connection's turn.
+    pub fn header_pool(&mut self) -> &mut crate::semantics::HeaderPool {
+        &mut self.header_pool
     }
 
     /// Counters of frames, bytes, streams and resets.

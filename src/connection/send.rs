@@ -78,6 +78,7 @@ impl Connection {
             parse_priority(value.as_bytes(), &mut stream.urgency, &mut stream.incremental);
         }
         self.stats.streams_opened_local += 1;
+        self.header_pool.put(request.into_parts().0.headers);
         Ok(id)
     }
 
@@ -146,6 +147,7 @@ impl Connection {
             semantics::encode_response(&response, length, enc, dst)
         })
         .map_err(UserError::InvalidMessage)?;
+        self.header_pool.put(response.into_parts().0.headers);
         if !informational {
             self.store.get_mut(id).expect("checked").head_sent = true;
         }

@@ -81,12 +81,15 @@ pub(crate) struct FieldCollector {
     content_length: Option<u64>,
     /// The RFC 9218 `priority` field, kept aside so the scheduler need not search for it.
     priority: Option<Bytes>,
-    /// Regular fields; created with the first one, so a message without any costs no map.
+    /// Regular fields: a reused map, or one created with the first field (so a message
+    /// without any costs no map).
     headers: Option<HeaderMap>,
 }
 
 impl FieldCollector {
-    pub(crate) fn new(kind: MessageKind) -> FieldCollector {
+    /// A collector for a block of `kind`; `map`, a cleared map if there is one to reuse,
+    /// receives the regular fields.
+    pub(crate) fn new(kind: MessageKind, map: Option<HeaderMap>) -> FieldCollector {
         FieldCollector {
             kind,
             error: None,
@@ -101,7 +104,7 @@ impl FieldCollector {
             cookie: None,
             content_length: None,
             priority: None,
-            headers: None,
+            headers: map,
         }
     }
 

@@ -10,7 +10,7 @@
 
 use crate::{Body, Handler, ResponseCallback, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
-use h2proto::{Connection, ErrorCode, Event, StreamId};
+use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, StatusCode, Uri};
 use mio::net::TcpStream;
@@ -152,8 +152,15 @@ impl Conn {
         self.closing = true;
     }
 
-    /// Moves everything that can move now. See the module docs.
-    pub(crate) fn drive(&mut self, now: Instant, arena: &mut ReadArena) {
+    /// Moves everything that can move now (see the module docs). The loop's header pool is
+    /// this connection's for the turn (see [`h2proto::HeaderPool`]).
+    pub(crate) fn drive(&mut self, now: Instant, arena: &mut ReadArena, headers: &mut HeaderPool) {
+        std::mem::swap(self.h2.header_pool(), headers);
+        self.turn(now, arena);
+        std::mem::swap(self.h2.header_pool(), headers);
+    }
+
+    fn turn(&mut self, now: Instant, arena: &mut ReadArena) {
         loop {
             let mut moved = self.read(arena);
             self.h2.handle_timeout(now);
@@ -344,7 +351,11 @@ impl Conn {
     fn serve(&mut self, id: StreamId, request: Request<Bytes>) {
         let Role::Server(handler) = &self.role else { return };
         match catch_unwind(AssertUnwindSafe(|| handler(&request))) {
-            Ok(response) => self.respond(id, response),
+            Ok(response) => {
+                // The handler is done with the request: its map serves a later head.
+                self.h2.header_pool().put(request.into_parts().0.headers);
+                self.respond(id, response)
+            }
             Err(_) => {
                 let _ = self.h2.reset(id, ErrorCode::INTERNAL_ERROR);
             }

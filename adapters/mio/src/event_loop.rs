@@ -8,7 +8,7 @@
 use crate::conn::{Conn, ReadArena, Role};
 use crate::{Handler, ResponseCallback};
 use bytes::Bytes;
-use h2proto::{Config, Connection};
+use h2proto::{Config, Connection, HeaderPool};
 use http::Request;
 use http::uri::Authority;
 use mio::net::{TcpListener, TcpStream};
@@ -18,6 +18,10 @@ use std::io;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
+
+/// Header maps a loop keeps for reuse (a few hundred bytes each): enough for a burst of
+/// heads from many connections in one turn.
+const HEADER_POOL_LIMIT: usize = 64;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -66,6 +70,8 @@ pub(crate) struct Loop {
     next_token: usize,
     /// What every connection of this loop reads into.
     arena: ReadArena,
+    /// Header maps shared by the loop's connections, lent to each for its turn.
+    headers: HeaderPool,
 }
 
 impl Loop {
@@ -82,6 +88,7 @@ impl Loop {
             conns: HashMap::new(),
             next_token: 2,
             arena: ReadArena::default(),
+            headers: HeaderPool::new(HEADER_POOL_LIMIT),
         })
     }
 
@@ -170,7 +177,7 @@ impl Loop {
             for (token, entry) in &mut self.conns {
                 let due = entry.conn.deadline().is_some_and(|at| at <= now);
                 if std::mem::take(&mut entry.dirty) || due || entry.conn.is_hot() {
-                    entry.conn.drive(now, &mut self.arena);
+                    entry.conn.drive(now, &mut self.arena, &mut self.headers);
                 }
                 if entry.conn.is_done(now) {
                     finished.push(*token);

@@ -50,6 +50,9 @@ const READ_SIZE: usize = 64 << 10;
 /// Below this much spare room, a fresh read arena is allocated.
 const MIN_READ_ROOM: usize = 8 << 10;
 
+/// Header maps a runtime thread keeps for reuse (a few hundred bytes each).
+const HEADER_POOL_LIMIT: usize = 64;
+
 /// Slices per vectored write.
 const MAX_IOVECS: usize = 64;
 /// Bytes copied into one write for transports without vectored writes (TLS).
@@ -67,6 +70,11 @@ thread_local! {
     /// Shared, so an idle connection holds no read buffer: a hundred connections cost one
     /// 64 KiB arena per runtime thread, not a hundred.
     static READ_ARENA: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+
+    /// Header maps shared by the connections polled on this thread: the maps of heads sent
+    /// serve the heads received next, whichever connection they belong to.
+    static HEADER_POOL: std::cell::RefCell<h2proto::HeaderPool> =
+        std::cell::RefCell::new(h2proto::HeaderPool::new(HEADER_POOL_LIMIT));
 }
 
 /// Reads once from `io` into `buf` (an arena), returning what was read.
@@ -284,8 +292,23 @@ where
         self.conn.shutdown();
     }
 
-    /// Drives the connection; ready when it has closed.
+    /// Drives the connection; ready when it has closed. The thread's header pool is the
+    /// connection's while it is polled (see [`h2proto::HeaderPool`]), unless a connection
+    /// further up this thread's stack holds it already (a handler driving another
+    /// connection in place): then it goes without.
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        HEADER_POOL.with(|pool| match pool.try_borrow_mut() {
+            Ok(mut pool) => {
+                std::mem::swap(self.conn.header_pool(), &mut pool);
+                let result = self.poll_turn(cx);
+                std::mem::swap(self.conn.header_pool(), &mut pool);
+                result
+            }
+            Err(_) => self.poll_turn(cx),
+        })
+    }
+
+    fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if let Some(result) = &self.result {
             return Poll::Ready(result.clone());
         }

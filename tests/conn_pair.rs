@@ -249,6 +249,16 @@ fn keepalive_ping_keeps_a_live_peer_and_drops_a_dead_one() {
     assert!(pair.client.error().is_some(), "unanswered keepalive ends the connection");
 }
 
+/// The final response head among `events`.
+#[track_caller]
+fn final_response(events: &[Event]) -> &http::Response<()> {
+    let head = events.iter().find_map(|e| match e {
+        Event::Response { response, .. } => Some(response),
+        _ => None,
+    });
+    head.unwrap_or_else(|| panic!("no final response: {events:?}"))
+}
+
 /// The `content-length` the client sees when the server answers `request` with
 /// `send_response_with_length(.., response, declared, ..)` and then `body`.
 fn declared_length(
@@ -267,11 +277,7 @@ fn declared_length(
     }
     pair.drive();
     let events = pair.take_client_events();
-    let head = events.iter().find_map(|e| match e {
-        Event::Response { response, .. } => Some(response),
-        _ => None,
-    });
-    let head = head.unwrap_or_else(|| panic!("no final response: {events:?}"));
+    let head = final_response(&events);
     let values: Vec<_> = head.headers().get_all(http::header::CONTENT_LENGTH).iter().collect();
     assert!(values.len() <= 1, "content-length sent twice: {values:?}");
     values.first().map(|v| v.to_str().unwrap().to_owned())
@@ -332,11 +338,7 @@ fn header_pools_carry_maps_from_sent_heads_to_received_ones() {
         assert_eq!(pair.server.header_pool().len(), 1, "the response's map, kept");
         pair.drive();
         let events = pair.take_client_events();
-        let head = events.iter().find_map(|e| match e {
-            Event::Response { response, .. } => Some(response),
-            _ => None,
-        });
-        let head = head.unwrap_or_else(|| panic!("no response: {events:?}"));
+        let head = final_response(&events);
         let want = [("x-reply".into(), "one".into()), ("x-extra".into(), format!("r{round}"))];
         assert_eq!(fields(head.headers()), want);
         assert!(pair.client.header_pool().is_empty(), "the response took the kept map");

@@ -56,13 +56,21 @@ pub fn encode_to_array(value: usize, prefix_bits: u8, flags: u8) -> ([u8; MAX_EN
 /// If `prefix_bits` is not in `1..=8`.
 #[inline]
 pub fn encode(value: usize, prefix_bits: u8, flags: u8, dst: &mut impl BufMut) {
-    // Most integers (indexes, short lengths) fit the prefix: one octet, and a call small
-    // enough to inline; longer ones take the out-of-line path.
-    if prefix_bits <= 8 && value < (1usize << prefix_bits) - 1 {
-        dst.put_u8(flags | value as u8);
-    } else {
-        encode_long(value, prefix_bits, flags, dst);
+    // Most integers (indexes, short lengths) fit the prefix or one more octet, and a call
+    // small enough to inline; longer ones take the out-of-line path.
+    if (1..=8).contains(&prefix_bits) {
+        let max_prefix = (1usize << prefix_bits) - 1;
+        if value < max_prefix {
+            dst.put_u8(flags | value as u8);
+            return;
+        }
+        if value - max_prefix < 0x80 {
+            // Two octets (a name index past a 4-bit prefix, a length past 126): still inline.
+            dst.put_slice(&[flags | max_prefix as u8, (value - max_prefix) as u8]);
+            return;
+        }
     }
+    encode_long(value, prefix_bits, flags, dst);
 }
 
 #[inline(never)]

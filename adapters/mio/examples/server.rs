@@ -25,8 +25,8 @@ fn main() -> std::io::Result<()> {
     }
     let server = Server::bind(&addr)?.threads(threads);
     eprintln!("listening on http://{} with {threads} loop thread(s)", server.local_addr()?);
-    server.serve(|request: &Request<Bytes>| match request.uri().path() {
-        "/echo" => Response::new(request.body().clone()),
+    server.serve(|request: Request<Bytes>| match request.uri().path() {
+        "/echo" => Response::new(request.into_body()),
         _ => Response::new(Bytes::from_static(b"hello")),
     })
 }

@@ -350,12 +350,8 @@ impl Conn {
     /// Server: runs the handler on a whole request and sends its response.
     fn serve(&mut self, id: StreamId, request: Request<Bytes>) {
         let Role::Server(handler) = &self.role else { return };
-        match catch_unwind(AssertUnwindSafe(|| handler(&request))) {
-            Ok(response) => {
-                // The handler is done with the request: its map serves a later head.
-                self.h2.header_pool().put(request.into_parts().0.headers);
-                self.respond(id, response)
-            }
+        match catch_unwind(AssertUnwindSafe(|| handler(request))) {
+            Ok(response) => self.respond(id, response),
             Err(_) => {
                 let _ = self.h2.reset(id, ErrorCode::INTERNAL_ERROR);
             }

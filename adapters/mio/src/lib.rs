@@ -10,8 +10,8 @@
 //! let addr = server.local_addr()?;
 //! let stop = server.shutdown_handle();
 //! let serving = std::thread::spawn(move || {
-//!     server.serve(|request: &Request<Bytes>| match request.uri().path() {
-//!         "/echo" => Response::new(request.body().clone()),
+//!     server.serve(|request: Request<Bytes>| match request.uri().path() {
+//!         "/echo" => Response::new(request.into_body()),
 //!         _ => Response::new(Bytes::from("hello")),
 //!     })
 //! });
@@ -125,6 +125,6 @@ impl From<String> for Body {
 }
 
 /// A server's request handler, as the loops share it.
-type Handler = dyn Fn(&Request<Bytes>) -> Response<Body> + Send + Sync;
+type Handler = dyn Fn(Request<Bytes>) -> Response<Body> + Send + Sync;
 /// Where a client's response goes.
 type ResponseCallback = Box<dyn FnOnce(io::Result<Response<Bytes>>) + Send>;

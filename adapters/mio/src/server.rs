@@ -96,9 +96,14 @@ impl Server {
     /// returns the response. It runs on a loop thread, so it must not block; for a large
     /// or slow response body use [`Body::from_chunks`], pulled only as flow control allows.
     /// A handler that panics resets its stream with INTERNAL_ERROR.
+    ///
+    /// The request is the handler's: a busy server can build its response head in the
+    /// request's own `HeaderMap` (cleared), so the map goes round between received and
+    /// sent heads through the loop's [`HeaderPool`](h2proto::HeaderPool) and no head costs
+    /// an allocation.
     pub fn serve<H, B>(self, handler: H) -> io::Result<()>
     where
-        H: Fn(&Request<Bytes>) -> Response<B> + Send + Sync + 'static,
+        H: Fn(Request<Bytes>) -> Response<B> + Send + Sync + 'static,
         B: Into<Body>,
     {
         let handler: Arc<Handler> = Arc::new(move |request| handler(request).map(Into::into));

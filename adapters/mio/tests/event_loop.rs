@@ -86,7 +86,7 @@ fn reuseport_threads_share_the_connections() {
     let seen = Arc::new(Mutex::new(HashSet::new()));
     let seen_in_handler = seen.clone();
     let server = Server::bind("127.0.0.1:0").unwrap().threads(4);
-    let server = TestServer::start(server, move |_: &Request<Bytes>| {
+    let server = TestServer::start(server, move |_: Request<Bytes>| {
         seen_in_handler.lock().unwrap().insert(thread::current().id());
         Response::new(Bytes::from_static(b"hi"))
     });
@@ -154,7 +154,7 @@ fn streamed_body_is_pulled_only_as_fast_as_a_slow_client_reads() {
     let mut config = Config::default();
     config.max_send_buffer_per_stream = 64 << 10;
     let server = Server::bind("127.0.0.1:0").unwrap().config(config);
-    let server = TestServer::start(server, move |_: &Request<Bytes>| {
+    let server = TestServer::start(server, move |_: Request<Bytes>| {
         let source = Source { pulled: counter.clone(), left: len, dropped: None };
         Response::new(Body::from_chunks(source))
     });
@@ -188,7 +188,7 @@ fn trailers_both_ways() {
     // RFC 9113 §8.1: trailers after the body, carried as a `Trailers` extension.
     let _w = watchdog(30);
     let server = Server::bind("127.0.0.1:0").unwrap();
-    let server = TestServer::start(server, |req: &Request<Bytes>| {
+    let server = TestServer::start(server, |req: Request<Bytes>| {
         let got = req.extensions().get::<Trailers>().and_then(|t| t.0.get("x-checksum"));
         let mut trailers = HeaderMap::new();
         trailers.insert("x-request-trailer", got.cloned().unwrap_or(HeaderValue::from_static("-")));
@@ -218,7 +218,7 @@ fn panics_reset_oversized_bodies_get_413_and_cancels_drop_the_source() {
     let dropped_tx = Mutex::new(dropped_tx);
     let server =
         Server::bind("127.0.0.1:0").unwrap().max_body_size(1 << 20).config(small_windows());
-    let server = TestServer::start(server, move |req: &Request<Bytes>| match req.uri().path() {
+    let server = TestServer::start(server, move |req: Request<Bytes>| match req.uri().path() {
         "/panic" => panic!("handler panics on purpose"),
         "/endless" => {
             let dropped = Some(dropped_tx.lock().unwrap().clone());
@@ -253,7 +253,7 @@ fn graceful_shutdown_finishes_streams_in_flight() {
     // `serve` returns and the port is closed.
     let _w = watchdog(60);
     let mut server =
-        TestServer::start(Server::bind("127.0.0.1:0").unwrap(), |_: &Request<Bytes>| {
+        TestServer::start(Server::bind("127.0.0.1:0").unwrap(), |_: Request<Bytes>| {
             let source = Source { pulled: Arc::default(), left: 4 << 20, dropped: None };
             Response::new(Body::from_chunks(source))
         });

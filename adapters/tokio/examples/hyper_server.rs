@@ -14,7 +14,7 @@
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, SERVER};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
 use hyper::body::Incoming;
@@ -80,24 +80,30 @@ fn full(bytes: Bytes) -> ResponseBody {
 }
 
 async fn handle(request: Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
-    let path = request.uri().path();
-    // Header names are `http`'s constants and values static, as in the reference servers.
-    let mut response = Response::builder().status(StatusCode::OK).header(SERVER, SERVER_NAME);
-    let body = if request.method() == Method::HEAD {
-        response = response.header(CONTENT_TYPE, TEXT_PLAIN);
+    // As in the reference servers, the request's own map carries the response head, and
+    // header names are `http`'s constants and values static.
+    let (parts, request_body) = request.into_parts();
+    let path = parts.uri.path();
+    let mut headers = parts.headers;
+    headers.clear();
+    headers.insert(SERVER, SERVER_NAME);
+    let body = if parts.method == Method::HEAD {
+        headers.insert(CONTENT_TYPE, TEXT_PLAIN);
         Empty::new().map_err(|e| match e {}).boxed()
     } else if path == "/echo" {
-        request.into_body().map_err(BoxError::from).boxed()
+        request_body.map_err(BoxError::from).boxed()
     } else if path == "/sink" {
-        let _ = request.into_body().collect().await;
+        let _ = request_body.collect().await;
         full(Bytes::from_static(SINK_REPLY))
     } else if let Some(n) = path.strip_prefix("/bytes/").and_then(|n| n.parse::<u64>().ok()) {
         Repeat(n.min(MAX_BYTES)).boxed()
     } else {
-        response = response.header(CONTENT_TYPE, TEXT_PLAIN);
+        headers.insert(CONTENT_TYPE, TEXT_PLAIN);
         full(Bytes::from_static(BODY.as_bytes()))
     };
-    Ok(response.body(body).expect("a valid response"))
+    let mut response = Response::new(body);
+    *response.headers_mut() = headers;
+    Ok(response)
 }
 
 fn main() -> std::io::Result<()> {

@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use h2proto::{Connection, Event, StreamId};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, SERVER};
-use http::{Method, Response};
+use http::{HeaderMap, Method, Response};
 use std::collections::HashMap;
 
 /// The body of an ordinary response: a few hundred bytes, so flow-control cases have
@@ -68,16 +68,21 @@ pub fn route(method: &Method, path: &str) -> Route {
 /// body they can measure (`send_response_with_length`), as hyper does from a body's size
 /// hint. A server streaming a body its adapter cannot measure adds it with
 /// [`declare_length`].
-pub fn head(route: Route) -> Response<()> {
-    let mut response = Response::new(());
-    let headers = response.headers_mut();
+///
+/// The fields go into `headers`, cleared first: a handler that owns the request passes the
+/// request's own map, which then carries the response head instead of being freed while a
+/// new one is allocated (with the adapters' header pools, no head costs an allocation).
+pub fn head(route: Route, mut headers: HeaderMap) -> Response<()> {
+    headers.clear();
     if let Route::Hello | Route::Head = route {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     }
     if route == Route::Head {
-        declare_length(headers, BODY.len() as u64);
+        declare_length(&mut headers, BODY.len() as u64);
     }
     headers.insert(SERVER, HeaderValue::from_static("h2proto-conformance"));
+    let mut response = Response::new(());
+    *response.headers_mut() = headers;
     response
 }
 
@@ -92,7 +97,7 @@ pub fn length(route: Route) -> Option<u64> {
 }
 
 /// Sets `content-length`, for a body the adapter cannot measure.
-pub fn declare_length(headers: &mut http::HeaderMap, length: u64) {
+pub fn declare_length(headers: &mut HeaderMap, length: u64) {
     headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
 }
 
@@ -122,8 +127,8 @@ struct Stream {
 /// Sends a route's head, its body to follow, declaring the body's length where it is known.
 fn respond(conn: &mut Connection, id: StreamId, route: Route) {
     let _ = match length(route) {
-        Some(n) => conn.send_response_with_length(id, head(route), n, false),
-        None => conn.send_response(id, head(route), false),
+        Some(n) => conn.send_response_with_length(id, head(route, HeaderMap::new()), n, false),
+        None => conn.send_response(id, head(route, HeaderMap::new()), false),
     };
 }
 
@@ -155,7 +160,7 @@ impl App {
                 };
                 match route {
                     Route::Head => {
-                        let _ = conn.send_response(stream_id, head(route), true);
+                        let _ = conn.send_response(stream_id, head(route, HeaderMap::new()), true);
                         return;
                     }
                     Route::Hello => {

@@ -11,13 +11,15 @@ use std::sync::atomic::AtomicBool;
 
 fn handle(request: Request<RequestBody>) -> Response<Body> {
     let route = app::route(request.method(), request.uri().path());
-    let (mut head, ()) = app::head(route).into_parts();
+    // The request's map carries the response head (see `app::head`).
+    let (parts, mut request_body) = request.into_parts();
+    let (mut head, ()) = app::head(route, parts.headers).into_parts();
     let body = match route {
         Route::Head => Body::empty(),
         Route::Hello => Body::from(BODY),
-        Route::Echo => Body::from_reader(request.into_body()),
+        Route::Echo => Body::from_reader(request_body),
         Route::Sink => {
-            let _ = request.into_body().read_to_end(&mut Vec::new());
+            let _ = request_body.read_to_end(&mut Vec::new());
             Body::from(&SINK_REPLY[..])
         }
         Route::Bytes(n) => {

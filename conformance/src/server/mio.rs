@@ -13,13 +13,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-fn handle(request: &Request<Bytes>) -> Response<Body> {
+fn handle(request: Request<Bytes>) -> Response<Body> {
     let route = app::route(request.method(), request.uri().path());
-    let (mut head, ()) = app::head(route).into_parts();
+    // The request's map carries the response head (see `app::head`).
+    let (parts, request_body) = request.into_parts();
+    let (mut head, ()) = app::head(route, parts.headers).into_parts();
     let body = match route {
         Route::Head => Body::from(Bytes::new()),
         Route::Hello => Body::from(BODY),
-        Route::Echo => Body::from(request.body().clone()),
+        Route::Echo => Body::from(request_body),
         Route::Sink => Body::from(Bytes::from_static(SINK_REPLY)),
         Route::Bytes(n) if n <= app::CHUNK as u64 => Body::from(app::fill(n)),
         Route::Bytes(n) => {

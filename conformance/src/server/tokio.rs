@@ -47,15 +47,17 @@ impl Body for Repeat {
 
 async fn handle(request: Request<RecvBody>) -> Response<ResponseBody> {
     let route = app::route(request.method(), request.uri().path());
-    let (head, ()) = app::head(route).into_parts();
+    // The request's map carries the response head (see `app::head`).
+    let (parts, request_body) = request.into_parts();
+    let (head, ()) = app::head(route, parts.headers).into_parts();
     let body: ResponseBody = match route {
         Route::Head => Empty::new().map_err(|e| match e {}).boxed(),
         Route::Hello => {
             Full::new(Bytes::from_static(BODY.as_bytes())).map_err(|e| match e {}).boxed()
         }
-        Route::Echo => request.into_body().map_err(BoxError::from).boxed(),
+        Route::Echo => request_body.map_err(BoxError::from).boxed(),
         Route::Sink => {
-            let _ = request.into_body().collect().await;
+            let _ = request_body.collect().await;
             Full::new(Bytes::from_static(SINK_REPLY)).map_err(|e| match e {}).boxed()
         }
         Route::Bytes(n) => Repeat(n).boxed(),

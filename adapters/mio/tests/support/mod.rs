@@ -42,7 +42,7 @@ pub struct TestServer {
 impl TestServer {
     pub fn start<H, B>(server: Server, handler: H) -> TestServer
     where
-        H: Fn(&Request<Bytes>) -> Response<B> + Send + Sync + 'static,
+        H: Fn(Request<Bytes>) -> Response<B> + Send + Sync + 'static,
         B: Into<Body>,
     {
         let addr = server.local_addr().unwrap();
@@ -69,9 +69,9 @@ impl Drop for TestServer {
 }
 
 /// hello / echo, the examples' handler.
-pub fn hello_echo(request: &Request<Bytes>) -> Response<Bytes> {
+pub fn hello_echo(request: Request<Bytes>) -> Response<Bytes> {
     match request.uri().path() {
-        "/echo" => Response::new(request.body().clone()),
+        "/echo" => Response::new(request.into_body()),
         _ => Response::new(Bytes::from_static(b"hello")),
     }
 }

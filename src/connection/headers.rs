@@ -150,8 +150,10 @@ impl Connection {
             _ => MessageKind::Trailers,
         };
         let mut collector = FieldCollector::new(kind, self.header_pool.take());
-        let checked = &mut self.checked_fields;
-        let decoded = match self.decoder.decode_ref(&block, |field| collector.push(field, checked))
+        let (checked, targets) = (&mut self.checked_fields, &mut self.targets);
+        let decoded = match self
+            .decoder
+            .decode_ref(&block, |field| collector.push(field, checked, targets))
         {
             Ok(()) => Ok(&mut collector),
             Err(e) if e.is_compression_error() => {

@@ -40,25 +40,27 @@ pub(crate) struct TargetCache {
 }
 
 impl TargetCache {
-    fn authority(&mut self, bytes: Bytes) -> Result<Authority, Malformed> {
+    fn authority(&mut self, bytes: &[u8]) -> Result<Authority, Malformed> {
         if let Some(last) = &self.authority {
-            if last.as_str().as_bytes() == &bytes[..] {
+            if last.as_str().as_bytes() == bytes {
                 return Ok(last.clone());
             }
         }
-        let authority = Authority::from_maybe_shared(Bytes::copy_from_slice(&bytes))
+        let authority = Authority::from_maybe_shared(Bytes::copy_from_slice(bytes))
             .map_err(|_| "invalid :authority")?;
         self.authority = Some(authority.clone());
         Ok(authority)
     }
 
-    fn path(&mut self, bytes: Bytes) -> Result<PathAndQuery, Malformed> {
+    /// Looks at the decoder's `Bytes` without taking a reference: only a path that is
+    /// parsed anew keeps (a clone of) it.
+    fn path(&mut self, bytes: &Bytes) -> Result<PathAndQuery, Malformed> {
         if let Some(last) = &self.path {
             if last.as_str().as_bytes() == &bytes[..] {
                 return Ok(last.clone());
             }
         }
-        let path = PathAndQuery::from_maybe_shared(bytes).map_err(|_| "invalid :path")?;
+        let path = PathAndQuery::from_maybe_shared(bytes.clone()).map_err(|_| "invalid :path")?;
         self.path = Some(path.clone());
         Ok(path)
     }
@@ -66,14 +68,20 @@ impl TargetCache {
 
 /// Collects fields as the HPACK decoder emits them; the first violation is remembered and
 /// the rest of the block is ignored.
+///
+/// Request pseudo-header fields are parsed as they arrive, while the decoder still lends
+/// their bytes: nothing is cloned to be parsed later, and a target that repeats costs a
+/// comparison with the connection's [`TargetCache`].
 pub(crate) struct FieldCollector {
     kind: MessageKind,
     error: Option<Malformed>,
     regular_seen: bool,
-    method: Option<Bytes>,
-    scheme: Option<Bytes>,
-    authority: Option<Bytes>,
-    path: Option<Bytes>,
+    method: Option<Method>,
+    scheme: Option<Scheme>,
+    /// `:authority` was present (it may be empty, which leaves `authority` empty).
+    authority_seen: bool,
+    authority: Option<Authority>,
+    path: Option<PathAndQuery>,
     protocol: Option<Bytes>,
     status: Option<Bytes>,
     host: Option<Bytes>,
@@ -96,6 +104,7 @@ impl FieldCollector {
             regular_seen: false,
             method: None,
             scheme: None,
+            authority_seen: false,
             authority: None,
             path: None,
             protocol: None,
@@ -119,18 +128,28 @@ impl FieldCollector {
     }
 
     /// Takes the next field; `checked` holds (and receives) regular fields already
-    /// checked, by HPACK table entry.
-    pub(crate) fn push(&mut self, field: FieldView<'_>, checked: &mut FieldCache) {
+    /// checked, by HPACK table entry, and `targets` the last request target.
+    pub(crate) fn push(
+        &mut self,
+        field: FieldView<'_>,
+        checked: &mut FieldCache,
+        targets: &mut TargetCache,
+    ) {
         if self.error.is_none() {
-            if let Err(e) = self.accept(field, checked) {
+            if let Err(e) = self.accept(field, checked, targets) {
                 self.error = Some(e);
             }
         }
     }
 
-    fn accept(&mut self, field: FieldView<'_>, checked: &mut FieldCache) -> Result<(), Malformed> {
+    fn accept(
+        &mut self,
+        field: FieldView<'_>,
+        checked: &mut FieldCache,
+        targets: &mut TargetCache,
+    ) -> Result<(), Malformed> {
         if field.name.first() == Some(&b':') {
-            return self.accept_pseudo(field);
+            return self.accept_pseudo(field, targets);
         }
         self.regular_seen = true;
         let entry = field.table_entry();
@@ -193,33 +212,71 @@ impl FieldCollector {
         Ok(())
     }
 
-    fn accept_pseudo(&mut self, field: FieldView<'_>) -> Result<(), Malformed> {
+    fn accept_pseudo(
+        &mut self,
+        field: FieldView<'_>,
+        targets: &mut TargetCache,
+    ) -> Result<(), Malformed> {
         // §8.3: all pseudo-header fields MUST come before regular fields.
         if self.regular_seen {
             return Err("pseudo-header field after a regular field");
         }
-        let slot = match (self.kind, &field.name[..]) {
-            (MessageKind::Request { .. }, b":method") => &mut self.method,
-            (MessageKind::Request { .. }, b":scheme") => &mut self.scheme,
-            (MessageKind::Request { .. }, b":authority") => &mut self.authority,
-            (MessageKind::Request { .. }, b":path") => &mut self.path,
+        const REPEATED: Malformed = "repeated pseudo-header field";
+        let value = field.value;
+        match (self.kind, &field.name[..]) {
+            (MessageKind::Request { .. }, b":method") => {
+                if self.method.is_some() {
+                    return Err(REPEATED);
+                }
+                self.method = Some(Method::from_bytes(value).map_err(|_| "invalid :method")?);
+            }
+            (MessageKind::Request { .. }, b":scheme") => {
+                if self.scheme.is_some() {
+                    return Err(REPEATED);
+                }
+                self.scheme = Some(Scheme::try_from(&value[..]).map_err(|_| "invalid :scheme")?);
+            }
+            (MessageKind::Request { .. }, b":authority") => {
+                if self.authority_seen {
+                    return Err(REPEATED);
+                }
+                self.authority_seen = true;
+                if !value.is_empty() {
+                    self.authority = Some(targets.authority(value)?);
+                }
+            }
+            (MessageKind::Request { .. }, b":path") => {
+                if self.path.is_some() {
+                    return Err(REPEATED);
+                }
+                // §8.3.1: :path MUST NOT be empty.
+                self.path = Some(match &value[..] {
+                    b"" => return Err("empty :path"),
+                    b"*" => PathAndQuery::from_static("*"),
+                    _ => targets.path(value)?,
+                });
+            }
             (MessageKind::Request { connect_protocol: true }, b":protocol") => {
-                // §8.2.1: the one pseudo-header value no `http` parser checks in `finish`
+                // §8.2.1: the one pseudo-header value no `http` parser checks
                 // (`:method`, `:scheme`, `:authority`, `:path` and `:status` admit no NUL,
                 // CR, LF, SP or HTAB in their grammars).
-                if !valid_value(field.value) {
+                if !valid_value(value) {
                     return Err("invalid character or whitespace in a pseudo-header value");
                 }
-                &mut self.protocol
+                if self.protocol.is_some() {
+                    return Err(REPEATED);
+                }
+                self.protocol = Some(value.clone());
             }
-            (MessageKind::Response, b":status") => &mut self.status,
+            (MessageKind::Response, b":status") => {
+                if self.status.is_some() {
+                    return Err(REPEATED);
+                }
+                self.status = Some(value.clone());
+            }
             (MessageKind::Trailers, _) => return Err("pseudo-header field in trailers"),
             _ => return Err("unknown or misplaced pseudo-header field"),
-        };
-        if slot.is_some() {
-            return Err("repeated pseudo-header field");
         }
-        *slot = Some(field.value.clone());
         Ok(())
     }
 
@@ -257,18 +314,19 @@ impl FieldCollector {
 
     fn finish_request(&mut self, targets: &mut TargetCache) -> Result<Request<()>, Malformed> {
         let method = self.method.take().ok_or("missing :method")?;
-        let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
         let is_connect = method == Method::CONNECT;
-        // §8.3.1: a host field that differs from :authority makes the request malformed.
-        if let (Some(authority), Some(host)) = (&self.authority, &self.host) {
-            if authority != host {
-                return Err(":authority and host disagree");
+        let has_authority = self.authority_seen;
+        let authority = match self.host.take() {
+            // §8.3.1: a host field that differs from :authority makes the request malformed.
+            Some(host) if has_authority => {
+                let authority = self.authority.as_ref().map_or("", |a| a.as_str());
+                if authority.as_bytes() != &host[..] {
+                    return Err(":authority and host disagree");
+                }
+                self.authority.take()
             }
-        }
-        let has_authority = self.authority.is_some();
-        let authority = match self.authority.take().or(self.host.take()) {
-            Some(a) if !a.is_empty() => Some(targets.authority(a)?),
-            _ => None,
+            Some(host) if !host.is_empty() => Some(targets.authority(&host)?),
+            _ => self.authority.take(),
         };
         let mut parts = http::uri::Parts::default();
         let mut extensions = http::Extensions::new();
@@ -293,18 +351,9 @@ impl FieldCollector {
                 }
                 extensions.insert(Protocol(protocol));
             }
-            // §8.3.1: :method, :scheme and :path are required; :path not empty.
+            // §8.3.1: :method, :scheme and :path are required.
             let scheme = self.scheme.take().ok_or("missing :scheme")?;
-            let path = self.path.take().ok_or("missing :path")?;
-            if path.is_empty() {
-                return Err("empty :path");
-            }
-            let scheme = Scheme::try_from(&scheme[..]).map_err(|_| "invalid :scheme")?;
-            parts.path_and_query = Some(if &path[..] == b"*" {
-                PathAndQuery::from_static("*")
-            } else {
-                targets.path(path)?
-            });
+            parts.path_and_query = Some(self.path.take().ok_or("missing :path")?);
             match authority {
                 Some(authority) => {
                     parts.scheme = Some(scheme);
@@ -366,11 +415,11 @@ mod tests {
         let input = Bytes::from(b"..example.com:8443..".to_vec());
         let range = input.as_ptr() as usize..input.as_ptr() as usize + input.len();
         let mut cache = TargetCache::default();
-        let first = cache.authority(input.slice(2..18)).unwrap();
+        let first = cache.authority(&input[2..18]).unwrap();
         assert_eq!(first.as_str(), "example.com:8443");
         assert!(!range.contains(&(first.as_str().as_ptr() as usize)));
         // A repeat is served from the cache, equal and again not a slice of the input.
-        let again = cache.authority(input.slice(2..18)).unwrap();
+        let again = cache.authority(&input[2..18]).unwrap();
         assert_eq!(again, first);
         assert!(!range.contains(&(again.as_str().as_ptr() as usize)));
     }
@@ -380,14 +429,14 @@ mod tests {
     #[test]
     fn repeated_path_is_shared_until_it_changes() {
         let mut cache = TargetCache::default();
-        let first = cache.path(Bytes::from_static(b"/a?x=1")).unwrap();
-        let again = cache.path(Bytes::from(b"/a?x=1".to_vec())).unwrap();
+        let first = cache.path(&Bytes::from_static(b"/a?x=1")).unwrap();
+        let again = cache.path(&Bytes::from(b"/a?x=1".to_vec())).unwrap();
         assert_eq!(again, first);
         assert_eq!(again.query(), Some("x=1"));
         assert_eq!(again.as_str().as_ptr(), first.as_str().as_ptr(), "shared, not parsed again");
-        let other = cache.path(Bytes::from_static(b"/b")).unwrap();
+        let other = cache.path(&Bytes::from_static(b"/b")).unwrap();
         assert_eq!((other.path(), other.query()), ("/b", None));
-        assert!(cache.path(Bytes::from_static(b"/c\x7f")).is_err());
-        assert_eq!(cache.path(Bytes::from_static(b"/b")).unwrap(), other);
+        assert!(cache.path(&Bytes::from_static(b"/c\x7f")).is_err());
+        assert_eq!(cache.path(&Bytes::from_static(b"/b")).unwrap(), other);
     }
 }

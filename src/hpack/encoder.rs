@@ -190,6 +190,16 @@ impl Encoder {
     where
         I: IntoIterator<Item = FieldRef<'a>>,
     {
+        self.start_block(dst);
+        for field in fields {
+            self.encode_field(&field, dst);
+        }
+    }
+
+    /// Begins a header block: the table size updates owed since the last one (§4.2). The
+    /// block's fields follow through [`encode_field`](Self::encode_field) and the
+    /// `encode_*` shortcuts.
+    pub(crate) fn start_block(&mut self, dst: &mut BytesMut) {
         if let Some(min) = self.pending_min.take() {
             let size = self.table.max_size();
             if min < self.announced.min(size) {
@@ -202,12 +212,45 @@ impl Encoder {
             }
             self.announced = size;
         }
-        for field in fields {
-            self.encode_field(&field, dst);
-        }
     }
 
-    fn encode_field(&mut self, field: &FieldRef<'_>, dst: &mut BytesMut) {
+    /// `:status` with the three digits of `status` (100–999): what
+    /// [`encode_field`](Self::encode_field) sends for it, without looking the name up. The
+    /// seven statuses in the static table are one octet.
+    pub(crate) fn encode_status(&mut self, status: u16, dst: &mut BytesMut) {
+        let index = match status {
+            200 => 8,
+            204 => 9,
+            206 => 10,
+            304 => 11,
+            400 => 12,
+            404 => 13,
+            500 => 14,
+            _ => {
+                let digits = [
+                    b'0' + (status / 100 % 10) as u8,
+                    b'0' + (status / 10 % 10) as u8,
+                    b'0' + (status % 10) as u8,
+                ];
+                return self.encode_field(&FieldRef::new(b":status", &digits), dst);
+            }
+        };
+        dst.reserve(1);
+        integer::encode(index, 7, 0x80, dst);
+    }
+
+    /// `content-length` with the decimal `digits`: what [`encode_field`](Self::encode_field)
+    /// sends for it (the static name, never added to the table: see the policy), without
+    /// looking the name up.
+    pub(crate) fn encode_content_length(&mut self, digits: &[u8], dst: &mut BytesMut) {
+        debug_assert!(!digits.is_empty() && digits.iter().all(u8::is_ascii_digit));
+        dst.reserve(digits.len() + 2 * integer::MAX_ENCODED_LEN);
+        integer::encode(CONTENT_LENGTH, 4, 0x00, dst);
+        self.put_string(digits, dst);
+    }
+
+    /// Appends one field of the current block.
+    pub(crate) fn encode_field(&mut self, field: &FieldRef<'_>, dst: &mut BytesMut) {
         let (name, value) = (field.name, field.value);
         dst.reserve(name.len() + value.len() + 2 * integer::MAX_ENCODED_LEN);
         let static_name = find_name(name);

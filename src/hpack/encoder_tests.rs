@@ -160,3 +160,31 @@ fn empty_names_and_values_round_trip() {
     round_trip(&mut e, &mut d, &fields);
     assert_eq!(encode(&mut e, &fields), &[0xc0, 0xbf, 0xbe][..]);
 }
+
+/// The `:status` and `content-length` shortcuts send what the general path sends, byte for
+/// byte, whatever the table holds: statuses outside the static table are indexed on first
+/// use and found there later, and table size updates still open the block.
+#[test]
+fn status_and_content_length_shortcuts_match_the_general_path() {
+    let (mut fast, mut general) = (Encoder::new(), Encoder::new());
+    for (round, table_size) in [(0u32, 4096), (1, 4096), (2, 100)] {
+        fast.set_max_table_size(table_size);
+        general.set_max_table_size(table_size);
+        for status in 100..=999u16 {
+            let digits = status.to_string();
+            let length = (u64::from(status) * 7919).wrapping_pow(round + 1).to_string();
+            let mut got = BytesMut::new();
+            fast.start_block(&mut got);
+            fast.encode_status(status, &mut got);
+            fast.encode_content_length(length.as_bytes(), &mut got);
+            let want = encode(
+                &mut general,
+                &[
+                    FieldRef::new(b":status", digits.as_bytes()),
+                    FieldRef::new(b"content-length", length.as_bytes()),
+                ],
+            );
+            assert_eq!(got, want, "status {status}, content-length {length}");
+        }
+    }
+}

@@ -62,18 +62,19 @@ pub(crate) fn encode_response(
     encoder: &mut Encoder,
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
-    let status = response.status();
-    let mut digits = [0u8; 20];
     let mut fields = Fields::new();
-    fields.push(FieldRef::new(b":status", status.as_str().as_bytes()));
     push_headers(response.headers(), &mut fields, false)?;
-    if let Some(n) = length {
-        // The head's own field wins (looked for among the few fields, not hashed again).
-        if !fields.iter().any(|f| f.name == b"content-length") {
-            fields.push(FieldRef::new(b"content-length", decimal(n, &mut digits)));
-        }
+    // The head's own content-length wins (looked for among the few fields, not hashed again).
+    let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
+    // :status and content-length skip the encoder's name lookup: both names are known.
+    encoder.start_block(dst);
+    encoder.encode_status(response.status().as_u16(), dst);
+    for field in &fields {
+        encoder.encode_field(field, dst);
     }
-    encoder.encode(fields.iter().copied(), dst);
+    if let Some(n) = length {
+        encoder.encode_content_length(decimal(n, &mut [0u8; 20]), dst);
+    }
     Ok(())
 }
 

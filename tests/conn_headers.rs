@@ -1118,6 +1118,26 @@ fn rfc9113_8_3_1_authority_and_host_must_agree() {
 }
 
 #[test]
+fn rfc9113_8_3_1_empty_authority_is_no_authority_and_host_must_still_agree() {
+    // §8.3.1: an empty :authority leaves the URI without an authority (origin form), and a
+    // host field beside it must agree with it as with any other :authority; an empty host
+    // alone stands for no authority either.
+    let mut peer = server();
+    let fields = [(":method", "GET"), (":scheme", "https"), (":authority", ""), (":path", "/e")];
+    let headers = peer.request(1, &fields, true);
+    peer.send(headers);
+    let (_, request, _) = one_request(peer.events());
+    assert_eq!((request.uri().authority(), request.uri().path()), (None, "/e"));
+    assert_request_malformed(&mut peer, 3, &with(&fields, &[("host", "example.com")]));
+    let fields = [(":method", "GET"), (":scheme", "https"), (":path", "/h"), ("host", "")];
+    let headers = peer.request(5, &fields, true);
+    peer.send(headers);
+    let (_, request, _) = one_request(peer.events());
+    assert_eq!((request.uri().authority(), request.uri().path()), (None, "/h"));
+    peer.expect_quiet();
+}
+
+#[test]
 fn rfc9113_8_3_1_host_alone_serves_as_authority() {
     // §8.3.1: without :authority, the host field supplies the authority.
     let mut peer = server();

@@ -70,11 +70,14 @@ struct LastLiteral {
 }
 
 impl LastLiteral {
+    /// Whether `s` of `block` is the remembered string: its decoding is then `decoded`.
     #[inline]
-    fn get(&self, encoded: &[u8]) -> Option<Bytes> {
-        let same =
-            self.len == encoded.len() && self.len > 0 && self.encoded[..self.len] == *encoded;
-        same.then(|| self.decoded.clone())
+    fn holds(&self, block: &[u8], s: RawStr) -> bool {
+        let (start, end) = s.range;
+        s.huffman
+            && self.len == end - start
+            && self.len > 0
+            && self.encoded[..self.len] == block[start..end]
     }
 
     #[inline]
@@ -293,14 +296,21 @@ impl Decoder {
                     Name::Dynamic(b) => b,
                     Name::Literal(s) => self.string(block, s)?,
                 };
-                let value = if b & 0x10 == 0 {
-                    self.repeatable_string(block, value)?
+                let sensitive = b & 0x10 != 0;
+                // A repeat of the last value is lent from `last_literal`, not cloned.
+                let fresh;
+                let value = if !sensitive && self.last_literal.holds(src, value) {
+                    &self.last_literal.decoded
                 } else {
-                    self.string(block, value)?
+                    fresh = if sensitive {
+                        self.string(block, value)?
+                    } else {
+                        self.remembered_string(block, value)?
+                    };
+                    &fresh
                 };
                 if list.admit(name.len() + value.len()) {
-                    let sensitive = b & 0x10 != 0;
-                    emit(FieldView { name: &name, value: &value, sensitive, entry: None });
+                    emit(FieldView { name: &name, value, sensitive, entry: None });
                 }
             }
         }
@@ -332,20 +342,15 @@ impl Decoder {
         Ok(self.scratch.split_to(r.end).freeze())
     }
 
-    /// [`string`](Self::string) for a value sent without indexing: a repeat of the last
-    /// such Huffman string shares its decoding ([`LastLiteral`]).
+    /// [`string`](Self::string) for a value sent without indexing (not a repeat: those are
+    /// lent from [`LastLiteral`]), remembered if it is Huffman-coded and short enough.
     #[inline]
-    fn repeatable_string(&mut self, block: &Bytes, s: RawStr) -> Result<Bytes, DecodeError> {
+    fn remembered_string(&mut self, block: &Bytes, s: RawStr) -> Result<Bytes, DecodeError> {
         let (start, end) = s.range;
-        if !s.huffman || end - start > LAST_LITERAL_MAX {
-            return self.string(block, s);
-        }
-        let encoded = &block[start..end];
-        if let Some(decoded) = self.last_literal.get(encoded) {
-            return Ok(decoded);
-        }
         let decoded = self.string(block, s)?;
-        self.last_literal.set(encoded, &decoded);
+        if s.huffman {
+            self.last_literal.set(&block[start..end], &decoded);
+        }
         Ok(decoded)
     }
 

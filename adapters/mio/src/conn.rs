@@ -363,7 +363,7 @@ impl Conn {
     fn respond(&mut self, id: StreamId, response: Response<Body>) {
         let (mut parts, body) = response.into_parts();
         let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
-        let (out, chunks) = body.into_parts();
+        let (mut out, chunks) = body.into_parts();
         let empty = out.is_empty() && chunks.is_none() && trailers.is_none();
         let head = Response::from_parts(parts, ());
         // A whole body has a known length: the core declares it as content-length.
@@ -373,6 +373,15 @@ impl Conn {
         };
         if sent.is_err() || empty {
             return;
+        }
+        if chunks.is_none() && trailers.is_none() {
+            // A whole body, offered at once: the stream needs state here only if the core
+            // cannot take all of it now.
+            match self.h2.send_data(id, out.clone(), true) {
+                Ok(n) if n == out.len() => return,
+                Ok(n) => out.advance(n),
+                Err(_) => return,
+            }
         }
         let mut s =
             Stream { out, chunks, out_trailers: trailers, sending: true, ..Stream::default() };

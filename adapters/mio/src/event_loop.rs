@@ -152,8 +152,8 @@ impl Loop {
         let interest = Interest::READABLE | Interest::WRITABLE;
         self.poll.registry().register(&mut socket, token, interest)?;
         let conn = Conn::new(socket, h2, role, max_body, Instant::now());
-        self.conns.insert(token, Entry { conn, pending: true, deadline: None });
-        self.pending.push(token);
+        self.conns.insert(token, Entry { conn, pending: false, deadline: None });
+        self.wake(token);
         Ok(token)
     }
 
@@ -219,7 +219,8 @@ impl Loop {
         let Some(entry) = self.conns.get_mut(&token) else { return };
         entry.pending = false;
         entry.conn.drive(now, &mut self.arena, &mut self.headers);
-        let deadline = entry.conn.deadline();
+        let done = entry.conn.is_done(now);
+        let deadline = if done { None } else { entry.conn.deadline() };
         if entry.deadline != deadline {
             if let Some(old) = entry.deadline {
                 self.timers.remove(&(old, token));
@@ -229,11 +230,8 @@ impl Loop {
             }
             entry.deadline = deadline;
         }
-        if entry.conn.is_done(now) {
+        if done {
             if let Some(mut entry) = self.conns.remove(&token) {
-                if let Some(at) = entry.deadline {
-                    self.timers.remove(&(at, token));
-                }
                 let _ = self.poll.registry().deregister(entry.conn.socket());
             }
         } else if entry.conn.is_hot() {

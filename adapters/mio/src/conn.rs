@@ -8,6 +8,7 @@
 //! while anything moved, because each step can unblock another (written output lets a
 //! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
 
+use crate::read_arena::ReadArena;
 use crate::{Body, Handler, ResponseCallback, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
 use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId};
@@ -15,15 +16,10 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, StatusCode, Uri};
 use mio::net::TcpStream;
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Bytes of a fresh read arena.
-const READ_SIZE: usize = 64 << 10;
-/// Below this much room left in the read arena, the next read gets a fresh one.
-const MIN_READ_ROOM: usize = 16 << 10;
 
 /// The most room reserved for a body on the strength of its declared length alone.
 const MAX_RESERVE: usize = 1 << 20;
@@ -32,26 +28,6 @@ const MAX_RESERVE: usize = 1 << 20;
 const READS_PER_TURN: usize = 16;
 /// Slices per `write_vectored`.
 const MAX_IOVECS: usize = 64;
-
-/// Where a loop's connections read into, one after the other: a zeroed buffer consumed
-/// front to back. Each read fills the unused tail and what was read is split off as
-/// `Bytes`, which the core keeps only as long as it needs (DATA payloads until the
-/// application reads them). Shared by all the loop's connections, so an idle connection
-/// holds no read buffer at all: a hundred connections cost one 64 KiB arena, not a hundred.
-#[derive(Default)]
-pub(crate) struct ReadArena(BytesMut);
-
-impl ReadArena {
-    /// Room for the next read: the unused tail, or a fresh zeroed arena when that ran low
-    /// (the old one is freed once the core has let go of every slice of it). Zeroed once
-    /// when allocated, so no read pays for clearing memory.
-    fn room(&mut self) -> &mut BytesMut {
-        if self.0.len() < MIN_READ_ROOM {
-            self.0 = BytesMut::zeroed(READ_SIZE);
-        }
-        &mut self.0
-    }
-}
 
 /// What a connection serves or asks.
 pub(crate) enum Role {
@@ -228,15 +204,12 @@ impl Conn {
             if !self.readable || self.input.is_some() || self.dead.is_some() {
                 break;
             }
-            let buf = arena.room();
-            let room = buf.len();
-            match self.socket.read(buf) {
-                Ok(0) => self.dead = Some(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => {
-                    if n < room && !self.read_to_end {
+            match arena.read(&mut self.socket) {
+                Ok(None) => self.dead = Some(io::ErrorKind::UnexpectedEof.into()),
+                Ok(Some(bytes)) => {
+                    if bytes.len() < arena.room() && !self.read_to_end {
                         self.readable = false;
                     }
-                    let bytes = buf.split_to(n).freeze();
                     moved |= self.feed(bytes);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,

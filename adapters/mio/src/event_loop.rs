@@ -10,7 +10,8 @@
 //! deadline waits in one ordered set, updated after each drive (only a drive changes it).
 //! Ten thousand idle keep-alive connections cost a busy loop nothing per turn.
 
-use crate::conn::{Conn, ReadArena, Role};
+use crate::conn::{Conn, Role};
+use crate::read_arena::ReadArena;
 use crate::{Handler, ResponseCallback};
 use bytes::Bytes;
 use h2proto::{Config, Connection, HeaderPool};

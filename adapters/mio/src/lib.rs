@@ -51,6 +51,7 @@
 mod client;
 mod conn;
 mod event_loop;
+mod read_arena;
 mod server;
 
 use bytes::Bytes;

@@ -1,5 +1,6 @@
 //! DESIGN.md contract 4: decoding DATA (and HEADERS) frames from a `Bytes` input allocates
-//! nothing. A counting global allocator proves it; this file holds only this test so no
+//! nothing, and a frame that straddles input chunks is gathered without growing by
+//! doubling. A counting global allocator proves it; this file holds only this test so no
 //! other test's allocations are counted.
 
 use bytes::BytesMut;
@@ -43,4 +44,22 @@ fn decoding_data_and_headers_from_bytes_does_not_allocate() {
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     assert_eq!(frames, 100);
     assert_eq!(allocations, 0, "the DATA/HEADERS decode path allocated");
+
+    // A 16,000-byte DATA frame arriving in eight pieces: its buffer is sized once from the
+    // frame header (one allocation, plus one for sharing it as `Bytes`), not regrown.
+    let mut wire = BytesMut::new();
+    Data::new(StreamId(1), vec![7u8; 16_000], true).encode(&mut wire);
+    let wire = wire.freeze();
+    let pieces: Vec<_> = wire.chunks(2_002).map(|piece| wire.slice_ref(piece)).collect();
+    let mut frames = Vec::with_capacity(1);
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for piece in pieces {
+        decoder.push(piece);
+        while let Some(frame) = decoder.next_frame().unwrap() {
+            frames.push(frame);
+        }
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert!(matches!(&frames[..], [Frame::Data(d)] if d.data.len() == 16_000));
+    assert!(allocations <= 2, "a straddling frame took {allocations} allocations");
 }

@@ -12,6 +12,10 @@ use super::{DEFAULT_MAX_FRAME_SIZE, Frame, FrameHeader, HEADER_LEN, frame_size_e
 use crate::ProtocolError;
 use bytes::{Buf, Bytes, BytesMut};
 
+/// The most room set aside for a straddling frame on the strength of its header alone;
+/// the default SETTINGS_MAX_FRAME_SIZE fits, larger frames grow as their bytes arrive.
+const MAX_PRESIZE: usize = 64 << 10;
+
 /// Turns a byte stream into [`Frame`]s, in any chunking.
 #[derive(Debug)]
 pub struct FrameDecoder {
@@ -104,6 +108,8 @@ impl FrameDecoder {
                     frame.advance(HEADER_LEN);
                     return Ok(Some((head, frame)));
                 }
+                // The frame will be gathered here: room for it at once, not by doubling.
+                self.partial.reserve(total.min(MAX_PRESIZE));
             }
             // An incomplete frame: keep what there is and wait for more.
             self.partial.extend_from_slice(&self.input);
@@ -127,6 +133,7 @@ impl FrameDecoder {
             self.partial.clear();
             return Ok(Some((head, self.input.split_to(payload_len))));
         }
+        self.partial.reserve(total.min(MAX_PRESIZE).saturating_sub(self.partial.len()));
         self.fill_partial(total);
         if self.partial.len() < total {
             return Ok(None);

@@ -149,13 +149,30 @@ impl Connection {
             Disposition::Response => MessageKind::Response,
             _ => MessageKind::Trailers,
         };
-        let mut collector = FieldCollector::new(kind, self.header_pool.take());
+        let map = self.header_pool.take();
+        let generation = self.decoder.generation();
+        // A block that repeats one already decoded is replayed (see `RepeatedBlock`).
+        if let Some(kept) = self.repeated_block.get(kind, &block, generation) {
+            let mut collector = kept.replay(map);
+            return self.block_decoded(
+                id,
+                disposition,
+                end_stream,
+                stream_error,
+                Ok(&mut collector),
+            );
+        }
+        let mut collector = FieldCollector::new(kind, map);
         let (checked, targets) = (&mut self.checked_fields, &mut self.targets);
         let decoded = match self
             .decoder
             .decode_ref(&block, |field| collector.push(field, checked, targets))
         {
-            Ok(()) => Ok(&mut collector),
+            Ok(()) => {
+                let generations = (generation, self.decoder.generation());
+                self.repeated_block.note(kind, &block, generations, &collector);
+                Ok(&mut collector)
+            }
             Err(e) if e.is_compression_error() => {
                 // §4.3: a block that cannot be decoded is a connection error COMPRESSION_ERROR.
                 return Err(
@@ -164,6 +181,18 @@ impl Connection {
             }
             Err(_) => Err(TooLarge),
         };
+        self.block_decoded(id, disposition, end_stream, stream_error, decoded)
+    }
+
+    /// What a decoded block means, by its disposition.
+    fn block_decoded(
+        &mut self,
+        id: StreamId,
+        disposition: Disposition,
+        end_stream: bool,
+        stream_error: Option<ProtocolError>,
+        decoded: Result<&mut FieldCollector, TooLarge>,
+    ) -> Result<(), ConnectionError> {
         match disposition {
             Disposition::Closed => self.closed_stream_frame(id, FrameType::HEADERS),
             Disposition::StreamError(code) => self.stream_error(id, code),

@@ -177,6 +177,8 @@ pub struct Connection {
     decoder: hpack::Decoder,
     targets: crate::semantics::TargetCache,
     checked_fields: crate::semantics::FieldCache,
+    /// The last field block, kept while it repeats.
+    repeated_block: crate::semantics::RepeatedBlock,
     /// Maps for received heads; sent heads' maps go back here.
     header_pool: crate::semantics::HeaderPool,
 
@@ -260,6 +262,7 @@ impl Connection {
             decoder,
             targets: crate::semantics::TargetCache::default(),
             checked_fields: crate::semantics::FieldCache::default(),
+            repeated_block: crate::semantics::RepeatedBlock::default(),
             header_pool: crate::semantics::HeaderPool::default(),
             out: Transmit::default(),
             encoder: hpack::Encoder::new(),

@@ -48,6 +48,9 @@ pub struct Decoder {
     scratch: BytesMut,
     /// The last Huffman-coded value sent "without indexing".
     last_literal: LastLiteral,
+    /// Counts every change that can make the same block decode differently (see
+    /// [`generation`](Self::generation)).
+    generation: u64,
 }
 
 /// The longest encoded value [`LastLiteral`] remembers.
@@ -141,7 +144,16 @@ impl Decoder {
             max_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
             scratch: BytesMut::new(),
             last_literal: LastLiteral::default(),
+            generation: 0,
         }
+    }
+
+    /// A count of the changes to the decoder's state (table entries, sizes, a required size
+    /// update, the header list limit): while it stands still, the same block decodes to the same fields, which
+    /// lets a caller keep the decoding of a block that repeats. A block of indexed fields
+    /// and literals without indexing leaves it where it was.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Sets our SETTINGS_HEADER_TABLE_SIZE, to be called once the peer has ACKed it: the
@@ -151,6 +163,7 @@ impl Decoder {
     /// update no larger than the smallest value set since the previous block (§4.2); a block
     /// that does not is rejected with [`DecodeError::SizeUpdateMissing`].
     pub fn set_max_table_size(&mut self, max: usize) {
+        self.generation += 1;
         self.max_allowed = max;
         if max < self.table.max_size() {
             self.required_update = Some(self.required_update.map_or(max, |r| r.min(max)));
@@ -161,6 +174,7 @@ impl Decoder {
     /// (RFC 9113 §6.5.2, RFC 7541 §4.1). Default [`DEFAULT_MAX_HEADER_LIST_SIZE`]; pass
     /// `usize::MAX` for no limit. See [`Decoder::decode`] for how it is enforced.
     pub fn set_max_header_list_size(&mut self, max: usize) {
+        self.generation += 1;
         self.max_list_size = max;
     }
 
@@ -224,6 +238,7 @@ impl Decoder {
                 break;
             }
             pos += 1;
+            self.generation += 1;
             let size = read_int(b, 0x1f, src, &mut pos)?;
             if size > self.max_allowed {
                 return Err(DecodeError::SizeUpdateTooLarge);
@@ -264,6 +279,7 @@ impl Decoder {
                 }
             } else if b & 0x40 != 0 {
                 // §6.2.1 Literal Header Field with Incremental Indexing.
+                self.generation += 1;
                 let index = read_int(b, 0x3f, src, &mut pos)?;
                 let name = self.name(index, src, &mut pos)?;
                 let value = read_str(src, &mut pos)?;

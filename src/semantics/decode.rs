@@ -72,6 +72,7 @@ impl TargetCache {
 /// Request pseudo-header fields are parsed as they arrive, while the decoder still lends
 /// their bytes: nothing is cloned to be parsed later, and a target that repeats costs a
 /// comparison with the connection's [`TargetCache`].
+#[derive(Clone)]
 pub(crate) struct FieldCollector {
     kind: MessageKind,
     error: Option<Malformed>,
@@ -115,6 +116,53 @@ impl FieldCollector {
             priority: None,
             headers: map,
         }
+    }
+
+    /// A copy of the finished collector, to be replayed for a block that repeats (see
+    /// [`RepeatedBlock`](super::RepeatedBlock)). Every string is copied, so the copy pins no
+    /// read buffer or HPACK arena. `None` for a collector not worth keeping: one that found
+    /// the block malformed, or holds a never-indexed (sensitive) value.
+    pub(crate) fn snapshot(&self) -> Option<Snapshot> {
+        if self.error.is_some() {
+            return None;
+        }
+        let copy = |b: &Option<Bytes>| b.as_deref().map(Bytes::copy_from_slice);
+        let mut fields = Vec::new();
+        for (name, value) in self.headers.iter().flatten() {
+            if value.is_sensitive() {
+                return None;
+            }
+            fields.push((name.clone(), HeaderValue::from_bytes(value.as_bytes()).ok()?));
+        }
+        let path = match &self.path {
+            Some(p) => Some(
+                PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(p.as_str().as_bytes()))
+                    .ok()?,
+            ),
+            None => None,
+        };
+        let scheme = match &self.scheme {
+            Some(s) => Some(Scheme::try_from(s.as_str().as_bytes()).ok()?),
+            None => None,
+        };
+        let collector = FieldCollector {
+            kind: self.kind,
+            error: None,
+            regular_seen: self.regular_seen,
+            method: self.method.clone(),
+            scheme,
+            authority_seen: self.authority_seen,
+            authority: self.authority.clone(),
+            path,
+            protocol: copy(&self.protocol),
+            status: copy(&self.status),
+            host: copy(&self.host),
+            cookie: self.cookie.clone(),
+            content_length: self.content_length,
+            priority: copy(&self.priority),
+            headers: None,
+        };
+        Some(Snapshot { collector, fields })
     }
 
     /// The declared content-length, once the block is complete.
@@ -394,6 +442,36 @@ impl FieldCollector {
             *response.headers_mut() = headers;
         }
         Ok(response)
+    }
+}
+
+/// A finished collector kept for replay: its state without the map, and the map's fields.
+pub(crate) struct Snapshot {
+    collector: FieldCollector,
+    fields: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Snapshot {
+    /// The collector again, as if the same block had been decoded into `map` (a cleared map
+    /// to reuse, if there is one).
+    pub(crate) fn replay(&self, map: Option<HeaderMap>) -> FieldCollector {
+        let mut collector = self.collector.clone();
+        collector.headers = map;
+        if !self.fields.is_empty() {
+            let headers = collector.headers.get_or_insert_default();
+            for (name, value) in &self.fields {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        collector
+    }
+
+    /// Bytes of strings held, roughly (what a bound on kept snapshots counts).
+    pub(crate) fn size(&self) -> usize {
+        self.fields.iter().map(|(n, v)| n.as_str().len() + v.len() + 32).sum::<usize>()
+            + self.collector.path.as_ref().map_or(0, |p| p.as_str().len())
+            + self.collector.authority.as_ref().map_or(0, |a| a.as_str().len())
+            + self.collector.cookie.as_ref().map_or(0, |c| c.len())
     }
 }
 

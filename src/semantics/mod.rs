@@ -16,11 +16,13 @@ mod decode;
 mod encode;
 mod field_cache;
 mod header_pool;
+mod repeat;
 
 pub(crate) use decode::{FieldCollector, MessageKind, TargetCache};
 pub(crate) use encode::{check_trailers, encode_request, encode_response, encode_trailers};
 pub(crate) use field_cache::FieldCache;
 pub use header_pool::HeaderPool;
+pub(crate) use repeat::RepeatedBlock;
 
 /// The `:protocol` pseudo-header of extended CONNECT (RFC 8441 §4), as a request extension.
 ///

@@ -2,6 +2,7 @@
 
 use super::encoder_table::{EncoderTable, Hashes};
 use super::field::FieldRef;
+use super::repeated_head::RepeatedHead;
 use super::static_table::{STATIC_TABLE, find_name};
 use super::table::DEFAULT_TABLE_SIZE;
 use super::{huffman, integer};
@@ -65,6 +66,11 @@ pub struct Encoder {
     /// The smallest table size since the last block, if it changed (§4.2).
     pending_min: Option<usize>,
     huffman: bool,
+    /// Counts the changes that can make the same fields encode differently (table
+    /// entries, sizes, Huffman use).
+    generation: u64,
+    /// The last response head that changed nothing, and its encoding.
+    repeated: RepeatedHead,
 }
 
 impl Default for Encoder {
@@ -147,6 +153,8 @@ impl Encoder {
             announced: DEFAULT_TABLE_SIZE,
             pending_min: None,
             huffman: true,
+            generation: 0,
+            repeated: RepeatedHead::default(),
         }
     }
 
@@ -166,6 +174,7 @@ impl Encoder {
 
     /// Turns Huffman coding of strings on (the default) or off.
     pub fn set_use_huffman(&mut self, enabled: bool) {
+        self.generation += 1;
         self.huffman = enabled;
     }
 
@@ -180,6 +189,7 @@ impl Encoder {
     }
 
     fn resize(&mut self) {
+        self.generation += 1;
         let size = self.peer_max.min(self.limit);
         self.table.set_max_size(size);
         self.pending_min = Some(self.pending_min.map_or(size, |m| m.min(size)));
@@ -239,6 +249,38 @@ impl Encoder {
         integer::encode(index, 7, 0x80, dst);
     }
 
+    /// Encodes a response head's `:status` and regular `fields`, after
+    /// [`start_block`](Self::start_block). A head that repeats the last one, with nothing
+    /// changed in the table since, is copied from its earlier encoding (see
+    /// `repeated_head.rs`).
+    pub(crate) fn encode_response_head(
+        &mut self,
+        status: u16,
+        fields: &[FieldRef<'_>],
+        dst: &mut BytesMut,
+    ) {
+        if let Some(encoded) = self.repeated.get(self.generation, status, fields) {
+            dst.extend_from_slice(encoded);
+            return;
+        }
+        let (generation, start) = (self.generation, dst.len());
+        self.encode_status(status, dst);
+        for field in fields {
+            self.encode_field(field, dst);
+        }
+        if self.generation == generation {
+            self.repeated.keep(generation, status, fields, &dst[start..]);
+        } else {
+            self.repeated.clear();
+        }
+    }
+
+    /// Whether `status` and `fields` would be copied from the kept head.
+    #[cfg(test)]
+    pub(crate) fn repeats(&self, status: u16, fields: &[FieldRef<'_>]) -> bool {
+        self.repeated.get(self.generation, status, fields).is_some()
+    }
+
     /// `content-length` with the decimal `digits`: what [`encode_field`](Self::encode_field)
     /// sends for it (the static name, never added to the table: see the policy), without
     /// looking the name up.
@@ -292,6 +334,7 @@ impl Encoder {
         self.put_string(value, dst);
         if indexing == Indexing::Index {
             let h = hashes.unwrap_or_else(|| Hashes::of(name, value));
+            self.generation += 1;
             self.table.insert(name, value, h);
         }
     }

@@ -188,3 +188,46 @@ fn status_and_content_length_shortcuts_match_the_general_path() {
         }
     }
 }
+
+/// A response head that repeats is copied from its earlier encoding: the bytes are always
+/// those the general path sends, through repeats, changed fields, table changes and
+/// evictions, size updates, Huffman switched off, and sensitive values.
+#[test]
+fn repeated_response_heads_encode_as_the_general_path() {
+    let (mut fast, mut general) = (Encoder::new(), Encoder::new());
+    let heads: [(u16, &[(&str, &str)]); 5] = [
+        (200, &[("server", "h2proto"), ("content-type", "text/plain")]),
+        (200, &[("server", "h2proto"), ("content-type", "text/html")]),
+        (404, &[("server", "h2proto")]),
+        (201, &[("x-big", "a value long enough to evict entries from a small table")]),
+        (200, &[]),
+    ];
+    // A sequence with runs of repeats, and settings changes between some heads.
+    let order = [0, 0, 0, 1, 1, 0, 0, 2, 2, 3, 0, 0, 4, 4, 0, 3, 3, 3, 1, 0, 0];
+    let mut copied = 0;
+    for (step, &i) in order.iter().cycle().take(order.len() * 4).enumerate() {
+        match step {
+            21 => [&mut fast, &mut general].map(|e| e.set_max_table_size(120)),
+            // Head 3 (a literal, whose bytes depend on Huffman) was kept at step 58.
+            59 => [&mut fast, &mut general].map(|e| e.set_use_huffman(false)),
+            63 => [&mut fast, &mut general].map(|e| e.set_max_table_size(4096)),
+            _ => [(), ()],
+        };
+        let (status, fields) = heads[i];
+        let sensitive = step % 13 == 12;
+        let fields: Vec<FieldRef<'_>> = fields
+            .iter()
+            .map(|(n, v)| FieldRef { sensitive, ..FieldRef::new(n.as_bytes(), v.as_bytes()) })
+            .collect();
+        let mut got = BytesMut::new();
+        fast.start_block(&mut got);
+        copied += usize::from(fast.repeats(status, &fields));
+        fast.encode_response_head(status, &fields, &mut got);
+        let digits = status.to_string();
+        let mut all = vec![FieldRef::new(b":status", digits.as_bytes())];
+        all.extend_from_slice(&fields);
+        let want = encode(&mut general, &all);
+        assert_eq!(got, want, "step {step}: head {i}");
+    }
+    assert!(copied > 20, "repeats were copied ({copied} times)");
+}

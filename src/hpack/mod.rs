@@ -23,6 +23,7 @@ mod error;
 mod field;
 pub mod huffman;
 pub mod integer;
+mod repeated_head;
 mod static_table;
 mod table;
 

@@ -68,10 +68,7 @@ pub(crate) fn encode_response(
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
     // :status and content-length skip the encoder's name lookup: both names are known.
     encoder.start_block(dst);
-    encoder.encode_status(response.status().as_u16(), dst);
-    for field in &fields {
-        encoder.encode_field(field, dst);
-    }
+    encoder.encode_response_head(response.status().as_u16(), &fields, dst);
     if let Some(n) = length {
         encoder.encode_content_length(decimal(n, &mut [0u8; 20]), dst);
     }

@@ -249,13 +249,13 @@ impl Encoder {
         integer::encode(index, 7, 0x80, dst);
     }
 
-    /// Encodes a response head's `:status` and regular `fields`, after
-    /// [`start_block`](Self::start_block). A head that repeats the last one, with nothing
-    /// changed in the table since, is copied from its earlier encoding (see
-    /// `repeated_head.rs`).
-    pub(crate) fn encode_response_head(
+    /// Encodes a message head, after [`start_block`](Self::start_block): a response's
+    /// `:status` (if `status` is given) and `fields`, which for a request include its
+    /// pseudo-header fields. A head that repeats the last one, with nothing changed in the
+    /// table since, is copied from its earlier encoding (see `repeated_head.rs`).
+    pub(crate) fn encode_head(
         &mut self,
-        status: u16,
+        status: Option<u16>,
         fields: &[FieldRef<'_>],
         dst: &mut BytesMut,
     ) {
@@ -264,7 +264,9 @@ impl Encoder {
             return;
         }
         let (generation, start) = (self.generation, dst.len());
-        self.encode_status(status, dst);
+        if let Some(status) = status {
+            self.encode_status(status, dst);
+        }
         for field in fields {
             self.encode_field(field, dst);
         }
@@ -277,7 +279,7 @@ impl Encoder {
 
     /// Whether `status` and `fields` would be copied from the kept head.
     #[cfg(test)]
-    pub(crate) fn repeats(&self, status: u16, fields: &[FieldRef<'_>]) -> bool {
+    pub(crate) fn repeats(&self, status: Option<u16>, fields: &[FieldRef<'_>]) -> bool {
         self.repeated.get(self.generation, status, fields).is_some()
     }
 

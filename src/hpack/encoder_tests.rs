@@ -221,8 +221,8 @@ fn repeated_response_heads_encode_as_the_general_path() {
             .collect();
         let mut got = BytesMut::new();
         fast.start_block(&mut got);
-        copied += usize::from(fast.repeats(status, &fields));
-        fast.encode_response_head(status, &fields, &mut got);
+        copied += usize::from(fast.repeats(Some(status), &fields));
+        fast.encode_head(Some(status), &fields, &mut got);
         let digits = status.to_string();
         let mut all = vec![FieldRef::new(b":status", digits.as_bytes())];
         all.extend_from_slice(&fields);
@@ -230,4 +230,28 @@ fn repeated_response_heads_encode_as_the_general_path() {
         assert_eq!(got, want, "step {step}: head {i}");
     }
     assert!(copied > 20, "repeats were copied ({copied} times)");
+}
+
+/// Requests too: a repeated request head (pseudo-header fields included, `:path` sent
+/// without indexing) is copied, and equals what the general path sends.
+#[test]
+fn repeated_request_heads_encode_as_the_general_path() {
+    let (mut fast, mut general) = (Encoder::new(), Encoder::new());
+    let paths = ["/a", "/a", "/a", "/b", "/a", "/a"];
+    let mut copied = 0;
+    for path in paths.iter().cycle().take(24) {
+        let fields = [
+            FieldRef::new(b":method", b"GET"),
+            FieldRef::new(b":scheme", b"https"),
+            FieldRef::new(b":authority", b"example.com"),
+            FieldRef::new(b":path", path.as_bytes()),
+            FieldRef::new(b"user-agent", b"h2proto-test"),
+        ];
+        let mut got = BytesMut::new();
+        fast.start_block(&mut got);
+        copied += usize::from(fast.repeats(None, &fields));
+        fast.encode_head(None, &fields, &mut got);
+        assert_eq!(got, encode(&mut general, &fields), "{path}");
+    }
+    assert!(copied >= 12, "repeats were copied ({copied} times)");
 }

@@ -1,8 +1,9 @@
-//! A response head that repeats the one before it is encoded once.
+//! A message head that repeats the one before it is encoded once.
 //!
 //! A server answers most requests with the same head — the same status and the same
-//! fields (`content-type`, `server`, `cache-control`, ...) — and once its fields are in the
-//! dynamic table, HPACK encodes each repeat to the same few bytes. Encoding is a pure
+//! fields (`content-type`, `server`, `cache-control`, ...) — and a client polling or
+//! calling the same method sends the same request; once the fields are in the dynamic
+//! table, HPACK encodes each repeat to the same few bytes. Encoding is a pure
 //! function of the fields and the encoder's table, so the bytes of a head that changed
 //! nothing in the table are kept with the fields they encode, and a head with the same
 //! fields, the table unchanged since ([`Encoder`](super::Encoder) counts its changes), is
@@ -21,7 +22,8 @@ const MAX_KEPT: usize = 512;
 pub(crate) struct RepeatedHead {
     /// The encoder generation the head was encoded in; meaningless while `encoded` is empty.
     generation: u64,
-    status: u16,
+    /// The response status, `None` for a request (whose pseudo-header fields are fields).
+    status: Option<u16>,
     /// Each field's name and value lengths, and their bytes back to back in `bytes`.
     lengths: Vec<(usize, usize)>,
     bytes: Vec<u8>,
@@ -36,7 +38,7 @@ impl RepeatedHead {
     pub(crate) fn get(
         &self,
         generation: u64,
-        status: u16,
+        status: Option<u16>,
         fields: &[FieldRef<'_>],
     ) -> Option<&[u8]> {
         if self.encoded.is_empty()
@@ -62,7 +64,7 @@ impl RepeatedHead {
     pub(crate) fn keep(
         &mut self,
         generation: u64,
-        status: u16,
+        status: Option<u16>,
         fields: &[FieldRef<'_>],
         encoded: &[u8],
     ) {

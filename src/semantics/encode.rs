@@ -50,7 +50,8 @@ pub(crate) fn encode_request(
         }
     }
     push_headers(request.headers(), &mut fields, true)?;
-    encoder.encode(fields.iter().copied(), dst);
+    encoder.start_block(dst);
+    encoder.encode_head(None, &fields, dst);
     Ok(())
 }
 
@@ -68,7 +69,7 @@ pub(crate) fn encode_response(
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
     // :status and content-length skip the encoder's name lookup: both names are known.
     encoder.start_block(dst);
-    encoder.encode_response_head(response.status().as_u16(), &fields, dst);
+    encoder.encode_head(Some(response.status().as_u16()), &fields, dst);
     if let Some(n) = length {
         encoder.encode_content_length(decimal(n, &mut [0u8; 20]), dst);
     }

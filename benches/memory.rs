@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench memory` prints:
 //! - bytes per idle established connection, HPACK dynamic tables filled to 4 KiB both ways
-//!   (each side of a client/server pair counted separately);
+//!   (each side of a client/server pair counted separately), and the same after a run of
+//!   identical requests (which leaves the repeated-block and repeated-head copies kept);
 //! - bytes per additional open stream with no buffered data (server side);
 //! - heap allocations per small GET -> 200 exchange on each side, the request shaped like
 //!   h2load's and the response like the reference server's (the `http` types the core
@@ -122,6 +123,17 @@ fn main() {
     println!(
         "idle established connection, HPACK tables full: {per_connection:.0} bytes of heap per connection (+{inline} bytes inline in the Connection value)"
     );
+    let before = live();
+    for (client, server) in &mut pairs {
+        for _ in 0..4 {
+            small_exchange(client, server);
+        }
+    }
+    let repeated = (live() - before) as f64 / (2 * PAIRS) as f64;
+    println!(
+        "the same, after four identical small GET -> 200 exchanges: {:.0} bytes of heap per connection ({repeated:+.0})",
+        per_connection + repeated
+    );
 
     // Streams: open many request streams on one connection, no bodies buffered.
     let mut config = Config::default();
@@ -157,6 +169,28 @@ fn main() {
     drop(pairs);
     allocations_per_exchange(false);
     allocations_per_exchange(true);
+}
+
+/// One h2load-shaped GET -> 200 with a 13-byte body, everything read on both sides.
+fn small_exchange(client: &mut Connection, server: &mut Connection) {
+    let mut request = http::Request::get("http://127.0.0.1:8080/bytes/13").body(()).unwrap();
+    let agent = http::HeaderValue::from_static("h2load nghttp2/1.52.0");
+    request.headers_mut().insert(http::header::USER_AGENT, agent);
+    client.send_request(request, true).unwrap();
+    deliver(server, output(client), |server, event| {
+        if let Event::Request { stream_id, .. } = event {
+            let mut response = http::Response::new(());
+            let name = http::HeaderValue::from_static("h2proto");
+            response.headers_mut().insert(http::header::SERVER, name);
+            server.send_response_with_length(stream_id, response, 13, false).unwrap();
+            server.send_data(stream_id, Bytes::from_static(b"Hello, world!"), true).unwrap();
+        }
+    });
+    deliver(client, output(server), |client, event| {
+        if let Event::Data { stream_id, .. } = event {
+            while client.read_data(stream_id).is_some() {}
+        }
+    });
 }
 
 /// Counts allocations (and reallocations) per exchange on each side, once the connection

@@ -168,7 +168,7 @@ impl Connection {
         // §6.9.2: the receive window starts at our *acknowledged* initial window; a change
         // still unacknowledged reaches every stream with its ACK (`apply_local_settings`).
         let (send, recv) = (self.peer.initial_window_size, self.local.initial_window_size);
-        self.store.insert(id, Stream::new(state, send, recv))
+        self.store.insert_with(id, || Stream::new(state, send, recv))
     }
 
     fn active_count(&mut self, id: StreamId) -> &mut u32 {

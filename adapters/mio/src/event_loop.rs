@@ -19,8 +19,8 @@ use http::Request;
 use http::uri::Authority;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -62,25 +62,6 @@ struct Listener {
     max_body: usize,
 }
 
-/// Tokens are handed out by the loop, one after the other: nothing a peer chooses, so
-/// SipHash's protection buys nothing, and a turn looks a connection up several times.
-#[derive(Default)]
-struct TokenHasher(u64);
-
-impl Hasher for TokenHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 struct Entry {
     conn: Conn,
     /// Waiting in `Loop::pending` for its next drive.
@@ -94,7 +75,10 @@ pub(crate) struct Loop {
     commands: Receiver<Cmd>,
     remote: Remote,
     listener: Option<Listener>,
-    conns: HashMap<Token, Entry, BuildHasherDefault<TokenHasher>>,
+    /// Keyed by tokens the loop hands out one after the other: nothing a peer picks, so
+    /// SipHash's protection would buy nothing, and a turn looks a connection up several
+    /// times (FxHash is one multiplication).
+    conns: FxHashMap<Token, Entry>,
     /// Connections to drive this turn: news from `poll` or a command, a due timer, or
     /// readiness left over from the last turn.
     pending: Vec<Token>,
@@ -118,7 +102,7 @@ impl Loop {
             commands,
             remote,
             listener: None,
-            conns: HashMap::default(),
+            conns: FxHashMap::default(),
             pending: Vec::new(),
             timers: BTreeSet::new(),
             next_token: 2,

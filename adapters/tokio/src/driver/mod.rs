@@ -32,9 +32,9 @@ use futures_util::future::Abortable;
 use futures_util::stream::FuturesUnordered;
 use h2proto::{Config, Connection, StreamId};
 use http::{Request, Response};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -191,7 +191,11 @@ pub(crate) struct Driver<I> {
     rx: UnboundedReceiver<Command>,
     tx: Tx,
     role: RoleState,
-    entries: HashMap<StreamId, Entry, BuildHasherDefault<IdHasher>>,
+    /// Keyed with FxHash (a multiplication): SipHash's resistance to chosen keys buys
+    /// nothing here, the map holds only the streams in flight, which the core bounds by
+    /// MAX_CONCURRENT_STREAMS, and the peer must open ids in increasing order (RFC 9113
+    /// §5.1.1).
+    entries: FxHashMap<StreamId, Entry>,
     pumps: FuturesUnordered<Abortable<Pump>>,
     /// Read into when the thread's arena is already borrowed: a transport whose
     /// `poll_read` drives another connection on this thread inline (an in-memory pipe
@@ -266,7 +270,7 @@ where
             rx,
             tx,
             role,
-            entries: HashMap::default(),
+            entries: FxHashMap::default(),
             pumps: FuturesUnordered::new(),
             read_buf: BytesMut::new(),
             input: None,
@@ -503,30 +507,6 @@ impl<I> Drop for Driver<I> {
         for (_, entry) in self.entries.drain() {
             fail_entry(entry, &error);
         }
-    }
-}
-
-/// Hashes the stream ids keying `Driver::entries` (Fibonacci hashing). SipHash's resistance
-/// to chosen keys buys nothing there: the map holds only the streams in flight, which the
-/// core bounds by MAX_CONCURRENT_STREAMS, and the peer must open ids in increasing order
-/// (RFC 9113 §5.1.1). This one costs a multiplication.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        // Client-opened ids are all odd: drop the bit that never changes.
-        self.0 = (self.0 ^ u64::from(n >> 1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

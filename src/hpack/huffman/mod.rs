@@ -50,7 +50,7 @@ impl Buffer for BytesMut {
     }
 }
 
-/// The number of octets [`encode`] produces for `src`, padding included.
+/// The number of octets [`encode`](fn@encode) produces for `src`, padding included.
 #[inline]
 pub fn encoded_len(src: &[u8]) -> usize {
     encode::encoded_bits(src).div_ceil(8)

@@ -69,7 +69,7 @@ pub struct Encoder {
     /// Counts the changes that can make the same fields encode differently (table
     /// entries, sizes, Huffman use).
     generation: u64,
-    /// The last response head that changed nothing, and its encoding.
+    /// The last head (response or request) that changed nothing, and its encoding.
     repeated: RepeatedHead,
 }
 

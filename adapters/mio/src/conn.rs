@@ -386,6 +386,11 @@ impl Conn {
                 Ok(n) => out.advance(n),
                 Err(_) => return,
             }
+            // Flow control took what it allows: the rest waits for `Event::SendCapacity`
+            // (offering it again now would only be refused).
+            let s = Stream { out, sending: true, ..Stream::default() };
+            self.streams.insert(id, s);
+            return;
         }
         let mut s =
             Stream { out, chunks, out_trailers: trailers, sending: true, ..Stream::default() };

@@ -70,6 +70,15 @@ struct Entry {
     deadline: Option<Instant>,
 }
 
+impl Entry {
+    /// Queues this connection (`token`) on `pending` for a drive, once.
+    fn queue(&mut self, token: Token, pending: &mut Vec<Token>) {
+        if !std::mem::replace(&mut self.pending, true) {
+            pending.push(token);
+        }
+    }
+}
+
 pub(crate) struct Loop {
     poll: Poll,
     commands: Receiver<Cmd>,
@@ -157,18 +166,10 @@ impl Loop {
         let interest = Interest::READABLE | Interest::WRITABLE;
         self.poll.registry().register(&mut socket, token, interest)?;
         let conn = Conn::new(socket, h2, role, max_body, Instant::now());
-        self.conns.insert(token, Entry { conn, pending: false, deadline: None });
-        self.wake(token);
+        // Driven in this turn, like any connection with news.
+        self.conns.insert(token, Entry { conn, pending: true, deadline: None });
+        self.pending.push(token);
         Ok(token)
-    }
-
-    /// Queues connection `token` for a drive this turn.
-    fn wake(&mut self, token: Token) {
-        if let Some(entry) = self.conns.get_mut(&token) {
-            if !std::mem::replace(&mut entry.pending, true) {
-                self.pending.push(token);
-            }
-        }
     }
 
     /// Runs until the listener is shut down (or there was none) and every connection has
@@ -196,7 +197,7 @@ impl Loop {
                         entry.conn.writable |= event.is_writable() || event.is_write_closed();
                         entry.conn.readable |= event.is_error();
                         entry.conn.read_to_end |= event.is_read_closed() || event.is_error();
-                        self.wake(token);
+                        entry.queue(token, &mut self.pending);
                     }
                 }
             }
@@ -208,8 +209,8 @@ impl Loop {
                 self.timers.pop_first();
                 if let Some(entry) = self.conns.get_mut(&token) {
                     entry.deadline = None;
+                    entry.queue(token, &mut self.pending);
                 }
-                self.wake(token);
             }
             for token in std::mem::take(&mut self.pending) {
                 self.drive(token, now);
@@ -240,8 +241,7 @@ impl Loop {
                 let _ = self.poll.registry().deregister(entry.conn.socket());
             }
         } else if entry.conn.is_hot() {
-            entry.pending = true;
-            self.pending.push(token);
+            entry.queue(token, &mut self.pending);
         }
     }
 
@@ -270,7 +270,7 @@ impl Loop {
                 Cmd::Request(token, request, callback) => match self.conns.get_mut(&token) {
                     Some(entry) => {
                         entry.conn.request(*request, callback);
-                        self.wake(token);
+                        entry.queue(token, &mut self.pending);
                     }
                     None => callback(Err(io::ErrorKind::NotConnected.into())),
                 },
@@ -279,12 +279,9 @@ impl Loop {
                     if let Some(mut listener) = self.listener.take() {
                         let _ = self.poll.registry().deregister(&mut listener.socket);
                     }
-                    let tokens: Vec<Token> = self.conns.keys().copied().collect();
-                    for token in tokens {
-                        if let Some(entry) = self.conns.get_mut(&token) {
-                            entry.conn.shutdown();
-                        }
-                        self.wake(token);
+                    for (&token, entry) in &mut self.conns {
+                        entry.conn.shutdown();
+                        entry.queue(token, &mut self.pending);
                     }
                 }
             }

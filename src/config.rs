@@ -6,6 +6,8 @@
 //! for an Internet-facing server and a general-purpose client; raise the windows for bulk
 //! transfer on long fat pipes, lower the limits on small devices.
 
+use crate::frame::{DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE_LIMIT, MAX_WINDOW_SIZE};
+use std::fmt;
 use std::time::Duration;
 
 /// A rate limit: a token bucket that holds `burst` tokens and refills `per_second` of them
@@ -146,6 +148,96 @@ pub struct Config {
     /// the end of streams in flight before sending the final GOAWAY. Default 5 s.
     pub shutdown_timeout: Duration,
 }
+
+impl Config {
+    /// Checks every value that goes on the wire or steers flow control against what the
+    /// RFC allows; [`Connection::try_new`](crate::Connection::try_new) calls it, so an
+    /// invalid configuration is refused before a single illegal SETTINGS is sent.
+    ///
+    /// ```
+    /// let mut config = h2proto::Config::default();
+    /// config.max_frame_size = 1000;
+    /// let error = config.validate().unwrap_err();
+    /// assert_eq!(error.field(), "max_frame_size");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = |field, value: u32, min: u32, max: u32, rule| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError { field, value, min, max, rule })
+            }
+        };
+        // RFC 9113 §6.5.2: 2^14 ..= 2^24-1; anything else is a PROTOCOL_ERROR at the peer.
+        check(
+            "max_frame_size",
+            self.max_frame_size,
+            DEFAULT_MAX_FRAME_SIZE,
+            MAX_FRAME_SIZE_LIMIT,
+            "RFC 9113 §6.5.2 (SETTINGS_MAX_FRAME_SIZE)",
+        )?;
+        // RFC 9113 §6.5.2: above 2^31-1 is a FLOW_CONTROL_ERROR at the peer.
+        check(
+            "initial_stream_window_size",
+            self.initial_stream_window_size,
+            0,
+            MAX_WINDOW_SIZE,
+            "RFC 9113 §6.5.2 (SETTINGS_INITIAL_WINDOW_SIZE)",
+        )?;
+        // RFC 9113 §6.9.1: a window never exceeds 2^31-1.
+        check(
+            "initial_connection_window_size",
+            self.initial_connection_window_size,
+            0,
+            MAX_WINDOW_SIZE,
+            "RFC 9113 §6.9.1 (flow-control window)",
+        )?;
+        // A fraction in 1/256ths: more than the whole window would never send an update.
+        check(
+            "window_update_threshold",
+            self.window_update_threshold,
+            0,
+            256,
+            "a fraction of the window in 1/256ths",
+        )?;
+        // Nothing could be framed into an empty output.
+        check("max_transmit_size", self.max_transmit_size, 1, u32::MAX, "at least one byte")
+    }
+}
+
+/// A [`Config`] value out of its allowed range (see [`Config::validate`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    field: &'static str,
+    value: u32,
+    min: u32,
+    max: u32,
+    rule: &'static str,
+}
+
+impl ConfigError {
+    /// The name of the offending `Config` field.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// Its value.
+    pub fn value(&self) -> u32 {
+        self.value
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid h2proto Config: {} = {} is outside {}..={} ({})",
+            self.field, self.value, self.min, self.max, self.rule
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl Default for Config {
     fn default() -> Self {

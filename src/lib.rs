@@ -63,7 +63,7 @@ pub mod hpack;
 mod semantics;
 mod streams;
 
-pub use config::{Config, RateLimit};
+pub use config::{Config, ConfigError, RateLimit};
 pub use connection::{Connection, PREFACE, PeerSettings, Role, Stats, Transmit, buf_to_vec};
 pub use error::{ConnectionError, ErrorCode, Initiator, ProtocolError, Scope, UserError};
 pub use event::Event;

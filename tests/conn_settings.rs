@@ -7,7 +7,7 @@ use bytes::Bytes;
 use h2proto::frame::{
     Data, Frame, FrameType, HEADER_LEN, Ping, RawFrame, SettingId, Settings, StreamId, flags,
 };
-use h2proto::{Config, ErrorCode, Event, PREFACE, Role, UserError};
+use h2proto::{Config, Connection, ErrorCode, Event, PREFACE, Role, UserError};
 use std::time::Duration;
 use support::*;
 
@@ -559,4 +559,37 @@ fn rfc9113_4_2_field_blocks_respect_the_peer_max_frame_size() {
         assert_eq!(kinds[0], FrameType::HEADERS.0);
         assert!(kinds.len() >= 3 && kinds[1..].iter().all(|k| *k == FrameType::CONTINUATION.0));
     }
+}
+
+#[test]
+fn rfc9113_6_5_2_a_config_that_would_send_illegal_settings_is_refused() {
+    // RFC 9113 §6.5.2: SETTINGS_MAX_FRAME_SIZE within 2^14..=2^24-1 and
+    // SETTINGS_INITIAL_WINDOW_SIZE at most 2^31-1; a connection whose Config breaks either
+    // would send a SETTINGS frame the peer must treat as a connection error.
+    let cases: [(&str, fn(&mut Config)); 6] = [
+        ("max_frame_size", |c| c.max_frame_size = 16_383),
+        ("max_frame_size", |c| c.max_frame_size = 1 << 24),
+        ("initial_stream_window_size", |c| c.initial_stream_window_size = 1 << 31),
+        ("initial_connection_window_size", |c| c.initial_connection_window_size = u32::MAX),
+        ("window_update_threshold", |c| c.window_update_threshold = 257),
+        ("max_transmit_size", |c| c.max_transmit_size = 0),
+    ];
+    for (field, break_it) in cases {
+        let mut config = Config::default();
+        break_it(&mut config);
+        for role in [Role::Client, Role::Server] {
+            let error = Connection::try_new(role, config.clone()).err().expect(field);
+            assert_eq!(error.field(), field);
+            assert!(error.to_string().contains(field), "{error}");
+        }
+        let panic = std::panic::catch_unwind(|| Connection::server(config.clone()));
+        assert!(panic.is_err(), "{field}: the infallible constructor refuses it too");
+    }
+    // The bounds themselves are allowed.
+    let mut config = Config::default();
+    config.max_frame_size = (1 << 24) - 1;
+    config.initial_stream_window_size = (1 << 31) - 1;
+    config.initial_connection_window_size = (1 << 31) - 1;
+    config.window_update_threshold = 256;
+    assert!(Connection::try_new(Role::Server, config).is_ok());
 }

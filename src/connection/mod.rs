@@ -13,7 +13,7 @@ mod transmit;
 pub use limits::Stats;
 pub use transmit::Transmit;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::error::ConnectionError;
 use crate::event::Event;
 use crate::flow::{RecvWindow, Window};
@@ -238,21 +238,43 @@ pub struct Connection {
 
 impl Connection {
     /// A client connection. Its preface is queued at once in [`transmit`](Self::transmit).
+    ///
+    /// # Panics
+    ///
+    /// If `config` is invalid ([`Config::validate`]); [`try_new`](Self::try_new) returns
+    /// the error instead.
     pub fn client(config: Config) -> Connection {
         Connection::new(Role::Client, config)
     }
 
     /// A server connection. It expects the client's preface first; its own SETTINGS is
     /// queued at once.
+    ///
+    /// # Panics
+    ///
+    /// If `config` is invalid ([`Config::validate`]); [`try_new`](Self::try_new) returns
+    /// the error instead.
     pub fn server(config: Config) -> Connection {
         Connection::new(Role::Server, config)
     }
 
     /// A connection for `role`: [`Connection::client`] or [`Connection::server`], for
     /// callers that choose the role at run time.
+    ///
+    /// # Panics
+    ///
+    /// If `config` is invalid ([`Config::validate`]), with the error's message.
     pub fn new(role: Role, config: Config) -> Connection {
+        Connection::try_new(role, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A connection for `role`, or why `config` cannot make one: a value the RFC does not
+    /// allow (a frame size below 16,384, a window above 2^31-1, ...) would go out in our
+    /// SETTINGS and be a protocol error at the peer.
+    pub fn try_new(role: Role, config: Config) -> Result<Connection, ConfigError> {
+        config.validate()?;
         let mut frames = FrameDecoder::new();
-        frames.set_max_frame_size(config.max_frame_size.max(DEFAULT_MAX_FRAME_SIZE));
+        frames.set_max_frame_size(config.max_frame_size);
         let mut decoder = hpack::Decoder::new();
         decoder.set_max_header_list_size(config.max_header_list_size as usize);
         let mut conn = Connection {
@@ -314,7 +336,7 @@ impl Connection {
             config,
         };
         conn.start();
-        conn
+        Ok(conn)
     }
 
     // ----- Getters -----

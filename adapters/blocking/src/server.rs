@@ -131,6 +131,8 @@ impl Server {
         B: Into<Body>,
     {
         let Server { listener, mut config, workers, shared } = self;
+        // An invalid Config is the caller's error, told before the first connection.
+        config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let workers: Vec<_> = (0..workers)

@@ -293,3 +293,14 @@ impl Read for Gate {
         Ok(0)
     }
 }
+
+#[test]
+fn an_invalid_config_is_refused_before_serving() {
+    // RFC 9113 §6.5.2: SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1 is illegal on the wire.
+    let mut config = Config::default();
+    config.initial_stream_window_size = 1 << 31;
+    let server = h2proto_blocking::Server::bind("127.0.0.1:0").unwrap().config(config);
+    let error = server.serve(hello_echo).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("initial_stream_window_size"), "{error}");
+}

@@ -106,6 +106,8 @@ impl Server {
         H: Fn(Request<Bytes>) -> Response<B> + Send + Sync + 'static,
         B: Into<Body>,
     {
+        // An invalid Config is the caller's error, told before the first connection.
+        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let handler: Arc<Handler> = Arc::new(move |request| handler(request).map(Into::into));
         let addr = self.listener.local_addr()?;
         let mut listeners = vec![self.listener];

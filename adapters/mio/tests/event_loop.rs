@@ -284,3 +284,14 @@ fn dropping_the_client_lets_sent_requests_finish() {
     assert_eq!(results.iter().filter(|r| r.as_ref().is_ok_and(|r| r.status() == 200)).count(), 20);
     server.stop();
 }
+
+#[test]
+fn an_invalid_config_is_refused_before_serving() {
+    // RFC 9113 §6.5.2: SETTINGS_MAX_FRAME_SIZE above 2^24-1 is illegal on the wire.
+    let mut config = Config::default();
+    config.max_frame_size = 1 << 24;
+    let server = Server::bind("127.0.0.1:0").unwrap().config(config);
+    let error = server.serve(hello_echo).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("max_frame_size"), "{error}");
+}

@@ -192,6 +192,8 @@ impl Server {
         H: Handler,
         S: Future<Output = ()>,
     {
+        // An invalid Config is the caller's error, told before the first connection.
+        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spawn = spawner(Arc::new(handler));
         let server = self.clone();
         let accept = move |tcp: TcpStream| {
@@ -216,6 +218,7 @@ impl Server {
         H: Handler,
         S: Future<Output = ()>,
     {
+        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spawn = spawner(Arc::new(handler));
         let server = self.clone();
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);

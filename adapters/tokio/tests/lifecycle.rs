@@ -257,3 +257,15 @@ async fn a_client_that_disappears_mid_upload_fails_the_request_body() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_invalid_config_is_refused_before_serving() {
+    // RFC 9113 §6.5.2: SETTINGS_MAX_FRAME_SIZE below 16,384 is illegal on the wire.
+    let mut config = Config::default();
+    config.max_frame_size = 1000;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handler = |_: Request<RecvBody>| async { Response::new(Empty::<Bytes>::new()) };
+    let error = within(Server::new(config).serve(listener, handler)).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("max_frame_size"), "{error}");
+}

@@ -807,3 +807,31 @@ fn rfc9113_10_5_unsolicited_ping_acks_are_a_flood_past_the_budget() {
     peer.send(Ping { ack: true, payload: [99; 8] });
     peer.expect_goaway(ErrorCode::ENHANCE_YOUR_CALM);
 }
+
+#[test]
+fn rfc9113_8_1_1_more_distinct_names_than_a_header_map_holds_is_malformed_not_a_panic() {
+    // `http::HeaderMap` holds at most 24,576 distinct names and panics past them on
+    // `append`. With a list limit raised high enough to let 30,000 fields in, the request
+    // must be malformed (§8.1.1: a stream error PROTOCOL_ERROR), whatever the Config.
+    let mut config = Config::default();
+    config.max_header_list_size = 4 << 20;
+    config.max_continuation_frames = 64;
+    let mut peer = server_with(config);
+    let mut fields: Vec<(String, String)> = vec![
+        (":method".into(), "GET".into()),
+        (":scheme".into(), "https".into()),
+        (":path".into(), "/".into()),
+    ];
+    fields.extend((0..30_000).map(|i| (format!("x{i}"), String::new())));
+    peer.encoder.set_max_table_size(0); // literals only: nothing grows the table
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let block = peer.block(&fields);
+    let pieces: Vec<Bytes> = block.chunks(16_000).map(Bytes::copy_from_slice).collect();
+    assert!(pieces.len() > 2 && pieces.len() < 64, "{} frames", pieces.len());
+    peer.send(headers_open(1, pieces[0].clone()));
+    for (i, piece) in pieces.iter().enumerate().skip(1) {
+        peer.send(continuation(1, piece.clone(), i == pieces.len() - 1));
+    }
+    peer.expect_reset(1, ErrorCode::PROTOCOL_ERROR);
+    assert_eq!(count_requests(&peer.events()), 0);
+}

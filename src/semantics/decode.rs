@@ -204,8 +204,7 @@ impl FieldCollector {
         if let Some((name, value)) = entry.and_then(|e| checked.get(e)) {
             // The same table entry passed every check below before, and needed no special
             // handling: the same field again.
-            self.headers.get_or_insert_default().append(name, value);
-            return Ok(());
+            return self.add(name, value);
         }
         let name = &field.name[..];
         // §8.2.1 on names: `from_lowercase` rejects uppercase and every byte outside the
@@ -249,15 +248,23 @@ impl FieldCollector {
                 if let (Some(entry), false) = (entry, field.sensitive) {
                     checked.put(entry, &header_name, &value);
                 }
-                self.headers.get_or_insert_default().append(header_name, value);
-                return Ok(());
+                return self.add(header_name, value);
             }
         }
         let mut value = HeaderValue::from_maybe_shared(field.value.clone())
             .map_err(|_| "invalid character in a field value")?;
         value.set_sensitive(field.sensitive);
-        self.headers.get_or_insert_default().append(header_name, value);
-        Ok(())
+        self.add(header_name, value)
+    }
+
+    /// Adds a regular field. A `HeaderMap` holds a bounded number of distinct names and
+    /// panics past them on `append`: more than it holds is a malformed message (§8.1.1),
+    /// whatever `max_header_list_size` lets in.
+    fn add(&mut self, name: HeaderName, value: HeaderValue) -> Result<(), Malformed> {
+        match self.headers.get_or_insert_default().try_append(name, value) {
+            Ok(_) => Ok(()),
+            Err(_) => Err("more header fields than a header map holds"),
+        }
     }
 
     fn accept_pseudo(
@@ -355,7 +362,7 @@ impl FieldCollector {
         if let Some(cookie) = self.cookie.take() {
             let value = HeaderValue::from_maybe_shared(cookie.freeze())
                 .map_err(|_| "invalid cookie value")?;
-            self.headers.get_or_insert_default().append(http::header::COOKIE, value);
+            self.add(http::header::COOKIE, value)?;
         }
         Ok(())
     }
@@ -459,6 +466,8 @@ impl Snapshot {
         collector.headers = map;
         if !self.fields.is_empty() {
             let headers = collector.headers.get_or_insert_default();
+            // A kept block is at most 256 bytes, so a few hundred fields: far below the
+            // map's limit, which decoding it checked (`add`).
             for (name, value) in &self.fields {
                 headers.append(name.clone(), value.clone());
             }

@@ -844,6 +844,42 @@ fn rfc9113_5_1_2_server_refuses_streams_over_its_limit_as_retryable() {
 }
 
 #[test]
+fn rfc9113_5_1_2_a_limit_changed_by_update_settings_applies_once_acknowledged() {
+    // RFC 9113 §6.5.3: our new SETTINGS_MAX_CONCURRENT_STREAMS binds the peer from its ACK
+    // on; streams over it are refused (§5.1.2). Raising it again lets more in.
+    let mut peer = connected_with(Role::Server, Config::default());
+    peer.conn.update_settings(Settings::new().with(SettingId::MAX_CONCURRENT_STREAMS, 1)).unwrap();
+    peer.frames();
+    // Before the ACK the old limit (128) holds: the peer cannot know the new one yet.
+    open(&mut peer, 1);
+    open(&mut peer, 3);
+    peer.expect_quiet();
+    peer.send(Settings::ack());
+    peer.events();
+    let head = peer.get(5, "/");
+    peer.send(head);
+    peer.expect_reset(5, ErrorCode::REFUSED_STREAM);
+    peer.events();
+    // Two open, limit 1: still refused after one closes.
+    peer.conn.reset(StreamId(1), ErrorCode::CANCEL).unwrap();
+    peer.frames();
+    let head = peer.get(7, "/");
+    peer.send(head);
+    peer.expect_reset(7, ErrorCode::REFUSED_STREAM);
+    peer.events();
+    // Raised to 4 and acknowledged: accepted again.
+    peer.conn.update_settings(Settings::new().with(SettingId::MAX_CONCURRENT_STREAMS, 4)).unwrap();
+    peer.frames();
+    peer.send(Settings::ack());
+    peer.events();
+    let head = peer.get(9, "/");
+    peer.send(head);
+    peer.expect_quiet();
+    let events = peer.events();
+    assert!(matches!(&events[..], [Event::Request { stream_id: StreamId(9), .. }]), "{events:?}");
+}
+
+#[test]
 fn rfc9113_5_1_2_client_respects_the_peer_limit_and_learns_when_streams_free_up() {
     // RFC 9113 §5.1.2: an endpoint must not exceed the peer's MAX_CONCURRENT_STREAMS; the
     // application hears when a stream closes and when the peer raises the limit.

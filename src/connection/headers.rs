@@ -306,7 +306,7 @@ impl Connection {
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
         // §5.1.2: streams beyond our limit are refused (REFUSED_STREAM: safe to retry).
-        if self.active_remote > self.config.max_concurrent_streams {
+        if self.active_remote > self.local.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
         if end_stream && content_length.is_some_and(|n| n != 0) {
@@ -386,7 +386,7 @@ impl Connection {
         // §5.1.2: a pushed response opens one of the peer's streams; over our
         // SETTINGS_MAX_CONCURRENT_STREAMS it is refused.
         let reserved = self.store.get(id).is_some_and(|s| s.state == State::ReservedRemote);
-        if reserved && self.active_remote >= self.config.max_concurrent_streams {
+        if reserved && self.active_remote >= self.local.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
         let Ok(collector) = decoded else {
@@ -440,7 +440,7 @@ impl Connection {
         let is_reserved = |s: &Stream| s.state == State::ReservedRemote;
         let reserved =
             self.store.ids().filter(|&s| self.store.get(s).is_some_and(is_reserved)).count();
-        if reserved >= self.config.max_concurrent_streams as usize {
+        if reserved >= self.local.max_concurrent_streams as usize {
             return self.stream_error(promised, ErrorCode::ENHANCE_YOUR_CALM);
         }
         self.open_stream(promised, &[StreamEvent::RecvPushPromise]);

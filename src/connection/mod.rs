@@ -305,7 +305,10 @@ impl Connection {
             want_streams: false,
             local: LocalSettings {
                 header_table_size: 4096,
-                max_concurrent_streams: u32::MAX,
+                // Enforced from the start, before the peer acknowledges our first SETTINGS:
+                // a stream it opens over the limit is refused, which is always safe to
+                // retry (§5.1.2, §8.7). Later changes apply from their ACK (§6.5.3).
+                max_concurrent_streams: config.max_concurrent_streams,
                 initial_window_size: 65_535,
                 max_frame_size: DEFAULT_MAX_FRAME_SIZE,
                 max_header_list_size: u32::MAX,

@@ -526,10 +526,8 @@ impl Connection {
         } else if self.is_idle(id) {
             // §7.1: idle prioritized streams plus active ones MUST NOT exceed
             // MAX_CONCURRENT_STREAMS; we keep at most `max_idle_priorities` of them.
-            let limit =
-                (self.config.max_idle_priorities as usize)
-                    .min(self.config.max_concurrent_streams.saturating_sub(self.active_remote)
-                        as usize);
+            let limit = (self.config.max_idle_priorities as usize)
+                .min(self.local.max_concurrent_streams.saturating_sub(self.active_remote) as usize);
             // Streams skipped by a higher one are closed (§5.1.1), no longer idle.
             let last = self.last_remote_id;
             self.idle_priorities.retain(|(s, _, _)| *s != id && *s > last);

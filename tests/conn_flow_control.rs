@@ -413,6 +413,46 @@ fn rfc9113_6_9_stalled_stream_resumes_after_window_update() {
     }
 }
 
+#[test]
+fn rfc9113_6_9_1_a_blocked_connection_window_wants_no_write_and_stalls_once() {
+    // RFC 9113 §6.9.1: with the connection window at 0 nothing flow-controlled can go.
+    // `wants_write` must then be false (a loop that waits for writability while it is true
+    // would spin), and one stall is one stall however often `transmit` is called.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        // Streams get far more credit than the connection (65,535).
+        peer.send(Settings::new().with(SettingId::INITIAL_WINDOW_SIZE, 1 << 20));
+        peer.frames();
+        ready_to_send(&mut peer, 1);
+        assert_eq!(peer.conn.send_data(StreamId(1), zeros(70_000), false), Ok(70_000));
+        assert!(peer.conn.wants_write());
+        assert_eq!(data_sizes(&peer.frames()).iter().sum::<usize>(), 65_535);
+        assert!(!peer.conn.wants_write(), "{role:?}: only blocked DATA is queued");
+        for _ in 0..10 {
+            assert_eq!(h2proto::buf_to_vec(peer.conn.transmit()), Vec::<u8>::new());
+        }
+        assert!(!peer.conn.wants_write(), "{role:?}");
+        assert_eq!(peer.conn.stats().flow_control_stalls, 1, "{role:?}");
+        // Credit for the connection: the rest goes, and the window is empty again.
+        peer.send(window_update(0, 1_000));
+        assert!(peer.conn.wants_write(), "{role:?}");
+        assert_eq!(data_sizes(&peer.frames()), vec![1_000]);
+        assert!(!peer.conn.wants_write(), "{role:?}");
+        assert_eq!(peer.conn.stats().flow_control_stalls, 2, "{role:?}");
+        // A stream's own empty window is a stall of its own.
+        peer.send(Settings::new().with(SettingId::INITIAL_WINDOW_SIZE, 65_535));
+        peer.send(window_update(0, 2_000_000));
+        peer.frames();
+        ready_to_send(&mut peer, 3);
+        let sent = peer.conn.stats().flow_control_stalls;
+        peer.conn.send_data(StreamId(3), zeros(70_000), false).unwrap();
+        assert_eq!(data_sizes(&peer.frames()).iter().sum::<usize>(), 65_535);
+        assert!(!peer.conn.wants_write(), "{role:?}");
+        peer.conn.transmit();
+        assert_eq!(peer.conn.stats().flow_control_stalls, sent + 1, "{role:?}");
+    }
+}
+
 // ----- §6.9 receive side: WINDOW_UPDATE batching and release -----
 
 #[test]

@@ -70,7 +70,7 @@ impl Connection {
     /// nothing more can be sent.
     pub(super) fn flush_streams(&mut self) {
         let max = self.config.max_transmit_size as usize;
-        while self.out.len() < max {
+        while !self.send_blocked && self.out.len() < max {
             let Some(urgency) = self.ready.iter().position(|q| !q.is_empty()) else { break };
             let id = *self.ready[urgency].front().expect("non-empty");
             // After a frame: `Some(incremental)` if the stream has more to send, `None` if
@@ -99,7 +99,9 @@ impl Connection {
                     continue;
                 }
                 Step::ConnectionBlocked => {
+                    // Once per stall: nothing moves until the connection window grows.
                     self.stats.flow_control_stalls += 1;
+                    self.send_blocked = true;
                     break;
                 }
                 Step::Done => {

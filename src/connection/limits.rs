@@ -73,7 +73,9 @@ pub struct Stats {
     pub resets_sent_refused: u64,
     /// RST_STREAM sent on the application's request.
     pub resets_sent_local: u64,
-    /// Times a stream with data to send waited for flow-control window.
+    /// Times sending stopped for want of flow-control window: a stream's window, or the
+    /// connection's, ran out with DATA queued. Counted once per stall (when it begins), not
+    /// per `transmit` call while it lasts.
     pub flow_control_stalls: u64,
     /// PING frames received (not ACKs).
     pub pings_received: u64,

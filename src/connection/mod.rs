@@ -199,6 +199,9 @@ pub struct Connection {
 
     // Flow control.
     send_window: Window,
+    /// Sending stopped on an empty connection window; only a WINDOW_UPDATE on stream 0
+    /// resumes it (§6.9.1). Until then the ready queues want no write.
+    send_blocked: bool,
     recv_window: RecvWindow,
     send_buffered: usize,
 
@@ -298,6 +301,7 @@ impl Connection {
             active_remote: 0,
             idle_priorities: VecDeque::new(),
             send_window: Window::new(65_535),
+            send_blocked: false,
             recv_window: RecvWindow::new(65_535),
             send_buffered: 0,
             ready: Default::default(),
@@ -471,9 +475,11 @@ impl Connection {
         &mut self.out
     }
 
-    /// Whether there is output to write.
+    /// Whether there is output to write: frames are waiting, or queued DATA (or trailers)
+    /// can be framed now. DATA that waits for flow-control window does not count, so a
+    /// loop that waits for writability while this is true does not spin on it.
     pub fn wants_write(&self) -> bool {
-        !self.out.is_empty() || self.ready.iter().any(|q| !q.is_empty())
+        !self.out.is_empty() || (!self.send_blocked && self.ready.iter().any(|q| !q.is_empty()))
     }
 }
 

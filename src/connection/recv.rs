@@ -473,6 +473,7 @@ impl Connection {
             }
             // Streams blocked on the connection window never left their queues: the next
             // `transmit` resumes them.
+            self.send_blocked = false;
             return Ok(());
         }
         // §5.1: WINDOW_UPDATE on an idle stream is a connection error PROTOCOL_ERROR.

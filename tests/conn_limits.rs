@@ -835,3 +835,31 @@ fn rfc9113_8_1_1_more_distinct_names_than_a_header_map_holds_is_malformed_not_a_
     peer.expect_reset(1, ErrorCode::PROTOCOL_ERROR);
     assert_eq!(count_requests(&peer.events()), 0);
 }
+
+#[test]
+fn rfc9113_8_2_2_431_answers_to_a_peer_that_does_not_read_are_bounded_like_control_frames() {
+    // A request head over our list limit is answered with 431 (RFC 6585, §10.5.1). Each
+    // oversized request can cost the peer a few bytes (an indexed field from its dynamic
+    // table), so the answers are output the peer provokes: once
+    // `max_pending_control_frames` wait unread, no more input is consumed.
+    let mut config = Config::default();
+    config.max_header_list_size = 200;
+    config.max_pending_control_frames = 16;
+    config.local_reset_rate = RateLimit::new(1_000_000, 0);
+    let mut peer = server_with(config);
+    let big = "v".repeat(300);
+    let fields =
+        [(":method", "GET"), (":scheme", "https"), (":path", "/"), ("x-big", big.as_str())];
+    let mut frames = Vec::new();
+    for i in 0..200u32 {
+        let block = peer.block(&fields); // from the second on: a few indexed bytes
+        frames.push(Frame::Headers(Headers::new(StreamId(2 * i + 1), block, true)));
+    }
+    let input = wire(frames);
+    let consumed = peer.conn.recv(input.clone(), peer.now).unwrap();
+    assert!(consumed < input.len(), "the peer does not read: input pauses");
+    let out = peer.frames();
+    let answers = out.iter().filter(|f| matches!(f, Frame::Headers(_))).count();
+    assert!((1..=16).contains(&answers), "{answers} answers queued unread");
+    assert!(!out.iter().any(|f| matches!(f, Frame::GoAway(_))), "{out:?}");
+}

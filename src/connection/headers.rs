@@ -340,6 +340,10 @@ impl Connection {
 
     /// §8.2.2 / RFC 6585: a request head over our header list limit gets a 431 response,
     /// and the rest of the request is refused with RST_STREAM NO_ERROR.
+    ///
+    /// The answer is output the peer provokes (an oversized head can cost it a few indexed
+    /// bytes): it counts like the control frames, so a peer that does not read stops being
+    /// read once `max_pending_control_frames` wait.
     fn refuse_too_large(&mut self, id: StreamId, end_stream: bool) -> Result<(), ConnectionError> {
         let mut response = http::Response::new(());
         *response.status_mut() = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
@@ -347,6 +351,7 @@ impl Connection {
             self.transition(id, StreamEvent::RecvEndStream);
         }
         let _ = self.send_response(id, response, true);
+        self.pending_control += 1;
         if !end_stream {
             self.stream_error(id, ErrorCode::NO_ERROR)?;
         }

@@ -880,6 +880,40 @@ fn rfc9113_5_1_2_a_limit_changed_by_update_settings_applies_once_acknowledged() 
 }
 
 #[test]
+fn rfc9113_5_1_2_closed_streams_with_unread_data_count_against_the_limit() {
+    // A stream the peer ended (HEADERS + 1 byte + END_STREAM) and we answered is closed,
+    // but its byte waits for the application: the stream stays in memory. Such streams
+    // count against our limit until read, or a peer could make millions of them (bounded
+    // only by the connection window, 1 byte each).
+    let mut config = Config::default();
+    config.max_concurrent_streams = 4;
+    let mut peer = connected_with(Role::Server, config);
+    let mut post_one_byte = |peer: &mut Peer, id: u32| {
+        let head = peer.post(id, "/upload");
+        peer.send(head);
+        peer.send(h2proto::frame::Data::new(StreamId(id), Bytes::from_static(b"x"), true));
+    };
+    for id in [1, 3, 5, 7] {
+        post_one_byte(&mut peer, id);
+        peer.conn.send_response(StreamId(id), status(200), true).unwrap();
+    }
+    peer.frames();
+    peer.events();
+    assert_eq!(peer.conn.active_streams(), 0, "all four are closed");
+    post_one_byte(&mut peer, 9);
+    peer.expect_reset(9, ErrorCode::REFUSED_STREAM);
+    peer.events();
+    // Reading one stream's data frees its place.
+    assert_eq!(peer.conn.read_data(StreamId(1)).as_deref(), Some(&b"x"[..]));
+    assert_eq!(peer.conn.read_data(StreamId(1)), None);
+    peer.frames();
+    post_one_byte(&mut peer, 11);
+    peer.expect_quiet();
+    let events = peer.events();
+    assert!(matches!(&events[0], Event::Request { stream_id: StreamId(11), .. }), "{events:?}");
+}
+
+#[test]
 fn rfc9113_5_1_2_client_respects_the_peer_limit_and_learns_when_streams_free_up() {
     // RFC 9113 §5.1.2: an endpoint must not exceed the peer's MAX_CONCURRENT_STREAMS; the
     // application hears when a stream closes and when the peer raises the limit.

@@ -306,7 +306,9 @@ impl Connection {
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
         // §5.1.2: streams beyond our limit are refused (REFUSED_STREAM: safe to retry).
-        if self.active_remote > self.local.max_concurrent_streams {
+        // Closed streams whose data the application has not read yet still hold memory the
+        // peer made us keep: they count until read.
+        if self.active_remote + self.unread_remote > self.local.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
         if end_stream && content_length.is_some_and(|n| n != 0) {

@@ -184,6 +184,7 @@ impl Connection {
     pub(super) fn close_stream(&mut self, id: StreamId, how: ClosedBy) {
         let Some(stream) = self.store.get_mut(id) else { return };
         let was_active = stream.state.is_active();
+        let was_unread = stream.state == State::Closed && !stream.recv_buf.is_empty();
         stream.state = State::Closed;
         let mut unread = 0;
         let mut unsent = 0;
@@ -195,6 +196,14 @@ impl Connection {
         }
         // Nothing left for the application to read: no need to keep the stream.
         let forget = stream.recv_buf.is_empty();
+        if !self.is_local(id) {
+            // Kept for its unread data, it still holds memory the peer made us keep.
+            match (was_unread, forget) {
+                (false, false) => self.unread_remote += 1,
+                (true, true) => self.unread_remote = self.unread_remote.saturating_sub(1),
+                _ => {}
+            }
+        }
         if was_active {
             *self.active_count(id) -= 1;
             // A slot freed at the limit: tell whoever is waiting for one, whether they
@@ -234,6 +243,7 @@ impl Connection {
         }
         self.active_local = 0;
         self.active_remote = 0;
+        self.unread_remote = 0;
         self.send_buffered = 0;
         for queue in &mut self.ready {
             queue.clear();

@@ -195,6 +195,9 @@ pub struct Connection {
     last_remote_id: StreamId,
     active_local: u32,
     active_remote: u32,
+    /// The peer's streams that are closed but kept for data the application has not read:
+    /// they count against our concurrency limit until read.
+    unread_remote: u32,
     idle_priorities: VecDeque<(StreamId, u8, bool)>,
 
     // Flow control.
@@ -299,6 +302,7 @@ impl Connection {
             last_remote_id: StreamId::ZERO,
             active_local: 0,
             active_remote: 0,
+            unread_remote: 0,
             idle_priorities: VecDeque::new(),
             send_window: Window::new(65_535),
             send_blocked: false,
@@ -458,6 +462,9 @@ impl Connection {
             self.release_connection(n);
         }
         if forget {
+            if !self.is_local(id) {
+                self.unread_remote = self.unread_remote.saturating_sub(1);
+            }
             self.store.remove(id);
         }
         Some(data)

@@ -687,3 +687,34 @@ fn rfc9113_6_9_windows_stay_within_bounds_and_match_a_model() {
         }
     }
 }
+
+#[test]
+fn rfc9113_6_1_padding_cannot_make_a_tiny_body_pin_a_big_buffer() {
+    // RFC 9113 §6.1: padding is flow-controlled, and we credit it back at once. A frame of
+    // 1 byte of data and 255 of padding (or a few bytes in a large read) must not keep its
+    // whole input alive while the application has not read: what we keep is a copy. A
+    // large payload that fills its frame stays zero-copy.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        peer.open_stream(1);
+        let mut padded = Data::new(StreamId(1), Bytes::from_static(b"x"), false);
+        padded.pad_len = Some(255);
+        let plain = Data::new(StreamId(1), zeros(16_000), false);
+        let mut wire = bytes::BytesMut::new();
+        Frame::Data(padded).encode(&mut wire);
+        Frame::Data(plain).encode(&mut wire);
+        let wire = wire.freeze();
+        let range = wire.as_ptr() as usize..wire.as_ptr() as usize + wire.len();
+        // This very buffer (the support's `send` copies).
+        peer.conn.recv(wire.clone(), peer.now).unwrap();
+        let tiny = peer.conn.read_data(StreamId(1)).unwrap();
+        assert_eq!(&tiny[..], b"x");
+        assert!(
+            !range.contains(&(tiny.as_ptr() as usize)),
+            "{role:?}: the tiny body was kept as a slice"
+        );
+        let big = peer.conn.read_data(StreamId(1)).unwrap();
+        assert_eq!(big.len(), 16_000);
+        assert!(range.contains(&(big.as_ptr() as usize)), "{role:?}: a full payload is not copied");
+    }
+}

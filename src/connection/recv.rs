@@ -255,7 +255,7 @@ impl Connection {
         let padding = len - frame.data.len() as u32;
         let was_empty = stream.recv_buf.is_empty();
         if !frame.data.is_empty() {
-            stream.recv_buf.push_back(frame.data);
+            stream.recv_buf.push_back(unpinned(frame.data, len));
         }
         stream.recv_end = frame.end_stream;
         if padding > 0 {
@@ -560,5 +560,22 @@ impl Connection {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "priority frame flood"));
         }
         Ok(())
+    }
+}
+
+/// Payloads below this are copied out of their input: a few bytes of DATA in a large read
+/// would otherwise keep the whole read buffer alive while the application has not read.
+const COPY_BELOW: usize = 4096;
+
+/// The received body bytes, as kept until the application reads them. A slice of the
+/// input keeps the whole input alive, and padding is credited back to the peer at once
+/// (§6.1), so a small payload, or one that is mostly padding, is copied: what a stream holds
+/// stays within what its window allowed (at most twice the data, in frames of at least
+/// `COPY_BELOW` bytes of data). Payloads that fill their frame stay zero-copy.
+fn unpinned(data: Bytes, flow_controlled: u32) -> Bytes {
+    if data.len() < COPY_BELOW || data.len() * 2 < flow_controlled as usize {
+        Bytes::copy_from_slice(&data)
+    } else {
+        data
     }
 }

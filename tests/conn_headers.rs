@@ -1476,3 +1476,47 @@ fn repeated_indexed_fields_keep_their_outcome() {
     }
     peer.expect_alive();
 }
+
+#[test]
+fn rfc9113_10_5_1_heads_over_the_peers_max_header_list_size_are_not_sent() {
+    // RFC 9113 §6.5.2, §10.5.1: SETTINGS_MAX_HEADER_LIST_SIZE announces the largest field
+    // section the peer accepts (name + value + 32 per field). A larger head would only be
+    // refused there: the command fails before anything is sent.
+    let limit = Settings::new().with(SettingId::MAX_HEADER_LIST_SIZE, 200);
+    let big = http::HeaderValue::from_bytes(&[b'v'; 300]).unwrap();
+    let too_large =
+        Err(UserError::InvalidMessage("head larger than the peer's SETTINGS_MAX_HEADER_LIST_SIZE"));
+
+    // Client: a request head.
+    let mut peer = Peer::client();
+    peer.handshake_with(limit.clone());
+    let mut request = get("http://example.com/");
+    request.headers_mut().insert("x-big", big.clone());
+    assert_eq!(peer.conn.send_request(request, true), too_large.clone().map(|()| StreamId(1)));
+    peer.expect_silence();
+    // A small one still goes, on the first stream id.
+    assert_eq!(peer.conn.send_request(get("http://example.com/"), true), Ok(StreamId(1)));
+
+    // Server: a response head and trailers; the content-length we add counts too.
+    let mut peer = Peer::server();
+    peer.handshake_with(limit);
+    peer.open_stream(1);
+    let mut response = status(200);
+    response.headers_mut().insert("x-big", big.clone());
+    assert_eq!(peer.conn.send_response(StreamId(1), response, false), too_large);
+    peer.expect_silence();
+    let mut response = status(200);
+    let fits = http::HeaderValue::from_bytes(&[b'v'; 90]).unwrap(); // 42 + 5 + 90 + 32
+    response.headers_mut().insert("x-big", fits.clone());
+    assert_eq!(
+        peer.conn.send_response_with_length(StreamId(1), response.clone(), 1 << 40, false),
+        too_large,
+        "with content-length (14 + 13 + 32) it no longer fits"
+    );
+    assert_eq!(peer.conn.send_response(StreamId(1), response, false), Ok(()));
+    peer.frames();
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("x-big", big);
+    assert_eq!(peer.conn.send_trailers(StreamId(1), trailers), too_large);
+    peer.expect_silence();
+}

@@ -53,7 +53,9 @@ pub struct PeerSettings {
     pub initial_window_size: u32,
     /// SETTINGS_MAX_FRAME_SIZE: the largest payload we may send.
     pub max_frame_size: u32,
-    /// SETTINGS_MAX_HEADER_LIST_SIZE: advisory; we refuse to send larger heads.
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: a head (or trailers) larger than this is not sent:
+    /// the command fails with [`UserError::InvalidMessage`](crate::UserError::InvalidMessage)
+    /// before anything goes out (RFC 9113 §10.5.1).
     pub max_header_list_size: u32,
     /// SETTINGS_ENABLE_CONNECT_PROTOCOL: extended CONNECT allowed (RFC 8441).
     pub enable_connect_protocol: bool,

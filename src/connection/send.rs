@@ -57,8 +57,9 @@ impl Connection {
             ));
         }
         let id = StreamId(self.next_local_id);
+        let max_list_size = self.peer.max_header_list_size;
         self.write_field_block(id, end_stream, |enc, dst| {
-            semantics::encode_request(&request, enc, dst)
+            semantics::encode_request(&request, max_list_size, enc, dst)
         })
         .map_err(UserError::InvalidMessage)?;
         self.next_local_id += 2;
@@ -143,8 +144,9 @@ impl Connection {
                 || stream.head_request
                 || (stream.connect_request && status.is_success()))
         });
+        let max_list_size = self.peer.max_header_list_size;
         self.write_field_block(id, end_stream, |enc, dst| {
-            semantics::encode_response(&response, length, enc, dst)
+            semantics::encode_response(&response, length, max_list_size, enc, dst)
         })
         .map_err(UserError::InvalidMessage)?;
         self.header_pool.put(response.into_parts().0.headers);
@@ -205,7 +207,8 @@ impl Connection {
         if !stream.head_sent {
             return Err(UserError::InvalidState(id, "trailers before the message head"));
         }
-        semantics::check_trailers(&trailers).map_err(UserError::InvalidMessage)?;
+        semantics::check_trailers(&trailers, self.peer.max_header_list_size)
+            .map_err(UserError::InvalidMessage)?;
         self.store.get_mut(id).expect("checked").send_end = SendEnd::Trailers(Box::new(trailers));
         self.schedule(id);
         Ok(())

@@ -13,6 +13,7 @@ type Fields<'a> = SmallVec<[FieldRef<'a>; 16]>;
 /// becomes `:authority` when the URI has none (§8.3.1).
 pub(crate) fn encode_request(
     request: &Request<()>,
+    max_list_size: u32,
     encoder: &mut Encoder,
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
@@ -50,6 +51,7 @@ pub(crate) fn encode_request(
         }
     }
     push_headers(request.headers(), &mut fields, true)?;
+    check_list_size(&fields, 0, max_list_size)?;
     encoder.start_block(dst);
     encoder.encode_head(None, &fields, dst);
     Ok(())
@@ -60,6 +62,7 @@ pub(crate) fn encode_request(
 pub(crate) fn encode_response(
     response: &Response<()>,
     length: Option<u64>,
+    max_list_size: u32,
     encoder: &mut Encoder,
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
@@ -67,6 +70,11 @@ pub(crate) fn encode_response(
     push_headers(response.headers(), &mut fields, false)?;
     // The head's own content-length wins (looked for among the few fields, not hashed again).
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
+    if max_list_size != u32::MAX {
+        // :status (7 + 3 + 32) and the content-length we add (14 + digits + 32).
+        let extra = 42 + length.map_or(0, |n| 46 + decimal(n, &mut [0u8; 20]).len());
+        check_list_size(&fields, extra, max_list_size)?;
+    }
     // :status and content-length skip the encoder's name lookup: both names are known.
     encoder.start_block(dst);
     encoder.encode_head(Some(response.status().as_u16()), &fields, dst);
@@ -150,9 +158,25 @@ fn push_headers<'a>(
 
 /// Checks trailers before they are queued, so a bad field is reported to the caller rather
 /// than found when the frame is written.
-pub(crate) fn check_trailers(trailers: &HeaderMap) -> Result<(), Malformed> {
+pub(crate) fn check_trailers(trailers: &HeaderMap, max_list_size: u32) -> Result<(), Malformed> {
     let mut fields = Fields::new();
-    push_headers(trailers, &mut fields, false)
+    push_headers(trailers, &mut fields, false)?;
+    check_list_size(&fields, 0, max_list_size)
+}
+
+/// RFC 9113 §6.5.2, §10.5.1: the peer announced the largest field section it accepts
+/// (SETTINGS_MAX_HEADER_LIST_SIZE: name + value + 32 octets per field, uncompressed). A
+/// head over it would only be refused there, so it is not sent at all: the caller hears
+/// why before anything goes out. `extra` counts fields added later in encoding.
+fn check_list_size(fields: &Fields<'_>, extra: usize, limit: u32) -> Result<(), Malformed> {
+    if limit == u32::MAX {
+        return Ok(()); // no limit announced: nothing to add up
+    }
+    let size = fields.iter().map(|f| f.name.len() + f.value.len() + 32).sum::<usize>() + extra;
+    if size > limit as usize {
+        return Err("head larger than the peer's SETTINGS_MAX_HEADER_LIST_SIZE");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1520,3 +1520,68 @@ fn rfc9113_10_5_1_heads_over_the_peers_max_header_list_size_are_not_sent() {
     assert_eq!(peer.conn.send_trailers(StreamId(1), trailers), too_large);
     peer.expect_silence();
 }
+
+#[test]
+fn rfc9113_8_3_1_request_targets_and_case_insensitive_tokens() {
+    // Each request: its fields after :method, and whether it is well-formed.
+    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+        // §8.2.2: `te: trailers` is a token, so any case (RFC 9110 §10.1.4).
+        (
+            "GET",
+            &[
+                (":scheme", "https"),
+                (":authority", "a.example"),
+                (":path", "/"),
+                ("te", "Trailers"),
+            ],
+            true,
+        ),
+        // §8.3.1: host and :authority agree when they name the same host in any case.
+        (
+            "GET",
+            &[
+                (":scheme", "https"),
+                (":authority", "a.example"),
+                (":path", "/"),
+                ("host", "A.Example"),
+            ],
+            true,
+        ),
+        // ... and every host field must agree, not just the last.
+        (
+            "GET",
+            &[
+                (":scheme", "https"),
+                (":authority", "a.example"),
+                (":path", "/"),
+                ("host", "b.example"),
+                ("host", "a.example"),
+            ],
+            false,
+        ),
+        // §8.3.1: an http(s) :path is origin-form, or `*` for OPTIONS only.
+        ("GET", &[(":scheme", "https"), (":authority", "a.example"), (":path", "foo")], false),
+        ("GET", &[(":scheme", "https"), (":authority", "a.example"), (":path", "?q")], false),
+        ("GET", &[(":scheme", "http"), (":authority", "a.example"), (":path", "*")], false),
+        ("OPTIONS", &[(":scheme", "https"), (":authority", "a.example"), (":path", "*")], true),
+        // §8.3.1: no userinfo in an http(s) :authority.
+        ("GET", &[(":scheme", "https"), (":authority", "user@a.example"), (":path", "/")], false),
+        ("GET", &[(":scheme", "https"), (":path", "/"), ("host", "user@a.example")], false),
+    ];
+    for (method, rest, valid) in cases {
+        let mut peer = Peer::server();
+        peer.handshake();
+        let mut fields = vec![(":method", *method)];
+        fields.extend_from_slice(rest);
+        let head = peer.request(1, &fields, true);
+        peer.send(head);
+        let events = peer.events();
+        if *valid {
+            peer.expect_quiet();
+            assert!(matches!(&events[..], [Event::Request { .. }]), "{fields:?}: {events:?}");
+        } else {
+            peer.expect_reset(1, ErrorCode::PROTOCOL_ERROR);
+            assert!(!events.iter().any(|e| matches!(e, Event::Request { .. })), "{fields:?}");
+        }
+    }
+}

@@ -220,7 +220,10 @@ impl FieldCollector {
             return Err("connection-specific header field");
         }
         match name {
-            b"te" if &field.value[..] != b"trailers" => return Err("te other than trailers"),
+            // §8.2.2: `trailers` is a token, compared case-insensitively (RFC 9110 §10.1.4).
+            b"te" if !field.value.eq_ignore_ascii_case(b"trailers") => {
+                return Err("te other than trailers");
+            }
             b"content-length" => {
                 let n = parse_content_length(field.value)?;
                 if self.content_length.is_some_and(|m| m != n) {
@@ -239,7 +242,15 @@ impl FieldCollector {
                 }
                 return Ok(());
             }
-            b"host" => self.host = Some(field.value.clone()),
+            // §8.3.1: every host field must agree with :authority, so repeated ones must
+            // agree with each other (host names are case-insensitive, RFC 3986 §3.2.2).
+            b"host" => match &self.host {
+                Some(first) if !first.eq_ignore_ascii_case(field.value) => {
+                    return Err("conflicting host fields");
+                }
+                Some(_) => {}
+                None => self.host = Some(field.value.clone()),
+            },
             b"priority" => self.priority = Some(field.value.clone()),
             _ => {
                 let mut value = HeaderValue::from_maybe_shared(field.value.clone())
@@ -375,7 +386,7 @@ impl FieldCollector {
             // §8.3.1: a host field that differs from :authority makes the request malformed.
             Some(host) if has_authority => {
                 let authority = self.authority.as_ref().map_or("", |a| a.as_str());
-                if authority.as_bytes() != &host[..] {
+                if !authority.as_bytes().eq_ignore_ascii_case(&host) {
                     return Err(":authority and host disagree");
                 }
                 self.authority.take()
@@ -408,7 +419,20 @@ impl FieldCollector {
             }
             // §8.3.1: :method, :scheme and :path are required.
             let scheme = self.scheme.take().ok_or("missing :scheme")?;
-            parts.path_and_query = Some(self.path.take().ok_or("missing :path")?);
+            let path = self.path.take().ok_or("missing :path")?;
+            if matches!(scheme.as_str(), "http" | "https") {
+                // §8.3.1: an http(s) :path is origin-form (`/...`), or `*` for OPTIONS.
+                match path.as_str() {
+                    "*" if method == Method::OPTIONS => {}
+                    p if p.starts_with('/') => {}
+                    _ => return Err(":path neither origin-form nor * for OPTIONS"),
+                }
+                // §8.3.1: no deprecated userinfo in an http(s) :authority.
+                if authority.as_ref().is_some_and(|a| a.as_str().contains('@')) {
+                    return Err("userinfo in :authority");
+                }
+            }
+            parts.path_and_query = Some(path);
             match authority {
                 Some(authority) => {
                     parts.scheme = Some(scheme);

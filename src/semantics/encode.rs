@@ -123,7 +123,7 @@ fn push_headers<'a>(
         if is_connection_specific(name_bytes) {
             return Err("connection-specific header field");
         }
-        if *name == http::header::TE && value.as_bytes() != b"trailers" {
+        if *name == http::header::TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
             return Err("te other than trailers");
         }
         if skip_host && *name == http::header::HOST {

@@ -844,6 +844,35 @@ fn rfc9113_5_1_2_server_refuses_streams_over_its_limit_as_retryable() {
 }
 
 #[test]
+fn rfc9113_5_1_an_idle_stream_we_reset_is_closed_and_cannot_be_opened() {
+    // RFC 9113 §5.3.1: a PRIORITY frame making a stream depend on itself is a stream
+    // error; on an idle stream our RST_STREAM closes it (§5.1). HEADERS on it later must
+    // not open it as a new request: like any frame after our RST_STREAM, it is ignored
+    // (its block still decoded, §4.3), and higher streams still open normally.
+    let mut peer = connected_with(Role::Server, Config::default());
+    let self_dependent = Priority {
+        stream_id: StreamId(5),
+        spec: PrioritySpec { dependency: StreamId(5), exclusive: false, weight: 16 },
+    };
+    peer.send(self_dependent);
+    peer.expect_reset(5, ErrorCode::PROTOCOL_ERROR);
+    peer.events();
+    let head = peer.get(5, "/");
+    peer.send(head);
+    peer.expect_quiet();
+    let events = peer.events();
+    assert!(!events.iter().any(|e| matches!(e, Event::Request { .. })), "{events:?}");
+    // DATA on it is a frame after our RST_STREAM too: ignored, not "DATA on an idle stream".
+    peer.send(h2proto::frame::Data::new(StreamId(5), Bytes::from_static(b"x"), true));
+    peer.expect_quiet();
+    // The HPACK context stayed in step: the next request decodes and opens.
+    let head = peer.get(7, "/");
+    peer.send(head);
+    let events = peer.events();
+    assert!(matches!(&events[..], [Event::Request { stream_id: StreamId(7), .. }]), "{events:?}");
+}
+
+#[test]
 fn rfc9113_5_1_2_a_limit_changed_by_update_settings_applies_once_acknowledged() {
     // RFC 9113 §6.5.3: our new SETTINGS_MAX_CONCURRENT_STREAMS binds the peer from its ACK
     // on; streams over it are refused (§5.1.2). Raising it again lets more in.

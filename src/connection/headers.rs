@@ -263,7 +263,8 @@ impl Connection {
             if !id.is_client_initiated() {
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "client opened an even stream"));
             }
-            if id > self.last_remote_id {
+            // §5.1: an idle stream we reset is closed: its HEADERS opens nothing.
+            if id > self.last_remote_id && !self.reset_idle.contains(&id) {
                 return Ok(Disposition::NewRequest);
             }
             return Ok(Disposition::Closed);

@@ -10,6 +10,12 @@ use crate::streams::state::{Event as StreamEvent, Outcome, State};
 use crate::{ErrorCode, ProtocolError, Scope};
 use bytes::Bytes;
 
+/// Idle streams reset by us that are remembered as closed (see `Connection::reset_idle`).
+/// A peer resetting more than this many of its idle streams pays for each in stream
+/// errors (`local_reset_rate`); the oldest is then forgotten, as after our RST_STREAM
+/// on an open stream once `max_closed_streams` is passed.
+const MAX_RESET_IDLE: usize = 64;
+
 /// The opaque data of the PING that ends the first phase of a graceful shutdown.
 pub(super) const SHUTDOWN_PING: [u8; 8] = *b"h2p-shut";
 
@@ -123,6 +129,17 @@ impl Connection {
             });
             self.close_stream(id, ClosedBy::LocalReset);
         } else {
+            if !self.is_local(id) && self.is_idle(id) {
+                // §5.1: RST_STREAM closes even an idle stream. Streams at or below the
+                // highest opened id are closed anyway (§5.1.1); the rest are kept, a few at
+                // most: each costs the peer a stream error from its reset budget.
+                let last = self.last_remote_id;
+                self.reset_idle.retain(|s| *s > last);
+                if self.reset_idle.len() >= MAX_RESET_IDLE {
+                    self.reset_idle.remove(0);
+                }
+                self.reset_idle.push(id);
+            }
             self.store.remember_closed(id, ClosedBy::LocalReset);
         }
     }

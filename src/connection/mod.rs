@@ -201,6 +201,10 @@ pub struct Connection {
     /// they count against our concurrency limit until read.
     unread_remote: u32,
     idle_priorities: VecDeque<(StreamId, u8, bool)>,
+    /// The peer's idle streams we reset (a self-dependent PRIORITY): closed without ever
+    /// being opened, so HEADERS cannot open them later (§5.1). Only ids above
+    /// `last_remote_id` are kept (lower ones are closed anyway, §5.1.1).
+    reset_idle: smallvec::SmallVec<[StreamId; 4]>,
 
     // Flow control.
     send_window: Window,
@@ -306,6 +310,7 @@ impl Connection {
             active_remote: 0,
             unread_remote: 0,
             idle_priorities: VecDeque::new(),
+            reset_idle: smallvec::SmallVec::new(),
             send_window: Window::new(65_535),
             send_blocked: false,
             recv_window: RecvWindow::new(65_535),

@@ -163,7 +163,9 @@ impl Connection {
         if self.is_local(id) {
             id.0 >= self.next_local_id && self.store.get(id).is_none()
         } else {
-            id > self.last_remote_id && self.store.get(id).is_none()
+            id > self.last_remote_id
+                && self.store.get(id).is_none()
+                && (self.reset_idle.is_empty() || !self.reset_idle.contains(&id))
         }
     }
 

@@ -111,6 +111,14 @@ pub struct Config {
     /// WINDOW_UPDATE for a closed stream (empty frames flood, CVE-2019-9518). Default burst
     /// 500, 50/s.
     pub empty_frame_rate: RateLimit,
+    /// Protocol glitches: what a peer does that costs us work and that a correct peer has
+    /// no use for (malformed requests, heads refused for size, field blocks of hundreds of
+    /// fields, stream errors it provokes, unknown frames, RST_STREAM on closed streams,
+    /// GOAWAY after GOAWAY, HEADERS on streams we reset). All draw on one budget, as in
+    /// nghttp2; when it runs out the connection ends with GOAWAY ENHANCE_YOUR_CALM.
+    /// Default burst 1,000, 33/s (nghttp2's): browsers, gRPC clients and the recorded
+    /// traces stay far below.
+    pub glitch_rate: RateLimit,
     /// Control frames (SETTINGS ACKs, PING ACKs, RST_STREAMs) queued for a peer that does
     /// not read: past this many, input is not consumed until output drains (CVE-2019-9512,
     /// -9515). Default 1,024.
@@ -129,6 +137,10 @@ pub struct Config {
     // --- Timeouts (time comes from the caller: `recv` and `handle_timeout`) ---
     /// From start until the peer's preface and first SETTINGS (slowloris). Default 5 s.
     pub preface_timeout: Option<Duration>,
+    /// Server: from the start until the first request head; a connection that sends none
+    /// in time (a slot held open, a speculative connection never used) is closed with
+    /// GOAWAY NO_ERROR. Default 5 s; after the first request, `idle_timeout` applies.
+    pub first_request_timeout: Option<Duration>,
     /// From a HEADERS without END_HEADERS until its last CONTINUATION; past it, GOAWAY
     /// ENHANCE_YOUR_CALM. Default 5 s.
     pub header_block_timeout: Option<Duration>,
@@ -263,10 +275,12 @@ impl Default for Config {
             settings_rate: RateLimit::new(50, 5),
             priority_rate: RateLimit::new(1000, 100),
             empty_frame_rate: RateLimit::new(500, 50),
+            glitch_rate: RateLimit::new(1000, 33),
             max_pending_control_frames: 1024,
             max_closed_streams: 256,
             max_idle_priorities: 128,
             preface_timeout: Some(Duration::from_secs(5)),
+            first_request_timeout: Some(Duration::from_secs(5)),
             header_block_timeout: Some(Duration::from_secs(5)),
             settings_timeout: Some(Duration::from_secs(10)),
             idle_timeout: Some(Duration::from_secs(30)),

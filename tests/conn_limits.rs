@@ -12,7 +12,7 @@ mod support;
 use bytes::{Bytes, BytesMut};
 use h2proto::frame::{
     Continuation, Frame, FrameType, Headers, Ping, Priority, PrioritySpec, PriorityUpdate,
-    RawFrame, SettingId, Settings, StreamId, Unknown,
+    RawFrame, RstStream, SettingId, Settings, StreamId, Unknown,
 };
 use h2proto::{Config, ErrorCode, Event, RateLimit};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -714,7 +714,9 @@ fn rfc9113_9_1_idle_timeout_closes_with_no_error() {
     // `idle_timeout` (checked once per period, so within one to two periods) is closed
     // gracefully with GOAWAY NO_ERROR.
     let timeout = Config::default().idle_timeout.unwrap();
-    let mut peer = server();
+    let mut config = Config::default();
+    config.first_request_timeout = None; // tested apart, below
+    let mut peer = server_with(config);
     peer.advance(timeout);
     assert!(peer.frames().is_empty(), "the handshake was activity in this period");
     peer.advance(timeout);
@@ -725,7 +727,9 @@ fn rfc9113_9_1_idle_timeout_closes_with_no_error() {
     assert!(peer.events().iter().any(|e| matches!(e, Event::Closed { error: None })));
 
     // Traffic keeps it open.
-    let mut peer = server();
+    let mut config = Config::default();
+    config.first_request_timeout = None;
+    let mut peer = server_with(config);
     for _ in 0..5 {
         peer.advance(timeout);
         peer.expect_alive();
@@ -758,7 +762,9 @@ fn rfc9113_6_5_3_settings_timeout_is_settings_timeout_error() {
     // RFC 9113 §6.5.3: SETTINGS not acknowledged in time may end the connection with
     // SETTINGS_TIMEOUT.
     let timeout = Config::default().settings_timeout.unwrap();
-    let mut peer = Peer::server();
+    let mut config = Config::default();
+    config.first_request_timeout = None; // shorter: tested apart
+    let mut peer = Peer::server_with(config);
     peer.send_bytes(h2proto::PREFACE).send(Settings::new());
     peer.frames();
     peer.advance(timeout - Duration::from_millis(1));
@@ -862,4 +868,178 @@ fn rfc9113_8_2_2_431_answers_to_a_peer_that_does_not_read_are_bounded_like_contr
     let answers = out.iter().filter(|f| matches!(f, Frame::Headers(_))).count();
     assert!((1..=16).contains(&answers), "{answers} answers queued unread");
     assert!(!out.iter().any(|f| matches!(f, Frame::GoAway(_))), "{out:?}");
+}
+
+#[test]
+fn a_connection_that_sends_no_request_is_closed_sooner_than_an_idle_one() {
+    // A connection that never sends a request holds a slot for nothing: it has its own
+    // shorter timeout, and ends like an idle one, with GOAWAY NO_ERROR and no error.
+    let timeout = Config::default().first_request_timeout.unwrap();
+    assert!(timeout < Config::default().idle_timeout.unwrap());
+    let mut peer = server();
+    peer.advance(timeout - Duration::from_millis(1));
+    peer.expect_alive();
+    peer.advance(Duration::from_millis(1));
+    let goaway = peer.expect_goaway(ErrorCode::NO_ERROR);
+    assert_eq!(&goaway.debug_data[..], b"no request in time");
+    assert!(peer.conn.is_closed());
+    assert_eq!(peer.conn.error(), None);
+
+    // One request in time, and the idle timeout (between one and two periods after the
+    // last activity) is what applies from then on.
+    let idle = Config::default().idle_timeout.unwrap();
+    let mut peer = server();
+    peer.advance(timeout / 2);
+    let head = peer.get(1, "/");
+    peer.send(head);
+    peer.conn.send_response(StreamId(1), status(200), true).unwrap();
+    peer.frames();
+    peer.advance(timeout);
+    peer.expect_alive();
+    peer.advance(idle);
+    peer.advance(idle);
+    let goaway = peer.expect_goaway(ErrorCode::NO_ERROR);
+    assert_eq!(&goaway.debug_data[..], b"idle timeout");
+}
+
+// ----- Protocol glitches -----
+
+/// A server with a glitch budget of `burst` and no refill; the other budgets out of the way.
+fn glitch_budget(burst: u32) -> Peer {
+    let mut config = Config::default();
+    config.glitch_rate = RateLimit::new(burst, 0);
+    config.local_reset_rate = RateLimit::new(1_000_000, 0);
+    config.max_header_list_size = 200;
+    server_with(config)
+}
+
+/// Sends `n` times what `glitch` sends, then once more: the budget of `n` is spent and the
+/// connection ends with ENHANCE_YOUR_CALM, not before.
+#[track_caller]
+fn exhaust(n: u32, what: &str, mut glitch: impl FnMut(&mut Peer, u32)) {
+    let mut peer = glitch_budget(n);
+    for i in 0..n {
+        glitch(&mut peer, i);
+        assert!(peer.last_result.is_ok(), "{what}: ended after {i} glitches");
+        peer.frames();
+        peer.events();
+    }
+    assert_eq!(peer.conn.stats().glitches, u64::from(n), "{what}");
+    glitch(&mut peer, n);
+    let goaway = peer.expect_goaway(ErrorCode::ENHANCE_YOUR_CALM);
+    assert_eq!(&goaway.debug_data[..], b"too many protocol glitches", "{what}");
+}
+
+#[test]
+fn glitches_of_every_kind_draw_on_one_budget() {
+    let get = |peer: &mut Peer, id: u32| {
+        let head = peer.get(id, "/");
+        peer.send(head);
+    };
+    // RST_STREAM on a stream already closed (answered and forgotten).
+    exhaust(5, "reset of a closed stream", |peer, i| {
+        let id = 2 * i + 1;
+        get(peer, id);
+        peer.conn.send_response(StreamId(id), status(200), true).unwrap();
+        peer.send(RstStream::new(StreamId(id), ErrorCode::CANCEL));
+    });
+    // Unknown frame types (§5.5: ignored, but each one costs an event).
+    exhaust(5, "unknown frame", |peer, _| {
+        peer.send_raw(RawFrame::new(FrameType(0xfa), 0).payload(b"grease"));
+    });
+    // GOAWAY after GOAWAY (the first is free).
+    exhaust(5, "repeated GOAWAY", |peer, i| {
+        if i == 0 {
+            // An open stream keeps the connection alive through the GOAWAYs.
+            let head = peer.post(1, "/");
+            peer.send(head);
+            peer.send(goaway(0, ErrorCode::NO_ERROR));
+        }
+        peer.send(goaway(0, ErrorCode::NO_ERROR));
+    });
+    // A field block on a stream we reset.
+    exhaust(5, "HEADERS on a stream we reset", |peer, i| {
+        if i == 0 {
+            let head = peer.post(1, "/");
+            peer.send(head);
+            peer.conn.reset(StreamId(1), ErrorCode::CANCEL).unwrap();
+        }
+        let block = peer.block(&[("x-trailer", "1")]);
+        peer.send(Headers::new(StreamId(1), block, true));
+    });
+    // Malformed requests (each also a stream error; both count once together).
+    exhaust(5, "malformed request", |peer, i| {
+        let head = peer.request(2 * i + 1, &[(":method", "GET"), (":path", "/")], true);
+        peer.send(head);
+    });
+    // Request heads over the list limit (431).
+    exhaust(5, "oversized head", |peer, i| {
+        let big = "v".repeat(300);
+        let fields =
+            [(":method", "GET"), (":scheme", "https"), (":path", "/"), ("x", big.as_str())];
+        let head = peer.request(2 * i + 1, &fields, true);
+        peer.send(head);
+    });
+}
+
+#[test]
+fn a_block_of_hundreds_of_empty_fields_is_a_glitch() {
+    let mut config = Config::default();
+    config.glitch_rate = RateLimit::new(3, 0);
+    let mut peer = server_with(config);
+    let mut fields = vec![(":method", "GET"), (":scheme", "https"), (":path", "/")];
+    fields.extend(std::iter::repeat_n(("accept-charset", ""), 600)); // one byte each
+    for i in 0..3 {
+        let head = peer.request(2 * i + 1, &fields, true);
+        peer.send(head);
+        peer.expect_quiet();
+    }
+    assert_eq!(peer.conn.stats().glitches, 3);
+    let head = peer.request(7, &fields, true);
+    peer.send(head);
+    peer.expect_goaway(ErrorCode::ENHANCE_YOUR_CALM);
+    // A few dozen fields, as browsers send, are nothing.
+    let mut peer = server();
+    fields.truncate(3 + 60);
+    for i in 0..50 {
+        let head = peer.request(2 * i + 1, &fields, true);
+        peer.send(head);
+    }
+    peer.expect_quiet();
+    assert_eq!(peer.conn.stats().glitches, 0);
+}
+
+#[test]
+fn an_unknown_frame_event_pins_no_input() {
+    let mut peer = server();
+    let mut wire = BytesMut::new();
+    RawFrame::new(FrameType(0xfa), 0).payload(b"grease").encode(&mut wire);
+    let wire = wire.freeze();
+    let range = wire.as_ptr() as usize..wire.as_ptr() as usize + wire.len();
+    peer.conn.recv(wire.clone(), peer.now).unwrap();
+    let events = peer.events();
+    let Some(Event::UnknownFrame(f)) = events.first() else { panic!("{events:?}") };
+    assert_eq!(&f.payload[..], b"grease");
+    assert!(!range.contains(&(f.payload.as_ptr() as usize)), "a slice of the input");
+}
+
+#[test]
+fn one_settings_frame_tells_of_new_streams_once_however_many_entries_it_repeats() {
+    // Each raised MAX_CONCURRENT_STREAMS entry used to push its own StreamsAvailable, past
+    // the event limit that pauses input.
+    let mut peer = Peer::client();
+    peer.handshake_with(Settings::new().with(SettingId::MAX_CONCURRENT_STREAMS, 1));
+    let request = http::Request::get("http://example.com/").body(()).unwrap();
+    peer.conn.send_request(request, true).unwrap();
+    let request = http::Request::get("http://example.com/").body(()).unwrap();
+    assert!(peer.conn.send_request(request, true).is_err(), "limit reached");
+    peer.frames();
+    let mut settings = Settings::new();
+    for n in 2..2000 {
+        settings = settings.with(SettingId::MAX_CONCURRENT_STREAMS, n);
+    }
+    peer.send(settings);
+    let events = peer.events();
+    let told = events.iter().filter(|e| matches!(e, Event::StreamsAvailable)).count();
+    assert_eq!(told, 1, "{} events", events.len());
 }

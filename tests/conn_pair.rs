@@ -234,6 +234,7 @@ fn keepalive_ping_keeps_a_live_peer_and_drops_a_dead_one() {
     config.idle_timeout = None;
     let mut server_config = Config::default();
     server_config.idle_timeout = None;
+    server_config.first_request_timeout = None; // no request in this test: keepalive only
     let mut pair = Pair::with(config, server_config);
     for _ in 0..5 {
         pair.advance(Duration::from_secs(11));

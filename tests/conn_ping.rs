@@ -18,12 +18,14 @@ fn ack(payload: [u8; 8]) -> Ping {
     Ping { ack: true, payload }
 }
 
-/// Keepalive every 10 s, 20 s to answer; no idle timeout to get in the way.
+/// Keepalive every 10 s, 20 s to answer; no idle (or first-request) timeout to get in the
+/// way: these connections carry no request.
 fn keepalive_config() -> Config {
     let mut config = Config::default();
     config.keepalive_interval = Some(Duration::from_secs(10));
     config.keepalive_timeout = Duration::from_secs(20);
     config.idle_timeout = None;
+    config.first_request_timeout = None;
     config
 }
 

@@ -83,6 +83,8 @@ fn feed(
         let _ = h2proto::buf_to_vec(conn.transmit());
     }
     assert_eq!(at, bytes.len());
+    // Real clients (curl, nghttp, h2load) commit no protocol glitch.
+    assert_eq!(conn.stats().glitches, 0, "a recorded peer counted as glitching");
 }
 
 fn server_replay(name: &str) -> BTreeMap<u32, Message> {

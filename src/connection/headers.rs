@@ -32,6 +32,10 @@ enum Disposition {
     Closed,
 }
 
+/// More fields than this in one block is a protocol glitch (browsers send a few dozen,
+/// a page's cookie crumbs included).
+const MANY_FIELDS: u32 = 512;
+
 /// Decoded header list size limit exceeded (the connection survives).
 struct TooLarge;
 
@@ -88,6 +92,8 @@ impl Connection {
         });
         self.timers.header_block =
             self.now.zip(self.config.header_block_timeout).map(|(now, d)| now + d);
+        // A request head has begun: its own deadline takes over from the first-request one.
+        self.timers.first_request = None;
         Ok(())
     }
 
@@ -193,6 +199,11 @@ impl Connection {
         stream_error: Option<ProtocolError>,
         decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
+        // Hundreds of fields (each maybe one byte: an empty value indexed) cost decoding and
+        // checking work no real message needs.
+        if decoded.as_ref().is_ok_and(|c| c.field_count() > MANY_FIELDS) {
+            self.glitch()?;
+        }
         match disposition {
             Disposition::Closed => self.closed_stream_frame(id, FrameType::HEADERS),
             Disposition::StreamError(code) => self.stream_error(id, code),
@@ -292,6 +303,7 @@ impl Connection {
         }
         self.open_stream(id, &[StreamEvent::RecvHeaders]).recv_phase = RecvPhase::Body;
         self.stats.streams_opened_remote += 1;
+        self.timers.first_request = None;
         if let Some(e) = stream_error {
             return self.stream_error(id, e.code);
         }
@@ -348,6 +360,7 @@ impl Connection {
     /// bytes): it counts like the control frames, so a peer that does not read stops being
     /// read once `max_pending_control_frames` wait.
     fn refuse_too_large(&mut self, id: StreamId, end_stream: bool) -> Result<(), ConnectionError> {
+        self.glitch()?;
         let mut response = http::Response::new(());
         *response.status_mut() = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
         if end_stream {

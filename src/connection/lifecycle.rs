@@ -105,6 +105,7 @@ impl Connection {
         if !self.local_resets.take(self.now) {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many stream errors"));
         }
+        self.glitch()?;
         if code == ErrorCode::REFUSED_STREAM {
             self.stats.resets_sent_refused += 1;
         } else {
@@ -334,10 +335,10 @@ impl Connection {
 
     /// Ends an idle connection: GOAWAY NO_ERROR, and a clean close — no error, since
     /// nothing went wrong (the `Closed` event carries `None`).
-    pub(super) fn close_idle(&mut self) {
+    pub(super) fn close_idle(&mut self, why: &'static str) {
         let last =
             self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
-        self.send_goaway(last, ErrorCode::NO_ERROR, Bytes::from_static(b"idle timeout"));
+        self.send_goaway(last, ErrorCode::NO_ERROR, Bytes::from_static(why.as_bytes()));
         self.finish_closing();
     }
 

@@ -83,6 +83,8 @@ pub struct Stats {
     pub settings_received: u64,
     /// Frames that carried nothing (empty DATA or CONTINUATION, updates for closed streams).
     pub empty_frames_received: u64,
+    /// Protocol glitches counted against [`Config::glitch_rate`](crate::Config::glitch_rate).
+    pub glitches: u64,
 }
 
 #[cfg(test)]

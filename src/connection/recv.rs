@@ -129,14 +129,21 @@ impl Connection {
             Frame::PushPromise(f) => self.recv_push_promise(f),
             Frame::Ping(f) => self.recv_ping(f),
             Frame::GoAway(f) => {
+                // Each GOAWAY looks at every stream; a correct peer sends one or two.
+                if self.goaway_received.is_some() {
+                    self.glitch()?;
+                }
                 self.recv_goaway(f);
                 Ok(())
             }
             Frame::WindowUpdate(f) => self.recv_window_update(f),
             Frame::Continuation(f) => self.recv_continuation(f),
             Frame::PriorityUpdate(f) => self.recv_priority_update(f),
-            Frame::Unknown(f) => {
-                // §5.5: unknown frame types are ignored; the application may look.
+            Frame::Unknown(mut f) => {
+                // §5.5: unknown frame types are ignored; the application may look. A copy
+                // of the payload pins no input, and a flood of them is a flood of glitches.
+                self.glitch()?;
+                f.payload = Bytes::copy_from_slice(&f.payload);
                 self.events.push_back(Event::UnknownFrame(f));
                 Ok(())
             }
@@ -177,7 +184,9 @@ impl Connection {
         kind: FrameType,
     ) -> Result<(), ConnectionError> {
         match self.store.closed_by(id) {
-            // §5.1: after our RST_STREAM, frames in flight are ignored.
+            // §5.1: after our RST_STREAM, frames in flight are ignored. DATA in flight is
+            // normal; a new field block on a stream we reset is not.
+            Some(ClosedBy::LocalReset) if kind == FrameType::HEADERS => self.glitch(),
             Some(ClosedBy::LocalReset) => Ok(()),
             // §5.1: after the peer's RST_STREAM, a stream error STREAM_CLOSED.
             Some(ClosedBy::RemoteReset) => self.stream_error(id, ErrorCode::STREAM_CLOSED),
@@ -281,9 +290,11 @@ impl Connection {
         if self.is_idle(id) {
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "RST_STREAM on an idle stream"));
         }
-        let Some(stream) = self.store.get(id) else { return Ok(()) };
+        // A reset of a stream already closed does nothing: a few cross a response, a flood
+        // of them only costs us lookups.
+        let Some(stream) = self.store.get(id) else { return self.glitch() };
         if stream.state == crate::streams::state::State::Closed {
-            return Ok(());
+            return self.glitch();
         }
         // Rapid reset (CVE-2023-44487): streams cancelled before we answered them cost us
         // work for nothing; past the budget the connection ends.
@@ -326,6 +337,7 @@ impl Connection {
         if !self.settings_frames.take(self.now) {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "SETTINGS flood"));
         }
+        let mut streams_available = false;
         for setting in &frame.entries {
             let value = setting.value;
             match setting.id {
@@ -346,10 +358,9 @@ impl Connection {
                     let was_full = self.active_local >= self.peer.max_concurrent_streams;
                     let raised = value > self.peer.max_concurrent_streams;
                     self.peer.max_concurrent_streams = value;
-                    if raised && (self.want_streams || was_full) && self.role == Role::Client {
-                        self.want_streams = false;
-                        self.events.push_back(Event::StreamsAvailable);
-                    }
+                    // Told once per frame below, however many entries it repeats.
+                    streams_available |=
+                        raised && (self.want_streams || was_full) && self.role == Role::Client;
                 }
                 SettingId::INITIAL_WINDOW_SIZE => self.apply_initial_send_window(value)?,
                 SettingId::MAX_FRAME_SIZE => self.peer.max_frame_size = value,
@@ -364,6 +375,10 @@ impl Connection {
                 }
                 _ => {} // §6.5.2: unknown settings are ignored (and shown in the event).
             }
+        }
+        if streams_available {
+            self.want_streams = false;
+            self.events.push_back(Event::StreamsAvailable);
         }
         self.write_frame(&Frame::Settings(Settings::ack()));
         self.pending_control += 1;
@@ -553,6 +568,16 @@ impl Connection {
         self.stats.empty_frames_received += 1;
         if !self.empty_frames.take(self.now) {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many empty frames"));
+        }
+        Ok(())
+    }
+
+    /// A protocol glitch (see [`Config::glitch_rate`](crate::Config::glitch_rate)): past the
+    /// budget, the connection ends with ENHANCE_YOUR_CALM.
+    pub(super) fn glitch(&mut self) -> Result<(), ConnectionError> {
+        self.stats.glitches += 1;
+        if !self.glitches.take(self.now) {
+            return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many protocol glitches"));
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! `handle_timeout` fires what is due, so the same inputs at the same times give the same
 //! output whatever else the caller does in between.
 
-use super::{Connection, Shutdown};
+use super::{Connection, Role, Shutdown};
 use crate::ErrorCode;
 use crate::frame::{Frame, Ping};
 use std::time::Instant;
@@ -13,6 +13,8 @@ use std::time::Instant;
 pub(super) struct Timers {
     /// The peer's preface and first SETTINGS (slowloris).
     pub(super) preface: Option<Instant>,
+    /// Server: the first request head.
+    pub(super) first_request: Option<Instant>,
     /// The end of a header block spread over CONTINUATION frames.
     pub(super) header_block: Option<Instant>,
     /// The ACK of our oldest unacknowledged SETTINGS.
@@ -38,6 +40,7 @@ impl Timers {
     fn earliest(&self) -> Option<Instant> {
         [
             self.preface,
+            self.first_request,
             self.header_block,
             self.settings,
             self.idle,
@@ -77,6 +80,13 @@ impl Connection {
             self.fail(ErrorCode::PROTOCOL_ERROR, "no connection preface in time");
             return;
         }
+        if due(t.first_request) {
+            // No request in time: nothing went wrong, the slot is simply taken back.
+            self.timers.first_request = None;
+            self.close_idle("no request in time");
+            return;
+        }
+        let t = &self.timers;
         if due(t.header_block) {
             // A block left open blocks every other frame: abuse, like a CONTINUATION flood.
             self.fail(ErrorCode::ENHANCE_YOUR_CALM, "header block not finished in time");
@@ -106,7 +116,7 @@ impl Connection {
         if due(self.timers.idle) {
             self.timers.idle = None;
             if self.active_streams() == 0 && !std::mem::take(&mut self.timers.idle_activity) {
-                self.close_idle();
+                self.close_idle("idle timeout");
                 return;
             }
             self.timers.idle = self.config.idle_timeout.map(|d| now + d);
@@ -128,6 +138,13 @@ impl Connection {
         let t = &mut self.timers;
         if !self.got_settings && t.preface.is_none() {
             t.preface = c.preface_timeout.map(|d| now + d);
+        }
+        if self.role == Role::Server
+            && self.stats.streams_opened_remote == 0
+            && !self.first_request_armed
+        {
+            self.first_request_armed = true;
+            t.first_request = c.first_request_timeout.map(|d| now + d);
         }
         if !self.pending_settings.is_empty() && t.settings.is_none() {
             t.settings = c.settings_timeout.map(|d| now + d);

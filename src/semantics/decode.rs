@@ -76,6 +76,8 @@ impl TargetCache {
 pub(crate) struct FieldCollector {
     kind: MessageKind,
     error: Option<Malformed>,
+    /// Fields in the block, valid or not.
+    fields: u32,
     regular_seen: bool,
     method: Option<Method>,
     scheme: Option<Scheme>,
@@ -102,6 +104,7 @@ impl FieldCollector {
         FieldCollector {
             kind,
             error: None,
+            fields: 0,
             regular_seen: false,
             method: None,
             scheme: None,
@@ -148,6 +151,7 @@ impl FieldCollector {
         let collector = FieldCollector {
             kind: self.kind,
             error: None,
+            fields: self.fields,
             regular_seen: self.regular_seen,
             method: self.method.clone(),
             scheme,
@@ -163,6 +167,11 @@ impl FieldCollector {
             headers: None,
         };
         Some(Snapshot { collector, fields })
+    }
+
+    /// How many fields the block held.
+    pub(crate) fn field_count(&self) -> u32 {
+        self.fields
     }
 
     /// The declared content-length, once the block is complete.
@@ -183,6 +192,7 @@ impl FieldCollector {
         checked: &mut FieldCache,
         targets: &mut TargetCache,
     ) {
+        self.fields += 1;
         if self.error.is_none() {
             if let Err(e) = self.accept(field, checked, targets) {
                 self.error = Some(e);

@@ -159,6 +159,14 @@ pub struct Config {
     /// After a graceful shutdown's first GOAWAY, how long to wait for the PING that marks
     /// the end of streams in flight before sending the final GOAWAY. Default 5 s.
     pub shutdown_timeout: Duration,
+
+    // --- Randomness (an input like the others: the core draws none itself) ---
+    /// Secret bits for what the peer must not predict: the payloads of our shutdown and
+    /// keepalive PINGs (an ACK forged in advance would end a graceful shutdown's first
+    /// phase early). Each connection mixes in the time its clock starts, so connections
+    /// made from one `Config` differ too. `Config::default()` draws it from the standard
+    /// library's per-process random hash keys; set it for output that repeats exactly.
+    pub entropy: u64,
 }
 
 impl Config {
@@ -287,6 +295,10 @@ impl Default for Config {
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),
             shutdown_timeout: Duration::from_secs(5),
+            entropy: {
+                use std::hash::BuildHasher;
+                std::collections::hash_map::RandomState::new().hash_one(0x6832_7072_6f74_6fu64)
+            },
         }
     }
 }

@@ -103,6 +103,44 @@ fn rfc9113_6_8_server_graceful_shutdown_announces_then_sends_the_last_stream_id(
 }
 
 #[test]
+fn rfc9113_6_8_the_shutdown_ping_cannot_be_acknowledged_before_it_is_seen() {
+    // The first phase of a graceful shutdown ends with the ACK of our PING: a peer that
+    // could guess its payload could end it early. Every connection has its own payload,
+    // even two made from one Config, and an ACK of anything else is not it.
+    let config = Config::default();
+    let mut payloads = Vec::new();
+    for _ in 0..2 {
+        let mut peer = Peer::connected(Role::Server, config.clone());
+        let head = peer.get(1, "/");
+        peer.send(head);
+        peer.conn.shutdown();
+        let payload = announced_shutdown(&peer.frames());
+        for guess in [*b"h2p-shut", *b"h2p-live", [0; 8], payload.map(|b| !b)] {
+            peer.send(Ping { ack: true, payload: guess });
+        }
+        assert!(
+            !peer.frames().iter().any(|f| matches!(f, Frame::GoAway(_))),
+            "a guessed ACK ended the first phase"
+        );
+        peer.send(Ping { ack: true, payload });
+        assert_eq!(only_goaway(&peer.frames()).last_stream_id, StreamId(1));
+        payloads.push(payload);
+    }
+    assert_ne!(payloads[0], payloads[1], "two connections, one payload");
+    // With the same entropy and the same start time, the same payload (determinism).
+    let mut fixed = Config::default();
+    fixed.entropy = 7;
+    let start = std::time::Instant::now();
+    let shutdown_ping = |config: &Config| {
+        let mut conn = h2proto::Connection::server(config.clone());
+        conn.handle_timeout(start);
+        conn.shutdown();
+        h2proto::buf_to_vec(conn.transmit())
+    };
+    assert_eq!(shutdown_ping(&fixed), shutdown_ping(&fixed));
+}
+
+#[test]
 fn rfc9113_6_8_server_sends_final_goaway_after_shutdown_timeout_without_ping_ack() {
     // RFC 9113 §6.8: the final GOAWAY follows after a reasonable time even if the PING is
     // never answered (Config::shutdown_timeout).

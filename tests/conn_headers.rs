@@ -311,8 +311,15 @@ fn rfc9113_4_3_block_above_our_goaway_is_still_decoded() {
     peer.send(Headers::new(StreamId(1), raw::block(&[raw::POST]), false));
     peer.events();
     peer.conn.shutdown();
-    peer.frames();
-    peer.send(h2proto::frame::Ping { ack: true, payload: *b"h2p-shut" });
+    let payload = peer
+        .frames()
+        .iter()
+        .find_map(|f| match f {
+            Frame::Ping(p) if !p.ack => Some(p.payload),
+            _ => None,
+        })
+        .expect("the shutdown PING");
+    peer.send(h2proto::frame::Ping { ack: true, payload });
     let goaway = peer.expect_goaway(ErrorCode::NO_ERROR);
     assert_eq!(goaway.last_stream_id, StreamId(1));
     peer.send(Headers::new(StreamId(3), raw::block(&[raw::GET, raw::INSERT]), true));

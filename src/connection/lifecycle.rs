@@ -16,9 +16,6 @@ use bytes::Bytes;
 /// on an open stream once `max_closed_streams` is passed.
 const MAX_RESET_IDLE: usize = 64;
 
-/// The opaque data of the PING that ends the first phase of a graceful shutdown.
-pub(super) const SHUTDOWN_PING: [u8; 8] = *b"h2p-shut";
-
 impl Connection {
     /// Queues our preface: the client magic, our SETTINGS, and the connection window
     /// increase (§3.4, §6.9.2).
@@ -316,7 +313,7 @@ impl Connection {
             self.shutdown = Shutdown::Draining;
         } else {
             self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
-            self.write_frame(&Frame::Ping(Ping { ack: false, payload: SHUTDOWN_PING }));
+            self.write_frame(&Frame::Ping(Ping { ack: false, payload: self.ping_secret }));
             self.shutdown = Shutdown::Announced;
             self.timers.shutdown = self.now.map(|now| now + self.config.shutdown_timeout);
         }

@@ -248,6 +248,9 @@ pub struct Connection {
     empty_frames: TokenBucket,
     glitches: TokenBucket,
     user_pings: VecDeque<[u8; 8]>,
+    /// The payload of our shutdown PING (its complement marks keepalive PINGs): unknown to
+    /// the peer, so it cannot send the ACK before it has seen the PING.
+    ping_secret: [u8; 8],
     stats: Stats,
 }
 
@@ -355,6 +358,7 @@ impl Connection {
             empty_frames: TokenBucket::new(config.empty_frame_rate),
             glitches: TokenBucket::new(config.glitch_rate),
             user_pings: VecDeque::new(),
+            ping_secret: timers::ping_secret(config.entropy, None),
             stats: Stats::default(),
             config,
         };

@@ -1,7 +1,5 @@
 //! The input path: bytes in, frames dispatched by type (RFC 9113 §3.4, §5, §6).
 
-use super::lifecycle::SHUTDOWN_PING;
-use super::timers::KEEPALIVE_PING;
 use super::{Connection, PREFACE, Role};
 use crate::error::{ConnectionError, Initiator};
 use crate::event::Event;
@@ -454,8 +452,8 @@ impl Connection {
     fn recv_ping(&mut self, frame: Ping) -> Result<(), ConnectionError> {
         if frame.ack {
             match frame.payload {
-                KEEPALIVE_PING => self.keepalive_answered(),
-                SHUTDOWN_PING => self.finish_shutdown(),
+                payload if payload == self.keepalive_payload() => self.keepalive_answered(),
+                payload if payload == self.ping_secret => self.finish_shutdown(),
                 payload => {
                     if let Some(at) = self.user_pings.iter().position(|p| *p == payload) {
                         self.user_pings.remove(at);

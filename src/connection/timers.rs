@@ -54,8 +54,15 @@ impl Timers {
     }
 }
 
-/// The payload of keepalive PINGs, to tell their ACKs from the application's.
-pub(super) const KEEPALIVE_PING: [u8; 8] = *b"h2p-live";
+/// The payload of our shutdown PING: `entropy` mixed with the time the connection's clock
+/// started (each connection's own, unknown to the peer).
+pub(super) fn ping_secret(entropy: u64, start: Option<Instant>) -> [u8; 8] {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    entropy.hash(&mut h);
+    start.hash(&mut h);
+    h.finish().to_be_bytes()
+}
 
 impl Connection {
     /// When `handle_timeout` should next be called, if any timer is armed.
@@ -108,7 +115,8 @@ impl Connection {
             if self.timers.keepalive_ack.is_none()
                 && !std::mem::take(&mut self.timers.keepalive_activity)
             {
-                self.write_frame(&Frame::Ping(Ping { ack: false, payload: KEEPALIVE_PING }));
+                let payload = self.keepalive_payload();
+                self.write_frame(&Frame::Ping(Ping { ack: false, payload }));
                 self.timers.keepalive_ack = Some(now + self.config.keepalive_timeout);
             }
             self.arm_keepalive(now);
@@ -126,6 +134,11 @@ impl Connection {
     /// Moves the clock to `now` (never back: an earlier time counts as the latest seen) and
     /// arms the timers that were waiting for a clock. Returns the clock's time.
     pub(super) fn advance_clock(&mut self, now: Instant) -> Instant {
+        if self.now.is_none() && self.shutdown == Shutdown::None {
+            // The clock starts: the PING secret becomes this connection's own (no PING of
+            // ours that carries it can be out yet; keepalive needs the clock too).
+            self.ping_secret = ping_secret(self.config.entropy, Some(now));
+        }
         let now = self.now.map_or(now, |seen| seen.max(now));
         self.now = Some(now);
         self.arm_missing(now);
@@ -161,6 +174,11 @@ impl Connection {
         if self.shutdown == Shutdown::Announced && self.timers.shutdown.is_none() {
             self.timers.shutdown = Some(now + self.config.shutdown_timeout);
         }
+    }
+
+    /// The payload of keepalive PINGs: the complement of the shutdown PING's.
+    pub(super) fn keepalive_payload(&self) -> [u8; 8] {
+        self.ping_secret.map(|b| !b)
     }
 
     fn arm_keepalive(&mut self, now: Instant) {

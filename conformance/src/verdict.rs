@@ -95,6 +95,17 @@ impl Verdict {
     }
 }
 
+/// The failure of a case whose code panicked, with the panic's message: a panicking case is
+/// reported like any other failure, never dropped from the report.
+pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Failure {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    Failure::new("the case to run to its end", format!("the case panicked: {message}"))
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "expected: {}; observed: {}", self.expected, self.observed)

@@ -10,11 +10,20 @@
 //! | [`Double::NeverSendsGoaway`] | closes the connection where it should send GOAWAY (§5.4.1) |
 //! | [`Double::AcksSettingsTwice`] | acknowledges every SETTINGS twice (§6.5.3) |
 //! | [`Double::NeverAcksSettings`] | never acknowledges SETTINGS (§6.5.3) |
+//! | [`Double::AnswersBeforeRejecting`] | sends a 200 head before each error RST_STREAM or GOAWAY (but ENHANCE_YOUR_CALM), on the stream it rejects (§8.1.1, §5.4) |
+//! | [`Double::AcceptsAnyPreface`] | takes any first 24 bytes for the client preface (§3.4) |
+//! | [`Double::RejectsUnknownErrorCodes`] | treats a RST_STREAM or GOAWAY with an unknown code as a malformed frame (§7) |
+//! | [`Double::IgnoresPriorityUpdate`] | drops every PRIORITY_UPDATE, valid or not (RFC 9218 §7.1) |
+//! | [`Double::NoFloodLimits`] | the core with its abuse rate limits lifted (§10.5) |
+//!
+//! Most doubles alter traffic; the last lifts limits through [`FrameFilter::configure`], the
+//! way a server without those defences would be configured.
 
 use crate::server::core_loop::{Action, FilterFactory, FrameFilter, header_of};
 use crate::server::{self, Server};
 use bytes::Bytes;
 use h2proto::frame::{FrameType, flags};
+use h2proto::{Config, ErrorCode, RateLimit};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -33,17 +42,36 @@ pub enum Double {
     AcksSettingsTwice,
     /// Drops every SETTINGS ACK.
     NeverAcksSettings,
+    /// Before an error RST_STREAM on a stream it has not answered, and before an error
+    /// GOAWAY while the client's last stream is unanswered, sends a `:status: 200` head on
+    /// that stream: it answers the request it then rejects.
+    AnswersBeforeRejecting,
+    /// Passes the valid preface to the core whatever the client's first 24 bytes were.
+    AcceptsAnyPreface,
+    /// Turns a RST_STREAM or GOAWAY whose error code is unknown (above HTTP_1_1_REQUIRED)
+    /// into one an octet too short, which the core rejects with FRAME_SIZE_ERROR.
+    RejectsUnknownErrorCodes,
+    /// Drops every PRIORITY_UPDATE frame from the client.
+    IgnoresPriorityUpdate,
+    /// No rate limit on resets, PINGs, SETTINGS, PRIORITY or empty frames, and no bound on
+    /// CONTINUATION frames per block.
+    NoFloodLimits,
 }
 
 impl Double {
     /// Every double.
-    pub const ALL: [Double; 6] = [
+    pub const ALL: [Double; 11] = [
         Double::DataOnClosedStream,
         Double::IgnoresDataOnClosed,
         Double::IgnoresStreamParity,
         Double::NeverSendsGoaway,
         Double::AcksSettingsTwice,
         Double::NeverAcksSettings,
+        Double::AnswersBeforeRejecting,
+        Double::AcceptsAnyPreface,
+        Double::RejectsUnknownErrorCodes,
+        Double::IgnoresPriorityUpdate,
+        Double::NoFloodLimits,
     ];
 
     /// Starts the double on an ephemeral loopback port.
@@ -65,6 +93,10 @@ struct Filter {
     reset: HashSet<u32>,
     /// A GOAWAY was dropped: drop everything after it too.
     closing: bool,
+    /// Streams the server has sent a HEADERS on.
+    answered: HashSet<u32>,
+    /// The stream of the client's last frame (0 for the connection).
+    last_inbound: u32,
 }
 
 impl Default for Filter {
@@ -75,6 +107,8 @@ impl Default for Filter {
             remote_end: HashSet::new(),
             reset: HashSet::new(),
             closing: false,
+            answered: HashSet::new(),
+            last_inbound: 0,
         }
     }
 }
@@ -102,11 +136,29 @@ impl Filter {
 }
 
 impl FrameFilter for Filter {
+    fn configure(&self, config: &mut Config) {
+        if self.double == Double::NoFloodLimits {
+            let unlimited = RateLimit::new(u32::MAX, u32::MAX);
+            config.remote_reset_rate = unlimited;
+            config.local_reset_rate = unlimited;
+            config.ping_rate = unlimited;
+            config.settings_rate = unlimited;
+            config.priority_rate = unlimited;
+            config.empty_frame_rate = unlimited;
+            config.max_continuation_frames = u32::MAX;
+        }
+    }
+
+    fn fixes_preface(&self) -> bool {
+        self.double == Double::AcceptsAnyPreface
+    }
+
     fn inbound(&mut self, frame: &Bytes) -> Action {
         let head = header_of(frame);
         let id = head.stream_id.0;
         let was_closed = self.closed(id);
         self.track(frame, false);
+        self.last_inbound = id;
         match self.double {
             Double::IgnoresStreamParity
                 if head.kind == FrameType::HEADERS && id != 0 && id % 2 == 0 =>
@@ -114,6 +166,19 @@ impl FrameFilter for Filter {
                 Action::Drop
             }
             Double::IgnoresDataOnClosed if head.kind == FrameType::DATA && was_closed => {
+                Action::Drop
+            }
+            Double::RejectsUnknownErrorCodes
+                if matches!(head.kind, FrameType::RST_STREAM | FrameType::GOAWAY)
+                    && error_code(frame) > ErrorCode::HTTP_1_1_REQUIRED.0 =>
+            {
+                // One octet short of the fixed part: 3 for RST_STREAM, 7 for GOAWAY.
+                let len = if head.kind == FrameType::GOAWAY { 7 } else { 3 };
+                let mut short = frame[..9 + len].to_vec();
+                short[..3].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+                Action::Replace(vec![short.into()])
+            }
+            Double::IgnoresPriorityUpdate if head.kind == FrameType::PRIORITY_UPDATE => {
                 Action::Drop
             }
             _ => Action::Pass,
@@ -124,6 +189,9 @@ impl FrameFilter for Filter {
         let head = header_of(frame);
         let id = head.stream_id.0;
         let ends = self.track(frame, true);
+        if head.kind == FrameType::HEADERS {
+            self.answered.insert(id);
+        }
         match self.double {
             Double::DataOnClosedStream if ends => {
                 let extra = h2proto::frame::RawFrame::new(FrameType::DATA, id).payload(b"late");
@@ -143,7 +211,43 @@ impl FrameFilter for Filter {
             {
                 Action::Drop
             }
+            Double::AnswersBeforeRejecting => {
+                let rejected = match head.kind {
+                    FrameType::RST_STREAM => Some(id).filter(|_| error_code(frame) != 0),
+                    // Not on abuse: which request the core last read is then a matter of
+                    // how the flood was cut into reads.
+                    FrameType::GOAWAY
+                        if error_code(frame) != 0
+                            && error_code(frame) != ErrorCode::ENHANCE_YOUR_CALM.0 =>
+                    {
+                        Some(self.last_inbound)
+                    }
+                    _ => None,
+                };
+                match rejected {
+                    Some(stream) if stream != 0 && self.answered.insert(stream) => {
+                        Action::Replace(vec![ok_head(stream), frame.clone()])
+                    }
+                    _ => Action::Pass,
+                }
+            }
             _ => Action::Pass,
         }
     }
+}
+
+/// The error code of a whole RST_STREAM or GOAWAY frame (the last 4 bytes of a RST_STREAM,
+/// bytes 4..8 of a GOAWAY's payload).
+fn error_code(frame: &Bytes) -> u32 {
+    let at = if header_of(frame).kind == FrameType::GOAWAY { 9 + 4 } else { 9 };
+    frame.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// A HEADERS frame with `:status: 200` alone (static table index 8, RFC 7541 Appendix A),
+/// so the connection's HPACK state is untouched.
+fn ok_head(stream: u32) -> Bytes {
+    h2proto::frame::RawFrame::new(FrameType::HEADERS, stream)
+        .flags(flags::END_HEADERS)
+        .payload([0x88])
+        .to_bytes()
 }

@@ -196,3 +196,27 @@ fn lifting_the_flood_limits_is_caught() {
         &["dos/1", "dos/2", "dos/5", "dos/6", "dos/7", "dos/8", "dos/9"],
     );
 }
+
+/// Client doubles: the core client with its RST_STREAMs, or its GOAWAYs, removed fails
+/// exactly the client cases that require one.
+#[test]
+fn client_doubles_are_caught() {
+    use h2proto_conformance::client::{self, ClientDouble};
+    let report = client::run_double(ClientDouble::NeverResets, &[]);
+    let resets =
+        ["client/7", "client/8", "client/9", "client/10", "client/11", "client/12", "client/15"];
+    assert_eq!(report.failed_ids(), resets, "{}", report.table());
+    let report = client::run_double(ClientDouble::NeverSendsGoaway, &[]);
+    let goaways = [
+        "client/13",
+        "client/14",
+        "client/16",
+        "client/17",
+        "client/18",
+        "client/19",
+        "client/20",
+        "client/21",
+        "client/22",
+    ];
+    assert_eq!(report.failed_ids(), goaways, "{}", report.table());
+}

@@ -190,8 +190,48 @@ pub fn case_count() -> usize {
     CASES.len()
 }
 
+/// Client test doubles: h2proto's core client with one kind of frame it writes removed
+/// (`tests/doubles.rs` asserts exactly which cases each must fail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientDouble {
+    /// Never sends RST_STREAM: a malformed response is not reset.
+    NeverResets,
+    /// Never sends GOAWAY: a connection error is not announced.
+    NeverSendsGoaway,
+}
+
 /// Runs the client suite with h2proto's client on `runtime`.
 pub fn run(runtime: Runtime, only: &[String]) -> Report {
+    run_with(Driver::Runtime(runtime), only)
+}
+
+/// Runs the client suite with a client double.
+pub fn run_double(double: ClientDouble, only: &[String]) -> Report {
+    run_with(Driver::Double(double), only)
+}
+
+/// The client a case drives.
+#[derive(Clone, Copy, Debug)]
+enum Driver {
+    Runtime(Runtime),
+    Double(ClientDouble),
+}
+
+impl Driver {
+    fn get(self, addr: std::net::SocketAddr) -> drivers::Outcome {
+        match self {
+            Driver::Runtime(r) => drivers::get(r, addr),
+            Driver::Double(ClientDouble::NeverResets) => {
+                drivers::core_double(addr, h2proto::frame::FrameType::RST_STREAM)
+            }
+            Driver::Double(ClientDouble::NeverSendsGoaway) => {
+                drivers::core_double(addr, h2proto::frame::FrameType::GOAWAY)
+            }
+        }
+    }
+}
+
+fn run_with(runtime: Driver, only: &[String]) -> Report {
     let start = Instant::now();
     let selected: Vec<(String, &ClientCase)> = CASES
         .iter()
@@ -232,13 +272,13 @@ pub fn run(runtime: Runtime, only: &[String]) -> Report {
     Report { results, elapsed: start.elapsed() }
 }
 
-fn run_case(runtime: Runtime, case: &ClientCase) -> Outcome {
+fn run_case(runtime: Driver, case: &ClientCase) -> Outcome {
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| Failure::new("a listener", e.to_string()))?;
     let addr = listener.local_addr().map_err(|e| Failure::new("a listener", e.to_string()))?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(drivers::get(runtime, addr));
+        let _ = tx.send(runtime.get(addr));
     });
     let sock = accept(&listener)?;
     let mut peer = Peer::accept(sock, WAIT)?;

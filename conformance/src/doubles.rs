@@ -15,16 +15,19 @@
 //! | [`Double::RejectsUnknownErrorCodes`] | treats a RST_STREAM or GOAWAY with an unknown code as a malformed frame (§7) |
 //! | [`Double::IgnoresPriorityUpdate`] | drops every PRIORITY_UPDATE, valid or not (RFC 9218 §7.1) |
 //! | [`Double::NoFloodLimits`] | the core with its abuse rate limits lifted (§10.5) |
+//! | [`Double::IgnoresContentLength`] | fits each request body to its content-length, so a mismatch never reaches the core (§8.1.1) |
+//! | [`Double::IgnoresInitialWindowSize`] | drops the client's SETTINGS_INITIAL_WINDOW_SIZE (§6.9.2) |
 //!
 //! Most doubles alter traffic; the last lifts limits through [`FrameFilter::configure`], the
 //! way a server without those defences would be configured.
 
 use crate::server::core_loop::{Action, FilterFactory, FrameFilter, header_of};
 use crate::server::{self, Server};
-use bytes::Bytes;
-use h2proto::frame::{FrameType, flags};
+use bytes::{Bytes, BytesMut};
+use h2proto::frame::{Frame, FrameType, RawFrame, flags};
+use h2proto::hpack::Decoder;
 use h2proto::{Config, ErrorCode, RateLimit};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The broken servers.
@@ -56,11 +59,18 @@ pub enum Double {
     /// No rate limit on resets, PINGs, SETTINGS, PRIORITY or empty frames, and no bound on
     /// CONTINUATION frames per block.
     NoFloodLimits,
+    /// Follows the client's header blocks (its own HPACK decoder, in step with the
+    /// client's encoder) for `content-length`, and cuts or pads the request's DATA to the
+    /// declared length: the core never sees a mismatch.
+    IgnoresContentLength,
+    /// Removes every valid SETTINGS_INITIAL_WINDOW_SIZE from the client's SETTINGS: the core
+    /// sends as if every stream window were 65,535.
+    IgnoresInitialWindowSize,
 }
 
 impl Double {
     /// Every double.
-    pub const ALL: [Double; 11] = [
+    pub const ALL: [Double; 13] = [
         Double::DataOnClosedStream,
         Double::IgnoresDataOnClosed,
         Double::IgnoresStreamParity,
@@ -72,6 +82,8 @@ impl Double {
         Double::RejectsUnknownErrorCodes,
         Double::IgnoresPriorityUpdate,
         Double::NoFloodLimits,
+        Double::IgnoresContentLength,
+        Double::IgnoresInitialWindowSize,
     ];
 
     /// Starts the double on an ephemeral loopback port.
@@ -97,6 +109,8 @@ struct Filter {
     answered: HashSet<u32>,
     /// The stream of the client's last frame (0 for the connection).
     last_inbound: u32,
+    /// Request bodies fitted to their content-length.
+    lengths: ContentLengths,
 }
 
 impl Default for Filter {
@@ -109,6 +123,7 @@ impl Default for Filter {
             closing: false,
             answered: HashSet::new(),
             last_inbound: 0,
+            lengths: ContentLengths::default(),
         }
     }
 }
@@ -181,6 +196,27 @@ impl FrameFilter for Filter {
             Double::IgnoresPriorityUpdate if head.kind == FrameType::PRIORITY_UPDATE => {
                 Action::Drop
             }
+            Double::IgnoresContentLength => self.lengths.inbound(frame),
+            // Only well-formed SETTINGS and valid values: the checks of the setting still
+            // happen, its effect does not.
+            Double::IgnoresInitialWindowSize
+                if head.kind == FrameType::SETTINGS
+                    && id == 0
+                    && !head.has(flags::ACK)
+                    && (frame.len() - 9) % 6 == 0 =>
+            {
+                let mut kept = BytesMut::new();
+                for entry in frame[9..].chunks(6) {
+                    let setting = u16::from_be_bytes([entry[0], entry[1]]);
+                    let value = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
+                    if setting != 4 || value > (1 << 31) - 1 {
+                        kept.extend_from_slice(entry);
+                    }
+                }
+                Action::Replace(vec![
+                    RawFrame::new(FrameType::SETTINGS, 0).payload(&kept).to_bytes(),
+                ])
+            }
             _ => Action::Pass,
         }
     }
@@ -194,7 +230,7 @@ impl FrameFilter for Filter {
         }
         match self.double {
             Double::DataOnClosedStream if ends => {
-                let extra = h2proto::frame::RawFrame::new(FrameType::DATA, id).payload(b"late");
+                let extra = RawFrame::new(FrameType::DATA, id).payload(b"late");
                 Action::Replace(vec![frame.clone(), extra.to_bytes()])
             }
             Double::NeverSendsGoaway if head.kind == FrameType::GOAWAY || self.closing => {
@@ -236,6 +272,79 @@ impl FrameFilter for Filter {
     }
 }
 
+/// What [`Double::IgnoresContentLength`] needs: its own HPACK decoder (fed every request
+/// block in order, so it stays in step with the client's encoder), the length each
+/// request declares, and the body bytes passed on so far.
+#[derive(Default)]
+struct ContentLengths {
+    decoder: Decoder,
+    /// The decoder failed (the block was invalid): it cannot follow any more, so frames
+    /// pass unchanged from then on.
+    lost: bool,
+    /// A header block being received: stream and fragments so far.
+    block: Option<(u32, BytesMut)>,
+    declared: HashMap<u32, usize>,
+    passed: HashMap<u32, usize>,
+}
+
+impl ContentLengths {
+    fn inbound(&mut self, frame: &Bytes) -> Action {
+        let head = header_of(frame);
+        let id = head.stream_id.0;
+        if self.lost {
+            return Action::Pass;
+        }
+        match Frame::decode(head, frame.slice(9..)) {
+            Ok(Frame::Headers(h)) => {
+                self.block = Some((id, BytesMut::from(&h.fragment[..])));
+                if h.end_headers {
+                    self.end_block();
+                }
+            }
+            Ok(Frame::Continuation(c)) => {
+                if let Some((_, block)) = self.block.as_mut() {
+                    block.extend_from_slice(&c.fragment);
+                }
+                if c.end_headers {
+                    self.end_block();
+                }
+            }
+            Ok(Frame::Data(d)) => {
+                let Some(&declared) = self.declared.get(&id) else { return Action::Pass };
+                let passed = self.passed.entry(id).or_default();
+                let mut body = d.data.to_vec();
+                body.truncate(declared - *passed);
+                if d.end_stream {
+                    body.resize(declared - *passed, b'0');
+                }
+                *passed += body.len();
+                let flags = if d.end_stream { flags::END_STREAM } else { 0 };
+                let fitted = RawFrame::new(FrameType::DATA, id).flags(flags).payload(&body);
+                return Action::Replace(vec![fitted.to_bytes()]);
+            }
+            _ => {}
+        }
+        Action::Pass
+    }
+
+    fn end_block(&mut self) {
+        let Some((id, block)) = self.block.take() else { return };
+        let mut declared = None;
+        let result = self.decoder.decode_ref(&block.freeze(), |f| {
+            if &f.name[..] == b"content-length" {
+                declared = std::str::from_utf8(f.value).ok().and_then(|v| v.parse().ok());
+            }
+        });
+        match (result, declared) {
+            (Err(_), _) => self.lost = true,
+            (Ok(()), Some(n)) => {
+                self.declared.insert(id, n);
+            }
+            (Ok(()), None) => {}
+        }
+    }
+}
+
 /// The error code of a whole RST_STREAM or GOAWAY frame (the last 4 bytes of a RST_STREAM,
 /// bytes 4..8 of a GOAWAY's payload).
 fn error_code(frame: &Bytes) -> u32 {
@@ -246,8 +355,5 @@ fn error_code(frame: &Bytes) -> u32 {
 /// A HEADERS frame with `:status: 200` alone (static table index 8, RFC 7541 Appendix A),
 /// so the connection's HPACK state is untouched.
 fn ok_head(stream: u32) -> Bytes {
-    h2proto::frame::RawFrame::new(FrameType::HEADERS, stream)
-        .flags(flags::END_HEADERS)
-        .payload([0x88])
-        .to_bytes()
+    RawFrame::new(FrameType::HEADERS, stream).flags(flags::END_HEADERS).payload([0x88]).to_bytes()
 }

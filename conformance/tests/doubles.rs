@@ -220,3 +220,27 @@ fn client_doubles_are_caught() {
     ];
     assert_eq!(report.failed_ids(), goaways, "{}", report.table());
 }
+
+#[test]
+fn ignoring_content_length_is_caught() {
+    assert_fails_exactly(Double::IgnoresContentLength, &["http2/8.1.2.6/1", "http2/8.1.2.6/2"]);
+}
+
+#[test]
+fn ignoring_the_initial_window_size_is_caught() {
+    // Every case that watches a stream window the client set: the window of 1 (and 3) that
+    // must hold DATA to that size, the change after HEADERS, the negative window, the
+    // overflow by a change, and the last-value-wins rule.
+    assert_fails_exactly(
+        Double::IgnoresInitialWindowSize,
+        &[
+            "generic/2/2",
+            "generic/2/3",
+            "http2/6.5.3/1",
+            "http2/6.9.1/1",
+            "http2/6.9.2/1",
+            "http2/6.9.2/2",
+            "http2/6.9.2/4",
+        ],
+    );
+}

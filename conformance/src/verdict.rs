@@ -111,3 +111,19 @@ impl fmt::Display for Failure {
         write!(f, "expected: {}; observed: {}", self.expected, self.observed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_a_failure_that_carries_its_message() {
+        let caught = std::panic::catch_unwind(|| panic!("index {} out of range", 7)).unwrap_err();
+        let failure = panicked(caught.as_ref());
+        assert_eq!(failure.kind, FailureKind::Hard);
+        assert_eq!(failure.observed, "the case panicked: index 7 out of range");
+        let caught = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panicked(caught.as_ref()).observed, "the case panicked: static");
+        assert!(Verdict::from_outcome(Err(failure), false).is_failure());
+    }
+}

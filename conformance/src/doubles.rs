@@ -18,8 +18,9 @@
 //! | [`Double::IgnoresContentLength`] | fits each request body to its content-length, so a mismatch never reaches the core (§8.1.1) |
 //! | [`Double::IgnoresInitialWindowSize`] | drops the client's SETTINGS_INITIAL_WINDOW_SIZE (§6.9.2) |
 //!
-//! Most doubles alter traffic; the last lifts limits through [`FrameFilter::configure`], the
-//! way a server without those defences would be configured.
+//! Most doubles alter frames; [`Double::AcceptsAnyPreface`] rewrites the preface
+//! ([`FrameFilter::fixes_preface`]) and [`Double::NoFloodLimits`] lifts the core's limits
+//! ([`FrameFilter::configure`]), the way a server without those defences is configured.
 
 use crate::server::core_loop::{Action, FilterFactory, FrameFilter, header_of};
 use crate::server::{self, Server};

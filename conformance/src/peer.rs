@@ -470,7 +470,9 @@ impl Peer {
     // ----- Expectations -----
 
     /// A connection error: a GOAWAY carrying one of `codes`. A bare close is a lenient
-    /// failure (a warning unless `--strict`).
+    /// failure (a warning unless `--strict`). A response on the stream of the last frame
+    /// the case wrote, before the GOAWAY, fails when the server cannot have sent it before
+    /// reading that frame (module `sent`); other frames are passed over.
     pub fn expect_connection_error(&mut self, codes: &[ErrorCode]) -> Outcome {
         let expected = format!("GOAWAY with {}", names(codes));
         let stream = self.sent.last_stream();
@@ -500,7 +502,9 @@ impl Peer {
     /// A stream error on `stream`: RST_STREAM with one of `codes`. With `or_connection`
     /// the RFC rule also allows a connection error, so a GOAWAY with one of `codes` passes
     /// too; without it such a GOAWAY is a lenient failure (§5.4.1 lets any endpoint
-    /// escalate, but the rule asks for the narrower reaction).
+    /// escalate, but the rule asks for the narrower reaction). A response on `stream`
+    /// before the reset fails when the server cannot have sent it before reading the frame
+    /// under test (module `sent`); other frames are passed over.
     pub fn expect_stream_error(
         &mut self,
         stream: u32,

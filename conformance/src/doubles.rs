@@ -17,6 +17,8 @@
 //! | [`Double::NoFloodLimits`] | the core with its abuse rate limits lifted (§10.5) |
 //! | [`Double::IgnoresContentLength`] | fits each request body to its content-length, so a mismatch never reaches the core (§8.1.1) |
 //! | [`Double::IgnoresInitialWindowSize`] | drops the client's SETTINGS_INITIAL_WINDOW_SIZE (§6.9.2) |
+//! | [`Double::AcceptsZeroWindowUpdate`] | drops WINDOW_UPDATEs of increment 0 instead of answering PROTOCOL_ERROR (§6.9) |
+//! | [`Double::RejectsUnknownFrameTypes`] | treats a frame of unknown type as a malformed frame instead of ignoring it (§4.1, §5.5) |
 //!
 //! Most doubles alter frames; [`Double::AcceptsAnyPreface`] rewrites the preface
 //! ([`FrameFilter::fixes_preface`]) and [`Double::NoFloodLimits`] lifts the core's limits
@@ -67,11 +69,16 @@ pub enum Double {
     /// Removes every valid SETTINGS_INITIAL_WINDOW_SIZE from the client's SETTINGS: the core
     /// sends as if every stream window were 65,535.
     IgnoresInitialWindowSize,
+    /// Drops every WINDOW_UPDATE with an increment of 0.
+    AcceptsZeroWindowUpdate,
+    /// Turns a frame of a type RFC 9113 and RFC 9218 do not define into a PING an octet too
+    /// short, which the core rejects with FRAME_SIZE_ERROR.
+    RejectsUnknownFrameTypes,
 }
 
 impl Double {
     /// Every double.
-    pub const ALL: [Double; 13] = [
+    pub const ALL: [Double; 15] = [
         Double::DataOnClosedStream,
         Double::IgnoresDataOnClosed,
         Double::IgnoresStreamParity,
@@ -85,6 +92,8 @@ impl Double {
         Double::NoFloodLimits,
         Double::IgnoresContentLength,
         Double::IgnoresInitialWindowSize,
+        Double::AcceptsZeroWindowUpdate,
+        Double::RejectsUnknownFrameTypes,
     ];
 
     /// Starts the double on an ephemeral loopback port.
@@ -198,6 +207,18 @@ impl FrameFilter for Filter {
                 Action::Drop
             }
             Double::IgnoresContentLength => self.lengths.inbound(frame),
+            Double::AcceptsZeroWindowUpdate
+                if head.kind == FrameType::WINDOW_UPDATE
+                    && frame.get(9..13).is_some_and(|i| i == [0, 0, 0, 0]) =>
+            {
+                Action::Drop
+            }
+            Double::RejectsUnknownFrameTypes
+                if head.kind.0 > FrameType::CONTINUATION.0
+                    && head.kind != FrameType::PRIORITY_UPDATE =>
+            {
+                Action::Replace(vec![RawFrame::new(FrameType::PING, 0).payload([0; 7]).to_bytes()])
+            }
             // Only well-formed SETTINGS and valid values: the checks of the setting still
             // happen, its effect does not.
             Double::IgnoresInitialWindowSize

@@ -244,3 +244,14 @@ fn ignoring_the_initial_window_size_is_caught() {
         ],
     );
 }
+
+#[test]
+fn accepting_a_zero_window_update_is_caught() {
+    assert_fails_exactly(Double::AcceptsZeroWindowUpdate, &["http2/6.9/1", "http2/6.9/2"]);
+}
+
+#[test]
+fn rejecting_unknown_frame_types_is_caught() {
+    // An unknown frame inside a field block is an error either way (http2/5.5/2 passes).
+    assert_fails_exactly(Double::RejectsUnknownFrameTypes, &["http2/4.1/1", "http2/5.5/1"]);
+}

@@ -297,7 +297,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             entropy: {
                 use std::hash::BuildHasher;
-                std::collections::hash_map::RandomState::new().hash_one(0x6832_7072_6f74_6fu64)
+                std::collections::hash_map::RandomState::new().hash_one(0u64)
             },
         }
     }

@@ -1530,8 +1530,9 @@ fn rfc9113_10_5_1_heads_over_the_peers_max_header_list_size_are_not_sent() {
 
 #[test]
 fn rfc9113_8_3_1_request_targets_and_case_insensitive_tokens() {
-    // Each request: its fields after :method, and whether it is well-formed.
-    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+    // Each request: its :method, its other fields, and whether it is well-formed.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+    let cases: &[Case<'_>] = &[
         // §8.2.2: `te: trailers` is a token, so any case (RFC 9110 §10.1.4).
         (
             "GET",

@@ -569,7 +569,8 @@ fn rfc9113_6_5_2_a_config_that_would_send_illegal_settings_is_refused() {
     // RFC 9113 §6.5.2: SETTINGS_MAX_FRAME_SIZE within 2^14..=2^24-1 and
     // SETTINGS_INITIAL_WINDOW_SIZE at most 2^31-1; a connection whose Config breaks either
     // would send a SETTINGS frame the peer must treat as a connection error.
-    let cases: [(&str, fn(&mut Config)); 6] = [
+    type BreakIt = fn(&mut Config);
+    let cases: [(&str, BreakIt); 6] = [
         ("max_frame_size", |c| c.max_frame_size = 16_383),
         ("max_frame_size", |c| c.max_frame_size = 1 << 24),
         ("initial_stream_window_size", |c| c.initial_stream_window_size = 1 << 31),

@@ -917,7 +917,7 @@ fn rfc9113_5_1_2_closed_streams_with_unread_data_count_against_the_limit() {
     let mut config = Config::default();
     config.max_concurrent_streams = 4;
     let mut peer = connected_with(Role::Server, config);
-    let mut post_one_byte = |peer: &mut Peer, id: u32| {
+    let post_one_byte = |peer: &mut Peer, id: u32| {
         let head = peer.post(id, "/upload");
         peer.send(head);
         peer.send(h2proto::frame::Data::new(StreamId(id), Bytes::from_static(b"x"), true));

@@ -213,7 +213,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
     }
     let several = targets.len() > 1;
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (label, addr, authority, server, runtime) in targets {
         println!("== {label}{}", if run.options.strict { " (strict)" } else { "" });
         let report = runner::run(addr, &authority, &run.options);
@@ -223,6 +223,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
         passed += report.passed();
         failed += report.failed();
+        skipped += report.skipped();
         if let Some((format, file)) = &run.report {
             let file = match runtime {
                 Some(r) => report_file(file, r, several),
@@ -235,8 +236,18 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
         drop(server);
     }
-    println!("{passed} passed, {failed} failed");
+    println!("{}", summary(passed, failed, skipped));
     if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// The closing line: `N passed, M failed`, and `, K skipped` when cases did not run (a
+/// skipped case is neither a pass nor hidden).
+fn summary(passed: usize, failed: usize, skipped: usize) -> String {
+    if skipped == 0 {
+        format!("{passed} passed, {failed} failed")
+    } else {
+        format!("{passed} passed, {failed} failed, {skipped} skipped")
+    }
 }
 
 pub(crate) fn serve(args: &[String]) -> ExitCode {
@@ -300,7 +311,7 @@ pub(crate) fn client_run(args: &[String]) -> ExitCode {
         }
         i += 1;
     }
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for runtime in selected {
         println!("== h2proto client on {}", runtime.name());
         let report = client::run(runtime, &only);
@@ -308,7 +319,8 @@ pub(crate) fn client_run(args: &[String]) -> ExitCode {
         println!("{}: {} passed, {} failed\n", runtime.name(), report.passed(), report.failed());
         passed += report.passed();
         failed += report.failed();
+        skipped += report.skipped();
     }
-    println!("{passed} passed, {failed} failed");
+    println!("{}", summary(passed, failed, skipped));
     if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

@@ -21,5 +21,6 @@ pub mod doubles;
 pub mod peer;
 pub mod report;
 pub mod runner;
+mod sent;
 pub mod server;
 pub mod verdict;

@@ -8,6 +8,7 @@
 //! client must, and turns what it sees into the expectations the cases check
 //! (`expect_connection_error`, `expect_stream_error`, `expect_response`, ...).
 
+use crate::sent::Sent;
 use crate::verdict::{Failure, Outcome};
 use bytes::{Bytes, BytesMut};
 use h2proto::frame::{
@@ -77,6 +78,11 @@ pub struct Peer {
     seen: Vec<String>,
     /// Events read by [`drain`](Peer::drain), handed out again by `next`.
     pending: std::collections::VecDeque<Ev>,
+    /// What the cases wrote, per stream.
+    sent: Sent,
+    /// The peer plays the server (the client suite): the response checks of the
+    /// expectations do not apply.
+    plays_server: bool,
 }
 
 impl Peer {
@@ -121,6 +127,7 @@ impl Peer {
         let addr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
         let mut peer = Peer::connect_stream(sock, &addr, wait);
         peer.auto_ack = true;
+        peer.plays_server = true;
         Ok(peer)
     }
 
@@ -143,6 +150,8 @@ impl Peer {
             closed: None,
             seen: Vec::new(),
             pending: std::collections::VecDeque::new(),
+            sent: Sent::default(),
+            plays_server: false,
         }
     }
 
@@ -151,7 +160,16 @@ impl Peer {
     /// Writes bytes as they are. A write error is not reported here: the server may well
     /// have closed the connection already, and the next read tells.
     pub fn send_bytes(&mut self, bytes: impl AsRef<[u8]>) {
+        self.sent.write(bytes.as_ref());
         let _ = self.sock.write_all(bytes.as_ref());
+    }
+
+    /// Writes a frame the peer sends on its own (SETTINGS and PING ACKs), outside what the
+    /// case wrote.
+    fn send_auto(&mut self, frame: impl Into<Frame>) {
+        let mut buf = BytesMut::new();
+        frame.into().encode(&mut buf);
+        let _ = self.sock.write_all(&buf);
     }
 
     /// Writes a valid frame.
@@ -177,7 +195,7 @@ impl Peer {
 
     /// The connection preface.
     pub fn preface(&mut self) {
-        self.send_bytes(PREFACE);
+        let _ = self.sock.write_all(PREFACE);
     }
 
     /// A SETTINGS frame with these entries.
@@ -370,10 +388,10 @@ impl Peer {
                     self.encoder.set_max_table_size(size as usize);
                 }
                 if self.auto_ack {
-                    self.send(Settings::ack());
+                    self.send_auto(Settings::ack());
                 }
             }
-            Frame::Ping(p) if !p.ack => self.send(Ping { ack: true, payload: p.payload }),
+            Frame::Ping(p) if !p.ack => self.send_auto(Ping { ack: true, payload: p.payload }),
             Frame::Headers(h) => {
                 let block = BytesMut::from(&h.fragment[..]);
                 self.block = Some((h.stream_id.0, h.end_stream, block));
@@ -452,9 +470,12 @@ impl Peer {
     // ----- Expectations -----
 
     /// A connection error: a GOAWAY carrying one of `codes`. A bare close is a lenient
-    /// failure (a warning unless `--strict`).
+    /// failure (a warning unless `--strict`). A response on the stream of the last frame
+    /// the case wrote, before the GOAWAY, fails when the server cannot have sent it before
+    /// reading that frame (module `sent`); other frames are passed over.
     pub fn expect_connection_error(&mut self, codes: &[ErrorCode]) -> Outcome {
         let expected = format!("GOAWAY with {}", names(codes));
+        let stream = self.sent.last_stream();
         let deadline = self.deadline();
         loop {
             let ev = self.next(deadline);
@@ -470,6 +491,9 @@ impl Peer {
                 Ev::Closed(_) => {
                     return Err(Failure::lenient(expected, self.describe(&ev)));
                 }
+                Ev::Frame(_) if self.contradicts(&ev, stream) => {
+                    return Err(self.answered(expected, &ev, "GOAWAY"));
+                }
                 Ev::Frame(_) => {}
             }
         }
@@ -478,7 +502,9 @@ impl Peer {
     /// A stream error on `stream`: RST_STREAM with one of `codes`. With `or_connection`
     /// the RFC rule also allows a connection error, so a GOAWAY with one of `codes` passes
     /// too; without it such a GOAWAY is a lenient failure (§5.4.1 lets any endpoint
-    /// escalate, but the rule asks for the narrower reaction).
+    /// escalate, but the rule asks for the narrower reaction). A response on `stream`
+    /// before the reset fails when the server cannot have sent it before reading the frame
+    /// under test (module `sent`); other frames are passed over.
     pub fn expect_stream_error(
         &mut self,
         stream: u32,
@@ -513,9 +539,40 @@ impl Peer {
                     return Err(Failure::new(expected, self.describe(&ev)));
                 }
                 Ev::Closed(_) => return Err(Failure::lenient(expected, self.describe(&ev))),
+                Ev::Frame(_) if self.contradicts(&ev, stream) => {
+                    return Err(self.answered(expected, &ev, "RST_STREAM"));
+                }
                 Ev::Frame(_) => {}
             }
         }
+    }
+
+    /// Whether `ev` is a response frame on `stream` that the server cannot have sent before
+    /// reading the frame under test (see [`crate::sent`]), so it accepted what it had to
+    /// reject. Frames that do not bear on the verdict (SETTINGS, PING, WINDOW_UPDATE,
+    /// PRIORITY, frames of other streams, a response that may predate the frame under test)
+    /// are not.
+    fn contradicts(&self, ev: &Ev, stream: u32) -> bool {
+        let response = matches!(
+            ev,
+            Ev::Frame(
+                f @ (Frame::Headers(_)
+                | Frame::Continuation(_)
+                | Frame::Data(_)
+                | Frame::PushPromise(_))
+            ) if f.stream_id().0 == stream
+        );
+        response && stream != 0 && !self.plays_server && !self.sent.answerable(stream)
+    }
+
+    fn answered(&self, expected: String, ev: &Ev, instead: &str) -> Failure {
+        Failure::new(
+            expected,
+            format!(
+                "{} before any {instead}: the server answered a request it had to reject",
+                self.describe(ev)
+            ),
+        )
     }
 
     /// Sends a PING and waits for its ACK; anything that ends the connection or resets a

@@ -5,7 +5,7 @@
 //! whole suite within seconds while each wait keeps its own deadline.
 
 use crate::cases::{self, Case, Ctx, Group};
-use crate::verdict::{Failure, Verdict};
+use crate::verdict::{self, Verdict};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -178,10 +178,8 @@ pub fn run(addr: SocketAddr, authority: &str, options: &Options) -> Report {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((id, group, case)) = selected.get(i) else { return };
                     let started = Instant::now();
-                    let outcome =
-                        std::panic::catch_unwind(|| (case.run)(&ctx)).unwrap_or_else(|_| {
-                            Err(Failure::new("the case to run to its end", "the case panicked"))
-                        });
+                    let outcome = std::panic::catch_unwind(|| (case.run)(&ctx))
+                        .unwrap_or_else(|payload| Err(verdict::panicked(payload.as_ref())));
                     let result = CaseResult {
                         id: id.clone(),
                         section: group.section,

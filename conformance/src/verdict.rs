@@ -95,8 +95,35 @@ impl Verdict {
     }
 }
 
+/// The failure of a case whose code panicked, with the panic's message: a panicking case is
+/// reported like any other failure, never dropped from the report.
+pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Failure {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    Failure::new("the case to run to its end", format!("the case panicked: {message}"))
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "expected: {}; observed: {}", self.expected, self.observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_a_failure_that_carries_its_message() {
+        let caught = std::panic::catch_unwind(|| panic!("index {} out of range", 7)).unwrap_err();
+        let failure = panicked(caught.as_ref());
+        assert_eq!(failure.kind, FailureKind::Hard);
+        assert_eq!(failure.observed, "the case panicked: index 7 out of range");
+        let caught = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panicked(caught.as_ref()).observed, "the case panicked: static");
+        assert!(Verdict::from_outcome(Err(failure), false).is_failure());
     }
 }

@@ -92,3 +92,166 @@ fn a_bare_close_instead_of_goaway_fails_strictly_and_warns_otherwise() {
     assert_eq!(lenient.failed(), 0, "{}", lenient.table());
     assert_eq!(lenient.warnings(), failed.len(), "{}", lenient.table());
 }
+
+/// A response sent before the RST_STREAM or GOAWAY does not pass: where the frame under
+/// test is the request head itself, the server answered what it had to reject.
+#[test]
+fn answering_before_rejecting_is_caught() {
+    // The cases whose frame under test is the request head itself, or a frame on a stream
+    // the client never opened with a whole head: a response there cannot predate it. Where
+    // the client sent a head and then the offending frame (a body, a WINDOW_UPDATE,
+    // trailers), the server may have answered the head first, so those cases still pass.
+    assert_fails_exactly(
+        Double::AnswersBeforeRejecting,
+        &[
+            "http2/4.2/3",
+            "http2/4.3/1",
+            "http2/4.3/2",
+            "http2/4.3/3",
+            "http2/5.1/1",
+            "http2/5.1/2",
+            "http2/5.1/3",
+            "http2/5.1/4",
+            "http2/5.1.1/1",
+            "http2/5.1.1/2",
+            "http2/5.1.2/1",
+            "http2/5.3.1/1",
+            "http2/6.2/1",
+            "http2/6.2/2",
+            "http2/6.2/4",
+            "http2/6.4/2",
+            "http2/6.5/2",
+            "http2/6.7/3",
+            "http2/6.8/1",
+            "http2/6.10/2",
+            "http2/6.10/7",
+            "http2/8.1.2/1",
+            "http2/8.1.2.1/1",
+            "http2/8.1.2.1/2",
+            "http2/8.1.2.1/4",
+            "http2/8.1.2.2/1",
+            "http2/8.1.2.2/2",
+            "http2/8.1.2.3/1",
+            "http2/8.1.2.3/2",
+            "http2/8.1.2.3/3",
+            "http2/8.1.2.3/4",
+            "http2/8.1.2.3/5",
+            "http2/8.1.2.3/6",
+            "http2/8.1.2.3/7",
+            "hpack/2.3.3/1",
+            "hpack/2.3.3/2",
+            "hpack/4.2/1",
+            "hpack/5.2/1",
+            "hpack/5.2/2",
+            "hpack/5.2/3",
+            "hpack/6.1/1",
+            "hpack/6.3/1",
+            "rfc9113/8.2.1/1",
+            "rfc9113/8.2.1/2",
+            "rfc9113/8.2.1/3",
+            "rfc9113/8.2.1/4",
+            "rfc9113/8.2.1/5",
+            "rfc9113/8.2.1/6",
+            "rfc9113/8.2.1/7",
+            "rfc9113/8.2.2/1",
+            "rfc9113/8.2.2/2",
+            "rfc9113/8.2.2/3",
+            "rfc9113/8.2.2/4",
+            "rfc9113/8.3.1/3",
+            "rfc9113/8.5/1",
+            "rfc9113/8.5/2",
+            "rfc8441/4/2",
+            "rfc8441/4/3",
+            "rfc8441/4/4",
+        ],
+    );
+}
+
+#[test]
+fn accepting_any_preface_is_caught() {
+    assert_fails_exactly(Double::AcceptsAnyPreface, &["http2/3.5/2"]);
+}
+
+#[test]
+fn rejecting_unknown_error_codes_is_caught() {
+    assert_fails_exactly(Double::RejectsUnknownErrorCodes, &["http2/7/1", "http2/7/2"]);
+}
+
+#[test]
+fn ignoring_priority_update_is_caught() {
+    // The error cases: PRIORITY_UPDATE on stream 1, for stream 0, for an idle push stream,
+    // too many idle streams prioritized; the cases where it is accepted still pass.
+    assert_fails_exactly(
+        Double::IgnoresPriorityUpdate,
+        &["rfc9218/7.1/4", "rfc9218/7.1/5", "rfc9218/7.1/6", "rfc9218/7.1/7"],
+    );
+}
+
+#[test]
+fn lifting_the_flood_limits_is_caught() {
+    // Every flood the core meets with a rate or count limit; the endless field block and the
+    // HPACK bomb are bounded by the header list size, which the double keeps.
+    assert_fails_exactly(
+        Double::NoFloodLimits,
+        &["dos/1", "dos/2", "dos/5", "dos/6", "dos/7", "dos/8", "dos/9"],
+    );
+}
+
+/// Client doubles: the core client with its RST_STREAMs, or its GOAWAYs, removed fails
+/// exactly the client cases that require one.
+#[test]
+fn client_doubles_are_caught() {
+    use h2proto_conformance::client::{self, ClientDouble};
+    let report = client::run_double(ClientDouble::NeverResets, &[]);
+    let resets =
+        ["client/7", "client/8", "client/9", "client/10", "client/11", "client/12", "client/15"];
+    assert_eq!(report.failed_ids(), resets, "{}", report.table());
+    let report = client::run_double(ClientDouble::NeverSendsGoaway, &[]);
+    let goaways = [
+        "client/13",
+        "client/14",
+        "client/16",
+        "client/17",
+        "client/18",
+        "client/19",
+        "client/20",
+        "client/21",
+        "client/22",
+    ];
+    assert_eq!(report.failed_ids(), goaways, "{}", report.table());
+}
+
+#[test]
+fn ignoring_content_length_is_caught() {
+    assert_fails_exactly(Double::IgnoresContentLength, &["http2/8.1.2.6/1", "http2/8.1.2.6/2"]);
+}
+
+#[test]
+fn ignoring_the_initial_window_size_is_caught() {
+    // Every case that watches a stream window the client set: the window of 1 (and 3) that
+    // must hold DATA to that size, the change after HEADERS, the negative window, the
+    // overflow by a change, and the last-value-wins rule.
+    assert_fails_exactly(
+        Double::IgnoresInitialWindowSize,
+        &[
+            "generic/2/2",
+            "generic/2/3",
+            "http2/6.5.3/1",
+            "http2/6.9.1/1",
+            "http2/6.9.2/1",
+            "http2/6.9.2/2",
+            "http2/6.9.2/4",
+        ],
+    );
+}
+
+#[test]
+fn accepting_a_zero_window_update_is_caught() {
+    assert_fails_exactly(Double::AcceptsZeroWindowUpdate, &["http2/6.9/1", "http2/6.9/2"]);
+}
+
+#[test]
+fn rejecting_unknown_frame_types_is_caught() {
+    // An unknown frame inside a field block is an error either way (http2/5.5/2 passes).
+    assert_fails_exactly(Double::RejectsUnknownFrameTypes, &["http2/4.1/1", "http2/5.5/1"]);
+}

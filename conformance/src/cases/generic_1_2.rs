@@ -4,7 +4,7 @@
 use super::{Ctx, Group, case};
 use crate::verdict::{Failure, Outcome};
 use h2proto::ErrorCode;
-use h2proto::frame::{Frame, SettingId};
+use h2proto::frame::SettingId;
 
 pub(crate) const GROUPS: &[&Group] = &[
     &Group {
@@ -57,20 +57,10 @@ fn half_closed(ctx: &Ctx) -> Result<crate::peer::Peer, Failure> {
     Ok(peer)
 }
 
-/// Waits for a DATA frame on stream 1, proof that a window increment was applied.
+/// Waits for DATA of 1 byte on stream 1: the window of 0 opened by 1, proof that the
+/// increment was applied (and no more than it).
 fn expect_data(peer: &mut crate::peer::Peer) -> Outcome {
-    loop {
-        match peer.expect_frame_on(1)? {
-            Frame::Data(d) if !d.data.is_empty() => return Ok(()),
-            Frame::Data(_) | Frame::Headers(_) | Frame::Continuation(_) => {}
-            other => {
-                return Err(Failure::new(
-                    "DATA on stream 1 once its window opens",
-                    crate::peer::describe_frame(&other),
-                ));
-            }
-        }
-    }
+    super::expect_window_data(peer, 1, 1)
 }
 
 /// RFC 9113 §5.1 (half-closed (remote)): WINDOW_UPDATE is still allowed and applies.

@@ -36,12 +36,15 @@ pub(crate) const GROUPS: &[&Group] = &[
             case("closed: Sends a DATA frame after RST_STREAM: STREAM_CLOSED", rst_data),
             case("closed: Sends a HEADERS frame after RST_STREAM: STREAM_CLOSED", rst_headers),
             case(
-                "closed: Sends a CONTINUATION frame after RST_STREAM: connection error",
+                "closed: Sends a CONTINUATION frame after RST_STREAM: connection error PROTOCOL_ERROR",
                 rst_continuation,
             ),
             case("closed: Sends a DATA frame: STREAM_CLOSED", closed_data),
             case("closed: Sends a HEADERS frame: STREAM_CLOSED or PROTOCOL_ERROR", closed_headers),
-            case("closed: Sends a CONTINUATION frame: connection error", closed_continuation),
+            case(
+                "closed: Sends a CONTINUATION frame: connection error PROTOCOL_ERROR",
+                closed_continuation,
+            ),
         ],
     },
     &Group {
@@ -125,12 +128,12 @@ fn hcr_headers(ctx: &Ctx) -> Outcome {
 }
 
 /// RFC 9113 §6.10: a CONTINUATION that follows no open field block is a connection error
-/// PROTOCOL_ERROR, whatever the stream's state (h2spec also accepts a stream error).
+/// PROTOCOL_ERROR, whatever the stream's state; §6.10 names no other code.
 fn hcr_continuation(ctx: &Ctx) -> Outcome {
     let mut peer = half_closed(ctx)?;
     let block = peer.block(&[("x-late", "1")]);
     peer.continuation(1, block, true);
-    peer.expect_connection_error(&[PROTOCOL, CLOSED])
+    peer.expect_connection_error(&[PROTOCOL])
 }
 
 /// Stream 1 opened without END_STREAM, then reset by the client.
@@ -156,13 +159,13 @@ fn rst_headers(ctx: &Ctx) -> Outcome {
     peer.expect_stream_error(1, &[CLOSED], true)
 }
 
-/// RFC 9113 §6.10: a stray CONTINUATION is a connection error PROTOCOL_ERROR (or
-/// STREAM_CLOSED, §5.1 closed).
+/// RFC 9113 §6.10: a stray CONTINUATION is a connection error PROTOCOL_ERROR, on a closed
+/// stream too (§6.10 decides before the stream state of §5.1 does).
 fn rst_continuation(ctx: &Ctx) -> Outcome {
     let mut peer = reset_stream(ctx)?;
     let block = peer.block(&[("x-late", "1")]);
     peer.continuation(1, block, true);
-    peer.expect_connection_error(&[PROTOCOL, CLOSED])
+    peer.expect_connection_error(&[PROTOCOL])
 }
 
 /// Stream 1 closed both ways: a GET answered completely.
@@ -194,12 +197,12 @@ fn closed_headers(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 9113 §6.10: a stray CONTINUATION on a closed stream.
+/// RFC 9113 §6.10: a stray CONTINUATION on a closed stream: connection error PROTOCOL_ERROR.
 fn closed_continuation(ctx: &Ctx) -> Outcome {
     let mut peer = closed_stream(ctx)?;
     let block = peer.block(&[("x-late", "1")]);
     peer.continuation(1, block, true);
-    peer.expect_connection_error(&[PROTOCOL, CLOSED])
+    peer.expect_connection_error(&[PROTOCOL])
 }
 
 /// RFC 9113 §5.1.1: client streams have odd identifiers; an even one from a client is a

@@ -5,7 +5,7 @@ use super::{Ctx, Group, case};
 use crate::peer::{ACK, raw};
 use crate::verdict::{Failure, Outcome};
 use h2proto::ErrorCode;
-use h2proto::frame::{Frame, FrameType, SettingId};
+use h2proto::frame::{FrameType, SettingId};
 
 pub(crate) const GROUPS: &[&Group] = &[
     &Group {
@@ -129,19 +129,7 @@ fn last_wins(ctx: &Ctx) -> Outcome {
         (SettingId::INITIAL_WINDOW_SIZE, 1),
     ])?;
     peer.get(1);
-    loop {
-        match peer.expect_frame_on(1)? {
-            Frame::Data(d) if d.data.is_empty() => {}
-            Frame::Data(d) if d.data.len() == 1 => return Ok(()),
-            Frame::Headers(_) | Frame::Continuation(_) => {}
-            other => {
-                return Err(Failure::new(
-                    "DATA of 1 byte on stream 1",
-                    crate::peer::describe_frame(&other),
-                ));
-            }
-        }
-    }
+    super::expect_window_data(&mut peer, 1, 1)
 }
 
 /// RFC 9113 §6.5.3: a SETTINGS frame is acknowledged with a SETTINGS ACK.

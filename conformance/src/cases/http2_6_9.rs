@@ -1,9 +1,9 @@
 //! http2/6.9, 6.9.1, 6.9.2: WINDOW_UPDATE and flow-control windows (RFC 9113 §6.9).
 
-use super::{Ctx, Group, case};
-use crate::peer::{Peer, describe_frame, raw};
-use crate::verdict::{Failure, Outcome};
-use h2proto::frame::{Frame, FrameType, RawFrame, SettingId, Settings, WindowUpdate};
+use super::{Ctx, Group, case, expect_window_data};
+use crate::peer::raw;
+use crate::verdict::Outcome;
+use h2proto::frame::{FrameType, RawFrame, SettingId, Settings, WindowUpdate};
 use h2proto::{ErrorCode, StreamId};
 
 const MAX_WINDOW: u32 = (1 << 31) - 1;
@@ -63,35 +63,6 @@ pub(crate) const GROUPS: &[&Group] = &[
     },
 ];
 
-/// The length of the next non-empty DATA frame on `stream`; a response without content is
-/// a skip (the case needs one).
-fn next_data(peer: &mut Peer, stream: u32) -> Result<usize, Failure> {
-    loop {
-        match peer.expect_frame_on(stream)? {
-            Frame::Data(d) if !d.data.is_empty() => return Ok(d.data.len()),
-            Frame::Data(d) if d.end_stream => {
-                return Err(Failure::skip("the response to GET / has no content"));
-            }
-            Frame::Headers(h) if h.end_stream => {
-                return Err(Failure::skip("the response to GET / has no content"));
-            }
-            Frame::Data(_) | Frame::Headers(_) | Frame::Continuation(_) => {}
-            other => return Err(Failure::new("DATA on the stream", describe_frame(&other))),
-        }
-    }
-}
-
-fn expect_data_len(peer: &mut Peer, stream: u32, len: usize) -> Outcome {
-    let got = next_data(peer, stream)?;
-    if got != len {
-        return Err(Failure::new(
-            format!("DATA of {len} byte(s) on stream {stream}"),
-            format!("DATA of {got} bytes"),
-        ));
-    }
-    Ok(())
-}
-
 /// RFC 9113 §6.9: an increment of 0 for the connection is a connection error
 /// PROTOCOL_ERROR.
 fn zero_connection(ctx: &Ctx) -> Outcome {
@@ -121,7 +92,7 @@ fn window_of_one(ctx: &Ctx) -> Outcome {
     let mut peer = ctx.connect()?;
     peer.handshake_with(&[(SettingId::INITIAL_WINDOW_SIZE, 1)])?;
     peer.get(1);
-    expect_data_len(&mut peer, 1, 1)
+    expect_window_data(&mut peer, 1, 1)
 }
 
 /// RFC 9113 §6.9.1: a window over 2^31-1 is a FLOW_CONTROL_ERROR; for the connection
@@ -149,7 +120,7 @@ fn change_after_headers(ctx: &Ctx) -> Outcome {
     peer.handshake_with(&[(SettingId::INITIAL_WINDOW_SIZE, 0)])?;
     peer.get(1);
     peer.settings(&[(SettingId::INITIAL_WINDOW_SIZE, 1)]);
-    expect_data_len(&mut peer, 1, 1)
+    expect_window_data(&mut peer, 1, 1)
 }
 
 /// RFC 9113 §6.9.2: a reduction can make a window negative; the sender tracks it and only
@@ -158,14 +129,11 @@ fn negative_window(ctx: &Ctx) -> Outcome {
     let mut peer = ctx.connect()?;
     peer.handshake_with(&[(SettingId::INITIAL_WINDOW_SIZE, 3)])?;
     peer.get(1);
-    let first = next_data(&mut peer, 1)?;
-    if first != 3 {
-        return Err(Failure::new("DATA of 3 bytes first", format!("DATA of {first} bytes")));
-    }
+    expect_window_data(&mut peer, 1, 3)?;
     // Window 3 - 3 = 0, then 0 + (2 - 3) = -1, then -1 + 2 = 1.
     peer.settings(&[(SettingId::INITIAL_WINDOW_SIZE, 2)]);
     peer.window_update(1, 2);
-    expect_data_len(&mut peer, 1, 1)
+    expect_window_data(&mut peer, 1, 1)
 }
 
 /// RFC 9113 §6.9.2: SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1 is a connection error

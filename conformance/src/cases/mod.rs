@@ -31,6 +31,7 @@ mod rfc9218;
 use crate::peer::Peer;
 use crate::verdict::{Failure, Outcome};
 use bytes::{BufMut, Bytes, BytesMut};
+use h2proto::frame::Frame;
 use h2proto::hpack::{huffman, integer};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -116,6 +117,57 @@ pub(crate) fn expect_success(peer: &mut Peer, stream: u32) -> Outcome {
         return Err(Failure::new(
             format!("a 2xx response on stream {stream}"),
             format!("status {}", response.status),
+        ));
+    }
+    Ok(())
+}
+
+/// The next DATA frame with content on `stream`: its length and whether it ends the stream.
+/// Response heads and empty DATA frames are passed over. A response that ends without
+/// content cannot show flow control at work, so the case says it could not run (a skip with
+/// the reason, never a pass).
+pub(crate) fn next_content(peer: &mut Peer, stream: u32) -> Result<(usize, bool), Failure> {
+    loop {
+        match peer.expect_frame_on(stream)? {
+            Frame::Data(d) if !d.data.is_empty() => return Ok((d.data.len(), d.end_stream)),
+            Frame::Data(d) if d.end_stream => return Err(no_content(peer)),
+            Frame::Headers(h) if h.end_stream => return Err(no_content(peer)),
+            Frame::Data(_) | Frame::Headers(_) | Frame::Continuation(_) => {}
+            other => {
+                return Err(Failure::new(
+                    format!("DATA on stream {stream}"),
+                    crate::peer::describe_frame(&other),
+                ));
+            }
+        }
+    }
+}
+
+fn no_content(peer: &Peer) -> Failure {
+    Failure::skip(format!(
+        "could not run: the response to GET {} has no content (choose a --path with a body)",
+        peer.path()
+    ))
+}
+
+/// RFC 9113 §6.9.1: the next DATA on `stream` is exactly `window` bytes, what a sender
+/// that respects a window of `window` sends when more content is waiting. When the
+/// content left is `window` bytes or fewer (the frame ends the stream within the window),
+/// a sender that ignores the window would send the same frame: the case could not run
+/// and says so (a skip with the reason, never a pass).
+pub(crate) fn expect_window_data(peer: &mut Peer, stream: u32, window: usize) -> Outcome {
+    let (len, end) = next_content(peer, stream)?;
+    if end && len <= window {
+        return Err(Failure::skip(format!(
+            "could not run: the response to GET {} ends with {len} byte(s), too short to show \
+             a window of {window} (choose a --path with a longer body)",
+            peer.path()
+        )));
+    }
+    if len != window {
+        return Err(Failure::new(
+            format!("DATA of {window} byte(s) on stream {stream} (its window)"),
+            format!("DATA of {len} bytes"),
         ));
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 use crate::server::Runtime;
 use bytes::Bytes;
+use h2proto::frame::FrameType;
 use h2proto::{Config, Connection, Event};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -24,7 +25,7 @@ pub fn config() -> Config {
 pub fn get(runtime: Runtime, addr: SocketAddr) -> Outcome {
     let uri = format!("http://{addr}/");
     match runtime {
-        Runtime::Core => core(addr, &uri),
+        Runtime::Core => core(addr, &uri, None),
         Runtime::Tokio => tokio(addr, &uri),
         Runtime::Blocking => {
             let client = h2proto_blocking::Client::connect_with(addr, config())
@@ -64,8 +65,32 @@ fn tokio(addr: SocketAddr, uri: &str) -> Outcome {
     })
 }
 
+/// The bare core on a blocking socket, as a test double: frames of type `dropped` it
+/// writes never reach the wire.
+pub fn core_double(addr: SocketAddr, dropped: FrameType) -> Outcome {
+    core(addr, &format!("http://{addr}/"), Some(dropped))
+}
+
+/// Removes the frames of type `dropped` from output that starts at a frame boundary (after
+/// the 24-byte preface when `preface` is set).
+fn without(out: Vec<u8>, dropped: FrameType, preface: bool) -> Vec<u8> {
+    let start = if preface { h2proto::PREFACE.len().min(out.len()) } else { 0 };
+    let mut kept = out[..start].to_vec();
+    let mut rest = &out[start..];
+    while rest.len() >= 9 {
+        let len = 9 + (u32::from_be_bytes([0, rest[0], rest[1], rest[2]]) as usize);
+        let frame = &rest[..len.min(rest.len())];
+        if FrameType(rest[3]) != dropped {
+            kept.extend_from_slice(frame);
+        }
+        rest = &rest[frame.len()..];
+    }
+    kept.extend_from_slice(rest);
+    kept
+}
+
 /// The bare core on a blocking socket.
-fn core(addr: SocketAddr, uri: &str) -> Outcome {
+fn core(addr: SocketAddr, uri: &str, dropped: Option<FrameType>) -> Outcome {
     let mut sock = TcpStream::connect(addr).map_err(|e| format!("{e:?}"))?;
     let mut conn = Connection::client(config());
     conn.handle_timeout(Instant::now());
@@ -74,8 +99,16 @@ fn core(addr: SocketAddr, uri: &str) -> Outcome {
     let (mut status, mut body) = (None, Vec::new());
     let mut buf = vec![0u8; 64 * 1024];
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
+    let mut preface = true;
+    let mut transmit = |conn: &mut Connection| {
         let out = h2proto::buf_to_vec(conn.transmit());
+        match dropped {
+            Some(kind) if !out.is_empty() => without(out, kind, std::mem::take(&mut preface)),
+            _ => out,
+        }
+    };
+    while Instant::now() < deadline {
+        let out = transmit(&mut conn);
         if !out.is_empty() && sock.write_all(&out).is_err() {
             return Err("transport: write failed".into());
         }
@@ -99,13 +132,13 @@ fn core(addr: SocketAddr, uri: &str) -> Outcome {
                     return Ok((status.unwrap_or(0), body));
                 }
                 Event::Reset { stream_id, error_code, initiator, .. } if stream_id == id => {
-                    let _ = sock.write_all(&h2proto::buf_to_vec(conn.transmit()));
+                    let _ = sock.write_all(&transmit(&mut conn));
                     return Err(format!(
                         "Reset {{ code: {error_code:?}, initiator: {initiator:?} }}"
                     ));
                 }
                 Event::Closed { error } => {
-                    let _ = sock.write_all(&h2proto::buf_to_vec(conn.transmit()));
+                    let _ = sock.write_all(&transmit(&mut conn));
                     return Err(format!("Closed {{ error: {error:?} }}"));
                 }
                 _ => {}
@@ -116,7 +149,7 @@ fn core(addr: SocketAddr, uri: &str) -> Outcome {
             Ok(0) => return Err("transport: the peer closed the connection".into()),
             Ok(n) => {
                 if let Err(e) = conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()) {
-                    let _ = sock.write_all(&h2proto::buf_to_vec(conn.transmit()));
+                    let _ = sock.write_all(&transmit(&mut conn));
                     return Err(format!("Connection({e:?})"));
                 }
             }

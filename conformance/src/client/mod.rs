@@ -11,10 +11,11 @@ mod drivers;
 use crate::peer::{Ev, Peer, raw};
 use crate::runner::{CaseResult, Report};
 use crate::server::Runtime;
-use crate::verdict::{Failure, Outcome, Verdict};
+use crate::verdict::{self, Failure, Outcome, Verdict};
 use h2proto::frame::{Frame, FrameType, GoAway, Headers, RstStream, SettingId};
 use h2proto::{ErrorCode, StreamId};
 use std::net::TcpListener;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(2);
@@ -184,8 +185,53 @@ static CASES: &[ClientCase] = &[
     ),
 ];
 
+/// How many cases the client suite has (`client/1` to `client/<count>`).
+pub fn case_count() -> usize {
+    CASES.len()
+}
+
+/// Client test doubles: h2proto's core client with one kind of frame it writes removed
+/// (`tests/doubles.rs` asserts exactly which cases each must fail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientDouble {
+    /// Never sends RST_STREAM: a malformed response is not reset.
+    NeverResets,
+    /// Never sends GOAWAY: a connection error is not announced.
+    NeverSendsGoaway,
+}
+
 /// Runs the client suite with h2proto's client on `runtime`.
 pub fn run(runtime: Runtime, only: &[String]) -> Report {
+    run_with(Driver::Runtime(runtime), only)
+}
+
+/// Runs the client suite with a client double.
+pub fn run_double(double: ClientDouble, only: &[String]) -> Report {
+    run_with(Driver::Double(double), only)
+}
+
+/// The client a case drives.
+#[derive(Clone, Copy, Debug)]
+enum Driver {
+    Runtime(Runtime),
+    Double(ClientDouble),
+}
+
+impl Driver {
+    fn get(self, addr: std::net::SocketAddr) -> drivers::Outcome {
+        match self {
+            Driver::Runtime(r) => drivers::get(r, addr),
+            Driver::Double(ClientDouble::NeverResets) => {
+                drivers::core_double(addr, h2proto::frame::FrameType::RST_STREAM)
+            }
+            Driver::Double(ClientDouble::NeverSendsGoaway) => {
+                drivers::core_double(addr, h2proto::frame::FrameType::GOAWAY)
+            }
+        }
+    }
+}
+
+fn run_with(runtime: Driver, only: &[String]) -> Report {
     let start = Instant::now();
     let selected: Vec<(String, &ClientCase)> = CASES
         .iter()
@@ -193,41 +239,46 @@ pub fn run(runtime: Runtime, only: &[String]) -> Report {
         .map(|(i, c)| (format!("client/{}", i + 1), c))
         .filter(|(id, _)| crate::runner::selected(id, only))
         .collect();
-    let mut results: Vec<CaseResult> = Vec::new();
-    std::thread::scope(|scope| {
+    // One thread per case; a case whose thread panics is reported as failed with the panic's
+    // message, so every selected case has a result.
+    let results = std::thread::scope(|scope| {
         let handles: Vec<_> = selected
             .iter()
             .map(|(id, case)| {
-                scope.spawn(move || {
+                let handle = scope.spawn(move || {
                     let started = Instant::now();
-                    let outcome = run_case(runtime, case);
-                    CaseResult {
-                        id: id.clone(),
-                        section: "client",
-                        title: "Client role (RFC 9113 as the client must apply it)",
-                        desc: case.desc,
-                        verdict: Verdict::from_outcome(outcome, true),
-                        elapsed: started.elapsed(),
-                    }
-                })
+                    (run_case(runtime, case), started.elapsed())
+                });
+                (id, case, handle)
             })
             .collect();
-        for h in handles {
-            if let Ok(r) = h.join() {
-                results.push(r);
-            }
-        }
+        handles
+            .into_iter()
+            .map(|(id, case, handle)| {
+                let (outcome, elapsed) = handle.join().unwrap_or_else(|payload| {
+                    (Err(verdict::panicked(payload.as_ref())), Duration::ZERO)
+                });
+                CaseResult {
+                    id: id.clone(),
+                    section: "client",
+                    title: "Client role (RFC 9113 as the client must apply it)",
+                    desc: case.desc,
+                    verdict: Verdict::from_outcome(outcome, true),
+                    elapsed,
+                }
+            })
+            .collect()
     });
     Report { results, elapsed: start.elapsed() }
 }
 
-fn run_case(runtime: Runtime, case: &ClientCase) -> Outcome {
+fn run_case(runtime: Driver, case: &ClientCase) -> Outcome {
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| Failure::new("a listener", e.to_string()))?;
     let addr = listener.local_addr().map_err(|e| Failure::new("a listener", e.to_string()))?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(drivers::get(runtime, addr));
+        let _ = tx.send(runtime.get(addr));
     });
     let sock = accept(&listener)?;
     let mut peer = Peer::accept(sock, WAIT)?;
@@ -262,7 +313,12 @@ fn run_case(runtime: Runtime, case: &ClientCase) -> Outcome {
                 Err(e) => format!("error {e}"),
             },
         )),
-        (Err(_), _) => Err(Failure::new("the request to complete", "no result within 4 s")),
+        (Err(RecvTimeoutError::Disconnected), _) => {
+            Err(Failure::new("the request to complete", "the client's thread panicked"))
+        }
+        (Err(RecvTimeoutError::Timeout), _) => {
+            Err(Failure::new("the request to complete", "no result within 4 s"))
+        }
     };
     wire.and(app)
 }

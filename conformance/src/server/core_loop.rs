@@ -35,6 +35,14 @@ pub trait FrameFilter: Send {
     fn outbound(&mut self, _frame: &Bytes) -> Action {
         Action::Pass
     }
+    /// Changes the core's configuration before the connection starts (a double may lift
+    /// one of its limits).
+    fn configure(&self, _config: &mut Config) {}
+    /// Whether the client's first 24 bytes reach the core as the valid preface, whatever
+    /// they were.
+    fn fixes_preface(&self) -> bool {
+        false
+    }
 }
 
 /// Makes one filter per connection.
@@ -45,10 +53,12 @@ pub fn header_of(frame: &Bytes) -> FrameHeader {
     FrameHeader::decode(frame[..9].try_into().expect("a whole frame"))
 }
 
-/// Cuts a byte stream into whole frames (after `skip` bytes of preface).
+/// Cuts a byte stream into whole frames (after `skip` bytes of preface, passed as they
+/// are or, with `fix_preface`, as the valid preface).
 #[derive(Default)]
 struct Splitter {
     skip: usize,
+    fix_preface: bool,
     buf: BytesMut,
 }
 
@@ -61,7 +71,12 @@ impl Splitter {
     ) {
         if self.skip > 0 {
             let n = self.skip.min(data.len());
-            out.extend_from_slice(&data[..n]);
+            if self.fix_preface {
+                let at = PREFACE.len() - self.skip;
+                out.extend_from_slice(&PREFACE[at..at + n]);
+            } else {
+                out.extend_from_slice(&data[..n]);
+            }
             self.skip -= n;
             data = &data[n..];
         }
@@ -116,10 +131,15 @@ pub fn serve_connection(
     let _ = sock.set_nonblocking(false);
     let _ = sock.set_nodelay(true);
     let _ = sock.set_write_timeout(Some(Duration::from_secs(10)));
-    let mut conn = Connection::server(reference_config());
+    let mut config = reference_config();
+    if let Some(f) = &filter {
+        f.configure(&mut config);
+    }
+    let mut conn = Connection::server(config);
     let mut app = App::default();
     conn.handle_timeout(Instant::now());
-    let mut inbound = Splitter { skip: PREFACE.len(), ..Default::default() };
+    let fix_preface = filter.as_ref().is_some_and(|f| f.fixes_preface());
+    let mut inbound = Splitter { skip: PREFACE.len(), fix_preface, ..Default::default() };
     let mut outbound = Splitter::default();
     let mut unconsumed = Bytes::new();
     let mut buf = vec![0u8; 64 * 1024];

@@ -1043,3 +1043,34 @@ fn one_settings_frame_tells_of_new_streams_once_however_many_entries_it_repeats(
     let told = events.iter().filter(|e| matches!(e, Event::StreamsAvailable)).count();
     assert_eq!(told, 1, "{} events", events.len());
 }
+
+#[test]
+fn a_browser_like_session_stays_far_inside_the_glitch_budget() {
+    // What browsers do that counts as a glitch: a GREASE frame of an unknown type once per
+    // connection, and RST_STREAM CANCEL on streams whose response already ended (navigating
+    // away mid-page). Twenty page loads of 100 requests in a minute, a fifth of each page
+    // cancelled after its response ended: 401 glitches against a budget of 1,000 plus 33 a
+    // second.
+    let mut peer = server();
+    peer.send_raw(RawFrame::new(FrameType(0x0b), 0).payload(b"GREASE!"));
+    let mut id = 1;
+    for _ in 0..20 {
+        let first = id;
+        for _ in 0..100 {
+            let head = peer.get(id, "/asset");
+            peer.send(head);
+            peer.conn.send_response(StreamId(id), status(200), false).unwrap();
+            peer.conn.send_data(StreamId(id), Bytes::from_static(b"body"), true).unwrap();
+            id += 2;
+        }
+        peer.frames();
+        peer.events();
+        for cancelled in (first..id).step_by(10) {
+            peer.send(RstStream::new(StreamId(cancelled), ErrorCode::CANCEL));
+        }
+        peer.advance(Duration::from_secs(3));
+    }
+    peer.expect_quiet();
+    let glitches = peer.conn.stats().glitches;
+    assert_eq!(glitches, 1 + 20 * 20);
+}

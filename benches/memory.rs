@@ -14,6 +14,10 @@ use h2proto::{Config, Connection, Event};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
+/// One fixed time for every `recv`: the benches measure no timers.
+static CLOCK: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static ALLOCS: AtomicIsize = AtomicIsize::new(0);
@@ -49,7 +53,7 @@ fn allocs() -> isize {
 fn pump(from: &mut Connection, to: &mut Connection) {
     let wire = output(from);
     if !wire.is_empty() {
-        to.recv(wire).expect("valid HTTP/2");
+        to.recv(wire, *CLOCK).expect("valid HTTP/2");
     }
 }
 
@@ -67,7 +71,7 @@ fn deliver(
     mut on_event: impl FnMut(&mut Connection, Event),
 ) {
     while !wire.is_empty() {
-        let n = conn.recv(wire.clone()).expect("valid HTTP/2");
+        let n = conn.recv(wire.clone(), *CLOCK).expect("valid HTTP/2");
         wire.advance(n);
         while let Some(event) = conn.poll_event() {
             on_event(conn, event);

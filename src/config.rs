@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 /// A rate limit: a token bucket that holds `burst` tokens and refills `per_second` of them
-/// each second (time as given to `handle_timeout`). Each counted event takes a token; an
+/// each second (time as given to `recv` and `handle_timeout`). Each counted event takes a token; an
 /// event with no token left is abuse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
@@ -124,7 +124,7 @@ pub struct Config {
     /// `max_concurrent_streams` (a few bytes each).
     pub max_idle_priorities: u32,
 
-    // --- Timeouts (time comes only from `handle_timeout`) ---
+    // --- Timeouts (time comes from the caller: `recv` and `handle_timeout`) ---
     /// From start until the peer's preface and first SETTINGS (slowloris). Default 5 s.
     pub preface_timeout: Option<Duration>,
     /// From a HEADERS without END_HEADERS until its last CONTINUATION; past it, GOAWAY

@@ -16,7 +16,7 @@
 //!     let out = from.transmit();
 //!     while out.has_remaining() {
 //!         let chunk = out.copy_to_bytes(out.chunk().len());
-//!         to.recv(chunk).unwrap();
+//!         to.recv(chunk, std::time::Instant::now()).unwrap();
 //!     }
 //! }
 //!

@@ -291,7 +291,7 @@ fn rfc9113_10_5_1_hpack_bomb_is_refused_without_spending_memory() {
     let mut frame = BytesMut::new();
     Frame::Headers(Headers::new(StreamId(1), bomb, true)).encode(&mut frame);
     let frame = frame.freeze();
-    let (result, allocated) = allocated_by(|| peer.conn.recv(frame.clone()));
+    let (result, allocated) = allocated_by(|| peer.conn.recv(frame.clone(), peer.now));
     assert_eq!(result, Ok(frame.len()));
     assert!(allocated < 64 << 10, "decoding the bomb allocated {allocated} bytes");
     let frames = peer.frames();
@@ -493,9 +493,9 @@ fn rfc9113_10_5_peer_not_reading_control_frames_pauses_input() {
     let input = wire((0..3000).map(|i| Frame::Ping(ping(i))));
     let frame_len = 17;
     // Without taking the output, only 16 PINGs are consumed however often we offer more.
-    let consumed = peer.conn.recv(input.clone()).unwrap();
+    let consumed = peer.conn.recv(input.clone(), peer.now).unwrap();
     assert_eq!(consumed, 16 * frame_len);
-    assert_eq!(peer.conn.recv(input.slice(consumed..)).unwrap(), 0);
+    assert_eq!(peer.conn.recv(input.slice(consumed..), peer.now).unwrap(), 0);
     assert_eq!(peer.conn.stats().pings_received, 16);
     let mut rest = input.slice(consumed..);
     let mut acks = 0;
@@ -512,7 +512,7 @@ fn rfc9113_10_5_peer_not_reading_control_frames_pauses_input() {
         if rest.is_empty() {
             break;
         }
-        let n = peer.conn.recv(rest.clone()).unwrap();
+        let n = peer.conn.recv(rest.clone(), peer.now).unwrap();
         assert!(n > 0, "input resumes once the output was taken");
         rest = rest.slice(n..);
         rounds += 1;
@@ -541,12 +541,12 @@ fn rfc9113_10_5_application_not_taking_events_pauses_input() {
         })
     };
     let input = wire((0..100).map(unknown));
-    let consumed = peer.conn.recv(input.clone()).unwrap();
+    let consumed = peer.conn.recv(input.clone(), peer.now).unwrap();
     assert_eq!(consumed, 16 * 109);
-    assert_eq!(peer.conn.recv(input.slice(consumed..)).unwrap(), 0);
+    assert_eq!(peer.conn.recv(input.slice(consumed..), peer.now).unwrap(), 0);
     let events = peer.events();
     assert_eq!(events.len(), 16);
-    let n = peer.conn.recv(input.slice(consumed..)).unwrap();
+    let n = peer.conn.recv(input.slice(consumed..), peer.now).unwrap();
     assert_eq!(n, 16 * 109, "resumes once events are taken");
 }
 
@@ -682,6 +682,30 @@ fn rfc9113_10_5_1_header_block_timeout_is_enhance_your_calm() {
     assert_eq!(count_requests(&peer.events()), 1);
     peer.advance(timeout * 2);
     peer.expect_alive();
+}
+
+#[test]
+fn header_block_deadline_counts_from_the_time_its_bytes_arrived() {
+    // The clock moves with the bytes: after a long quiet period with no `handle_timeout`,
+    // a block begun at `recv(.., now)` is timed from `now`, not from the last timer call.
+    let timeout = Config::default().header_block_timeout.unwrap();
+    let mut peer = server();
+    let block = peer.block(&[(":method", "GET"), (":scheme", "https"), (":path", "/")]);
+    peer.now += timeout + Duration::from_secs(2); // quiet: no handle_timeout in between
+    peer.send(headers_open(1, block.slice(..1)));
+    assert_eq!(peer.conn.poll_timeout(), Some(peer.now + timeout));
+    peer.now += Duration::from_millis(50);
+    peer.conn.handle_timeout(peer.now);
+    peer.send(continuation(1, block.slice(1..), true));
+    assert_eq!(count_requests(&peer.events()), 1);
+    peer.expect_alive();
+
+    // An earlier time than one already seen never moves the clock back.
+    let then = peer.now;
+    peer.conn.recv(bytes::Bytes::new(), then - Duration::from_secs(60)).unwrap();
+    let block = peer.block(&[(":method", "GET"), (":scheme", "https"), (":path", "/")]);
+    peer.send(headers_open(3, block.slice(..1)));
+    assert_eq!(peer.conn.poll_timeout(), Some(then + timeout));
 }
 
 #[test]

@@ -161,7 +161,7 @@ fn run(server: bool, input: &[(Bytes, u64)], cut: usize) -> (Vec<String>, Vec<u8
             let piece = rest.split_to(cut.min(rest.len()));
             let mut piece = piece;
             loop {
-                match conn.recv(piece.clone()) {
+                match conn.recv(piece.clone(), now) {
                     Ok(n) => {
                         piece = piece.slice(n..);
                         if n == 0 || piece.is_empty() {
@@ -177,7 +177,7 @@ fn run(server: bool, input: &[(Bytes, u64)], cut: usize) -> (Vec<String>, Vec<u8
                         }
                         trace.push(format!("error {e}"));
                         output.extend(buf_to_vec(conn.transmit()));
-                        assert_eq!(conn.recv(Bytes::from_static(b"x")).err(), Some(e));
+                        assert_eq!(conn.recv(Bytes::from_static(b"x"), now).err(), Some(e));
                         return (trace, output);
                     }
                 }
@@ -190,7 +190,7 @@ fn run(server: bool, input: &[(Bytes, u64)], cut: usize) -> (Vec<String>, Vec<u8
             if !piece.is_empty() {
                 // Input paused: take the output and offer the rest again.
                 output.extend(buf_to_vec(conn.transmit()));
-                let _ = conn.recv(piece);
+                let _ = conn.recv(piece, now);
             }
         }
         for id in 0..12 {

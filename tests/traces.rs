@@ -48,8 +48,9 @@ fn feed(
     messages: &mut BTreeMap<u32, Message>,
 ) {
     let mut at = 0;
+    let now = std::time::Instant::now();
     for &n in chunks {
-        conn.recv(bytes.slice(at..at + n)).expect("the trace is valid HTTP/2");
+        conn.recv(bytes.slice(at..at + n), now).expect("the trace is valid HTTP/2");
         at += n;
         while let Some(event) = conn.poll_event() {
             match event {

@@ -432,12 +432,12 @@ impl App {
             return;
         }
         let len = self.backlog.len();
-        let result = self.conn.recv(self.backlog.clone());
+        let result = self.conn.recv(self.backlog.clone(), self.now);
         let failed = result.is_err();
         let n = self.inv.recv_result(&self.conn, result);
         if failed {
             // Sticky: the same error again, whatever comes.
-            let again = self.conn.recv(Bytes::from_static(b"\0\0\0\x04\0\0\0\0\0"));
+            let again = self.conn.recv(Bytes::from_static(b"\0\0\0\x04\0\0\0\0\0"), self.now);
             self.inv.recv_result(&self.conn, again);
             self.backlog = Bytes::new();
             return;

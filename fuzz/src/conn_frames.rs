@@ -628,7 +628,7 @@ impl Run {
     }
 
     fn recv(&mut self, bytes: Bytes) -> Option<usize> {
-        let result = self.conn.recv(bytes);
+        let result = self.conn.recv(bytes, self.now);
         let failed = result.is_err();
         let n = self.inv.recv_result(&self.conn, result);
         (!failed).then_some(n)

@@ -3,7 +3,7 @@
 use crate::config::RateLimit;
 use std::time::Instant;
 
-/// A token bucket over the caller's clock. Without a clock (no `handle_timeout` yet) it
+/// A token bucket over the caller's clock. Without a clock (no time given yet) it
 /// never refills: the burst is all there is, which keeps tests deterministic.
 #[derive(Clone, Debug)]
 pub(crate) struct TokenBucket {

@@ -117,8 +117,8 @@ enum Shutdown {
 /// - **Getters** (`&self`): [`role`](Connection::role), [`stats`](Connection::stats),
 ///   [`is_closed`](Connection::is_closed), [`can_open_stream`](Connection::can_open_stream),
 ///   [`peer_settings`](Connection::peer_settings), ...
-/// - **Inputs**: [`recv`](Connection::recv) with bytes from the transport, in any chunking,
-///   and [`handle_timeout`](Connection::handle_timeout) with the current time.
+/// - **Inputs**, each with the current time: [`recv`](Connection::recv) with bytes from the
+///   transport, in any chunking, and [`handle_timeout`](Connection::handle_timeout).
 /// - **Commands** from the application: [`send_request`](Connection::send_request),
 ///   [`send_response`](Connection::send_response), [`send_data`](Connection::send_data),
 ///   [`send_trailers`](Connection::send_trailers), [`reset`](Connection::reset),
@@ -130,9 +130,11 @@ enum Shutdown {
 ///   bytes to write, [`poll_timeout`](Connection::poll_timeout) for the next timer.
 ///
 /// After every input or command: drain `poll_event`, write out `transmit`, and re-arm the
-/// timer from `poll_timeout`. Time enters only through `handle_timeout(now)`: call it once
-/// right after creating the connection (that starts the clock) and then whenever the timer
-/// fires or the caller wakes up for any other reason.
+/// timer from `poll_timeout`. Time enters with the inputs: `recv(data, now)` says when the
+/// bytes arrived (deadlines and rate limits their frames arm count from then), and
+/// `handle_timeout(now)` fires what is due: call it once right after creating the
+/// connection (that starts the clock) and then whenever the timer fires or the caller wakes
+/// up for any other reason.
 ///
 /// # Why this shape
 ///
@@ -155,7 +157,7 @@ enum Shutdown {
 ///
 /// // Move bytes between the two (a transport would do this).
 /// let bytes = Bytes::copy_from_slice(h2proto::buf_to_vec(client.transmit()).as_slice());
-/// server.recv(bytes).unwrap();
+/// server.recv(bytes, std::time::Instant::now()).unwrap();
 /// let mut got_request = false;
 /// while let Some(event) = server.poll_event() {
 ///     if let Event::Request { stream_id, request, end_stream } = event {

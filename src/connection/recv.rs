@@ -13,6 +13,7 @@ use crate::streams::state::{Event as StreamEvent, Outcome};
 use crate::streams::{ClosedBy, parse_priority};
 use crate::{ErrorCode, ProtocolError, Scope};
 use bytes::{Buf, Bytes};
+use std::time::Instant;
 
 impl Connection {
     /// Feeds bytes received from the transport, in any chunking.
@@ -22,15 +23,23 @@ impl Connection {
     /// write out `transmit`, drain `poll_event`, then offer the rest again. DATA payloads
     /// are handed out later as slices of `data`, never copied.
     ///
+    /// `now` is when the bytes arrived, on the same clock as
+    /// [`handle_timeout`](Self::handle_timeout): the deadlines and rate limits these frames
+    /// arm or draw on count from it, so no call order can make them use a stale time (a
+    /// header block begun after a long idle period is timed from its arrival). The clock
+    /// never moves back: an earlier `now` than one already seen counts as that one. Timers
+    /// that fall due still fire only in `handle_timeout`.
+    ///
     /// On a connection error the GOAWAY is queued in `transmit` and the error returned, now
     /// and on every later call.
-    pub fn recv(&mut self, mut data: Bytes) -> Result<usize, ConnectionError> {
+    pub fn recv(&mut self, mut data: Bytes, now: Instant) -> Result<usize, ConnectionError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
         if self.closing {
             return Ok(data.len());
         }
+        self.advance_clock(now);
         // The caller took all output since the last call: no control frame waits unread.
         if self.out.is_empty() {
             self.pending_control = 0;

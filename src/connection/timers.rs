@@ -1,5 +1,7 @@
-//! Timeouts. The clock is the caller's: `handle_timeout(now)` is the only way time enters,
-//! and every deadline is computed from the last `now` given.
+//! Timeouts. The clock is the caller's: time enters with every input, `recv(data, now)` and
+//! `handle_timeout(now)`, and every deadline is computed from the latest `now` given. Only
+//! `handle_timeout` fires what is due, so the same inputs at the same times give the same
+//! output whatever else the caller does in between.
 
 use super::{Connection, Shutdown};
 use crate::ErrorCode;
@@ -68,8 +70,7 @@ impl Connection {
         if self.closing {
             return;
         }
-        self.now = Some(now);
-        self.arm_missing(now);
+        let now = self.advance_clock(now);
         let t = &self.timers;
         let due = |at: Option<Instant>| at.is_some_and(|at| at <= now);
         if due(t.preface) {
@@ -110,6 +111,15 @@ impl Connection {
             }
             self.timers.idle = self.config.idle_timeout.map(|d| now + d);
         }
+    }
+
+    /// Moves the clock to `now` (never back: an earlier time counts as the latest seen) and
+    /// arms the timers that were waiting for a clock. Returns the clock's time.
+    pub(super) fn advance_clock(&mut self, now: Instant) -> Instant {
+        let now = self.now.map_or(now, |seen| seen.max(now));
+        self.now = Some(now);
+        self.arm_missing(now);
+        now
     }
 
     /// Arms the timers whose condition holds but which were waiting for a clock.

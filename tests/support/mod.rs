@@ -93,7 +93,7 @@ impl Peer {
     }
 
     pub fn send_bytes(&mut self, bytes: &[u8]) -> &mut Peer {
-        self.last_result = self.conn.recv(Bytes::copy_from_slice(bytes));
+        self.last_result = self.conn.recv(Bytes::copy_from_slice(bytes), self.now);
         self
     }
 
@@ -298,14 +298,14 @@ impl Pair {
             if !to_server.is_empty() {
                 moved = true;
                 self.moved.0 += to_server.len();
-                let _ = Self::feed(&mut self.server, to_server);
+                let _ = Self::feed(&mut self.server, to_server, self.now);
             }
             self.server_events.extend(std::iter::from_fn(|| self.server.poll_event()));
             let to_client = Bytes::from(buf_to_vec(self.server.transmit()));
             if !to_client.is_empty() {
                 moved = true;
                 self.moved.1 += to_client.len();
-                let _ = Self::feed(&mut self.client, to_client);
+                let _ = Self::feed(&mut self.client, to_client, self.now);
             }
             self.client_events.extend(std::iter::from_fn(|| self.client.poll_event()));
             if !moved {
@@ -316,9 +316,9 @@ impl Pair {
         panic!("the pair did not settle");
     }
 
-    fn feed(conn: &mut Connection, mut bytes: Bytes) -> Result<(), ConnectionError> {
+    fn feed(conn: &mut Connection, mut bytes: Bytes, now: Instant) -> Result<(), ConnectionError> {
         while !bytes.is_empty() {
-            let n = conn.recv(bytes.clone())?;
+            let n = conn.recv(bytes.clone(), now)?;
             bytes = bytes.slice(n..);
             if n == 0 {
                 // Input paused: let the connection's output drain (it is read by the

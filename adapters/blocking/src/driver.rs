@@ -334,8 +334,9 @@ impl Driver {
     /// Offers pending input to the core; returns whether it consumed any.
     fn feed_input(&mut self) -> bool {
         let mut fed = false;
+        let now = Instant::now();
         while let Some(bytes) = self.input.pop_front() {
-            match self.conn.recv(bytes.clone()) {
+            match self.conn.recv(bytes.clone(), now) {
                 Ok(n) if n == bytes.len() => {
                     fed = true;
                     let _ = self.credits.send(());

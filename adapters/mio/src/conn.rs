@@ -164,7 +164,7 @@ impl Conn {
 
     fn turn(&mut self, now: Instant, arena: &mut ReadArena) {
         loop {
-            let mut moved = self.read(arena);
+            let mut moved = self.read(arena, now);
             self.h2.handle_timeout(now);
             while let Some(event) = self.h2.poll_event() {
                 moved = true;
@@ -195,10 +195,10 @@ impl Conn {
     /// socket error, which the same event may carry, is read on to the end.
     ///
     /// Reads go into the loop's [`ReadArena`].
-    fn read(&mut self, arena: &mut ReadArena) -> bool {
+    fn read(&mut self, arena: &mut ReadArena, now: Instant) -> bool {
         let mut moved = false;
         if let Some(input) = self.input.take() {
-            moved = self.feed(input);
+            moved = self.feed(input, now);
         }
         for _ in 0..READS_PER_TURN {
             if !self.readable || self.input.is_some() || self.dead.is_some() {
@@ -210,7 +210,7 @@ impl Conn {
                     if bytes.len() < arena.room() && !self.read_to_end {
                         self.readable = false;
                     }
-                    moved |= self.feed(bytes);
+                    moved |= self.feed(bytes, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -221,8 +221,8 @@ impl Conn {
     }
 
     /// Hands bytes to the core; keeps what it did not consume yet.
-    fn feed(&mut self, bytes: Bytes) -> bool {
-        match self.h2.recv(bytes.clone()) {
+    fn feed(&mut self, bytes: Bytes, now: Instant) -> bool {
+        match self.h2.recv(bytes.clone(), now) {
             Ok(n) if n < bytes.len() => {
                 self.input = Some(bytes.slice(n..));
                 n > 0

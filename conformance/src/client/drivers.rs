@@ -115,7 +115,7 @@ fn core(addr: SocketAddr, uri: &str) -> Outcome {
         match sock.read(&mut buf) {
             Ok(0) => return Err("transport: the peer closed the connection".into()),
             Ok(n) => {
-                if let Err(e) = conn.recv(Bytes::copy_from_slice(&buf[..n])) {
+                if let Err(e) = conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()) {
                     let _ = sock.write_all(&h2proto::buf_to_vec(conn.transmit()));
                     return Err(format!("Connection({e:?})"));
                 }

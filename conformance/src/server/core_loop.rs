@@ -137,7 +137,7 @@ pub fn serve_connection(
             continue;
         }
         if !unconsumed.is_empty() {
-            match conn.recv(unconsumed.clone()) {
+            match conn.recv(unconsumed.clone(), Instant::now()) {
                 Ok(n) => unconsumed.advance(n),
                 Err(_) => unconsumed.clear(),
             }
@@ -158,7 +158,7 @@ pub fn serve_connection(
                     }
                     None => Bytes::copy_from_slice(&buf[..n]),
                 };
-                if let Ok(used) = conn.recv(data.clone()) {
+                if let Ok(used) = conn.recv(data.clone(), Instant::now()) {
                     unconsumed = data.slice(used..);
                 }
             }

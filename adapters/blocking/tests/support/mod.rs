@@ -195,7 +195,7 @@ impl RawPeer {
             match self.socket.read(&mut buf) {
                 Ok(0) => panic!("peer closed; events so far: {seen:?}"),
                 Ok(n) => {
-                    self.conn.recv(Bytes::copy_from_slice(&buf[..n])).unwrap();
+                    self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()).unwrap();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
@@ -214,7 +214,7 @@ impl RawPeer {
             match self.socket.read(&mut buf) {
                 Ok(0) | Err(_) => return events,
                 Ok(n) => {
-                    let _ = self.conn.recv(Bytes::copy_from_slice(&buf[..n]));
+                    let _ = self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now());
                 }
             }
             events.extend(std::iter::from_fn(|| self.conn.poll_event()));

@@ -123,7 +123,9 @@ impl RawPeer {
             }
             match self.socket.read(&mut buf) {
                 Ok(0) => panic!("peer closed; events so far: {seen:?}"),
-                Ok(n) => drop(self.conn.recv(Bytes::copy_from_slice(&buf[..n])).unwrap()),
+                Ok(n) => {
+                    drop(self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()).unwrap())
+                }
                 Err(e)
                     if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
                 Err(e) => panic!("read: {e}"),
@@ -138,7 +140,7 @@ impl RawPeer {
         let mut events = Vec::new();
         let mut buf = vec![0; 64 << 10];
         while let Ok(n @ 1..) = self.socket.read(&mut buf) {
-            let _ = self.conn.recv(Bytes::copy_from_slice(&buf[..n]));
+            let _ = self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now());
             events.extend(std::iter::from_fn(|| self.conn.poll_event()));
         }
         events

@@ -262,7 +262,7 @@ where
         tx: Tx,
         role: RoleState,
     ) -> Self {
-        conn.handle_timeout(std::time::Instant::now());
+        conn.handle_timeout(tokio::time::Instant::now().into_std());
         let vectored = io.is_write_vectored();
         Driver {
             io,
@@ -322,11 +322,13 @@ where
         for _ in 0..MAX_ROUNDS {
             let mut progress = self.poll_commands(cx);
             progress |= self.poll_pumps(cx);
-            match self.poll_input(cx) {
+            // Tokio's clock, so a runtime with paused time (tests) drives the timers too.
+            let now = tokio::time::Instant::now().into_std();
+            match self.poll_input(cx, now) {
                 Ok(p) => progress |= p,
                 Err(e) => return self.fail_io(e),
             }
-            self.conn.handle_timeout(std::time::Instant::now());
+            self.conn.handle_timeout(now);
             progress |= self.drain_events(cx);
             if std::mem::take(&mut self.handlers_spawned) {
                 // Yield once so the new handlers run first; their responses then leave
@@ -379,9 +381,9 @@ where
     // ----- Input -----
 
     /// Reads once and feeds the core. `Err` for a transport error or EOF.
-    fn poll_input(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+    fn poll_input(&mut self, cx: &mut Context<'_>, now: std::time::Instant) -> io::Result<bool> {
         if let Some(rest) = self.input.take() {
-            return Ok(self.feed(rest));
+            return Ok(self.feed(rest, now));
         }
         if self.read_closed {
             return Ok(false);
@@ -401,16 +403,16 @@ where
                 Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed by the peer"))
             }
             Poll::Ready(Ok(bytes)) => {
-                self.feed(bytes);
+                self.feed(bytes, now);
                 Ok(true)
             }
             Poll::Ready(Err(e)) => Err(e),
         }
     }
 
-    fn feed(&mut self, bytes: Bytes) -> bool {
+    fn feed(&mut self, bytes: Bytes, now: std::time::Instant) -> bool {
         let len = bytes.len();
-        match self.conn.recv(bytes.clone()) {
+        match self.conn.recv(bytes.clone(), now) {
             Ok(n) if n < len => {
                 self.input = Some(bytes.slice(n..));
                 n > 0

@@ -124,7 +124,7 @@ impl RawPeer {
             match self.socket.read(&mut buf) {
                 Ok(0) => panic!("peer closed; events so far: {seen:?}"),
                 Ok(n) => {
-                    drop(self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()).unwrap())
+                    self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()).unwrap();
                 }
                 Err(e)
                     if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}

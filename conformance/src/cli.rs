@@ -36,7 +36,8 @@ commands:
       h2proto's client, driven through each runtime, must react as RFC 9113 requires.
   hpack [--encode] [--table-size N] FILE...
       Decode every case of each hpack-test-case story FILE and compare it with the
-      expected headers. With --encode, encode each story's headers with h2proto's
+      expected headers (a story without wire data is encoded and decoded back; every
+      field of the story format is read, null as if absent). With --encode, encode each story's headers with h2proto's
       encoder instead and decode them back, reporting the encoded size. --table-size
       sets the dynamic table size used for --encode (default: 4096, or the story's own
       header_table_size).";

@@ -11,6 +11,11 @@
 //!   a sequence of whole frames that each decode without error (max frame size 2^24-1),
 //!   field blocks in contiguous HEADERS/PUSH_PROMISE + CONTINUATION runs whose HPACK
 //!   decodes, and every batch taken from `transmit` ends on a frame and block boundary;
+//! * when the target knows every SETTINGS frame the peer sent ([`PeerSettings`], in
+//!   `conn_frames`), the output also obeys each one from our ACK on, as RFC 9113 §6.5.3
+//!   orders: no frame above its SETTINGS_MAX_FRAME_SIZE (§4.2), a field block after a
+//!   smaller SETTINGS_HEADER_TABLE_SIZE starts with a table size update (RFC 7541 §4.2),
+//!   and no `:protocol` before SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §3);
 //! * `active_streams()` stays at or below our SETTINGS_MAX_CONCURRENT_STREAMS + 1 (for a
 //!   client, plus the requests it opened itself);
 //! * input never stalls: with events drained and output taken, `recv` consumes input.
@@ -93,6 +98,30 @@ pub fn config_from(selector: u8) -> Config {
     c
 }
 
+/// The entries of one SETTINGS frame from the peer that bound our output (last value of
+/// each, when the frame carries it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PeerSettings {
+    /// SETTINGS_HEADER_TABLE_SIZE.
+    pub header_table_size: Option<u32>,
+    /// SETTINGS_MAX_FRAME_SIZE.
+    pub max_frame_size: Option<u32>,
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL.
+    pub enable_connect_protocol: Option<u32>,
+}
+
+impl PeerSettings {
+    /// Records one entry (`id`, `value`) of the frame.
+    pub fn entry(&mut self, id: u16, value: u32) {
+        match id {
+            0x1 => self.header_table_size = Some(value),
+            0x5 => self.max_frame_size = Some(value),
+            0x8 => self.enable_connect_protocol = Some(value),
+            _ => {}
+        }
+    }
+}
+
 /// Reads everything the connection writes, as its peer would, and checks that it is valid.
 pub struct OutputCheck {
     /// Client output must start with the preface; bytes of it still expected.
@@ -105,6 +134,11 @@ pub struct OutputCheck {
     table_max: usize,
     /// Frames read so far.
     pub frames_seen: usize,
+    /// Every SETTINGS frame of the peer not yet acknowledged in our output, in order, when
+    /// the target knows them all ([`OutputCheck::with_peer_settings`]).
+    peer_settings: Option<std::collections::VecDeque<PeerSettings>>,
+    /// The peer allowed `:protocol` (RFC 8441 §3), as of our last ACK.
+    connect_protocol: bool,
 }
 
 impl OutputCheck {
@@ -121,15 +155,29 @@ impl OutputCheck {
             block: None,
             table_max: 4096,
             frames_seen: 0,
+            peer_settings: None,
+            connect_protocol: false,
         }
+    }
+
+    /// Checks the output against the peer's SETTINGS frames, which it sends in this order:
+    /// each binds what we write after our ACK of it (RFC 9113 §6.5.3). Only for a target
+    /// that knows every SETTINGS frame the connection will read.
+    pub fn with_peer_settings(mut self, frames: Vec<PeerSettings>) -> OutputCheck {
+        self.frames.set_max_frame_size(h2proto::frame::DEFAULT_MAX_FRAME_SIZE);
+        self.peer_settings = Some(frames.into());
+        self
     }
 
     /// Takes all of `conn`'s pending output and checks it; returns it.
     pub fn take(&mut self, conn: &mut Connection) -> Vec<u8> {
         let allowed = conn.peer_settings().header_table_size as usize;
         let bytes = buf_to_vec(conn.transmit());
-        self.table_max = self.table_max.max(allowed);
-        self.hpack.set_max_table_size(self.table_max);
+        if self.peer_settings.is_none() {
+            // Without the peer's frames, only the largest table ever allowed bounds ours.
+            self.table_max = self.table_max.max(allowed);
+            self.hpack.set_max_table_size(self.table_max);
+        }
         self.feed(&bytes);
         // Output is handed out in whole frames and whole field blocks (§6.10: nothing may be
         // interleaved into a block, so a block is written in one go).
@@ -178,6 +226,11 @@ impl OutputCheck {
                 assert_eq!(*id, c.stream_id, "CONTINUATION on another stream");
                 (c.stream_id, c.fragment, c.end_headers)
             }
+            Frame::Settings(s) if s.ack => {
+                assert!(self.block.is_none(), "SETTINGS inside a field block");
+                self.settings_acked();
+                return;
+            }
             other => {
                 assert!(self.block.is_none(), "{other:?} inside a field block");
                 return;
@@ -188,9 +241,32 @@ impl OutputCheck {
         if end {
             let (id, block) = self.block.take().expect("just set");
             let block = block.freeze();
-            if let Err(e) = self.hpack.decode(&block, |_| {}) {
+            let mut protocol = false;
+            if let Err(e) = self.hpack.decode(&block, |f| protocol |= &f.name[..] == b":protocol") {
                 panic!("our field block on stream {id} does not decode: {e:?} ({block:02x?})");
             }
+            if protocol && self.peer_settings.is_some() {
+                assert!(self.connect_protocol, ":protocol on {id} before the peer allowed it");
+            }
+        }
+    }
+
+    /// Our ACK of the peer's next SETTINGS: from here on its values bind the output.
+    fn settings_acked(&mut self) {
+        let Some(queue) = &mut self.peer_settings else {
+            return;
+        };
+        let frame = queue.pop_front().expect("we acknowledged a SETTINGS the peer never sent");
+        if let Some(size) = frame.header_table_size {
+            // RFC 7541 §4.2: a smaller size must be signalled at the start of our next block;
+            // the checking decoder now requires that.
+            self.hpack.set_max_table_size(size as usize);
+        }
+        if let Some(size) = frame.max_frame_size {
+            self.frames.set_max_frame_size(size);
+        }
+        if let Some(value) = frame.enable_connect_protocol {
+            self.connect_protocol = value == 1;
         }
     }
 }

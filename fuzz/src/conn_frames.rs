@@ -9,18 +9,34 @@
 //! between two other ops fed as one chunk, once fed byte by byte. Output is taken only when
 //! input pauses (both runs pause after the same frame) and at the end. Both runs must give
 //! the same trace (events as `{:?}`, command results, data read, errors) and the same output
-//! bytes (DESIGN.md contract 1), besides the invariants of [`crate::conn`].
+//! bytes (DESIGN.md contract 1), besides the invariants of [`crate::conn`]. Because the
+//! target writes every frame the peer sends, it also knows more than a raw-bytes target:
+//!
+//! * the peer's SETTINGS, in order, so the output is checked against each from our ACK on
+//!   (frame size, table size updates, `:protocol`; see [`OutputCheck::with_peer_settings`](crate::conn::OutputCheck::with_peer_settings));
+//! * that every field block came whole from one encoder that follows our own
+//!   SETTINGS_HEADER_TABLE_SIZE changes, so a COMPRESSION_ERROR is a bug;
+//! * our SETTINGS_ENABLE_PUSH in force (a client's, changed mid-stream by `update_settings`
+//!   and bound at the peer's ACK), so a push accepted while disabled, or refused while
+//!   enabled, is a bug (RFC 9113 §6.5.3, §6.6).
+//!
+//! The client role gets the same range as the server's: pushes (PUSH_PROMISE on its open
+//! streams, responses and DATA on the promised ones, cancelled promises), extended CONNECT
+//! and plain CONNECT tunnels (RFC 8441), RFC 9218 priority fields of every shape and a
+//! server's PRIORITY_UPDATE, and SETTINGS changed mid-stream from both sides; the seeds
+//! `client-*` start the fuzzer in each.
 //!
 //! The types implement `Arbitrary` by derive, except [`Small`] and [`List`], which read a
 //! length byte first. That keeps the byte format simple enough to write by hand:
 //! [`FramesInput::to_bytes`] does it, for the seeds of [`seeds`].
 
-use super::conn::{Invariants, OutputCheck, config_from};
+use super::conn::{Invariants, OutputCheck, PeerSettings, config_from};
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::{BufMut, Bytes, BytesMut};
 use h2proto::frame::{SettingId, Settings, StreamId};
 use h2proto::hpack::{Encoder, FieldRef};
-use h2proto::{Connection, ErrorCode, PREFACE, Protocol, Role};
+use h2proto::{Connection, ErrorCode, Event, Initiator, PREFACE, Protocol, Role};
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -383,18 +399,40 @@ fn prio_bytes(p: &Prio) -> [u8; 5] {
     [d[0], d[1], d[2], d[3], p.weight]
 }
 
+/// The peer's side of a run, the same for both feeds.
+struct Script<'a> {
+    steps: Vec<Step<'a>>,
+    /// Every SETTINGS frame the peer sends after its first, in order; `None` when a raw
+    /// frame or garbage may hold one the script cannot see.
+    peer_settings: Option<Vec<PeerSettings>>,
+    /// Every field block is a whole block of the peer's encoder, in order, and the encoder
+    /// follows our SETTINGS_HEADER_TABLE_SIZE: the connection has no reason for a
+    /// COMPRESSION_ERROR.
+    hpack_clean: bool,
+}
+
 /// Encodes the peer's frames in order (one HPACK context), leaving commands as they are.
-fn encode_steps(input: &FramesInput, header_table_size: u32) -> Vec<Step<'_>> {
+///
+/// The peer's encoder plays fair with our SETTINGS_HEADER_TABLE_SIZE changes mid-stream
+/// (`update_settings`): at each SETTINGS ACK it sends, it shrinks its table to the smallest
+/// size any `UpdateSettings` so far asked for. That is never more than the connection may
+/// have acknowledged (whichever SETTINGS the ACK answers, and whether the command was
+/// refused), so the block after it carries a valid size update (RFC 7541 §4.2).
+fn encode_steps(input: &FramesInput, header_table_size: u32) -> Script<'_> {
     let mut encoder = Encoder::new();
     if header_table_size < 4096 {
         encoder.set_max_table_size(header_table_size as usize);
     }
+    let mut smallest_asked = usize::MAX;
+    let mut peer_settings = Some(Vec::new());
+    let mut hpack_clean = true;
     let filler = [b'd'; 20_000];
     let mut steps = Vec::new();
     let mut out = BytesMut::new();
     let mut total = 0;
     for op in &input.ops {
         let start = out.len();
+        let mut sent_settings = None;
         match op {
             Op::Headers { stream, block, end_stream, end_headers, split, priority, pad } => {
                 let fragment = encode_block(&mut encoder, block);
@@ -420,6 +458,8 @@ fn encode_steps(input: &FramesInput, header_table_size: u32) -> Vec<Step<'_>> {
                 }
             }
             Op::Continuation { stream, block, end_headers } => {
+                // A second block glued to the first: a size update in it is misplaced.
+                hpack_clean = false;
                 let fragment = encode_block(&mut encoder, block);
                 put_frame(
                     &mut out,
@@ -442,13 +482,22 @@ fn encode_steps(input: &FramesInput, header_table_size: u32) -> Vec<Step<'_>> {
             }
             Op::Settings { entries } => {
                 let mut payload = Vec::new();
+                let mut settings = PeerSettings::default();
                 for e in &entries.0 {
-                    payload.extend_from_slice(&u16::from(e.id % 12).to_be_bytes());
+                    let id = u16::from(e.id % 12);
+                    payload.extend_from_slice(&id.to_be_bytes());
                     payload.extend_from_slice(&e.value.to_be_bytes());
+                    settings.entry(id, e.value);
                 }
                 put_frame(&mut out, 0x4, 0, 0, &payload);
+                sent_settings = Some(settings);
             }
-            Op::SettingsAck => put_frame(&mut out, 0x4, 0x1, 0, &[]),
+            Op::SettingsAck => {
+                put_frame(&mut out, 0x4, 0x1, 0, &[]);
+                if smallest_asked < encoder.max_table_size() {
+                    encoder.set_max_table_size(smallest_asked);
+                }
+            }
             Op::Ping { ack, payload } => {
                 put_frame(&mut out, 0x6, u8::from(*ack), 0, &[*payload; 8]);
             }
@@ -480,8 +529,17 @@ fn encode_steps(input: &FramesInput, header_table_size: u32) -> Vec<Step<'_>> {
             }
             Op::Raw { kind, flags, stream, payload } => {
                 put_frame(&mut out, *kind, *flags, *stream, &payload.0);
+                match kind {
+                    0x1 | 0x5 | 0x9 => hpack_clean = false,
+                    0x4 => peer_settings = None,
+                    _ => {}
+                }
             }
-            Op::Garbage(bytes) => out.extend_from_slice(&bytes.0),
+            Op::Garbage(bytes) => {
+                out.extend_from_slice(&bytes.0);
+                hpack_clean = false;
+                peer_settings = None;
+            }
             Op::Advance(ms) => {
                 if !out.is_empty() {
                     steps.push(Step::Bytes(out.split().freeze()));
@@ -489,6 +547,11 @@ fn encode_steps(input: &FramesInput, header_table_size: u32) -> Vec<Step<'_>> {
                 steps.push(Step::Advance(Duration::from_millis(u64::from(*ms) * 16)));
             }
             _ => {
+                if let Op::UpdateSettings { entries } = op {
+                    for e in entries.0.iter().filter(|e| e.id % 12 == 1) {
+                        smallest_asked = smallest_asked.min(e.value as usize);
+                    }
+                }
                 if !out.is_empty() {
                     steps.push(Step::Bytes(out.split().freeze()));
                 }
@@ -500,11 +563,14 @@ fn encode_steps(input: &FramesInput, header_table_size: u32) -> Vec<Step<'_>> {
             out.truncate(start.min(out.len()));
             break;
         }
+        if let (Some(list), Some(frame)) = (&mut peer_settings, sent_settings) {
+            list.push(frame);
+        }
     }
     if !out.is_empty() {
         steps.push(Step::Bytes(out.freeze()));
     }
-    steps
+    Script { steps, peer_settings, hpack_clean }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -528,10 +594,10 @@ struct Outcome {
 /// The `conn_frames` target.
 pub fn conn_frames(input: FramesInput) {
     let config = config_from(input.config);
-    let steps = encode_steps(&input, config.header_table_size);
+    let script = encode_steps(&input, config.header_table_size);
     let role = if input.server { Role::Server } else { Role::Client };
-    let whole = run(role, input.config, &steps, Feed::Whole);
-    let bytewise = run(role, input.config, &steps, Feed::Bytewise);
+    let whole = run(role, input.config, &script, Feed::Whole);
+    let bytewise = run(role, input.config, &script, Feed::Bytewise);
     if whole.trace != bytewise.trace {
         let at = whole.trace.iter().zip(&bytewise.trace).position(|(a, b)| a != b);
         let at = at.unwrap_or(whole.trace.len().min(bytewise.trace.len()));
@@ -543,6 +609,15 @@ pub fn conn_frames(input: FramesInput) {
         );
     }
     assert!(whole.output == bytewise.output, "chunking changed the output bytes");
+    if show_traces() {
+        eprintln!("{:#?}", whole.trace);
+    }
+}
+
+/// `H2PROTO_FUZZ_TRACE=1` prints each input's trace (to see what a seed or crash does).
+fn show_traces() -> bool {
+    static SHOW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SHOW.get_or_init(|| std::env::var_os("H2PROTO_FUZZ_TRACE").is_some())
 }
 
 struct Run {
@@ -555,25 +630,39 @@ struct Run {
     /// The connection error was recorded in the trace (once).
     error_seen: bool,
     body: Bytes,
+    /// Our SETTINGS_ENABLE_PUSH in force: the configuration's from the start (the server
+    /// reads it before it can push), then each acknowledged `update_settings` that sets it.
+    push_enabled: bool,
+    /// The ENABLE_PUSH value of each SETTINGS we sent and the peer has not acknowledged.
+    push_pending: VecDeque<Option<bool>>,
 }
 
-fn run(role: Role, config_sel: u8, steps: &[Step<'_>], feed: Feed) -> Outcome {
+fn run(role: Role, config_sel: u8, script: &Script<'_>, feed: Feed) -> Outcome {
     let config = config_from(config_sel);
     let inv = Invariants::new(&config);
+    let push_enabled = config.enable_push && role == Role::Client;
     let mut conn = Connection::new(role, config);
     // One start time for every run: the runs' outputs are compared byte for byte.
     static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
     let now = *START;
     conn.handle_timeout(now);
+    let mut check = OutputCheck::new(role);
+    if let Some(frames) = &script.peer_settings {
+        // The empty SETTINGS sent below comes first.
+        let all = std::iter::once(PeerSettings::default()).chain(frames.iter().copied());
+        check = check.with_peer_settings(all.collect());
+    }
     let mut r = Run {
         conn,
-        check: OutputCheck::new(role),
+        check,
         inv,
         trace: Vec::new(),
         output: Vec::new(),
         now,
         error_seen: false,
         body: super::conn::body_source(),
+        push_enabled,
+        push_pending: VecDeque::from([Some(push_enabled)]),
     };
     let mut start = BytesMut::new();
     if role == Role::Server {
@@ -586,7 +675,7 @@ fn run(role: Role, config_sel: u8, steps: &[Step<'_>], feed: Feed) -> Outcome {
     }
     put_frame(&mut start, 0x4, 0, 0, &[]);
     r.feed(&start.freeze(), feed);
-    for step in steps {
+    for step in &script.steps {
         match step {
             Step::Bytes(bytes) => r.feed(bytes, feed),
             Step::Advance(d) => {
@@ -603,6 +692,17 @@ fn run(role: Role, config_sel: u8, steps: &[Step<'_>], feed: Feed) -> Outcome {
         r.inv.state(&r.conn);
     }
     r.pause_or_end();
+    if let Some(e) = r.conn.error() {
+        // Every block was whole and the peer's table followed our settings (see `Script`).
+        let ours = e.initiator == Initiator::Local;
+        assert!(
+            !(script.hpack_clean && ours && e.code == ErrorCode::COMPRESSION_ERROR),
+            "COMPRESSION_ERROR from well-formed field blocks: {e}"
+        );
+        // The other half of `push_model` (the reason is the core's words for it).
+        let refused_push = ours && e.reason == "PUSH_PROMISE with push disabled";
+        assert!(!(refused_push && r.push_enabled), "push refused with ENABLE_PUSH 1 in force");
+    }
     Outcome { trace: r.trace, output: r.output }
 }
 
@@ -610,6 +710,7 @@ impl Run {
     fn events(&mut self) {
         while let Some(event) = self.conn.poll_event() {
             self.inv.event(&event);
+            self.push_model(&event);
             self.trace.push(format!("{event:?}"));
         }
         // The error is traced here rather than when `recv` returns it: a GOAWAY with an
@@ -618,6 +719,22 @@ impl Run {
         if let (false, Some(e)) = (self.error_seen, self.conn.error()) {
             self.error_seen = true;
             self.trace.push(format!("error {e}"));
+        }
+    }
+
+    /// RFC 9113 §6.5.3, §6.6: our SETTINGS_ENABLE_PUSH binds from the peer's ACK on, and a
+    /// client that set 0 and got the ACK must refuse a PUSH_PROMISE (PROTOCOL_ERROR).
+    fn push_model(&mut self, event: &Event) {
+        match event {
+            Event::SettingsAcked => {
+                if let Some(Some(enabled)) = self.push_pending.pop_front() {
+                    self.push_enabled = enabled;
+                }
+            }
+            Event::PushPromise { promised_id, .. } => {
+                assert!(self.push_enabled, "push {promised_id} accepted with ENABLE_PUSH 0");
+            }
+            _ => {}
         }
     }
 
@@ -665,14 +782,22 @@ impl Run {
         let conn = &mut self.conn;
         let line = match op {
             Op::Request { kind, end_stream } => {
-                let request = match kind % 6 {
+                let request = match kind % 10 {
                     0 => http::Request::get("https://example.com/"),
                     1 => http::Request::post("https://example.com/upload"),
                     2 => http::Request::head("http://example.com/a1.css"),
                     3 => http::Request::get("/rel").header("priority", "u=2"),
                     4 => http::Request::get("https://example.com/").header("te", "trailers"),
-                    _ => http::Request::connect("https://example.com/chat")
+                    // RFC 8441: refused until the peer's SETTINGS_ENABLE_CONNECT_PROTOCOL.
+                    5 => http::Request::connect("https://example.com/chat")
                         .extension(Protocol::from("websocket")),
+                    // RFC 9218 §4: urgency and incremental, and values a server must ignore.
+                    6 => {
+                        http::Request::get("https://example.com/feed").header("priority", "u=7, i")
+                    }
+                    7 => http::Request::post("https://example.com/up").header("priority", "u=0, x"),
+                    8 => http::Request::get("https://example.com/").header("priority", "u=9, i=?2"),
+                    _ => http::Request::connect("example.com:443"),
                 };
                 let result = conn.send_request(request.body(()).expect("request"), *end_stream);
                 if result.is_ok() {
@@ -716,10 +841,18 @@ impl Run {
             }
             Op::UpdateSettings { entries } => {
                 let mut settings = Settings::new();
+                let mut push = None;
                 for e in &entries.0 {
                     settings = settings.with(SettingId(u16::from(e.id % 12)), e.value);
+                    if e.id % 12 == 2 {
+                        push = Some(e.value == 1);
+                    }
                 }
-                format!("settings -> {:?}", conn.update_settings(settings))
+                let result = conn.update_settings(settings);
+                if result.is_ok() {
+                    self.push_pending.push_back(push);
+                }
+                format!("settings -> {result:?}")
             }
             _ => unreachable!("frames and time are not commands"),
         };
@@ -1246,6 +1379,135 @@ pub fn seeds() -> Vec<(&'static str, FramesInput)> {
                 vec![
                     headers(1, Block::Response { status: 0, extra: List(vec![]) }, true),
                     GoAway { last: s(1), code: 2, debug: Small(b"internal".to_vec()) },
+                ],
+            ),
+        ),
+        (
+            // RFC 8441 §3: refused before the peer's SETTINGS_ENABLE_CONNECT_PROTOCOL, then a
+            // WebSocket tunnel (stream 7) and a plain CONNECT (9) carry data both ways.
+            "client-extended-connect",
+            client(
+                0,
+                vec![
+                    Request { kind: 5, end_stream: false },
+                    settings(&[(8, 1)]),
+                    SettingsAck,
+                    Request { kind: 5, end_stream: false },
+                    headers(7, Block::Response { status: 0, extra: List(vec![]) }, false),
+                    SendData { stream: s(7), len: 20, end_stream: false },
+                    Data { stream: s(7), len: 20, end_stream: false, pad: None },
+                    Read { stream: s(7) },
+                    Request { kind: 9, end_stream: false },
+                    headers(9, Block::Response { status: 0, extra: List(vec![]) }, false),
+                    SendData { stream: s(9), len: 300, end_stream: true },
+                    Data { stream: s(9), len: 30, end_stream: true, pad: None },
+                    Reset { stream: s(7), code: 8 },
+                    ReadAll,
+                ],
+            ),
+        ),
+        (
+            // Pushes while our SETTINGS change mid-stream: a smaller window and no dynamic
+            // table (the peer's next block must start with a size update), a pushed stream
+            // cancelled, DATA on it afterwards.
+            "client-push-midstream",
+            client(
+                0x20,
+                vec![
+                    SettingsAck,
+                    PushPromise {
+                        stream: s(1),
+                        promised: s(2),
+                        block: get(0),
+                        end_headers: true,
+                        pad: None,
+                    },
+                    UpdateSettings {
+                        entries: List(vec![
+                            SettingEntry { id: 4, value: 100 },
+                            SettingEntry { id: 1, value: 0 },
+                        ]),
+                    },
+                    headers(2, Block::Response { status: 0, extra: List(vec![]) }, false),
+                    Data { stream: s(2), len: 50, end_stream: false, pad: None },
+                    SettingsAck,
+                    PushPromise {
+                        stream: s(3),
+                        promised: s(4),
+                        block: get(0),
+                        end_headers: true,
+                        pad: Some(2),
+                    },
+                    Reset { stream: s(4), code: 8 },
+                    Data { stream: s(2), len: 40, end_stream: true, pad: None },
+                    headers(4, Block::Response { status: 0, extra: List(vec![]) }, false),
+                    headers(3, Block::Response { status: 0, extra: List(vec![]) }, true),
+                    ReadAll,
+                ],
+            ),
+        ),
+        (
+            // RFC 9218 from the client, and the peer's SETTINGS mid-upload: the window
+            // shrinks, then grows (§6.9.2), frames may grow and shrink again, its table goes
+            // to 0 (our next block must say so); a PRIORITY_UPDATE from a server ends it.
+            "client-priority-settings",
+            client(
+                0,
+                vec![
+                    settings(&[(4, 10), (5, 20000)]),
+                    Request { kind: 7, end_stream: false },
+                    SendData { stream: s(7), len: 40000, end_stream: false },
+                    settings(&[(4, 70000), (1, 0)]),
+                    WindowUpdate { stream: s(0), increment: 100_000 },
+                    Request { kind: 6, end_stream: true },
+                    settings(&[(5, 16384)]),
+                    SendData { stream: s(7), len: 20000, end_stream: true },
+                    Priority {
+                        stream: s(9),
+                        prio: Prio { dependency: s(1), exclusive: false, weight: 10 },
+                    },
+                    Request { kind: 8, end_stream: true },
+                    headers(7, Block::Response { status: 0, extra: List(vec![]) }, true),
+                    PriorityUpdate { stream: s(1), value: PrioValue::Known(0) },
+                ],
+            ),
+        ),
+        (
+            // Both sides change SETTINGS mid-stream on a server: ours (window, table)
+            // before and after the ACK, the peer's (frame size, window) while we send.
+            "server-settings-midstream",
+            server(
+                0,
+                vec![
+                    SettingsAck,
+                    headers(1, get(1), false),
+                    Data { stream: s(1), len: 100, end_stream: false, pad: None },
+                    UpdateSettings {
+                        entries: List(vec![
+                            SettingEntry { id: 4, value: 1000 },
+                            SettingEntry { id: 1, value: 100 },
+                        ]),
+                    },
+                    Data { stream: s(1), len: 2000, end_stream: false, pad: None },
+                    SettingsAck,
+                    headers(
+                        3,
+                        Block::Request {
+                            method: 0,
+                            path: 2,
+                            extra: List(vec![HField::Known(25), HField::Known(18)]),
+                        },
+                        true,
+                    ),
+                    Respond { stream: s(1), status: 0, end_stream: false },
+                    SendData { stream: s(1), len: 60000, end_stream: true },
+                    settings(&[(5, 32768), (4, 200)]),
+                    WindowUpdate { stream: s(1), increment: 50000 },
+                    WindowUpdate { stream: s(0), increment: 50000 },
+                    settings(&[(5, 16384)]),
+                    Respond { stream: s(3), status: 0, end_stream: false },
+                    SendData { stream: s(3), len: 5000, end_stream: true },
+                    ReadAll,
                 ],
             ),
         ),

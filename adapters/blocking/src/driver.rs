@@ -23,6 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Instant;
@@ -229,6 +230,8 @@ pub(crate) struct Driver {
     dead: bool,
     /// When to give up flushing after the connection closed.
     linger: Option<Instant>,
+    /// Where the number of streams in `streams` is published (server statistics).
+    stream_gauge: Option<Arc<AtomicUsize>>,
 }
 
 impl Driver {
@@ -267,8 +270,15 @@ impl Driver {
             streams: HashMap::new(),
             dead: false,
             linger: None,
+            stream_gauge: None,
         };
         Ok((driver, me))
+    }
+
+    /// Publishes the number of streams this connection holds state for into `gauge`,
+    /// after every turn of the loop.
+    pub(crate) fn publish_streams(&mut self, gauge: Arc<AtomicUsize>) {
+        self.stream_gauge = Some(gauge);
     }
 
     /// Drives the connection until it is closed and flushed, or the transport fails.
@@ -276,6 +286,9 @@ impl Driver {
         self.conn.handle_timeout(Instant::now());
         loop {
             self.step();
+            if let Some(gauge) = &self.stream_gauge {
+                gauge.store(self.streams.len(), Ordering::Relaxed);
+            }
             if self.dead || (self.conn.is_closed() && !self.writing) {
                 break;
             }

@@ -61,7 +61,7 @@ pub use body::{Body, RecvBody};
 pub use client::Client;
 pub use error::Error;
 pub use h2proto::{Config, ErrorCode, Initiator};
-pub use server::{Server, ShutdownHandle};
+pub use server::{Server, ServerStats, ShutdownHandle};
 
 /// A response body being received (client side).
 pub type ResponseBody = RecvBody;

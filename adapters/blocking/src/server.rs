@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
@@ -44,7 +45,8 @@ struct Shared {
 struct Registry {
     shutting_down: bool,
     next: u64,
-    connections: HashMap<u64, Sender<Msg>>,
+    /// Each live connection's driver, and the number of streams it holds.
+    connections: HashMap<u64, (Sender<Msg>, Arc<AtomicUsize>)>,
 }
 
 impl Shared {
@@ -67,12 +69,33 @@ impl ShutdownHandle {
         if std::mem::replace(&mut registry.shutting_down, true) {
             return;
         }
-        for connection in registry.connections.values() {
+        for (connection, _) in registry.connections.values() {
             let _ = connection.send(Msg::Shutdown);
         }
         drop(registry);
         // Wake the accept loop; it sees the flag and stops.
         let _ = TcpStream::connect_timeout(&self.shared.wake, Duration::from_secs(1));
+    }
+}
+
+/// Read-only counts of a running [`Server`], e.g. to see that connections and streams
+/// end when their peers fail (the chaos tests use it).
+#[derive(Clone, Debug)]
+pub struct ServerStats {
+    shared: Arc<Shared>,
+}
+
+impl ServerStats {
+    /// Connections whose driver thread is still running.
+    pub fn connections(&self) -> usize {
+        self.shared.lock().connections.len()
+    }
+
+    /// Streams the live connections still hold state for (being received, handled or
+    /// answered), as of each driver's last turn.
+    pub fn open_streams(&self) -> usize {
+        let registry = self.shared.lock();
+        registry.connections.values().map(|(_, n)| n.load(Ordering::Relaxed)).sum()
     }
 }
 
@@ -117,6 +140,11 @@ impl Server {
     /// A handle to stop the server from another thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle { shared: self.shared.clone() }
+    }
+
+    /// A handle to the server's live connection and stream counts.
+    pub fn stats(&self) -> ServerStats {
+        ServerStats { shared: self.shared.clone() }
     }
 
     /// Accepts connections and answers every request with `handler`, until a
@@ -168,13 +196,16 @@ impl Server {
                 let _ = jobs.send(Box::new(move || service(id, request, driver)));
             });
             let side = Side::Server { on_request };
-            let Ok((driver, tx)) = Driver::new(socket, Connection::server(config.clone()), side)
+            let Ok((mut driver, tx)) =
+                Driver::new(socket, Connection::server(config.clone()), side)
             else {
                 continue;
             };
+            let streams = Arc::new(AtomicUsize::new(0));
+            driver.publish_streams(streams.clone());
             let key = registry.next;
             registry.next += 1;
-            registry.connections.insert(key, tx);
+            registry.connections.insert(key, (tx, streams));
             drop(registry);
             let shared = shared.clone();
             thread::Builder::new().name("h2-server-conn".into()).spawn(move || {

@@ -143,6 +143,11 @@ impl Conn {
         self.dead.is_some() || self.h2.is_closed() || self.linger.is_some_and(|at| at <= now)
     }
 
+    /// Streams this connection holds state for (statistics).
+    pub(crate) fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
     pub(crate) fn request(&mut self, request: Request<Bytes>, callback: ResponseCallback) {
         match &mut self.role {
             Role::Client { queued, .. } => queued.push_back((request, callback)),

@@ -23,6 +23,7 @@ use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,13 @@ impl Entry {
     }
 }
 
+/// A loop's live counts, published at the end of each turn for other threads to read.
+#[derive(Debug, Default)]
+pub(crate) struct LoopStats {
+    pub(crate) connections: AtomicUsize,
+    pub(crate) streams: AtomicUsize,
+}
+
 pub(crate) struct Loop {
     poll: Poll,
     commands: Receiver<Cmd>,
@@ -98,6 +106,9 @@ pub(crate) struct Loop {
     arena: ReadArena,
     /// Header maps shared by the loop's connections, lent to each for its turn.
     headers: HeaderPool,
+    /// Streams the connections hold, kept up to date by `drive`.
+    streams: usize,
+    stats: Option<Arc<LoopStats>>,
 }
 
 impl Loop {
@@ -117,7 +128,14 @@ impl Loop {
             next_token: 2,
             arena: ReadArena::default(),
             headers: HeaderPool::new(HEADER_POOL_LIMIT),
+            streams: 0,
+            stats: None,
         })
+    }
+
+    /// Publishes the loop's connection and stream counts into `stats` after every turn.
+    pub(crate) fn publish_stats(&mut self, stats: Arc<LoopStats>) {
+        self.stats = Some(stats);
     }
 
     pub(crate) fn remote(&self) -> Remote {
@@ -215,6 +233,10 @@ impl Loop {
             for token in std::mem::take(&mut self.pending) {
                 self.drive(token, now);
             }
+            if let Some(stats) = &self.stats {
+                stats.connections.store(self.conns.len(), Ordering::Relaxed);
+                stats.streams.store(self.streams, Ordering::Relaxed);
+            }
         }
         Ok(())
     }
@@ -224,7 +246,9 @@ impl Loop {
     fn drive(&mut self, token: Token, now: Instant) {
         let Some(entry) = self.conns.get_mut(&token) else { return };
         entry.pending = false;
+        let streams_before = entry.conn.stream_count();
         entry.conn.drive(now, &mut self.arena, &mut self.headers);
+        self.streams = self.streams + entry.conn.stream_count() - streams_before;
         let done = entry.conn.is_done(now);
         let deadline = if done { None } else { entry.conn.deadline() };
         if entry.deadline != deadline {
@@ -238,6 +262,7 @@ impl Loop {
         }
         if done {
             if let Some(mut entry) = self.conns.remove(&token) {
+                self.streams -= entry.conn.stream_count();
                 let _ = self.poll.registry().deregister(entry.conn.socket());
             }
         } else if entry.conn.is_hot() {

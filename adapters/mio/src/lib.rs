@@ -61,7 +61,7 @@ use std::io;
 
 pub use client::Client;
 pub use h2proto::Config;
-pub use server::{Server, ShutdownHandle};
+pub use server::{Server, ServerStats, ShutdownHandle};
 
 /// The largest body gathered by default.
 const DEFAULT_MAX_BODY: usize = 16 << 20;

@@ -1,7 +1,7 @@
 //! The server: one loop per thread, each with its own SO_REUSEPORT listener on the same
 //! address, so the kernel spreads connections over the threads (thread-per-core).
 
-use crate::event_loop::{Cmd, Loop, Remote};
+use crate::event_loop::{Cmd, Loop, LoopStats, Remote};
 use crate::{Body, DEFAULT_MAX_BODY, Handler};
 use bytes::Bytes;
 use h2proto::Config;
@@ -9,6 +9,7 @@ use http::{Request, Response};
 use socket2::{Domain, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
@@ -27,6 +28,33 @@ pub struct Server {
 struct Shared {
     stopping: bool,
     loops: Vec<Remote>,
+    stats: Vec<Arc<LoopStats>>,
+}
+
+/// Read-only counts of a running [`Server`], summed over its loops as of each loop's last
+/// turn, e.g. to see that connections and streams end when their peers fail (the chaos
+/// tests use it).
+#[derive(Clone, Debug)]
+pub struct ServerStats {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl ServerStats {
+    /// Connections the loops still drive.
+    pub fn connections(&self) -> usize {
+        self.sum(|s| &s.connections)
+    }
+
+    /// Streams those connections still hold state for (a request being received or
+    /// answered).
+    pub fn open_streams(&self) -> usize {
+        self.sum(|s| &s.streams)
+    }
+
+    fn sum(&self, field: impl Fn(&LoopStats) -> &std::sync::atomic::AtomicUsize) -> usize {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.stats.iter().map(|s| field(s).load(Ordering::Relaxed)).sum()
+    }
 }
 
 /// Stops a [`Server`] gracefully: its listeners close, every connection gets GOAWAY, and
@@ -92,6 +120,11 @@ impl Server {
         ShutdownHandle { shared: self.shared.clone() }
     }
 
+    /// A handle to the server's live connection and stream counts.
+    pub fn stats(&self) -> ServerStats {
+        ServerStats { shared: self.shared.clone() }
+    }
+
     /// Serves until shut down: `handler` gets each request with its whole body and
     /// returns the response. It runs on a loop thread, so it must not block; for a large
     /// or slow response body use [`Body::from_chunks`], pulled only as flow control allows.
@@ -118,7 +151,10 @@ impl Server {
         for socket in listeners {
             let mut event_loop = Loop::new()?;
             event_loop.listen(socket, self.config.clone(), handler.clone(), self.max_body)?;
+            let stats = Arc::new(LoopStats::default());
+            event_loop.publish_stats(stats.clone());
             let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            shared.stats.push(stats);
             if shared.stopping {
                 let _ = event_loop.remote().send(Cmd::Shutdown);
             }

@@ -36,6 +36,8 @@ pub(crate) enum MessageKind {
 #[derive(Debug, Default)]
 pub(crate) struct TargetCache {
     authority: Option<Authority>,
+    /// Whether the cached authority has a userinfo part (`user@`), found when it was parsed.
+    userinfo: bool,
     path: Option<PathAndQuery>,
 }
 
@@ -49,6 +51,7 @@ impl TargetCache {
         let authority = Authority::from_maybe_shared(Bytes::copy_from_slice(bytes))
             .map_err(|_| "invalid :authority")?;
         self.authority = Some(authority.clone());
+        self.userinfo = bytes.contains(&b'@');
         Ok(authority)
     }
 
@@ -437,8 +440,9 @@ impl FieldCollector {
                     p if p.starts_with('/') => {}
                     _ => return Err(":path neither origin-form nor * for OPTIONS"),
                 }
-                // §8.3.1: no deprecated userinfo in an http(s) :authority.
-                if authority.as_ref().is_some_and(|a| a.as_str().contains('@')) {
+                // §8.3.1: no deprecated userinfo in an http(s) :authority. The authority is
+                // the one the cache parsed last, which noted whether it had one.
+                if authority.is_some() && targets.userinfo {
                     return Err("userinfo in :authority");
                 }
             }

@@ -72,7 +72,8 @@ pub(crate) fn encode_response(
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
     if max_list_size != u32::MAX {
         // :status (7 + 3 + 32) and the content-length we add (14 + digits + 32).
-        let extra = 42 + length.map_or(0, |n| 46 + decimal(n, &mut [0u8; 20]).len());
+        let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+        let extra = 42 + length.map_or(0, |n| 46 + digits(n));
         check_list_size(&fields, extra, max_list_size)?;
     }
     // :status and content-length skip the encoder's name lookup: both names are known.

@@ -184,6 +184,12 @@ static CASES: &[ClientCase] = &[
     ),
 ];
 
+/// Every client case id (`client/1`, ...), in order: what `client-case:<id>` test
+/// references of the requirements check resolve against.
+pub fn case_ids() -> Vec<String> {
+    (1..=CASES.len()).map(|i| format!("client/{i}")).collect()
+}
+
 /// Runs the client suite with h2proto's client on `runtime`.
 pub fn run(runtime: Runtime, only: &[String]) -> Report {
     let start = Instant::now();

@@ -137,6 +137,7 @@ impl Connection {
             if window == 0 {
                 return Step::ConnectionBlocked;
             }
+            // req 9113-4.1-1
             let len = stream.send_buffered.min(window).min(self.peer.max_frame_size);
             let end_stream =
                 len == stream.send_buffered && matches!(stream.send_end, SendEnd::EndStream);

@@ -174,6 +174,7 @@ impl Connection {
                 Ok(&mut collector)
             }
             Err(e) if e.is_compression_error() => {
+                // req 9113-4.3-2, 9113-4.3-3
                 // §4.3: a block that cannot be decoded is a connection error COMPRESSION_ERROR.
                 return Err(
                     self.fail(ErrorCode::COMPRESSION_ERROR, "header block cannot be decoded")

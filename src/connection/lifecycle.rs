@@ -20,6 +20,7 @@ impl Connection {
         if self.role == Role::Client {
             self.out.frame_buf().extend_from_slice(PREFACE);
         }
+        // req 9113-3.4-1, 9113-3.4-3, 9113-3.3-2, 9113-3.2-3
         let settings = self.initial_settings();
         self.write_frame(&Frame::Settings(settings.clone()));
         self.pending_settings.push_back(settings);

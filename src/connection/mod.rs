@@ -250,6 +250,7 @@ impl Connection {
     /// callers that choose the role at run time.
     pub fn new(role: Role, config: Config) -> Connection {
         let mut frames = FrameDecoder::new();
+        // req 9113-4.2-1
         frames.set_max_frame_size(config.max_frame_size.max(DEFAULT_MAX_FRAME_SIZE));
         let mut decoder = hpack::Decoder::new();
         decoder.set_max_header_list_size(config.max_header_list_size as usize);

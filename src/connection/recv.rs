@@ -39,6 +39,7 @@ impl Connection {
         if self.preface_remaining > 0 {
             let offset = PREFACE.len() - self.preface_remaining;
             let n = self.preface_remaining.min(data.len());
+            // req 9113-3.4-5, 9113-3.4-6 (fail() always sends the GOAWAY: we do not omit it)
             if data[..n] != PREFACE[offset..offset + n] {
                 // §3.4: an invalid preface is a connection error of type PROTOCOL_ERROR.
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "invalid connection preface"));
@@ -81,6 +82,7 @@ impl Connection {
         self.note_activity();
         // §3.4: the first frame from the peer MUST be SETTINGS.
         if !self.got_settings {
+            // req 9113-3.4-5, 9113-3.4-2 (any SETTINGS, empty included)
             if head.kind != FrameType::SETTINGS || head.has(crate::frame::flags::ACK) {
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "first frame is not SETTINGS"));
             }
@@ -127,6 +129,7 @@ impl Connection {
             Frame::Continuation(f) => self.recv_continuation(f),
             Frame::PriorityUpdate(f) => self.recv_priority_update(f),
             Frame::Unknown(f) => {
+                // req 9113-4.1-2
                 // §5.5: unknown frame types are ignored; the application may look.
                 self.events.push_back(Event::UnknownFrame(f));
                 Ok(())
@@ -320,6 +323,7 @@ impl Connection {
             match setting.id {
                 SettingId::HEADER_TABLE_SIZE => {
                     self.peer.header_table_size = value;
+                    // req 9113-4.3.1-1 (applied before our ACK is written; the encoder signals it in its next block)
                     self.encoder.set_max_table_size(value as usize);
                 }
                 SettingId::ENABLE_PUSH => {
@@ -354,6 +358,7 @@ impl Connection {
                 _ => {} // §6.5.2: unknown settings are ignored (and shown in the event).
             }
         }
+        // req 9113-3.4-4 (our own preface was queued when the connection was made, so this follows it)
         self.write_frame(&Frame::Settings(Settings::ack()));
         self.pending_control += 1;
         self.events.push_back(Event::RemoteSettings { settings: frame });
@@ -392,6 +397,7 @@ impl Connection {
             match setting.id {
                 SettingId::HEADER_TABLE_SIZE => {
                     self.local.header_table_size = value;
+                    // req 9113-4.3.1-2
                     self.decoder.set_max_table_size(value as usize);
                 }
                 SettingId::MAX_CONCURRENT_STREAMS => self.local.max_concurrent_streams = value,

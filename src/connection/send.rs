@@ -329,6 +329,7 @@ impl Connection {
             out.truncate(start);
             return Err(e);
         }
+        // req 9113-4.1-1, 9113-4.3-1 (the block is written whole, HEADERS then its CONTINUATIONs)
         let max = self.peer.max_frame_size as usize;
         let block_len = out.len() - start - HEADER_LEN;
         let rest = (block_len > max).then(|| out.split_off(start + HEADER_LEN + max));

@@ -249,6 +249,7 @@ impl Decoder {
             self.table.set_max_size(size);
         }
         if self.required_update.is_some() {
+            // req 9113-4.3.1-2
             return Err(DecodeError::SizeUpdateMissing);
         }
 

@@ -29,6 +29,7 @@ pub fn server_config(
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(cert_chain, key)?;
+    // req 9113-3.2-2, 9113-3.3-1 (only "h2" can be selected, never "h2c")
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
 }
@@ -39,6 +40,7 @@ pub fn client_config(roots: RootCertStore) -> Result<Arc<ClientConfig>, rustls::
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    // req 9113-3.2-1, 9113-3.3-1 (only "h2" is offered, never "h2c")
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
 }
@@ -58,11 +60,13 @@ pub async fn connect(
     tcp.set_nodelay(true).map_err(Error::io)?;
     let stream =
         tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(Error::io)?;
+    // req 9113-3.3-1
     if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
         return Err(Error::io(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "the server did not choose ALPN h2",
         )));
     }
+    // req 9113-3.2-3 (the connection, and so its preface, starts once TLS is done)
     Ok(handshake_with(stream, config))
 }

@@ -59,7 +59,7 @@ impl Connection {
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE from a client"));
         }
         // §6.6: push disabled by our SETTINGS_ENABLE_PUSH = 0.
-        if !self.config.enable_push {
+        if !self.local.enable_push {
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE with push disabled"));
         }
         let promised = Some(frame.promised_id);

@@ -77,6 +77,8 @@ impl Default for PeerSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct LocalSettings {
     header_table_size: u32,
+    /// SETTINGS_ENABLE_PUSH (a client's): whether PUSH_PROMISE is accepted.
+    enable_push: bool,
     max_concurrent_streams: u32,
     initial_window_size: u32,
     max_frame_size: u32,
@@ -282,6 +284,9 @@ impl Connection {
             want_streams: false,
             local: LocalSettings {
                 header_table_size: 4096,
+                // The value of our first SETTINGS: a server reads it before any request
+                // stream it could push on, so it applies from the start.
+                enable_push: config.enable_push,
                 max_concurrent_streams: u32::MAX,
                 initial_window_size: 65_535,
                 max_frame_size: DEFAULT_MAX_FRAME_SIZE,

@@ -400,6 +400,7 @@ impl Connection {
                     // req 9113-4.3.1-2
                     self.decoder.set_max_table_size(value as usize);
                 }
+                SettingId::ENABLE_PUSH => self.local.enable_push = value == 1,
                 SettingId::MAX_CONCURRENT_STREAMS => self.local.max_concurrent_streams = value,
                 SettingId::INITIAL_WINDOW_SIZE => {
                     let old = self.local.initial_window_size;

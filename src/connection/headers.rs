@@ -54,6 +54,7 @@ impl Connection {
     }
 
     pub(super) fn recv_push_promise(&mut self, frame: PushPromise) -> Result<(), ConnectionError> {
+        // req 9113-8.4-7
         // §8.4: a client cannot push.
         if self.role == Role::Server {
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE from a client"));
@@ -227,6 +228,7 @@ impl Connection {
             }
             self.last_remote_id = promised;
             return match self.store.get(id).map(|s| s.state) {
+                // req 9113-8.4.1-6
                 // §8.4.1: only on a request stream we opened, never on a pushed one.
                 Some(State::Open | State::HalfClosedLocal) if self.is_local(id) => {
                     Ok(Disposition::Push { promised })
@@ -303,13 +305,16 @@ impl Connection {
         let priority = collector.priority().cloned();
         let request = match collector.request(&mut self.targets) {
             Ok(r) => r,
+            // req 9113-8.1.1-2, 9113-8.1.1-3, 9113-8.1.1-4
             // §8.1.1: malformed requests are a stream error PROTOCOL_ERROR.
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
+        // req 9113-8.7-2, 9113-8.7-3
         // §5.1.2: streams beyond our limit are refused (REFUSED_STREAM: safe to retry).
         if self.active_remote > self.config.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
+        // req 9113-8.1.1-3
         if end_stream && content_length.is_some_and(|n| n != 0) {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
@@ -347,6 +352,7 @@ impl Connection {
         if end_stream {
             self.transition(id, StreamEvent::RecvEndStream);
         }
+        // req 9113-8.1-6
         let _ = self.send_response(id, response, true);
         if !end_stream {
             self.stream_error(id, ErrorCode::NO_ERROR)?;
@@ -360,16 +366,25 @@ impl Connection {
         end_stream: bool,
         decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
+        // §8.5: after the heads, a CONNECT stream is a tunnel: a HEADERS frame on it is a
+        // stream error (decoded first, as every block is).
+        // req 9113-8.5-3
+        if self.store.get(id).is_some_and(|s| s.connect_request) {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        }
         // §8.1: trailers MUST end the stream; a HEADERS in the body without END_STREAM is
         // malformed.
+        // req 9113-8.1-5
         if !end_stream {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
+        // req 9113-8.1-4
         let trailers = match decoded.map(|c| c.trailers()) {
             Ok(Ok(t)) => t,
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
         let stream = self.store.get(id).expect("disposition checked");
+        // req 9113-8.1.1-3
         if !stream.no_body && stream.content_length.is_some_and(|cl| cl != stream.received) {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
@@ -390,6 +405,7 @@ impl Connection {
         if reserved && self.active_remote >= self.config.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
+        // req 9113-8.1.1-5
         let Ok(collector) = decoded else {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         };
@@ -400,6 +416,7 @@ impl Connection {
         };
         let status = response.status();
         if status.is_informational() {
+            // req 9113-8.1-1
             // §8.1: an informational response cannot end the stream.
             if end_stream {
                 return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
@@ -409,11 +426,13 @@ impl Connection {
             return Ok(());
         }
         let stream = self.store.get_mut(id).expect("disposition checked");
+        // req 9113-8.1.1-1
         stream.no_body = stream.head_request
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
         stream.content_length = content_length;
         stream.recv_phase = RecvPhase::Body;
+        // req 9113-8.1.1-3, 9113-8.1.1-5
         let bad_length = end_stream && !stream.no_body && content_length.is_some_and(|n| n != 0);
         self.transition(id, StreamEvent::RecvHeaders);
         if bad_length {
@@ -450,6 +469,7 @@ impl Connection {
             Ok(Ok(r)) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };
+        // req 9113-8.4-2, 9113-8.4.1-3, 9113-8.4-6, 9113-8.4.2-2
         // §8.4, §8.4.1: a promised request is safe and cacheable (GET or HEAD), has no
         // content, and names the authority the push is for.
         let head = request.method() == http::Method::HEAD;
@@ -460,6 +480,7 @@ impl Connection {
             return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR);
         }
         self.store.get_mut(promised).expect("inserted above").head_request = head;
+        // req 9113-8.4-4
         self.events.push_back(Event::PushPromise {
             stream_id: associated,
             promised_id: promised,

@@ -71,6 +71,7 @@ impl Connection {
         if self.goaway_sent.is_none() || code != ErrorCode::NO_ERROR {
             // §6.8: the last stream id never grows from one GOAWAY to the next (streams
             // ignored after a final GOAWAY were not processed).
+            // req 9113-8.7-4
             let last =
                 self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
             self.send_goaway(last, code, Bytes::from_static(reason.as_bytes()));
@@ -188,8 +189,14 @@ impl Connection {
         stream.state = State::Closed;
         let mut unread = 0;
         let mut unsent = 0;
+        // RFC 9113 §8.1: a message the peer completed before its RST_STREAM (NO_ERROR after
+        // a complete response asks us only to stop sending) stays readable.
+        let complete = how == ClosedBy::RemoteReset && stream.recv_end;
         if how != ClosedBy::EndStream {
-            unread = stream.recv_buf.clear() as u32;
+            // req 9113-8.1-7
+            if !complete {
+                unread = stream.recv_buf.clear() as u32;
+            }
             unsent = stream.send_buffered;
             stream.send_buf.clear();
             stream.send_buffered = 0;
@@ -285,6 +292,7 @@ impl Connection {
         }
         if self.role == Role::Client {
             // A client only refuses pushes; one GOAWAY says it all.
+            // req 9113-8.7-4
             self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
             self.shutdown = Shutdown::Draining;
         } else {
@@ -301,6 +309,7 @@ impl Connection {
         if self.shutdown == Shutdown::Announced {
             self.shutdown = Shutdown::Draining;
             self.timers.shutdown = None;
+            // req 9113-8.7-4
             self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
             self.check_drained();
         }
@@ -345,6 +354,7 @@ impl Connection {
                 stream_id: id,
                 error_code: ErrorCode::REFUSED_STREAM,
                 initiator: Initiator::Remote,
+                // req 9113-8.7-1
                 retryable: true,
             });
             if fatal {

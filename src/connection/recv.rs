@@ -92,6 +92,7 @@ impl Connection {
         // §6.10: a field block is a contiguous run of HEADERS/PUSH_PROMISE + CONTINUATION.
         if let Some(block) = &self.header_block {
             if head.kind != FrameType::CONTINUATION || head.stream_id != block.stream_id {
+                // req 9113-8.1-2
                 return Err(
                     self.fail(ErrorCode::PROTOCOL_ERROR, "frame interleaved in a field block")
                 );
@@ -241,6 +242,7 @@ impl Connection {
             && !stream.no_body
             && stream.content_length.is_some_and(|cl| stream.received != cl);
         if over || short {
+            // req 9113-8.1.1-3
             // §8.1.1: content-length disagreeing with the DATA is malformed.
             self.release_connection(len);
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);

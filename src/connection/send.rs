@@ -69,6 +69,7 @@ impl Connection {
         };
         let stream = self.open_stream(id, events);
         stream.head_request = request.method() == Method::HEAD;
+        stream.connect_request = request.method() == Method::CONNECT;
         stream.head_sent = true;
         if end_stream {
             stream.send_end = SendEnd::Sent;
@@ -120,6 +121,8 @@ impl Connection {
         if self.role != Role::Server {
             return Err(UserError::WrongRole);
         }
+        // §8.1.1: a response may go out before the request has ended.
+        // req 9113-8.1.1-6
         let stream = self.sendable(id)?;
         if stream.head_sent {
             return Err(UserError::InvalidState(id, "a final response was already sent"));
@@ -131,6 +134,7 @@ impl Connection {
                 "101 Switching Protocols is not allowed in HTTP/2",
             ));
         }
+        // req 9113-8.1-1
         if informational && end_stream {
             return Err(UserError::InvalidMessage(
                 "an informational response cannot end the stream",
@@ -204,6 +208,11 @@ impl Connection {
         let stream = self.sendable(id)?;
         if !stream.head_sent {
             return Err(UserError::InvalidState(id, "trailers before the message head"));
+        }
+        // RFC 9113 §8.5: a CONNECT stream carries DATA and stream management frames only.
+        // req 9113-8.5-2
+        if stream.connect_request {
+            return Err(UserError::InvalidState(id, "no trailers on a CONNECT stream"));
         }
         semantics::check_trailers(&trailers).map_err(UserError::InvalidMessage)?;
         self.store.get_mut(id).expect("checked").send_end = SendEnd::Trailers(Box::new(trailers));
@@ -322,6 +331,7 @@ impl Connection {
     ) -> Result<(), Malformed> {
         // The block is encoded straight into the output behind a header placeholder; only
         // a block over the peer's frame size is moved, into CONTINUATION frames.
+        // req 9113-8.1-2
         let out = self.out.frame_buf();
         let start = out.len();
         out.extend_from_slice(&[0; HEADER_LEN]);

@@ -211,16 +211,20 @@ impl FieldCollector {
         // §8.2.1 on names: `from_lowercase` rejects uppercase and every byte outside the
         // token alphabet, which covers 0x00-0x20, 0x7f-0xff and the colon.
         let header_name =
+            // req 9113-8.2.1-1, 9113-8.2.1-2, 9113-8.2.1-3, 9113-8.2.1-4, 9113-8.2.1-7, 9113-8.2.1-8, 9113-8.1.1-2
             HeaderName::from_lowercase(name).map_err(|_| "invalid character in a field name")?;
         // §8.2.1 on values: the edges here; NUL, CR and LF (with every other control
         // character but HTAB) are refused by `HeaderValue` below.
+        // req 9113-8.2.1-6
         if !valid_value_edges(field.value) {
             return Err("whitespace around a field value");
         }
+        // req 9113-8.2.2-2
         if is_connection_specific(name) {
             return Err("connection-specific header field");
         }
         match name {
+            // req 9113-8.2.2-3, 9113-8.2.2-4
             b"te" if &field.value[..] != b"trailers" => return Err("te other than trailers"),
             b"content-length" => {
                 let n = parse_content_length(field.value)?;
@@ -230,6 +234,7 @@ impl FieldCollector {
                 self.content_length = Some(n);
             }
             b"cookie" => {
+                // req 9113-8.2.3-2
                 // §8.2.3: cookie crumbs are joined with "; " into one field.
                 match &mut self.cookie {
                     Some(joined) => {
@@ -243,6 +248,7 @@ impl FieldCollector {
             b"host" => self.host = Some(field.value.clone()),
             b"priority" => self.priority = Some(field.value.clone()),
             _ => {
+                // req 9113-8.2.1-5
                 let mut value = HeaderValue::from_maybe_shared(field.value.clone())
                     .map_err(|_| "invalid character in a field value")?;
                 value.set_sensitive(field.sensitive);
@@ -253,6 +259,7 @@ impl FieldCollector {
                 return Ok(());
             }
         }
+        // req 9113-8.2.1-5
         let mut value = HeaderValue::from_maybe_shared(field.value.clone())
             .map_err(|_| "invalid character in a field value")?;
         value.set_sensitive(field.sensitive);
@@ -266,9 +273,11 @@ impl FieldCollector {
         targets: &mut TargetCache,
     ) -> Result<(), Malformed> {
         // §8.3: all pseudo-header fields MUST come before regular fields.
+        // req 9113-8.3-7
         if self.regular_seen {
             return Err("pseudo-header field after a regular field");
         }
+        // req 9113-8.3-9
         const REPEATED: Malformed = "repeated pseudo-header field";
         let value = field.value;
         match (self.kind, &field.name[..]) {
@@ -299,6 +308,7 @@ impl FieldCollector {
                 }
                 // §8.3.1: :path MUST NOT be empty.
                 self.path = Some(match &value[..] {
+                    // req 9113-8.3.1-12
                     b"" => return Err("empty :path"),
                     b"*" => PathAndQuery::from_static("*"),
                     _ => targets.path(value)?,
@@ -308,6 +318,7 @@ impl FieldCollector {
                 // §8.2.1: the one pseudo-header value no `http` parser checks
                 // (`:method`, `:scheme`, `:authority`, `:path` and `:status` admit no NUL,
                 // CR, LF, SP or HTAB in their grammars).
+                // req 9113-8.3-5
                 if !valid_value(value) {
                     return Err("invalid character or whitespace in a pseudo-header value");
                 }
@@ -322,7 +333,9 @@ impl FieldCollector {
                 }
                 self.status = Some(value.clone());
             }
+            // req 9113-8.1-4, 9113-8.3-4
             (MessageKind::Trailers, _) => return Err("pseudo-header field in trailers"),
+            // req 9113-8.3-2, 9113-8.3-3, 9113-8.3-5
             _ => return Err("unknown or misplaced pseudo-header field"),
         }
         Ok(())
@@ -368,6 +381,7 @@ impl FieldCollector {
             // §8.3.1: a host field that differs from :authority makes the request malformed.
             Some(host) if has_authority => {
                 let authority = self.authority.as_ref().map_or("", |a| a.as_str());
+                // req 9113-8.3.1-1, 9113-8.3.1-5
                 if authority.as_bytes() != &host[..] {
                     return Err(":authority and host disagree");
                 }
@@ -380,6 +394,7 @@ impl FieldCollector {
         let mut extensions = http::Extensions::new();
         if is_connect && self.protocol.is_none() {
             // §8.5: CONNECT carries :authority only; :scheme and :path MUST be omitted.
+            // req 9113-8.5-1
             if self.scheme.is_some() || self.path.is_some() {
                 return Err("CONNECT with :scheme or :path");
             }
@@ -400,6 +415,7 @@ impl FieldCollector {
                 extensions.insert(Protocol(protocol));
             }
             // §8.3.1: :method, :scheme and :path are required.
+            // req 9113-8.3.1-15
             let scheme = self.scheme.take().ok_or("missing :scheme")?;
             parts.path_and_query = Some(self.path.take().ok_or("missing :path")?);
             match authority {
@@ -426,6 +442,7 @@ impl FieldCollector {
     }
 
     fn finish_response(&mut self) -> Result<Response<()>, Malformed> {
+        // req 9113-8.3.2-1
         let status = self.status.take().ok_or("missing :status")?;
         if status.len() != 3 {
             return Err(":status is not three digits");

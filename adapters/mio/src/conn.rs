@@ -410,6 +410,7 @@ impl Conn {
         }
         let status = Response::builder().status(StatusCode::PAYLOAD_TOO_LARGE).body(());
         let _ = self.h2.send_response(id, status.unwrap_or_default(), true);
+        // req 9113-8.1-6
         // RFC 9113 §8.1: after a complete response, NO_ERROR asks the client to stop sending.
         let _ = self.h2.reset(id, ErrorCode::NO_ERROR);
     }

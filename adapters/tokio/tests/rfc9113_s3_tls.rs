@@ -133,7 +133,7 @@ async fn rfc9113_3_3_our_client_refuses_a_tls_server_without_alpn() {
         roots.add(cert).unwrap();
         let client = tls::client_config(roots).unwrap();
         let result = tls::connect(addr, "localhost", client, Config::default()).await;
-        let error = result.err().expect("a server without ALPN h2 is refused");
+        let error = result.expect_err("a server without ALPN h2 is refused");
         assert!(error.to_string().contains("ALPN"), "{error}");
     })
     .await;

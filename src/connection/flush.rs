@@ -125,6 +125,7 @@ impl Connection {
 
     fn next_step(&self, id: StreamId) -> Step {
         let Some(stream) = self.store.get(id) else { return Step::Done };
+        // req 9113-5.1-9, 9113-6.4-1
         if !stream.state.can_send() {
             return Step::Done;
         }
@@ -133,6 +134,7 @@ impl Connection {
             if stream_window == 0 {
                 return Step::StreamBlocked;
             }
+            // req 9113-5.2.1-2
             let window = stream_window.min(self.send_window.available());
             if window == 0 {
                 return Step::ConnectionBlocked;
@@ -152,6 +154,7 @@ impl Connection {
 
     /// Writes one DATA frame; `Some(incremental)` if the stream has more to send.
     fn send_data_frame(&mut self, id: StreamId, len: u32, end_stream: bool) -> Option<bool> {
+        // req 9113-6.1-1
         let flags = if end_stream { flags::END_STREAM } else { 0 };
         FrameHeader { length: len, kind: FrameType::DATA, flags, stream_id: id }
             .encode(self.out.frame_buf());

@@ -61,6 +61,7 @@ impl Connection {
         }
         // §6.6: push disabled by our SETTINGS_ENABLE_PUSH = 0.
         if !self.local.enable_push {
+            // req 9113-6.5.2-2
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE with push disabled"));
         }
         let promised = Some(frame.promised_id);
@@ -112,6 +113,7 @@ impl Connection {
         let total = block.fragments.len() + frame.fragment.len();
         block.fragments.extend_from_slice(&frame.fragment);
         if count > self.config.max_continuation_frames {
+            // req 9113-5.4-7
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many CONTINUATION frames"));
         }
         self.check_block_size(total)?;
@@ -143,6 +145,7 @@ impl Connection {
         let disposition = self.disposition(id, promised)?;
         let kind = match disposition {
             Disposition::NewRequest => MessageKind::Request {
+                // req 9113-5.5-5
                 connect_protocol: self.local.enable_connect_protocol
                     || self.config.enable_connect_protocol,
             },
@@ -165,6 +168,7 @@ impl Connection {
         }
         let mut collector = FieldCollector::new(kind, map);
         let (checked, targets) = (&mut self.checked_fields, &mut self.targets);
+        // req 9113-5.1-11
         let decoded = match self
             .decoder
             .decode_ref(&block, |field| collector.push(field, checked, targets))
@@ -220,6 +224,7 @@ impl Connection {
         if let Some(promised) = promised {
             // §6.6: the promised id must be a new server stream; the associated stream must
             // be one of ours that is open or half-closed (local).
+            // req 9113-5.1.1-4
             if !promised.is_server_initiated() || !self.is_idle(promised) {
                 return Err(self.fail(
                     ErrorCode::PROTOCOL_ERROR,
@@ -235,10 +240,12 @@ impl Connection {
                 }
                 _ if self.store.closed_by(id) == Some(crate::streams::ClosedBy::LocalReset) => {
                     // We reset the associated stream; the promise crossed our RST_STREAM.
+                    // req 9113-5.1-11
                     self.store.remember_closed(promised, crate::streams::ClosedBy::LocalReset);
                     Ok(Disposition::StreamError(ErrorCode::CANCEL))
                         .map(|_| Disposition::Push { promised })
                 }
+                // req 9113-5.1-14, 9113-5.1-7
                 _ => Err(self
                     .fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE on a stream that is not open")),
             };
@@ -252,6 +259,7 @@ impl Connection {
                         Disposition::Response
                     }
                     Outcome::Next(_) => Disposition::Trailers,
+                    // req 9113-5.1-8
                     Outcome::StreamError(code) => Disposition::StreamError(code),
                     Outcome::ConnectionError(code) => {
                         return Err(self.fail(code, "HEADERS in a reserved stream"));
@@ -264,6 +272,7 @@ impl Connection {
         if self.role == Role::Server {
             // §5.1.1: a client opens odd streams only, in increasing order.
             if !id.is_client_initiated() {
+                // req 9113-5.1-2, 9113-5.1.1-4
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "client opened an even stream"));
             }
             if id > self.last_remote_id {
@@ -272,6 +281,7 @@ impl Connection {
             return Ok(Disposition::Closed);
         }
         if self.is_idle(id) {
+            // req 9113-5.1-2
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "HEADERS on an idle stream"));
         }
         Ok(Disposition::Closed)
@@ -312,6 +322,7 @@ impl Connection {
         // req 9113-8.7-2, 9113-8.7-3
         // §5.1.2: streams beyond our limit are refused (REFUSED_STREAM: safe to retry).
         if self.active_remote > self.config.max_concurrent_streams {
+            // req 9113-5.1.2-2
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
         // req 9113-8.1.1-3
@@ -402,6 +413,7 @@ impl Connection {
         // §5.1.2: a pushed response opens one of the peer's streams; over our
         // SETTINGS_MAX_CONCURRENT_STREAMS it is refused.
         let reserved = self.store.get(id).is_some_and(|s| s.state == State::ReservedRemote);
+        // req 9113-5.1.2-2
         if reserved && self.active_remote >= self.config.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }

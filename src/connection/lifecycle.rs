@@ -22,8 +22,10 @@ impl Connection {
         }
         // req 9113-3.4-1, 9113-3.4-3, 9113-3.3-2, 9113-3.2-3
         let settings = self.initial_settings();
+        // req 9113-6.5-1
         self.write_frame(&Frame::Settings(settings.clone()));
         self.pending_settings.push_back(settings);
+        // req 9113-5.2.1-1
         if let Some(increment) =
             self.recv_window.grow_target(self.config.initial_connection_window_size)
         {
@@ -38,10 +40,13 @@ impl Connection {
             s = s.with(SettingId::HEADER_TABLE_SIZE, c.header_table_size);
         }
         if self.role == Role::Client {
+            // req 9113-6.5.2-4, 9113-6.5.2-5
             s = s.with(SettingId::ENABLE_PUSH, u32::from(c.enable_push));
         }
+        // req 9113-6.5.2-9
         s = s.with(SettingId::MAX_CONCURRENT_STREAMS, c.max_concurrent_streams);
         if c.initial_stream_window_size != 65_535 {
+            // req 9113-5.2.1-1
             s = s.with(SettingId::INITIAL_WINDOW_SIZE, c.initial_stream_window_size);
         }
         if c.max_frame_size != 16_384 {
@@ -64,20 +69,24 @@ impl Connection {
     /// Ends the connection with GOAWAY `code` (a connection error, §5.4.1) and returns the
     /// sticky error. Every stream is reported reset.
     pub(super) fn fail(&mut self, code: ErrorCode, reason: &'static str) -> ConnectionError {
+        // req 9113-5.4-1, 9113-5.4-2, 9113-5.4-5
         if let Some(e) = &self.error {
             return e.clone();
         }
         let error = ConnectionError::local(code, reason);
+        // req 9113-5.4-3, 9113-5.4-4
         if self.goaway_sent.is_none() || code != ErrorCode::NO_ERROR {
             // §6.8: the last stream id never grows from one GOAWAY to the next (streams
             // ignored after a final GOAWAY were not processed).
             // req 9113-8.7-4
             let last =
                 self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
+            // req 9113-5.4-6, 9113-5.4.1-1, 9113-5.4.1-4
             self.send_goaway(last, code, Bytes::from_static(reason.as_bytes()));
         }
         self.error = Some(error.clone());
         self.abort_streams(code, Initiator::Local);
+        // req 9113-5.4.1-2
         self.finish_closing();
         error
     }
@@ -98,6 +107,7 @@ impl Connection {
         id: StreamId,
         code: ErrorCode,
     ) -> Result<(), ConnectionError> {
+        // req 9113-5.4.1-3
         if !self.local_resets.take(self.now) {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many stream errors"));
         }
@@ -192,6 +202,7 @@ impl Connection {
         // RFC 9113 §8.1: a message the peer completed before its RST_STREAM (NO_ERROR after
         // a complete response asks us only to stop sending) stays readable.
         let complete = how == ClosedBy::RemoteReset && stream.recv_end;
+        // req 9113-6.4-1
         if how != ClosedBy::EndStream {
             // req 9113-8.1-7
             if !complete {
@@ -296,6 +307,7 @@ impl Connection {
             self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
             self.shutdown = Shutdown::Draining;
         } else {
+            // req 9113-5.4.1-4
             self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
             self.write_frame(&Frame::Ping(Ping { ack: false, payload: SHUTDOWN_PING }));
             self.shutdown = Shutdown::Announced;
@@ -320,6 +332,7 @@ impl Connection {
     pub(super) fn close_idle(&mut self) {
         let last =
             self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
+        // req 9113-5.4.1-4
         self.send_goaway(last, ErrorCode::NO_ERROR, Bytes::from_static(b"idle timeout"));
         self.finish_closing();
     }

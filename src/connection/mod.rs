@@ -68,6 +68,7 @@ impl Default for PeerSettings {
             initial_window_size: 65_535,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             max_header_list_size: u32::MAX,
+            // req 9113-5.5-6
             enable_connect_protocol: false,
         }
     }
@@ -255,6 +256,7 @@ impl Connection {
         // req 9113-4.2-1
         frames.set_max_frame_size(config.max_frame_size.max(DEFAULT_MAX_FRAME_SIZE));
         let mut decoder = hpack::Decoder::new();
+        // req 9113-6.5.2-13
         decoder.set_max_header_list_size(config.max_header_list_size as usize);
         let mut conn = Connection {
             role,
@@ -271,6 +273,7 @@ impl Connection {
             encoder: hpack::Encoder::new(),
             pending_control: 0,
             store: Store::new(config.max_closed_streams as usize),
+            // req 9113-5.1.1-1
             next_local_id: if role == Role::Client { 1 } else { 2 },
             last_remote_id: StreamId::ZERO,
             active_local: 0,

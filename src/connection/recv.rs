@@ -48,6 +48,7 @@ impl Connection {
             data.advance(n);
         }
         self.frames.push(data);
+        // req 9113-5.2.2-1
         while !self.input_paused() {
             let next = match self.frames.next_raw() {
                 Ok(Some(next)) => next,
@@ -90,6 +91,7 @@ impl Connection {
             self.timers.preface = None;
         }
         // §6.10: a field block is a contiguous run of HEADERS/PUSH_PROMISE + CONTINUATION.
+        // req 9113-6.2-4, 9113-5.5-3
         if let Some(block) = &self.header_block {
             if head.kind != FrameType::CONTINUATION || head.stream_id != block.stream_id {
                 // req 9113-8.1-2
@@ -130,6 +132,7 @@ impl Connection {
             Frame::Continuation(f) => self.recv_continuation(f),
             Frame::PriorityUpdate(f) => self.recv_priority_update(f),
             Frame::Unknown(f) => {
+                // req 9113-5.5-2, 9113-5.5-1
                 // req 9113-4.1-2
                 // §5.5: unknown frame types are ignored; the application may look.
                 self.events.push_back(Event::UnknownFrame(f));
@@ -143,6 +146,7 @@ impl Connection {
     /// PRIORITY).
     fn frame_error(&mut self, kind: FrameType, e: ProtocolError) -> Result<(), ConnectionError> {
         if let Scope::Stream(id) = e.scope {
+            // req 9113-5.1-1, 9113-5.4.1-3
             if self.is_idle(id) && kind != FrameType::PRIORITY {
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "frame on an idle stream"));
             }
@@ -171,17 +175,22 @@ impl Connection {
     ) -> Result<(), ConnectionError> {
         match self.store.closed_by(id) {
             // §5.1: after our RST_STREAM, frames in flight are ignored.
+            // req 9113-5.1-11, 9113-5.4.2-1, 9113-6.4-2, 9113-5.4.2-2, 9113-5.4.2-3, 9113-5.1-12, 9113-5.1-13
             Some(ClosedBy::LocalReset) => Ok(()),
             // §5.1: after the peer's RST_STREAM, a stream error STREAM_CLOSED.
+            // req 9113-6.1-6
             Some(ClosedBy::RemoteReset) => self.stream_error(id, ErrorCode::STREAM_CLOSED),
             // §5.1: after END_STREAM both ways, a connection error STREAM_CLOSED.
+            // req 9113-5.1-10
             Some(ClosedBy::EndStream) => {
                 Err(self.fail(ErrorCode::STREAM_CLOSED, "frame on a closed stream"))
             }
             // Long forgotten, or never opened below the highest id (§5.1.1).
+            // req 9113-5.1.1-4, 9113-5.1-14
             None if kind == FrameType::HEADERS => {
                 Err(self.fail(ErrorCode::PROTOCOL_ERROR, "HEADERS on a closed or skipped stream"))
             }
+            // req 9113-6.1-6
             None => self.stream_error(id, ErrorCode::STREAM_CLOSED),
         }
     }
@@ -199,15 +208,18 @@ impl Connection {
             );
         }
         if self.is_idle(id) {
+            // req 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "DATA on an idle stream"));
         }
         if len == 0 && !frame.end_stream {
             self.count_empty_frame()?;
         }
         let stream = match self.store.get_mut(id) {
+            // req 9113-6.1-6
             Some(stream) if stream.state.can_recv() => stream,
             other => {
                 let state = other.map(|s| s.state);
+                // req 9113-5.1-11
                 // Discarded data is consumed at once for the connection window.
                 self.release_connection(len);
                 return match state {
@@ -215,8 +227,10 @@ impl Connection {
                         // half-closed (remote), reserved: what the table says.
                         match state.on(StreamEvent::RecvData) {
                             Outcome::ConnectionError(code) => {
+                                // req 9113-5.1-7
                                 Err(self.fail(code, "DATA in a reserved stream"))
                             }
+                            // req 9113-5.1-8, 9113-6.1-6
                             Outcome::StreamError(code) => self.stream_error(id, code),
                             _ => Ok(()),
                         }
@@ -273,8 +287,10 @@ impl Connection {
         self.stats.resets_received += 1;
         // §6.4: RST_STREAM on an idle stream is a connection error PROTOCOL_ERROR.
         if self.is_idle(id) {
+            // req 9113-6.4-6, 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "RST_STREAM on an idle stream"));
         }
+        // req 9113-5.4.2-4
         let Some(stream) = self.store.get(id) else { return Ok(()) };
         if stream.state == crate::streams::state::State::Closed {
             return Ok(());
@@ -317,9 +333,11 @@ impl Connection {
             return Ok(());
         }
         self.stats.settings_received += 1;
+        // req 9113-5.4-7
         if !self.settings_frames.take(self.now) {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "SETTINGS flood"));
         }
+        // req 9113-6.5.3-1, 9113-6.5.3-2, 9113-6.5-3
         for setting in &frame.entries {
             let value = setting.value;
             match setting.id {
@@ -330,6 +348,7 @@ impl Connection {
                 }
                 SettingId::ENABLE_PUSH => {
                     // §6.5.2: a server MUST NOT send 1; a client receiving it errs.
+                    // req 9113-6.5.2-7
                     if self.role == Role::Client && value == 1 {
                         return Err(
                             self.fail(ErrorCode::PROTOCOL_ERROR, "server sent ENABLE_PUSH 1")
@@ -338,6 +357,7 @@ impl Connection {
                     self.peer.enable_push = value == 1;
                 }
                 SettingId::MAX_CONCURRENT_STREAMS => {
+                    // req 9113-6.5.2-8
                     let was_full = self.active_local >= self.peer.max_concurrent_streams;
                     let raised = value > self.peer.max_concurrent_streams;
                     self.peer.max_concurrent_streams = value;
@@ -357,9 +377,11 @@ impl Connection {
                     }
                     self.peer.enable_connect_protocol = value == 1;
                 }
+                // req 9113-6.5.2-14, 9113-6.5.3-3, 9113-5.5-1
                 _ => {} // §6.5.2: unknown settings are ignored (and shown in the event).
             }
         }
+        // req 9113-6.5.3-4
         // req 9113-3.4-4 (our own preface was queued when the connection was made, so this follows it)
         self.write_frame(&Frame::Settings(Settings::ack()));
         self.pending_control += 1;
@@ -394,6 +416,7 @@ impl Connection {
     }
 
     fn apply_local_settings(&mut self, acked: &Settings) -> Result<(), ConnectionError> {
+        // req 9113-6.5-3
         for setting in &acked.entries {
             let value = setting.value;
             match setting.id {
@@ -477,6 +500,7 @@ impl Connection {
         }
         // §5.1: WINDOW_UPDATE on an idle stream is a connection error PROTOCOL_ERROR.
         if self.is_idle(id) {
+            // req 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream"));
         }
         let Some(stream) = self.store.get_mut(id) else {
@@ -485,6 +509,7 @@ impl Connection {
             return self.count_empty_frame();
         };
         // §5.1: in reserved (remote) the peer may send only HEADERS, RST_STREAM or PRIORITY.
+        // req 9113-5.1-7
         if stream.state == crate::streams::state::State::ReservedRemote {
             return Err(
                 self.fail(ErrorCode::PROTOCOL_ERROR, "WINDOW_UPDATE on a reserved (remote) stream")

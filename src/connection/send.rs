@@ -47,10 +47,12 @@ impl Connection {
         if self.next_local_id > StreamId::MAX.0 {
             return Err(UserError::StreamIdsExhausted);
         }
+        // req 9113-5.1.2-1
         if self.active_local >= self.peer.max_concurrent_streams {
             self.want_streams = true;
             return Err(UserError::ConcurrencyLimit);
         }
+        // req 9113-5.5-5
         if request.extensions().get::<Protocol>().is_some() && !self.peer.enable_connect_protocol {
             return Err(UserError::NotAllowed(
                 "extended CONNECT needs SETTINGS_ENABLE_CONNECT_PROTOCOL",
@@ -61,6 +63,7 @@ impl Connection {
             semantics::encode_request(&request, enc, dst)
         })
         .map_err(UserError::InvalidMessage)?;
+        // req 9113-5.1.1-1, 9113-5.1.1-3
         self.next_local_id += 2;
         let events: &[StreamEvent] = if end_stream {
             &[StreamEvent::SendHeaders, StreamEvent::SendEndStream]
@@ -224,6 +227,7 @@ impl Connection {
     /// wanted).
     pub fn reset(&mut self, id: StreamId, code: ErrorCode) -> Result<(), UserError> {
         match self.store.get(id) {
+            // req 9113-6.4-5, 9113-6.4-3, 9113-5.4.2-2, 9113-5.1-9
             Some(s) if s.state != State::Closed && s.state != State::Idle => {}
             _ => return Err(UserError::UnknownStream(id)),
         }
@@ -255,12 +259,15 @@ impl Connection {
             return Err(UserError::NotAllowed("too many SETTINGS waiting for an ACK"));
         }
         for s in &settings.entries {
+            // req 9113-6.5.2-11
             s.id.validate(s.value).map_err(UserError::InvalidSetting)?;
+            // req 9113-6.5.2-4, 9113-6.5.2-6
             if s.id == SettingId::ENABLE_PUSH && self.role == Role::Server && s.value == 1 {
                 return Err(UserError::NotAllowed("a server cannot enable push"));
             }
         }
         let settings = Settings { ack: false, entries: settings.entries };
+        // req 9113-6.5-2
         self.write_frame(&Frame::Settings(settings.clone()));
         self.pending_settings.push_back(settings);
         if self.timers.settings.is_none() {
@@ -297,7 +304,9 @@ impl Connection {
         if self.closing {
             return Err(UserError::Closed);
         }
+        // req 9113-6.1-4, 9113-6.2-5
         let stream = self.store.get(id).ok_or(UserError::UnknownStream(id))?;
+        // req 9113-5.1-6, 9113-5.1-9, 9113-6.4-1
         if !stream.state.can_send() || !matches!(stream.send_end, SendEnd::Open) {
             return Err(UserError::InvalidState(id, "the stream's sending side is closed"));
         }
@@ -342,6 +351,7 @@ impl Connection {
         // req 9113-4.1-1, 9113-4.3-1 (the block is written whole, HEADERS then its CONTINUATIONs)
         let max = self.peer.max_frame_size as usize;
         let block_len = out.len() - start - HEADER_LEN;
+        // req 9113-6.2-3
         let rest = (block_len > max).then(|| out.split_off(start + HEADER_LEN + max));
         let mut flags = if end_stream { flags::END_STREAM } else { 0 };
         if rest.is_none() {
@@ -391,6 +401,7 @@ impl Connection {
 pub(super) fn release_stream_window(stream: &mut Stream, n: u32, threshold: u32) -> Option<u32> {
     stream.recv.release(n);
     // No point in announcing window for a stream the peer has finished.
+    // req 9113-5.1-6, 9113-5.1-9, 9113-6.4-1
     if stream.state.can_recv() && !stream.recv_end {
         stream.recv.take_update(threshold, false)
     } else {

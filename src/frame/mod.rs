@@ -117,6 +117,7 @@ impl Frame {
             FrameType::PRIORITY_UPDATE => {
                 Frame::PriorityUpdate(PriorityUpdate::decode(&header, payload)?)
             }
+            // req 9113-5.5-2
             _ => Frame::Unknown(Unknown::decode(&header, payload)),
         })
     }

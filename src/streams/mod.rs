@@ -97,6 +97,7 @@ impl Stream {
             send_end: SendEnd::Open,
             head_sent: false,
             want_capacity: false,
+            // req 9113-5.3.2-1, 9113-5.3.2-2
             urgency: 3,
             incremental: true,
             queued: false,

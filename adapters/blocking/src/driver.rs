@@ -276,6 +276,7 @@ impl Driver {
         self.conn.handle_timeout(Instant::now());
         loop {
             self.step();
+            // req 9113-5.4.1-2
             if self.dead || (self.conn.is_closed() && !self.writing) {
                 break;
             }

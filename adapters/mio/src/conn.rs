@@ -140,6 +140,7 @@ impl Conn {
 
     /// Whether the connection is over: closed and flushed, dead, or out of linger time.
     pub(crate) fn is_done(&self, now: Instant) -> bool {
+        // req 9113-5.4.1-2
         self.dead.is_some() || self.h2.is_closed() || self.linger.is_some_and(|at| at <= now)
     }
 

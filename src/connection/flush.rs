@@ -131,10 +131,12 @@ impl Connection {
         }
         if stream.send_buffered > 0 {
             let stream_window = stream.send_window.available();
+            // req 9113-6.9.2-3
             if stream_window == 0 {
                 return Step::StreamBlocked;
             }
             // req 9113-5.2.1-2
+            // req 9113-6.9.1-1
             let window = stream_window.min(self.send_window.available());
             if window == 0 {
                 return Step::ConnectionBlocked;
@@ -146,6 +148,7 @@ impl Connection {
             return Step::Data { len, end_stream };
         }
         match stream.send_end {
+            // req 9113-6.9.1-2
             SendEnd::EndStream => Step::EndStream,
             SendEnd::Trailers(_) => Step::Trailers,
             SendEnd::Open | SendEnd::Sent => Step::Done,

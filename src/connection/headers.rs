@@ -60,6 +60,7 @@ impl Connection {
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE from a client"));
         }
         // §6.6: push disabled by our SETTINGS_ENABLE_PUSH = 0.
+        // req 9113-6.6-9
         if !self.local.enable_push {
             // req 9113-6.5.2-2
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE with push disabled"));
@@ -106,6 +107,7 @@ impl Connection {
         // §6.10: a CONTINUATION must follow a HEADERS, PUSH_PROMISE or CONTINUATION
         // without END_HEADERS (interleaving was rejected before dispatch).
         let Some(block) = self.header_block.as_mut() else {
+            // req 9113-6.10-6
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "CONTINUATION without a field block"));
         };
         block.continuations += 1;
@@ -171,6 +173,7 @@ impl Connection {
         // req 9113-5.1-11
         let decoded = match self
             .decoder
+            // req 9113-6.8-9
             .decode_ref(&block, |field| collector.push(field, checked, targets))
         {
             Ok(()) => {
@@ -225,6 +228,7 @@ impl Connection {
             // §6.6: the promised id must be a new server stream; the associated stream must
             // be one of ours that is open or half-closed (local).
             // req 9113-5.1.1-4
+            // req 9113-6.6-14
             if !promised.is_server_initiated() || !self.is_idle(promised) {
                 return Err(self.fail(
                     ErrorCode::PROTOCOL_ERROR,
@@ -238,6 +242,7 @@ impl Connection {
                 Some(State::Open | State::HalfClosedLocal) if self.is_local(id) => {
                     Ok(Disposition::Push { promised })
                 }
+                // req 9113-6.6-13
                 _ if self.store.closed_by(id) == Some(crate::streams::ClosedBy::LocalReset) => {
                     // We reset the associated stream; the promise crossed our RST_STREAM.
                     // req 9113-5.1-11
@@ -246,6 +251,7 @@ impl Connection {
                         .map(|_| Disposition::Push { promised })
                 }
                 // req 9113-5.1-14, 9113-5.1-7
+                // req 9113-6.6-12
                 _ => Err(self
                     .fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE on a stream that is not open")),
             };
@@ -298,6 +304,7 @@ impl Connection {
         // §6.8: after our final GOAWAY, streams above its last id are ignored; the client
         // knows they were not processed. Their later frames are discarded like those after
         // our RST_STREAM (§5.1), still counted for the connection window.
+        // req 9113-6.8-9, 9113-6.8-10
         if self.goaway_sent.is_some_and(|last| id > last) {
             self.store.remember_closed(id, crate::streams::ClosedBy::LocalReset);
             return Ok(());

@@ -75,13 +75,16 @@ impl Connection {
         }
         let error = ConnectionError::local(code, reason);
         // req 9113-5.4-3, 9113-5.4-4
+        // req 9113-6.8-5
         if self.goaway_sent.is_none() || code != ErrorCode::NO_ERROR {
             // §6.8: the last stream id never grows from one GOAWAY to the next (streams
             // ignored after a final GOAWAY were not processed).
             // req 9113-8.7-4
+            // req 9113-6.8-6
             let last =
                 self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
             // req 9113-5.4-6, 9113-5.4.1-1, 9113-5.4.1-4
+            // req 9113-6.8-2, 9113-6.8-11
             self.send_goaway(last, code, Bytes::from_static(reason.as_bytes()));
         }
         self.error = Some(error.clone());
@@ -179,6 +182,7 @@ impl Connection {
         }
         // §6.9.2: the receive window starts at our *acknowledged* initial window; a change
         // still unacknowledged reaches every stream with its ACK (`apply_local_settings`).
+        // req 9113-6.9.3-1
         let (send, recv) = (self.peer.initial_window_size, self.local.initial_window_size);
         self.store.insert_with(id, || Stream::new(state, send, recv))
     }
@@ -308,6 +312,7 @@ impl Connection {
             self.shutdown = Shutdown::Draining;
         } else {
             // req 9113-5.4.1-4
+            // req 9113-6.8-2, 9113-6.8-7
             self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
             self.write_frame(&Frame::Ping(Ping { ack: false, payload: SHUTDOWN_PING }));
             self.shutdown = Shutdown::Announced;
@@ -322,6 +327,7 @@ impl Connection {
             self.shutdown = Shutdown::Draining;
             self.timers.shutdown = None;
             // req 9113-8.7-4
+            // req 9113-6.8-5, 9113-6.8-8
             self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
             self.check_drained();
         }
@@ -330,9 +336,11 @@ impl Connection {
     /// Ends an idle connection: GOAWAY NO_ERROR, and a clean close — no error, since
     /// nothing went wrong (the `Closed` event carries `None`).
     pub(super) fn close_idle(&mut self) {
+        // req 9113-6.8-6
         let last =
             self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
         // req 9113-5.4.1-4
+        // req 9113-6.8-2, 9113-6.8-11
         self.send_goaway(last, ErrorCode::NO_ERROR, Bytes::from_static(b"idle timeout"));
         self.finish_closing();
     }
@@ -355,6 +363,7 @@ impl Connection {
             .filter(|&id| self.store.get(id).is_some_and(|s| s.state != State::Closed))
             .collect();
         // An error code ends the connection (and every stream) below.
+        // req 9113-7-1, 9113-7-2
         let fatal = frame.error_code != ErrorCode::NO_ERROR && self.error.is_none();
         self.events.push_back(Event::GoAway {
             last_stream_id: last,

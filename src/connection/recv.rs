@@ -93,6 +93,7 @@ impl Connection {
         // §6.10: a field block is a contiguous run of HEADERS/PUSH_PROMISE + CONTINUATION.
         // req 9113-6.2-4, 9113-5.5-3
         if let Some(block) = &self.header_block {
+            // req 9113-6.6-5, 9113-6.10-2, 9113-6.10-4
             if head.kind != FrameType::CONTINUATION || head.stream_id != block.stream_id {
                 // req 9113-8.1-2
                 return Err(
@@ -110,6 +111,7 @@ impl Connection {
             Ok(frame) => frame,
             Err(e) => return self.frame_error(head.kind, e),
         };
+        // req 9113-6.9-1, 9113-6.9-2
         match frame {
             Frame::Data(f) => self.recv_data(f),
             Frame::Headers(_) => unreachable!("decoded above"),
@@ -202,6 +204,7 @@ impl Connection {
         let len = frame.flow_controlled_len() as u32;
         self.stats.data_received += frame.data.len() as u64;
         // §6.9: DATA counts against the connection window whatever the stream's state.
+        // req 9113-6.9-6, 9113-6.9-4, 9113-6.8-10
         if !self.recv_window.receive(len) {
             return Err(
                 self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection flow-control window exceeded")
@@ -309,6 +312,7 @@ impl Connection {
             stream_id: id,
             error_code: frame.error_code,
             initiator: Initiator::Remote,
+            // req 9113-7-1, 9113-7-2
             retryable: frame.error_code == ErrorCode::REFUSED_STREAM,
         });
         self.close_stream(id, ClosedBy::RemoteReset);
@@ -397,6 +401,7 @@ impl Connection {
         let mut overflow = false;
         let mut grown = Vec::new();
         for (id, stream) in self.store.iter_mut() {
+            // req 9113-6.9.2-1
             if stream.send_window.adjust(old, value).is_err() {
                 overflow = true;
             }
@@ -404,6 +409,7 @@ impl Connection {
                 grown.push(id);
             }
         }
+        // req 9113-6.9.2-4
         if overflow {
             return Err(
                 self.fail(ErrorCode::FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE overflows a window")
@@ -425,6 +431,7 @@ impl Connection {
                     // req 9113-4.3.1-2
                     self.decoder.set_max_table_size(value as usize);
                 }
+                // req 9113-6.6-9
                 SettingId::ENABLE_PUSH => self.local.enable_push = value == 1,
                 SettingId::MAX_CONCURRENT_STREAMS => self.local.max_concurrent_streams = value,
                 SettingId::INITIAL_WINDOW_SIZE => {
@@ -432,9 +439,11 @@ impl Connection {
                     self.local.initial_window_size = value;
                     let mut overflow = false;
                     for (_, stream) in self.store.iter_mut() {
+                        // req 9113-6.9.2-1, 9113-6.9.3-1, 9113-6.9.3-2, 9113-6.9.3-3
                         overflow |= stream.recv.retarget(old, value).is_err();
                     }
                     if overflow {
+                        // req 9113-6.9.2-4
                         return Err(self.fail(ErrorCode::FLOW_CONTROL_ERROR, "window overflow"));
                     }
                 }
@@ -458,6 +467,7 @@ impl Connection {
     // ----- PING (§6.7) -----
 
     fn recv_ping(&mut self, frame: Ping) -> Result<(), ConnectionError> {
+        // req 9113-6.7-5
         if frame.ack {
             match frame.payload {
                 KEEPALIVE_PING => self.keepalive_answered(),
@@ -480,6 +490,7 @@ impl Connection {
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "PING flood"));
         }
         // §6.7: answer with the same payload and ACK set.
+        // req 9113-6.7-2, 9113-6.7-3, 9113-6.7-4
         self.write_frame(&Frame::Ping(Ping { ack: true, payload: frame.payload }));
         self.pending_control += 1;
         Ok(())
@@ -491,6 +502,7 @@ impl Connection {
         let id = frame.stream_id;
         if id.is_zero() {
             // §6.9.1: past 2^31-1 is a connection error FLOW_CONTROL_ERROR.
+            // req 9113-6.9-4, 9113-6.9.1-4
             if self.send_window.increase(frame.increment).is_err() {
                 return Err(self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection window overflow"));
             }
@@ -503,6 +515,7 @@ impl Connection {
             // req 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream"));
         }
+        // req 9113-6.9-5
         let Some(stream) = self.store.get_mut(id) else {
             // §5.1: closed streams may still see WINDOW_UPDATE for a while; ignore, but
             // count it, as a flood of them costs work for nothing.
@@ -515,6 +528,7 @@ impl Connection {
                 self.fail(ErrorCode::PROTOCOL_ERROR, "WINDOW_UPDATE on a reserved (remote) stream")
             );
         }
+        // req 9113-6.9.1-4
         if stream.send_window.increase(frame.increment).is_err() {
             // §6.9.1: past 2^31-1 on a stream is a stream error FLOW_CONTROL_ERROR.
             return self.stream_error(id, ErrorCode::FLOW_CONTROL_ERROR);

@@ -41,6 +41,7 @@ impl Connection {
         if self.closing {
             return Err(UserError::Closed);
         }
+        // req 9113-6.8-1
         if self.is_going_away() {
             return Err(UserError::GoingAway);
         }
@@ -354,6 +355,7 @@ impl Connection {
         // req 9113-6.2-3
         let rest = (block_len > max).then(|| out.split_off(start + HEADER_LEN + max));
         let mut flags = if end_stream { flags::END_STREAM } else { 0 };
+        // req 9113-6.10-1, 9113-6.10-5
         if rest.is_none() {
             flags |= flags::END_HEADERS;
         }

@@ -87,6 +87,9 @@ pub(crate) struct FieldCollector {
     status: Option<Bytes>,
     host: Option<Bytes>,
     cookie: Option<BytesMut>,
+    /// A cookie crumb arrived never-indexed (RFC 7541 §6.2.3): the joined cookie is marked
+    /// sensitive, so that a relay sends it on never-indexed too (§7.1.3).
+    cookie_sensitive: bool,
     content_length: Option<u64>,
     /// The RFC 9218 `priority` field, kept aside so the scheduler need not search for it.
     priority: Option<Bytes>,
@@ -112,6 +115,7 @@ impl FieldCollector {
             status: None,
             host: None,
             cookie: None,
+            cookie_sensitive: false,
             content_length: None,
             priority: None,
             headers: map,
@@ -123,7 +127,7 @@ impl FieldCollector {
     /// read buffer or HPACK arena. `None` for a collector not worth keeping: one that found
     /// the block malformed, or holds a never-indexed (sensitive) value.
     pub(crate) fn snapshot(&self) -> Option<Snapshot> {
-        if self.error.is_some() {
+        if self.error.is_some() || self.cookie_sensitive {
             return None;
         }
         let copy = |b: &Option<Bytes>| b.as_deref().map(Bytes::copy_from_slice);
@@ -158,6 +162,7 @@ impl FieldCollector {
             status: copy(&self.status),
             host: copy(&self.host),
             cookie: self.cookie.clone(),
+            cookie_sensitive: false,
             content_length: self.content_length,
             priority: copy(&self.priority),
             headers: None,
@@ -236,6 +241,8 @@ impl FieldCollector {
             b"cookie" => {
                 // req 9113-8.2.3-2
                 // §8.2.3: cookie crumbs are joined with "; " into one field.
+                // req 7541-6.2.3-3, 7541-7.1.3-1
+                self.cookie_sensitive |= field.sensitive;
                 match &mut self.cookie {
                     Some(joined) => {
                         joined.extend_from_slice(b"; ");
@@ -251,6 +258,7 @@ impl FieldCollector {
                 // req 9113-8.2.1-5
                 let mut value = HeaderValue::from_maybe_shared(field.value.clone())
                     .map_err(|_| "invalid character in a field value")?;
+                // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-1 (the mark is kept for a relay)
                 value.set_sensitive(field.sensitive);
                 if let (Some(entry), false) = (entry, field.sensitive) {
                     checked.put(entry, &header_name, &value);
@@ -262,6 +270,7 @@ impl FieldCollector {
         // req 9113-8.2.1-5
         let mut value = HeaderValue::from_maybe_shared(field.value.clone())
             .map_err(|_| "invalid character in a field value")?;
+        // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-1
         value.set_sensitive(field.sensitive);
         self.headers.get_or_insert_default().append(header_name, value);
         Ok(())
@@ -366,8 +375,9 @@ impl FieldCollector {
             return Err(e);
         }
         if let Some(cookie) = self.cookie.take() {
-            let value = HeaderValue::from_maybe_shared(cookie.freeze())
+            let mut value = HeaderValue::from_maybe_shared(cookie.freeze())
                 .map_err(|_| "invalid cookie value")?;
+            value.set_sensitive(self.cookie_sensitive);
             self.headers.get_or_insert_default().append(http::header::COOKIE, value);
         }
         Ok(())

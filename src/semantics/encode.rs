@@ -147,6 +147,7 @@ fn push_headers<'a>(
                     fields.push(FieldRef {
                         name: name_bytes,
                         value: crumb,
+                        // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-2
                         sensitive: value.is_sensitive(),
                     });
                 }
@@ -156,6 +157,7 @@ fn push_headers<'a>(
         fields.push(FieldRef {
             name: name_bytes,
             value: value_bytes,
+            // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-2
             sensitive: value.is_sensitive(),
         });
     }

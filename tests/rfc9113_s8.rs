@@ -57,7 +57,7 @@ fn names(fields: &[(String, String)]) -> Vec<&str> {
     fields.iter().map(|(n, _)| n.as_str()).collect()
 }
 
-fn pairs<'a>(fields: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
     fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
 }
 

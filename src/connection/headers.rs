@@ -116,6 +116,7 @@ impl Connection {
         block.fragments.extend_from_slice(&frame.fragment);
         if count > self.config.max_continuation_frames {
             // req 9113-5.4-7
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many CONTINUATION frames"));
         }
         self.check_block_size(total)?;
@@ -171,6 +172,8 @@ impl Connection {
         let mut collector = FieldCollector::new(kind, map);
         let (checked, targets) = (&mut self.checked_fields, &mut self.targets);
         // req 9113-5.1-11
+        // §10.5.1: every block is decoded, whatever becomes of its stream.
+        // req 9113-10.5.1-2
         let decoded = match self
             .decoder
             // req 9113-6.8-9
@@ -474,6 +477,7 @@ impl Connection {
             // The associated stream was reset by us: refuse the push too.
             return self.stream_error(promised, ErrorCode::CANCEL);
         }
+        // req 9113-10.5-1
         // §10.5: promised streams wait in the store until used; past our stream limit,
         // further promises are a stream error ENHANCE_YOUR_CALM.
         let is_reserved = |s: &Stream| s.state == State::ReservedRemote;
@@ -488,7 +492,7 @@ impl Connection {
             Ok(Ok(r)) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };
-        // req 9113-8.4-2, 9113-8.4.1-3, 9113-8.4-6, 9113-8.4.2-2
+        // req 9113-8.4-2, 9113-8.4.1-3, 9113-8.4-6, 9113-8.4.2-2, 9113-10.4-2
         // §8.4, §8.4.1: a promised request is safe and cacheable (GET or HEAD), has no
         // content, and names the authority the push is for.
         let head = request.method() == http::Method::HEAD;

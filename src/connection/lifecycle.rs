@@ -112,6 +112,7 @@ impl Connection {
     ) -> Result<(), ConnectionError> {
         // req 9113-5.4.1-3
         if !self.local_resets.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many stream errors"));
         }
         if code == ErrorCode::REFUSED_STREAM {
@@ -307,12 +308,13 @@ impl Connection {
         }
         if self.role == Role::Client {
             // A client only refuses pushes; one GOAWAY says it all.
-            // req 9113-8.7-4
+            // req 9113-8.7-4, 9113-9.1-4
             self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
             self.shutdown = Shutdown::Draining;
         } else {
             // req 9113-5.4.1-4
             // req 9113-6.8-2, 9113-6.8-7
+            // req 9113-9.1-4
             self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
             self.write_frame(&Frame::Ping(Ping { ack: false, payload: SHUTDOWN_PING }));
             self.shutdown = Shutdown::Announced;
@@ -341,6 +343,7 @@ impl Connection {
             self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
         // req 9113-5.4.1-4
         // req 9113-6.8-2, 9113-6.8-11
+        // req 9113-9.1-4
         self.send_goaway(last, ErrorCode::NO_ERROR, Bytes::from_static(b"idle timeout"));
         self.finish_closing();
     }

@@ -303,6 +303,7 @@ impl Connection {
         if self.role == Role::Server && !stream.head_sent {
             self.stats.resets_received_early += 1;
             if !self.remote_resets.take(self.now) {
+                // req 9113-10.5-2, 9113-10.5-3
                 return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many streams reset early"));
             }
         }
@@ -339,6 +340,7 @@ impl Connection {
         self.stats.settings_received += 1;
         // req 9113-5.4-7
         if !self.settings_frames.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "SETTINGS flood"));
         }
         // req 9113-6.5.3-1, 9113-6.5.3-2, 9113-6.5-3
@@ -487,6 +489,7 @@ impl Connection {
         }
         self.stats.pings_received += 1;
         if !self.pings.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "PING flood"));
         }
         // §6.7: answer with the same payload and ACK set.
@@ -590,6 +593,7 @@ impl Connection {
     pub(super) fn count_empty_frame(&mut self) -> Result<(), ConnectionError> {
         self.stats.empty_frames_received += 1;
         if !self.empty_frames.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many empty frames"));
         }
         Ok(())
@@ -597,6 +601,7 @@ impl Connection {
 
     fn count_priority_signal(&mut self) -> Result<(), ConnectionError> {
         if !self.priorities.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "priority frame flood"));
         }
         Ok(())

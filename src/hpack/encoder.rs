@@ -127,10 +127,12 @@ fn name_indexable(static_index: Option<usize>) -> bool {
 #[inline]
 fn policy(static_index: Option<usize>, field: &FieldRef<'_>, table_max: usize) -> Indexing {
     // req 7541-6.2.3-2, 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-1, 7541-7.1.3-2
+    // req 9113-10.6-1, 9113-10.6-2
     if field.sensitive {
         return Indexing::Never;
     }
     match static_index {
+        // req 9113-10.6-1
         Some(AUTHORIZATION | PROXY_AUTHORIZATION) => return Indexing::Never,
         Some(COOKIE) if field.value.len() < MIN_INDEXED_COOKIE => return Indexing::Never,
         _ if !name_indexable(static_index) => return Indexing::NoIndex,

@@ -216,7 +216,7 @@ impl FieldCollector {
         // §8.2.1 on names: `from_lowercase` rejects uppercase and every byte outside the
         // token alphabet, which covers 0x00-0x20, 0x7f-0xff and the colon.
         let header_name =
-            // req 9113-8.2.1-1, 9113-8.2.1-2, 9113-8.2.1-3, 9113-8.2.1-4, 9113-8.2.1-7, 9113-8.2.1-8, 9113-8.1.1-2
+            // req 9113-8.2.1-1, 9113-8.2.1-2, 9113-8.2.1-3, 9113-8.2.1-4, 9113-8.2.1-7, 9113-8.2.1-8, 9113-8.1.1-2, 9113-10.3-1
             HeaderName::from_lowercase(name).map_err(|_| "invalid character in a field name")?;
         // §8.2.1 on values: the edges here; NUL, CR and LF (with every other control
         // character but HTAB) are refused by `HeaderValue` below.

@@ -20,7 +20,7 @@ pub(crate) fn encode_request(
     let method = request.method();
     let protocol = request.extensions().get::<Protocol>();
     let host = request.headers().get(http::header::HOST).map(|h| h.as_bytes());
-    // req 9113-8.3.1-2
+    // req 9113-8.3.1-2, 9113-9.1.1-1
     let authority = uri.authority().map(|a| a.as_str().as_bytes()).or(host);
     let mut fields = Fields::new();
     // req 9113-8.3-1, 9113-8.3-2, 9113-8.3-6, 9113-8.3-8
@@ -158,6 +158,7 @@ fn push_headers<'a>(
             name: name_bytes,
             value: value_bytes,
             // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-2
+            // req 9113-10.6-1, 9113-10.6-2
             sensitive: value.is_sensitive(),
         });
     }

@@ -209,9 +209,10 @@ fn short(text: &str, max: usize) -> String {
     format!("{cut} …")
 }
 
-/// Text safe in a Markdown table cell.
+/// Text safe in a Markdown table cell: no column breaks, emphasis or HTML from the RFC's
+/// own characters.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    text.replace('|', "\\|").replace('*', "\\*").replace('<', "&lt;").replace('\n', " ")
 }
 
 fn or_none(s: &str) -> &str {

@@ -31,7 +31,7 @@ pub fn server_config(
 ) -> Result<Arc<ServerConfig>, rustls::Error> {
     // RFC 9113 §9.2: TLS 1.2 and 1.3 only; rustls has neither TLS compression nor
     // renegotiation, and its server no post-handshake authentication.
-    // req 9113-9.2-1, 9113-9.2-2, 9113-9.2-3, 9113-9.2.1-2, 9113-9.2.1-3, 9113-10.6-3
+    // req 9113-9.2-1, 9113-9.2-2, 9113-9.2-3, 9113-9.2.1-2, 9113-9.2.1-3, 9113-9.2.1-6, 9113-10.6-3
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         // req 9113-9.2.3-1

@@ -332,3 +332,63 @@ async fn rfc9113_9_2_our_server_refuses_compression_and_prohibited_suites() {
     })
     .await;
 }
+
+/// §9.2.1: renegotiation is disabled: a TLS 1.2 client (openssl s_client) that asks to
+/// renegotiate once the session is up gets our server's no_renegotiation alert, and no
+/// second handshake takes place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc9113_9_2_1_renegotiation_is_refused() {
+    use tokio::io::AsyncBufReadExt;
+    within(async {
+        let (cert, key) = certificate();
+        let (addr, mut seen) = observed_server(cert, key).await;
+        let mut child = tokio::process::Command::new("openssl")
+            .args(["s_client", "-msg", "-tls1_2", "-alpn", "h2", "-servername", "localhost"])
+            .arg("-connect")
+            .arg(addr.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the openssl tool must be installed to run this test");
+        assert_eq!(seen.recv().await.unwrap().version, Some(ProtocolVersion::TLSv1_2));
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut transcript = String::new();
+        let mut line = Vec::new();
+        // Wait for the server's Finished and then its first record of application data
+        // (our SETTINGS), so the renegotiation does not cross it.
+        let mut finished = false;
+        loop {
+            line.clear();
+            assert!(stdout.read_until(b'\n', &mut line).await.unwrap() > 0, "{transcript}");
+            let text = String::from_utf8_lossy(&line).into_owned();
+            transcript.push_str(&text);
+            if text.starts_with("<<<") && text.contains("Finished") {
+                finished = true;
+            } else if finished && text.starts_with("<<< TLS 1.2, RecordHeader") {
+                break;
+            }
+        }
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"R\n").await.unwrap();
+        // Read until the server's answer to the new ClientHello is in.
+        let mut answered = false;
+        while !answered {
+            line.clear();
+            if stdout.read_until(b'\n', &mut line).await.unwrap() == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&line).into_owned();
+            answered =
+                text.starts_with("<<<") && (text.contains("Alert") || text.contains("ServerHello"));
+            transcript.push_str(&text);
+        }
+        drop(stdin);
+        let _ = child.kill().await;
+        let answer = transcript.lines().rev().find(|l| l.starts_with("<<<")).unwrap_or("");
+        assert!(answer.contains("warning no_renegotiation"), "{transcript}");
+        assert_eq!(transcript.matches("ServerHello\n").count(), 1, "{transcript}");
+    })
+    .await;
+}

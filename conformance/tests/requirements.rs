@@ -126,6 +126,9 @@ fn a_fully_traced_tree() {
     let markdown = report::markdown(&trace);
     assert!(markdown.contains("**3 of 3 requirements traced to code and test**"), "{markdown}");
     assert!(markdown.contains("| 9999-2.1-1 | MUST NOT | both | yes |"), "{markdown}");
+    assert!(markdown.contains("\n### RFC 9999 §1 Frames\n"), "{markdown}");
+    assert!(markdown.contains("\n### RFC 9999 §2.1\n"), "no title given: {markdown}");
+    assert!(text.contains("\n  §1 Frames\n"), "{text}");
 }
 
 #[test]

@@ -16,25 +16,33 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
-/// A requirements file.
+/// A requirements file: requirements, and optionally section titles by RFC.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
     req: Vec<Requirement>,
+    #[serde(default)]
+    titles: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// Section titles by (RFC, section).
+pub(super) type Titles = BTreeMap<(String, String), String>;
+
 /// Every requirement of `root`'s requirement files, in file-name then file order, each
-/// with the file it comes from. Malformed files and entries are reported; a duplicate id
-/// is reported and its later entries dropped.
-pub(super) fn load(root: &Path, problems: &mut Vec<Problem>) -> Vec<(String, Requirement)> {
+/// with the file it comes from, and the section titles they give. Malformed files and
+/// entries are reported; a duplicate id is reported and its later entries dropped.
+pub(super) fn load(
+    root: &Path,
+    problems: &mut Vec<Problem>,
+) -> (Vec<(String, Requirement)>, Titles) {
     let dir = root.join(REQUIREMENTS_DIR);
     let Ok(listing) = fs::read_dir(&dir) else {
         problems.push(Problem {
             place: REQUIREMENTS_DIR.to_string(),
             message: "no requirements directory".into(),
         });
-        return Vec::new();
+        return (Vec::new(), Titles::new());
     };
     let mut paths: Vec<_> = listing
         .flatten()
@@ -43,6 +51,7 @@ pub(super) fn load(root: &Path, problems: &mut Vec<Problem>) -> Vec<(String, Req
         .collect();
     paths.sort();
     let mut out: Vec<(String, Requirement)> = Vec::new();
+    let mut titles = Titles::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     for path in paths {
         let file = scan::relative(root, &path);
@@ -50,7 +59,14 @@ pub(super) fn load(root: &Path, problems: &mut Vec<Problem>) -> Vec<(String, Req
             .map_err(|e| e.to_string())
             .and_then(|text| toml::from_str::<File>(&text).map_err(|e| one_line(&e.to_string())));
         let reqs = match parsed {
-            Ok(f) => f.req,
+            Ok(f) => {
+                for (rfc, sections) in f.titles {
+                    for (section, title) in sections {
+                        titles.insert((rfc.clone(), section), title);
+                    }
+                }
+                f.req
+            }
             Err(e) => {
                 problems.push(Problem { place: file.clone(), message: format!("malformed: {e}") });
                 continue;
@@ -71,7 +87,7 @@ pub(super) fn load(root: &Path, problems: &mut Vec<Problem>) -> Vec<(String, Req
             out.push((file.clone(), req));
         }
     }
-    out
+    (out, titles)
 }
 
 /// What is wrong with one entry on its own.
@@ -154,7 +170,7 @@ pub(super) fn resolve(
         entries.push(Entry { req, file, sites, tests, status });
     }
     entries.sort_by_cached_key(|e| order_key(&e.req));
-    Trace { entries, problems }
+    Trace { entries, problems, titles: Titles::new() }
 }
 
 fn status(req: &Requirement, sites: &[Site], tests: &[TestRef]) -> Status {

@@ -21,7 +21,7 @@ mod scan;
 pub use scan::{looks_like_id, parse_line};
 
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
@@ -216,6 +216,8 @@ pub struct Trace {
     /// Problems: malformed entries, duplicate ids, annotations naming unknown ids, cited
     /// tests that do not exist.
     pub problems: Vec<Problem>,
+    /// Section titles by (RFC, section), from the `[titles.<rfc>]` tables of the files.
+    pub titles: BTreeMap<(String, String), String>,
 }
 
 impl Trace {
@@ -239,6 +241,11 @@ impl Trace {
         format!("{} of {} requirements traced to code and test", self.traced(), self.counted())
     }
 
+    /// The title of a section of an RFC, if a file gives it.
+    pub fn title(&self, rfc: &str, section: &str) -> Option<&str> {
+        self.titles.get(&(rfc.to_string(), section.to_string())).map(String::as_str)
+    }
+
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.req.id == id)
@@ -250,7 +257,9 @@ impl Trace {
 /// resolves every cited test against the files under `root` and `registry`.
 pub fn check(root: &Path, registry: &Registry) -> Trace {
     let mut problems = Vec::new();
-    let reqs = check::load(root, &mut problems);
+    let (reqs, titles) = check::load(root, &mut problems);
     let sites = scan::annotations(root, &mut problems);
-    check::resolve(root, registry, reqs, sites, problems)
+    let mut trace = check::resolve(root, registry, reqs, sites, problems);
+    trace.titles = titles;
+    trace
 }

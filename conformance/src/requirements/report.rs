@@ -32,7 +32,8 @@ pub fn text(trace: &Trace, missing_only: bool) -> String {
         }
         if e.req.section != section {
             section = &e.req.section;
-            let _ = writeln!(out, "  §{section}");
+            let title = trace.title(rfc, section).map(|t| format!(" {t}")).unwrap_or_default();
+            let _ = writeln!(out, "  §{section}{title}");
         }
         let observable = if e.req.observable { "observable" } else { "internal" };
         let _ = writeln!(
@@ -123,7 +124,8 @@ pub fn markdown(trace: &Trace) -> String {
         }
         if e.req.section != section {
             section = &e.req.section;
-            let _ = writeln!(out, "\n### RFC {rfc} §{section}\n");
+            let title = trace.title(rfc, section).map(|t| format!(" {t}")).unwrap_or_default();
+            let _ = writeln!(out, "\n### RFC {rfc} §{section}{title}\n");
             let _ = writeln!(
                 out,
                 "| id | level | binds | observable | text | code | tests | status |\n\

@@ -78,8 +78,8 @@ pub fn text(trace: &Trace, missing_only: bool) -> String {
     out
 }
 
-/// The Markdown report: summary and counts, a table per section, the exempt requirements
-/// with their reasons, and the problems if any.
+/// The Markdown report: summary and counts, a table per section, the untraced ones again in
+/// one list, the exempt requirements with their reasons, and the problems if any.
 pub fn markdown(trace: &Trace) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Requirements traceability: RFC 9113 and RFC 7541\n");
@@ -151,6 +151,17 @@ pub fn markdown(trace: &Trace) -> String {
             or_dash(&tests.join("<br>")),
             e.status,
         );
+    }
+    let untraced: Vec<&Entry> =
+        trace.entries.iter().filter(|e| matches!(e.status, Status::Untraced(_))).collect();
+    let _ = writeln!(out, "\n## Untraced ({})\n", untraced.len());
+    if !untraced.is_empty() {
+        let _ = writeln!(out, "| id | level | binds | status | note |\n|---|---|---|---|---|");
+    }
+    for e in untraced {
+        let note = e.req.note.as_deref().map(cell).unwrap_or_else(|| "–".into());
+        let (id, level, binds) = (&e.req.id, &e.req.level, &e.req.binds);
+        let _ = writeln!(out, "| {id} | {level} | {binds} | {} | {note} |", e.status);
     }
     let exempt: Vec<&Entry> = trace.entries.iter().filter(|e| e.status == Status::Exempt).collect();
     let _ = writeln!(out, "\n## Exempt ({})\n", exempt.len());

@@ -28,12 +28,14 @@ impl Window {
 
     /// How many bytes may be sent or received now.
     pub fn available(self) -> u32 {
+        // req 9113-6.9.2-3
         self.0.max(0) as u32
     }
 
     /// Grows the window by a WINDOW_UPDATE increment.
     pub fn increase(&mut self, increment: u32) -> Result<(), WindowOverflow> {
         let next = i64::from(self.0) + i64::from(increment);
+        // req 9113-6.9.1-3
         if next > i64::from(MAX_WINDOW_SIZE) {
             return Err(WindowOverflow);
         }
@@ -53,6 +55,7 @@ impl Window {
     /// Applies a change of SETTINGS_INITIAL_WINDOW_SIZE from `old` to `new` (§6.9.2).
     pub fn adjust(&mut self, old: u32, new: u32) -> Result<(), WindowOverflow> {
         let next = i64::from(self.0) + i64::from(new) - i64::from(old);
+        // req 9113-6.9.1-3, 9113-6.9.2-2
         if next > i64::from(MAX_WINDOW_SIZE) || next < i64::from(i32::MIN) {
             return Err(WindowOverflow);
         }

@@ -1,10 +1,12 @@
-//! Command-line parsing and the `run`, `serve` and `client-run` commands.
+//! Command-line parsing and the `run`, `serve`, `client-run` and `requirements` commands.
 
 use h2proto_conformance::doubles::Double;
+use h2proto_conformance::requirements::{self, Registry};
 use h2proto_conformance::runner::{self, Options, Report};
 use h2proto_conformance::server::{self, Runtime};
 use h2proto_conformance::{client, report};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -40,7 +42,18 @@ commands:
       field of the story format is read, null as if absent). With --encode, encode each story's headers with h2proto's
       encoder instead and decode them back, reporting the encoded size. --table-size
       sets the dynamic table size used for --encode (default: 4096, or the story's own
-      header_table_size).";
+      header_table_size).
+  requirements [--missing] [--markdown] [--write FILE] [--root DIR]
+      The traceability check: every normative statement of RFC 9113 and RFC 7541 in
+      conformance/requirements/*.toml, with the code sites that keep it (`// req <id>`
+      comments in src/, adapters/*/src/, conformance/src/) and the tests that prove it.
+      Prints them by RFC and section, the exempt ones apart, counts by level and RFC, the
+      problems, and last `N of M requirements traced to code and test`. --missing prints
+      only the untraced ones; --markdown prints the Markdown report instead; --write FILE
+      also writes that report to FILE (conformance/REQUIREMENTS.md is the checked-in one).
+      --root is the repository (default: the nearest directory up from here that holds
+      conformance/requirements). Exit status 1 on a problem (malformed entry, duplicate
+      id, annotation naming an unknown id, cited test missing), not on untraced ones.";
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}\n\n{USAGE}");
@@ -324,4 +337,50 @@ pub(crate) fn client_run(args: &[String]) -> ExitCode {
     }
     println!("{}", summary(passed, failed, skipped));
     if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// The repository root: the nearest directory up from the current one that holds the
+/// requirement files, else the one this binary was built from.
+fn repo_root() -> PathBuf {
+    let here = std::env::current_dir().unwrap_or_default();
+    let found = here.ancestors().find(|d| d.join(requirements::REQUIREMENTS_DIR).is_dir());
+    match found {
+        Some(dir) => dir.to_path_buf(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+    }
+}
+
+pub(crate) fn requirements(args: &[String]) -> ExitCode {
+    let (mut missing, mut markdown, mut write, mut root) = (false, false, None, None);
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--missing" => missing = true,
+            "--markdown" => markdown = true,
+            "--write" => match one_value(args, &mut i, "--write") {
+                Ok(v) => write = Some(v),
+                Err(e) => return usage_error(e),
+            },
+            "--root" => match one_value(args, &mut i, "--root") {
+                Ok(v) => root = Some(PathBuf::from(v)),
+                Err(e) => return usage_error(e),
+            },
+            other => return usage_error(format!("unknown option {other:?}")),
+        }
+        i += 1;
+    }
+    let root = root.unwrap_or_else(repo_root);
+    let trace = requirements::check(&root, &Registry::builtin());
+    if markdown {
+        print!("{}", requirements::report::markdown(&trace));
+    } else {
+        print!("{}", requirements::report::text(&trace, missing));
+    }
+    if let Some(file) = write {
+        if let Err(e) = std::fs::write(&file, requirements::report::markdown(&trace)) {
+            eprintln!("error: cannot write {file}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if trace.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

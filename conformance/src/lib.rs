@@ -10,16 +10,19 @@
 //!   [`doubles`] build on.
 //! - [`client`] is the client-role suite: the runner plays a scripted server and checks how
 //!   h2proto's client reacts.
+//! - [`requirements`] traces every normative statement of RFC 9113 and RFC 7541 to the code
+//!   that keeps it and the tests that prove it, and writes `conformance/REQUIREMENTS.md`.
 //!
-//! The binary's subcommands (`run`, `serve`, `client-run`, `hpack`) are thin wrappers over
-//! these modules; `tests/` aims them at broken servers to prove the suite fails what it
-//! should.
+//! The binary's subcommands (`run`, `serve`, `client-run`, `hpack`, `requirements`) are
+//! thin wrappers over these modules; `tests/` aims them at broken servers to prove the
+//! suite fails what it should.
 
 pub mod cases;
 pub mod client;
 pub mod doubles;
 pub mod peer;
 pub mod report;
+pub mod requirements;
 pub mod runner;
 mod sent;
 pub mod server;

@@ -5,6 +5,7 @@
 //! - `serve`: the reference server in the foreground.
 //! - `client-run`: the client-role suite against h2proto's clients.
 //! - `hpack`: check HPACK against hpack-test-case story files (see [`hpack_check`]).
+//! - `requirements`: the RFC 9113 / RFC 7541 traceability check and report.
 
 mod cli;
 mod hpack_check;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         Some("run") => cli::run(&args[1..]),
         Some("serve") => cli::serve(&args[1..]),
         Some("client-run") => cli::client_run(&args[1..]),
+        Some("requirements") => cli::requirements(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{}", cli::USAGE);
             ExitCode::SUCCESS

@@ -127,24 +127,30 @@ impl Connection {
 
     fn next_step(&self, id: StreamId) -> Step {
         let Some(stream) = self.store.get(id) else { return Step::Done };
+        // req 9113-5.1-9, 9113-6.4-1
         if !stream.state.can_send() {
             return Step::Done;
         }
         if stream.send_buffered > 0 {
             let stream_window = stream.send_window.available();
+            // req 9113-6.9.2-3
             if stream_window == 0 {
                 return Step::StreamBlocked;
             }
+            // req 9113-5.2.1-2
+            // req 9113-6.9.1-1
             let window = stream_window.min(self.send_window.available());
             if window == 0 {
                 return Step::ConnectionBlocked;
             }
+            // req 9113-4.1-1
             let len = stream.send_buffered.min(window).min(self.peer.max_frame_size);
             let end_stream =
                 len == stream.send_buffered && matches!(stream.send_end, SendEnd::EndStream);
             return Step::Data { len, end_stream };
         }
         match stream.send_end {
+            // req 9113-6.9.1-2
             SendEnd::EndStream => Step::EndStream,
             SendEnd::Trailers(_) => Step::Trailers,
             SendEnd::Open | SendEnd::Sent => Step::Done,
@@ -153,6 +159,7 @@ impl Connection {
 
     /// Writes one DATA frame; `Some(incremental)` if the stream has more to send.
     fn send_data_frame(&mut self, id: StreamId, len: u32, end_stream: bool) -> Option<bool> {
+        // req 9113-6.1-1
         let flags = if end_stream { flags::END_STREAM } else { 0 };
         FrameHeader { length: len, kind: FrameType::DATA, flags, stream_id: id }
             .encode(self.out.frame_buf());

@@ -58,12 +58,15 @@ impl Connection {
     }
 
     pub(super) fn recv_push_promise(&mut self, frame: PushPromise) -> Result<(), ConnectionError> {
+        // req 9113-8.4-7
         // §8.4: a client cannot push.
         if self.role == Role::Server {
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE from a client"));
         }
         // §6.6: push disabled by our SETTINGS_ENABLE_PUSH = 0.
-        if !self.config.enable_push {
+        // req 9113-6.6-9
+        if !self.local.enable_push {
+            // req 9113-6.5.2-2
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE with push disabled"));
         }
         let promised = Some(frame.promised_id);
@@ -110,6 +113,7 @@ impl Connection {
         // §6.10: a CONTINUATION must follow a HEADERS, PUSH_PROMISE or CONTINUATION
         // without END_HEADERS (interleaving was rejected before dispatch).
         let Some(block) = self.header_block.as_mut() else {
+            // req 9113-6.10-6
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "CONTINUATION without a field block"));
         };
         block.continuations += 1;
@@ -117,6 +121,8 @@ impl Connection {
         let total = block.fragments.len() + frame.fragment.len();
         block.fragments.extend_from_slice(&frame.fragment);
         if count > self.config.max_continuation_frames {
+            // req 9113-5.4-7
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many CONTINUATION frames"));
         }
         self.check_block_size(total)?;
@@ -148,6 +154,7 @@ impl Connection {
         let disposition = self.disposition(id, promised)?;
         let kind = match disposition {
             Disposition::NewRequest => MessageKind::Request {
+                // req 9113-5.5-5
                 connect_protocol: self.local.enable_connect_protocol
                     || self.config.enable_connect_protocol,
             },
@@ -170,8 +177,12 @@ impl Connection {
         }
         let mut collector = FieldCollector::new(kind, map);
         let (checked, targets) = (&mut self.checked_fields, &mut self.targets);
+        // req 9113-5.1-11
+        // §10.5.1: every block is decoded, whatever becomes of its stream.
+        // req 9113-10.5.1-2
         let decoded = match self
             .decoder
+            // req 9113-6.8-9
             .decode_ref(&block, |field| collector.push(field, checked, targets))
         {
             Ok(()) => {
@@ -180,6 +191,7 @@ impl Connection {
                 Ok(&mut collector)
             }
             Err(e) if e.is_compression_error() => {
+                // req 9113-4.3-2, 9113-4.3-3
                 // §4.3: a block that cannot be decoded is a connection error COMPRESSION_ERROR.
                 return Err(
                     self.fail(ErrorCode::COMPRESSION_ERROR, "header block cannot be decoded")
@@ -229,6 +241,8 @@ impl Connection {
         if let Some(promised) = promised {
             // §6.6: the promised id must be a new server stream; the associated stream must
             // be one of ours that is open or half-closed (local).
+            // req 9113-5.1.1-4
+            // req 9113-6.6-14
             if !promised.is_server_initiated() || !self.is_idle(promised) {
                 return Err(self.fail(
                     ErrorCode::PROTOCOL_ERROR,
@@ -237,16 +251,21 @@ impl Connection {
             }
             self.last_remote_id = promised;
             return match self.store.get(id).map(|s| s.state) {
+                // req 9113-8.4.1-6
                 // §8.4.1: only on a request stream we opened, never on a pushed one.
                 Some(State::Open | State::HalfClosedLocal) if self.is_local(id) => {
                     Ok(Disposition::Push { promised })
                 }
+                // req 9113-6.6-13
                 _ if self.store.closed_by(id) == Some(crate::streams::ClosedBy::LocalReset) => {
                     // We reset the associated stream; the promise crossed our RST_STREAM.
+                    // req 9113-5.1-11
                     self.store.remember_closed(promised, crate::streams::ClosedBy::LocalReset);
                     Ok(Disposition::StreamError(ErrorCode::CANCEL))
                         .map(|_| Disposition::Push { promised })
                 }
+                // req 9113-5.1-14, 9113-5.1-7
+                // req 9113-6.6-12
                 _ => Err(self
                     .fail(ErrorCode::PROTOCOL_ERROR, "PUSH_PROMISE on a stream that is not open")),
             };
@@ -260,6 +279,7 @@ impl Connection {
                         Disposition::Response
                     }
                     Outcome::Next(_) => Disposition::Trailers,
+                    // req 9113-5.1-8
                     Outcome::StreamError(code) => Disposition::StreamError(code),
                     Outcome::ConnectionError(code) => {
                         return Err(self.fail(code, "HEADERS in a reserved stream"));
@@ -272,6 +292,7 @@ impl Connection {
         if self.role == Role::Server {
             // §5.1.1: a client opens odd streams only, in increasing order.
             if !id.is_client_initiated() {
+                // req 9113-5.1-2, 9113-5.1.1-4
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "client opened an even stream"));
             }
             // §5.1: an idle stream we reset is closed: its HEADERS opens nothing.
@@ -281,6 +302,7 @@ impl Connection {
             return Ok(Disposition::Closed);
         }
         if self.is_idle(id) {
+            // req 9113-5.1-2
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "HEADERS on an idle stream"));
         }
         Ok(Disposition::Closed)
@@ -297,6 +319,7 @@ impl Connection {
         // §6.8: after our final GOAWAY, streams above its last id are ignored; the client
         // knows they were not processed. Their later frames are discarded like those after
         // our RST_STREAM (§5.1), still counted for the connection window.
+        // req 9113-6.8-9, 9113-6.8-10
         if self.goaway_sent.is_some_and(|last| id > last) {
             self.store.remember_closed(id, crate::streams::ClosedBy::LocalReset);
             return Ok(());
@@ -315,15 +338,19 @@ impl Connection {
         let priority = collector.priority().cloned();
         let request = match collector.request(&mut self.targets) {
             Ok(r) => r,
+            // req 9113-8.1.1-2, 9113-8.1.1-3, 9113-8.1.1-4
             // §8.1.1: malformed requests are a stream error PROTOCOL_ERROR.
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
+        // req 9113-8.7-2, 9113-8.7-3
         // §5.1.2: streams beyond our limit are refused (REFUSED_STREAM: safe to retry).
         // Closed streams whose data the application has not read yet still hold memory the
         // peer made us keep: they count until read.
+        // req 9113-5.1.2-2
         if self.active_remote + self.unread_remote > self.local.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
+        // req 9113-8.1.1-3
         if end_stream && content_length.is_some_and(|n| n != 0) {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
@@ -366,6 +393,7 @@ impl Connection {
         if end_stream {
             self.transition(id, StreamEvent::RecvEndStream);
         }
+        // req 9113-8.1-6
         let _ = self.send_response(id, response, true);
         self.pending_control += 1;
         if !end_stream {
@@ -380,16 +408,25 @@ impl Connection {
         end_stream: bool,
         decoded: Result<&mut FieldCollector, TooLarge>,
     ) -> Result<(), ConnectionError> {
+        // §8.5: after the heads, a CONNECT stream is a tunnel: a HEADERS frame on it is a
+        // stream error (decoded first, as every block is).
+        // req 9113-8.5-3
+        if self.store.get(id).is_some_and(|s| s.connect_request) {
+            return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
+        }
         // §8.1: trailers MUST end the stream; a HEADERS in the body without END_STREAM is
         // malformed.
+        // req 9113-8.1-5
         if !end_stream {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
+        // req 9113-8.1-4
         let trailers = match decoded.map(|c| c.trailers()) {
             Ok(Ok(t)) => t,
             _ => return self.stream_error(id, ErrorCode::PROTOCOL_ERROR),
         };
         let stream = self.store.get(id).expect("disposition checked");
+        // req 9113-8.1.1-3
         if !stream.no_body && stream.content_length.is_some_and(|cl| cl != stream.received) {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         }
@@ -407,9 +444,11 @@ impl Connection {
         // §5.1.2: a pushed response opens one of the peer's streams; over our
         // SETTINGS_MAX_CONCURRENT_STREAMS it is refused.
         let reserved = self.store.get(id).is_some_and(|s| s.state == State::ReservedRemote);
+        // req 9113-5.1.2-2
         if reserved && self.active_remote >= self.local.max_concurrent_streams {
             return self.stream_error(id, ErrorCode::REFUSED_STREAM);
         }
+        // req 9113-8.1.1-5
         let Ok(collector) = decoded else {
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
         };
@@ -420,6 +459,7 @@ impl Connection {
         };
         let status = response.status();
         if status.is_informational() {
+            // req 9113-8.1-1
             // §8.1: an informational response cannot end the stream.
             if end_stream {
                 return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
@@ -429,11 +469,13 @@ impl Connection {
             return Ok(());
         }
         let stream = self.store.get_mut(id).expect("disposition checked");
+        // req 9113-8.1.1-1
         stream.no_body = stream.head_request
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
         stream.content_length = content_length;
         stream.recv_phase = RecvPhase::Body;
+        // req 9113-8.1.1-3, 9113-8.1.1-5
         let bad_length = end_stream && !stream.no_body && content_length.is_some_and(|n| n != 0);
         self.transition(id, StreamEvent::RecvHeaders);
         if bad_length {
@@ -456,6 +498,7 @@ impl Connection {
             // The associated stream was reset by us: refuse the push too.
             return self.stream_error(promised, ErrorCode::CANCEL);
         }
+        // req 9113-10.5-1
         // §10.5: promised streams wait in the store until used; past our stream limit,
         // further promises are a stream error ENHANCE_YOUR_CALM.
         let is_reserved = |s: &Stream| s.state == State::ReservedRemote;
@@ -470,6 +513,7 @@ impl Connection {
             Ok(Ok(r)) => r,
             _ => return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR),
         };
+        // req 9113-8.4-2, 9113-8.4.1-3, 9113-8.4-6, 9113-8.4.2-2, 9113-10.4-2
         // §8.4, §8.4.1: a promised request is safe and cacheable (GET or HEAD), has no
         // content, and names the authority the push is for.
         let head = request.method() == http::Method::HEAD;
@@ -480,6 +524,7 @@ impl Connection {
             return self.stream_error(promised, ErrorCode::PROTOCOL_ERROR);
         }
         self.store.get_mut(promised).expect("inserted above").head_request = head;
+        // req 9113-8.4-4
         self.events.push_back(Event::PushPromise {
             stream_id: associated,
             promised_id: promised,

@@ -23,9 +23,12 @@ impl Connection {
         if self.role == Role::Client {
             self.out.frame_buf().extend_from_slice(PREFACE);
         }
+        // req 9113-3.4-1, 9113-3.4-3, 9113-3.3-2, 9113-3.2-3
         let settings = self.initial_settings();
+        // req 9113-6.5-1
         self.write_frame(&Frame::Settings(settings.clone()));
         self.pending_settings.push_back(settings);
+        // req 9113-5.2.1-1
         if let Some(increment) =
             self.recv_window.grow_target(self.config.initial_connection_window_size)
         {
@@ -40,10 +43,13 @@ impl Connection {
             s = s.with(SettingId::HEADER_TABLE_SIZE, c.header_table_size);
         }
         if self.role == Role::Client {
+            // req 9113-6.5.2-4, 9113-6.5.2-5
             s = s.with(SettingId::ENABLE_PUSH, u32::from(c.enable_push));
         }
+        // req 9113-6.5.2-9
         s = s.with(SettingId::MAX_CONCURRENT_STREAMS, c.max_concurrent_streams);
         if c.initial_stream_window_size != 65_535 {
+            // req 9113-5.2.1-1
             s = s.with(SettingId::INITIAL_WINDOW_SIZE, c.initial_stream_window_size);
         }
         if c.max_frame_size != 16_384 {
@@ -66,19 +72,27 @@ impl Connection {
     /// Ends the connection with GOAWAY `code` (a connection error, §5.4.1) and returns the
     /// sticky error. Every stream is reported reset.
     pub(super) fn fail(&mut self, code: ErrorCode, reason: &'static str) -> ConnectionError {
+        // req 9113-5.4-1, 9113-5.4-2, 9113-5.4-5
         if let Some(e) = &self.error {
             return e.clone();
         }
         let error = ConnectionError::local(code, reason);
+        // req 9113-5.4-3, 9113-5.4-4
+        // req 9113-6.8-5
         if self.goaway_sent.is_none() || code != ErrorCode::NO_ERROR {
             // §6.8: the last stream id never grows from one GOAWAY to the next (streams
             // ignored after a final GOAWAY were not processed).
+            // req 9113-8.7-4
+            // req 9113-6.8-6
             let last =
                 self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
+            // req 9113-5.4-6, 9113-5.4.1-1, 9113-5.4.1-4
+            // req 9113-6.8-2, 9113-6.8-11
             self.send_goaway(last, code, Bytes::from_static(reason.as_bytes()));
         }
         self.error = Some(error.clone());
         self.abort_streams(code, Initiator::Local);
+        // req 9113-5.4.1-2
         self.finish_closing();
         error
     }
@@ -99,7 +113,9 @@ impl Connection {
         id: StreamId,
         code: ErrorCode,
     ) -> Result<(), ConnectionError> {
+        // req 9113-5.4.1-3
         if !self.local_resets.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many stream errors"));
         }
         self.glitch()?;
@@ -182,6 +198,7 @@ impl Connection {
         }
         // §6.9.2: the receive window starts at our *acknowledged* initial window; a change
         // still unacknowledged reaches every stream with its ACK (`apply_local_settings`).
+        // req 9113-6.9.3-1
         let (send, recv) = (self.peer.initial_window_size, self.local.initial_window_size);
         self.store.insert_with(id, || Stream::new(state, send, recv))
     }
@@ -203,8 +220,15 @@ impl Connection {
         stream.state = State::Closed;
         let mut unread = 0;
         let mut unsent = 0;
+        // RFC 9113 §8.1: a message the peer completed before its RST_STREAM (NO_ERROR after
+        // a complete response asks us only to stop sending) stays readable.
+        let complete = how == ClosedBy::RemoteReset && stream.recv_end;
+        // req 9113-6.4-1
         if how != ClosedBy::EndStream {
-            unread = stream.recv_buf.clear() as u32;
+            // req 9113-8.1-7
+            if !complete {
+                unread = stream.recv_buf.clear() as u32;
+            }
             unsent = stream.send_buffered;
             stream.send_buf.clear();
             stream.send_buffered = 0;
@@ -309,9 +333,13 @@ impl Connection {
         }
         if self.role == Role::Client {
             // A client only refuses pushes; one GOAWAY says it all.
+            // req 9113-8.7-4, 9113-9.1-4
             self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
             self.shutdown = Shutdown::Draining;
         } else {
+            // req 9113-5.4.1-4
+            // req 9113-6.8-2, 9113-6.8-7
+            // req 9113-9.1-4
             self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
             self.write_frame(&Frame::Ping(Ping { ack: false, payload: self.ping_secret }));
             self.shutdown = Shutdown::Announced;
@@ -325,6 +353,8 @@ impl Connection {
         if self.shutdown == Shutdown::Announced {
             self.shutdown = Shutdown::Draining;
             self.timers.shutdown = None;
+            // req 9113-8.7-4
+            // req 9113-6.8-5, 9113-6.8-8
             self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
             self.check_drained();
         }
@@ -333,8 +363,12 @@ impl Connection {
     /// Ends an idle connection: GOAWAY NO_ERROR, and a clean close — no error, since
     /// nothing went wrong (the `Closed` event carries `None`).
     pub(super) fn close_idle(&mut self, why: &'static str) {
+        // req 9113-6.8-6
         let last =
             self.goaway_sent.map_or(self.last_remote_id, |sent| sent.min(self.last_remote_id));
+        // req 9113-5.4.1-4
+        // req 9113-6.8-2, 9113-6.8-11
+        // req 9113-9.1-4
         self.send_goaway(last, ErrorCode::NO_ERROR, Bytes::from_static(why.as_bytes()));
         self.finish_closing();
     }
@@ -357,6 +391,7 @@ impl Connection {
             .filter(|&id| self.store.get(id).is_some_and(|s| s.state != State::Closed))
             .collect();
         // An error code ends the connection (and every stream) below.
+        // req 9113-7-1, 9113-7-2
         let fatal = frame.error_code != ErrorCode::NO_ERROR && self.error.is_none();
         self.events.push_back(Event::GoAway {
             last_stream_id: last,
@@ -369,6 +404,7 @@ impl Connection {
                 stream_id: id,
                 error_code: ErrorCode::REFUSED_STREAM,
                 initiator: Initiator::Remote,
+                // req 9113-8.7-1
                 retryable: true,
             });
             if fatal {

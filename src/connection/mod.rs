@@ -70,6 +70,7 @@ impl Default for PeerSettings {
             initial_window_size: 65_535,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             max_header_list_size: u32::MAX,
+            // req 9113-5.5-6
             enable_connect_protocol: false,
         }
     }
@@ -79,6 +80,8 @@ impl Default for PeerSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct LocalSettings {
     header_table_size: u32,
+    /// SETTINGS_ENABLE_PUSH (a client's): whether PUSH_PROMISE is accepted.
+    enable_push: bool,
     max_concurrent_streams: u32,
     initial_window_size: u32,
     max_frame_size: u32,
@@ -292,8 +295,10 @@ impl Connection {
     pub fn try_new(role: Role, config: Config) -> Result<Connection, ConfigError> {
         config.validate()?;
         let mut frames = FrameDecoder::new();
+        // req 9113-4.2-1
         frames.set_max_frame_size(config.max_frame_size);
         let mut decoder = hpack::Decoder::new();
+        // req 9113-6.5.2-13
         decoder.set_max_header_list_size(config.max_header_list_size as usize);
         let mut conn = Connection {
             role,
@@ -310,6 +315,7 @@ impl Connection {
             encoder: hpack::Encoder::new(),
             pending_control: 0,
             store: Store::new(config.max_closed_streams as usize),
+            // req 9113-5.1.1-1
             next_local_id: if role == Role::Client { 1 } else { 2 },
             last_remote_id: StreamId::ZERO,
             active_local: 0,
@@ -326,6 +332,9 @@ impl Connection {
             want_streams: false,
             local: LocalSettings {
                 header_table_size: 4096,
+                // The value of our first SETTINGS: a server reads it before any request
+                // stream it could push on, so it applies from the start.
+                enable_push: config.enable_push,
                 // Enforced from the start, before the peer acknowledges our first SETTINGS:
                 // a stream it opens over the limit is refused, which is always safe to
                 // retry (§5.1.2, §8.7). Later changes apply from their ACK (§6.5.3).

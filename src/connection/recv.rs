@@ -46,6 +46,7 @@ impl Connection {
         if self.preface_remaining > 0 {
             let offset = PREFACE.len() - self.preface_remaining;
             let n = self.preface_remaining.min(data.len());
+            // req 9113-3.4-5, 9113-3.4-6 (fail() always sends the GOAWAY: we do not omit it)
             if data[..n] != PREFACE[offset..offset + n] {
                 // §3.4: an invalid preface is a connection error of type PROTOCOL_ERROR.
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "invalid connection preface"));
@@ -54,6 +55,7 @@ impl Connection {
             data.advance(n);
         }
         self.frames.push(data);
+        // req 9113-5.2.2-1
         while !self.input_paused() {
             let next = match self.frames.next_raw() {
                 Ok(Some(next)) => next,
@@ -88,6 +90,7 @@ impl Connection {
         self.note_activity();
         // §3.4: the first frame from the peer MUST be SETTINGS.
         if !self.got_settings {
+            // req 9113-3.4-5, 9113-3.4-2 (any SETTINGS, empty included)
             if head.kind != FrameType::SETTINGS || head.has(crate::frame::flags::ACK) {
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "first frame is not SETTINGS"));
             }
@@ -95,8 +98,11 @@ impl Connection {
             self.timers.preface = None;
         }
         // §6.10: a field block is a contiguous run of HEADERS/PUSH_PROMISE + CONTINUATION.
+        // req 9113-6.2-4, 9113-5.5-3
         if let Some(block) = &self.header_block {
+            // req 9113-6.6-5, 9113-6.10-2, 9113-6.10-4
             if head.kind != FrameType::CONTINUATION || head.stream_id != block.stream_id {
+                // req 9113-8.1-2
                 return Err(
                     self.fail(ErrorCode::PROTOCOL_ERROR, "frame interleaved in a field block")
                 );
@@ -112,6 +118,7 @@ impl Connection {
             Ok(frame) => frame,
             Err(e) => return self.frame_error(head.kind, e),
         };
+        // req 9113-6.9-1, 9113-6.9-2
         match frame {
             Frame::Data(f) => self.recv_data(f),
             Frame::Headers(_) => unreachable!("decoded above"),
@@ -138,6 +145,8 @@ impl Connection {
             Frame::Continuation(f) => self.recv_continuation(f),
             Frame::PriorityUpdate(f) => self.recv_priority_update(f),
             Frame::Unknown(mut f) => {
+                // req 9113-5.5-2, 9113-5.5-1
+                // req 9113-4.1-2
                 // §5.5: unknown frame types are ignored; the application may look. A copy
                 // of the payload pins no input, and a flood of them is a flood of glitches.
                 self.glitch()?;
@@ -153,6 +162,7 @@ impl Connection {
     /// PRIORITY).
     fn frame_error(&mut self, kind: FrameType, e: ProtocolError) -> Result<(), ConnectionError> {
         if let Scope::Stream(id) = e.scope {
+            // req 9113-5.1-1, 9113-5.4.1-3
             if self.is_idle(id) && kind != FrameType::PRIORITY {
                 return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "frame on an idle stream"));
             }
@@ -184,18 +194,23 @@ impl Connection {
         match self.store.closed_by(id) {
             // §5.1: after our RST_STREAM, frames in flight are ignored. DATA in flight is
             // normal; a new field block on a stream we reset is not.
+            // req 9113-5.1-11, 9113-5.4.2-1, 9113-6.4-2, 9113-5.4.2-2, 9113-5.4.2-3, 9113-5.1-12, 9113-5.1-13
             Some(ClosedBy::LocalReset) if kind == FrameType::HEADERS => self.glitch(),
             Some(ClosedBy::LocalReset) => Ok(()),
             // §5.1: after the peer's RST_STREAM, a stream error STREAM_CLOSED.
+            // req 9113-6.1-6
             Some(ClosedBy::RemoteReset) => self.stream_error(id, ErrorCode::STREAM_CLOSED),
             // §5.1: after END_STREAM both ways, a connection error STREAM_CLOSED.
+            // req 9113-5.1-10
             Some(ClosedBy::EndStream) => {
                 Err(self.fail(ErrorCode::STREAM_CLOSED, "frame on a closed stream"))
             }
             // Long forgotten, or never opened below the highest id (§5.1.1).
+            // req 9113-5.1.1-4, 9113-5.1-14
             None if kind == FrameType::HEADERS => {
                 Err(self.fail(ErrorCode::PROTOCOL_ERROR, "HEADERS on a closed or skipped stream"))
             }
+            // req 9113-6.1-6
             None => self.stream_error(id, ErrorCode::STREAM_CLOSED),
         }
     }
@@ -207,21 +222,25 @@ impl Connection {
         let len = frame.flow_controlled_len() as u32;
         self.stats.data_received += frame.data.len() as u64;
         // §6.9: DATA counts against the connection window whatever the stream's state.
+        // req 9113-6.9-6, 9113-6.9-4, 9113-6.8-10
         if !self.recv_window.receive(len) {
             return Err(
                 self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection flow-control window exceeded")
             );
         }
         if self.is_idle(id) {
+            // req 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "DATA on an idle stream"));
         }
         if len == 0 && !frame.end_stream {
             self.count_empty_frame()?;
         }
         let stream = match self.store.get_mut(id) {
+            // req 9113-6.1-6
             Some(stream) if stream.state.can_recv() => stream,
             other => {
                 let state = other.map(|s| s.state);
+                // req 9113-5.1-11
                 // Discarded data is consumed at once for the connection window.
                 self.release_connection(len);
                 return match state {
@@ -229,8 +248,10 @@ impl Connection {
                         // half-closed (remote), reserved: what the table says.
                         match state.on(StreamEvent::RecvData) {
                             Outcome::ConnectionError(code) => {
+                                // req 9113-5.1-7
                                 Err(self.fail(code, "DATA in a reserved stream"))
                             }
+                            // req 9113-5.1-8, 9113-6.1-6
                             Outcome::StreamError(code) => self.stream_error(id, code),
                             _ => Ok(()),
                         }
@@ -256,6 +277,7 @@ impl Connection {
             && !stream.no_body
             && stream.content_length.is_some_and(|cl| stream.received != cl);
         if over || short {
+            // req 9113-8.1.1-3
             // §8.1.1: content-length disagreeing with the DATA is malformed.
             self.release_connection(len);
             return self.stream_error(id, ErrorCode::PROTOCOL_ERROR);
@@ -286,10 +308,12 @@ impl Connection {
         self.stats.resets_received += 1;
         // §6.4: RST_STREAM on an idle stream is a connection error PROTOCOL_ERROR.
         if self.is_idle(id) {
+            // req 9113-6.4-6, 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "RST_STREAM on an idle stream"));
         }
         // A reset of a stream already closed does nothing: a few cross a response, a flood
         // of them only costs us lookups.
+        // req 9113-5.4.2-4
         let Some(stream) = self.store.get(id) else { return self.glitch() };
         if stream.state == crate::streams::state::State::Closed {
             return self.glitch();
@@ -299,6 +323,7 @@ impl Connection {
         if self.role == Role::Server && !stream.head_sent {
             self.stats.resets_received_early += 1;
             if !self.remote_resets.take(self.now) {
+                // req 9113-10.5-2, 9113-10.5-3
                 return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many streams reset early"));
             }
         }
@@ -308,6 +333,7 @@ impl Connection {
             stream_id: id,
             error_code: frame.error_code,
             initiator: Initiator::Remote,
+            // req 9113-7-1, 9113-7-2
             retryable: frame.error_code == ErrorCode::REFUSED_STREAM,
         });
         self.close_stream(id, ClosedBy::RemoteReset);
@@ -332,19 +358,24 @@ impl Connection {
             return Ok(());
         }
         self.stats.settings_received += 1;
+        // req 9113-5.4-7
         if !self.settings_frames.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "SETTINGS flood"));
         }
         let mut streams_available = false;
+        // req 9113-6.5.3-1, 9113-6.5.3-2, 9113-6.5-3
         for setting in &frame.entries {
             let value = setting.value;
             match setting.id {
                 SettingId::HEADER_TABLE_SIZE => {
                     self.peer.header_table_size = value;
+                    // req 9113-4.3.1-1 (applied before our ACK is written; the encoder signals it in its next block)
                     self.encoder.set_max_table_size(value as usize);
                 }
                 SettingId::ENABLE_PUSH => {
                     // §6.5.2: a server MUST NOT send 1; a client receiving it errs.
+                    // req 9113-6.5.2-7
                     if self.role == Role::Client && value == 1 {
                         return Err(
                             self.fail(ErrorCode::PROTOCOL_ERROR, "server sent ENABLE_PUSH 1")
@@ -353,6 +384,7 @@ impl Connection {
                     self.peer.enable_push = value == 1;
                 }
                 SettingId::MAX_CONCURRENT_STREAMS => {
+                    // req 9113-6.5.2-8
                     let was_full = self.active_local >= self.peer.max_concurrent_streams;
                     let raised = value > self.peer.max_concurrent_streams;
                     self.peer.max_concurrent_streams = value;
@@ -371,6 +403,7 @@ impl Connection {
                     }
                     self.peer.enable_connect_protocol = value == 1;
                 }
+                // req 9113-6.5.2-14, 9113-6.5.3-3, 9113-5.5-1
                 _ => {} // §6.5.2: unknown settings are ignored (and shown in the event).
             }
         }
@@ -378,6 +411,8 @@ impl Connection {
             self.want_streams = false;
             self.events.push_back(Event::StreamsAvailable);
         }
+        // req 9113-6.5.3-4
+        // req 9113-3.4-4 (our own preface was queued when the connection was made, so this follows it)
         self.write_frame(&Frame::Settings(Settings::ack()));
         self.pending_control += 1;
         self.events.push_back(Event::RemoteSettings { settings: frame });
@@ -392,6 +427,7 @@ impl Connection {
         let mut overflow = false;
         let mut grown = Vec::new();
         for (id, stream) in self.store.iter_mut() {
+            // req 9113-6.9.2-1
             if stream.send_window.adjust(old, value).is_err() {
                 overflow = true;
             }
@@ -399,6 +435,7 @@ impl Connection {
                 grown.push(id);
             }
         }
+        // req 9113-6.9.2-4
         if overflow {
             return Err(
                 self.fail(ErrorCode::FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE overflows a window")
@@ -411,22 +448,28 @@ impl Connection {
     }
 
     fn apply_local_settings(&mut self, acked: &Settings) -> Result<(), ConnectionError> {
+        // req 9113-6.5-3
         for setting in &acked.entries {
             let value = setting.value;
             match setting.id {
                 SettingId::HEADER_TABLE_SIZE => {
                     self.local.header_table_size = value;
+                    // req 9113-4.3.1-2
                     self.decoder.set_max_table_size(value as usize);
                 }
+                // req 9113-6.6-9
+                SettingId::ENABLE_PUSH => self.local.enable_push = value == 1,
                 SettingId::MAX_CONCURRENT_STREAMS => self.local.max_concurrent_streams = value,
                 SettingId::INITIAL_WINDOW_SIZE => {
                     let old = self.local.initial_window_size;
                     self.local.initial_window_size = value;
                     let mut overflow = false;
                     for (_, stream) in self.store.iter_mut() {
+                        // req 9113-6.9.2-1, 9113-6.9.3-1, 9113-6.9.3-2, 9113-6.9.3-3
                         overflow |= stream.recv.retarget(old, value).is_err();
                     }
                     if overflow {
+                        // req 9113-6.9.2-4
                         return Err(self.fail(ErrorCode::FLOW_CONTROL_ERROR, "window overflow"));
                     }
                 }
@@ -450,6 +493,7 @@ impl Connection {
     // ----- PING (§6.7) -----
 
     fn recv_ping(&mut self, frame: Ping) -> Result<(), ConnectionError> {
+        // req 9113-6.7-5
         if frame.ack {
             match frame.payload {
                 payload if payload == self.keepalive_payload() => self.keepalive_answered(),
@@ -469,9 +513,11 @@ impl Connection {
         }
         self.stats.pings_received += 1;
         if !self.pings.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "PING flood"));
         }
         // §6.7: answer with the same payload and ACK set.
+        // req 9113-6.7-2, 9113-6.7-3, 9113-6.7-4
         self.write_frame(&Frame::Ping(Ping { ack: true, payload: frame.payload }));
         self.pending_control += 1;
         Ok(())
@@ -483,6 +529,7 @@ impl Connection {
         let id = frame.stream_id;
         if id.is_zero() {
             // §6.9.1: past 2^31-1 is a connection error FLOW_CONTROL_ERROR.
+            // req 9113-6.9-4, 9113-6.9.1-4
             if self.send_window.increase(frame.increment).is_err() {
                 return Err(self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection window overflow"));
             }
@@ -493,19 +540,23 @@ impl Connection {
         }
         // §5.1: WINDOW_UPDATE on an idle stream is a connection error PROTOCOL_ERROR.
         if self.is_idle(id) {
+            // req 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream"));
         }
+        // req 9113-6.9-5
         let Some(stream) = self.store.get_mut(id) else {
             // §5.1: closed streams may still see WINDOW_UPDATE for a while; ignore, but
             // count it, as a flood of them costs work for nothing.
             return self.count_empty_frame();
         };
         // §5.1: in reserved (remote) the peer may send only HEADERS, RST_STREAM or PRIORITY.
+        // req 9113-5.1-7
         if stream.state == crate::streams::state::State::ReservedRemote {
             return Err(
                 self.fail(ErrorCode::PROTOCOL_ERROR, "WINDOW_UPDATE on a reserved (remote) stream")
             );
         }
+        // req 9113-6.9.1-4
         if stream.send_window.increase(frame.increment).is_err() {
             // §6.9.1: past 2^31-1 on a stream is a stream error FLOW_CONTROL_ERROR.
             return self.stream_error(id, ErrorCode::FLOW_CONTROL_ERROR);
@@ -565,6 +616,7 @@ impl Connection {
     pub(super) fn count_empty_frame(&mut self) -> Result<(), ConnectionError> {
         self.stats.empty_frames_received += 1;
         if !self.empty_frames.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "too many empty frames"));
         }
         Ok(())
@@ -582,6 +634,7 @@ impl Connection {
 
     fn count_priority_signal(&mut self) -> Result<(), ConnectionError> {
         if !self.priorities.take(self.now) {
+            // req 9113-10.5-2, 9113-10.5-3
             return Err(self.fail(ErrorCode::ENHANCE_YOUR_CALM, "priority frame flood"));
         }
         Ok(())

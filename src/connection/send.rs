@@ -41,16 +41,19 @@ impl Connection {
         if self.closing {
             return Err(UserError::Closed);
         }
+        // req 9113-6.8-1
         if self.is_going_away() {
             return Err(UserError::GoingAway);
         }
         if self.next_local_id > StreamId::MAX.0 {
             return Err(UserError::StreamIdsExhausted);
         }
+        // req 9113-5.1.2-1
         if self.active_local >= self.peer.max_concurrent_streams {
             self.want_streams = true;
             return Err(UserError::ConcurrencyLimit);
         }
+        // req 9113-5.5-5
         if request.extensions().get::<Protocol>().is_some() && !self.peer.enable_connect_protocol {
             return Err(UserError::NotAllowed(
                 "extended CONNECT needs SETTINGS_ENABLE_CONNECT_PROTOCOL",
@@ -62,6 +65,7 @@ impl Connection {
             semantics::encode_request(&request, max_list_size, enc, dst)
         })
         .map_err(UserError::InvalidMessage)?;
+        // req 9113-5.1.1-1, 9113-5.1.1-3
         self.next_local_id += 2;
         let events: &[StreamEvent] = if end_stream {
             &[StreamEvent::SendHeaders, StreamEvent::SendEndStream]
@@ -70,6 +74,7 @@ impl Connection {
         };
         let stream = self.open_stream(id, events);
         stream.head_request = request.method() == Method::HEAD;
+        stream.connect_request = request.method() == Method::CONNECT;
         stream.head_sent = true;
         if end_stream {
             stream.send_end = SendEnd::Sent;
@@ -121,6 +126,8 @@ impl Connection {
         if self.role != Role::Server {
             return Err(UserError::WrongRole);
         }
+        // §8.1.1: a response may go out before the request has ended.
+        // req 9113-8.1.1-6
         let stream = self.sendable(id)?;
         if stream.head_sent {
             return Err(UserError::InvalidState(id, "a final response was already sent"));
@@ -132,6 +139,7 @@ impl Connection {
                 "101 Switching Protocols is not allowed in HTTP/2",
             ));
         }
+        // req 9113-8.1-1
         if informational && end_stream {
             return Err(UserError::InvalidMessage(
                 "an informational response cannot end the stream",
@@ -207,6 +215,11 @@ impl Connection {
         if !stream.head_sent {
             return Err(UserError::InvalidState(id, "trailers before the message head"));
         }
+        // RFC 9113 §8.5: a CONNECT stream carries DATA and stream management frames only.
+        // req 9113-8.5-2
+        if stream.connect_request {
+            return Err(UserError::InvalidState(id, "no trailers on a CONNECT stream"));
+        }
         semantics::check_trailers(&trailers, self.peer.max_header_list_size)
             .map_err(UserError::InvalidMessage)?;
         self.store.get_mut(id).expect("checked").send_end = SendEnd::Trailers(Box::new(trailers));
@@ -218,6 +231,7 @@ impl Connection {
     /// wanted).
     pub fn reset(&mut self, id: StreamId, code: ErrorCode) -> Result<(), UserError> {
         match self.store.get(id) {
+            // req 9113-6.4-5, 9113-6.4-3, 9113-5.4.2-2, 9113-5.1-9
             Some(s) if s.state != State::Closed && s.state != State::Idle => {}
             _ => return Err(UserError::UnknownStream(id)),
         }
@@ -249,12 +263,15 @@ impl Connection {
             return Err(UserError::NotAllowed("too many SETTINGS waiting for an ACK"));
         }
         for s in &settings.entries {
+            // req 9113-6.5.2-11
             s.id.validate(s.value).map_err(UserError::InvalidSetting)?;
+            // req 9113-6.5.2-4, 9113-6.5.2-6
             if s.id == SettingId::ENABLE_PUSH && self.role == Role::Server && s.value == 1 {
                 return Err(UserError::NotAllowed("a server cannot enable push"));
             }
         }
         let settings = Settings { ack: false, entries: settings.entries };
+        // req 9113-6.5-2
         self.write_frame(&Frame::Settings(settings.clone()));
         self.pending_settings.push_back(settings);
         if self.timers.settings.is_none() {
@@ -291,7 +308,9 @@ impl Connection {
         if self.closing {
             return Err(UserError::Closed);
         }
+        // req 9113-6.1-4, 9113-6.2-5
         let stream = self.store.get(id).ok_or(UserError::UnknownStream(id))?;
+        // req 9113-5.1-6, 9113-5.1-9, 9113-6.4-1
         if !stream.state.can_send() || !matches!(stream.send_end, SendEnd::Open) {
             return Err(UserError::InvalidState(id, "the stream's sending side is closed"));
         }
@@ -325,6 +344,7 @@ impl Connection {
     ) -> Result<(), Malformed> {
         // The block is encoded straight into the output behind a header placeholder; only
         // a block over the peer's frame size is moved, into CONTINUATION frames.
+        // req 9113-8.1-2
         let out = self.out.frame_buf();
         let start = out.len();
         out.extend_from_slice(&[0; HEADER_LEN]);
@@ -332,10 +352,13 @@ impl Connection {
             out.truncate(start);
             return Err(e);
         }
+        // req 9113-4.1-1, 9113-4.3-1 (the block is written whole, HEADERS then its CONTINUATIONs)
         let max = self.peer.max_frame_size as usize;
         let block_len = out.len() - start - HEADER_LEN;
+        // req 9113-6.2-3
         let rest = (block_len > max).then(|| out.split_off(start + HEADER_LEN + max));
         let mut flags = if end_stream { flags::END_STREAM } else { 0 };
+        // req 9113-6.10-1, 9113-6.10-5
         if rest.is_none() {
             flags |= flags::END_HEADERS;
         }
@@ -383,6 +406,7 @@ impl Connection {
 pub(super) fn release_stream_window(stream: &mut Stream, n: u32, threshold: u32) -> Option<u32> {
     stream.recv.release(n);
     // No point in announcing window for a stream the peer has finished.
+    // req 9113-5.1-6, 9113-5.1-9, 9113-6.4-1
     if stream.state.can_recv() && !stream.recv_end {
         stream.recv.take_update(threshold, false)
     } else {

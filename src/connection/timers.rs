@@ -99,6 +99,7 @@ impl Connection {
             self.fail(ErrorCode::ENHANCE_YOUR_CALM, "header block not finished in time");
             return;
         }
+        // req 9113-6.5.3-5
         if due(t.settings) {
             self.fail(ErrorCode::SETTINGS_TIMEOUT, "SETTINGS not acknowledged in time");
             return;

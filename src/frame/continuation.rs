@@ -25,6 +25,7 @@ impl Continuation {
         payload: Bytes,
     ) -> Result<Continuation, ProtocolError> {
         // §6.10: CONTINUATION on stream 0 is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.10-4
         require_stream(header, "CONTINUATION frame on stream 0")?;
         Ok(Continuation {
             stream_id: header.stream_id,
@@ -66,6 +67,7 @@ impl Continuation {
     pub fn encode_chunks(stream_id: StreamId, rest: &[u8], max: usize, dst: &mut BytesMut) {
         let mut chunks = rest.chunks(max.max(1)).peekable();
         while let Some(chunk) = chunks.next() {
+            // req 9113-6.10-1, 9113-6.10-3
             Self::encode_one(stream_id, chunk, chunks.peek().is_none(), dst);
         }
     }

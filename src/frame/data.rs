@@ -25,6 +25,7 @@ impl Data {
 
     pub(crate) fn decode(header: &FrameHeader, payload: Bytes) -> Result<Data, ProtocolError> {
         // §6.1: DATA on stream 0 is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.1-5
         require_stream(header, "DATA frame on stream 0")?;
         let (data, pad_len) = padding::strip(header, payload, 0)?;
         Ok(Data {

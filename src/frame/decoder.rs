@@ -156,6 +156,7 @@ impl FrameDecoder {
         // §4.2: a frame over SETTINGS_MAX_FRAME_SIZE is a FRAME_SIZE_ERROR. Treated as a
         // connection error for every type: the payload is never buffered, so there is no
         // safe way to skip it and keep flow-control accounting exact.
+        // req 9113-4.2-2
         if head.length > self.max_frame_size {
             return Err(frame_size_error("frame larger than SETTINGS_MAX_FRAME_SIZE"));
         }

@@ -23,6 +23,7 @@ impl GoAway {
 
     pub(crate) fn decode(header: &FrameHeader, payload: Bytes) -> Result<GoAway, ProtocolError> {
         // §6.8: GOAWAY on a stream is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.8-4
         require_connection(header, "GOAWAY frame on a stream")?;
         // §4.2: too small to contain mandatory frame data.
         if payload.len() < 8 {

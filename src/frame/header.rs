@@ -20,6 +20,7 @@ impl StreamId {
 
     /// Reads an identifier from the wire, ignoring the reserved high bit (§4.1).
     pub const fn from_wire(raw: u32) -> StreamId {
+        // req 9113-4.1-6
         StreamId(raw & Self::MAX.0)
     }
 
@@ -158,6 +159,7 @@ impl FrameHeader {
 
     /// Whether `flag` is set.
     #[inline]
+    // req 9113-4.1-3 (a frame type reads only the flags it defines)
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag == flag
     }
@@ -170,6 +172,7 @@ impl FrameHeader {
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         assert!(self.length <= super::MAX_FRAME_SIZE_LIMIT, "frame payload over 2^24-1 bytes");
         let len = self.length.to_be_bytes();
+        // req 9113-4.1-5
         let id = (self.stream_id.0 & StreamId::MAX.0).to_be_bytes();
         [len[1], len[2], len[3], self.kind.0, self.flags, id[0], id[1], id[2], id[3]]
     }

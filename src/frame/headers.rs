@@ -109,6 +109,7 @@ impl Headers {
         payload: Bytes,
     ) -> Result<(Headers, Option<ProtocolError>), ProtocolError> {
         // §6.2: HEADERS on stream 0 is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.2-6
         require_stream(header, "HEADERS frame on stream 0")?;
         let has_priority = header.has(flags::PRIORITY);
         let min = if has_priority { PrioritySpec::LEN } else { 0 };

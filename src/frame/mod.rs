@@ -117,6 +117,7 @@ impl Frame {
             FrameType::PRIORITY_UPDATE => {
                 Frame::PriorityUpdate(PriorityUpdate::decode(&header, payload)?)
             }
+            // req 9113-5.5-2
             _ => Frame::Unknown(Unknown::decode(&header, payload)),
         })
     }
@@ -126,6 +127,7 @@ impl Frame {
     /// # Panics
     /// If the payload would exceed the 24-bit length field (2^24-1 bytes). Respecting the
     /// peer's SETTINGS_MAX_FRAME_SIZE is the caller's job.
+    // req 9113-4.1-4 (each type's encoder sets only the flags it defines)
     pub fn encode(&self, dst: &mut BytesMut) {
         match self {
             Frame::Data(f) => f.encode(dst),
@@ -224,6 +226,7 @@ pub(crate) fn require_connection(
     Ok(())
 }
 
+// req 9113-4.2-2, 9113-4.2-3 (only PRIORITY's is a stream error, see priority.rs)
 pub(crate) fn frame_size_error(reason: &'static str) -> ProtocolError {
     ProtocolError::connection(ErrorCode::FRAME_SIZE_ERROR, reason)
 }

@@ -26,12 +26,16 @@ pub(crate) fn strip(
     if rest < min_rest {
         return Err(frame_size_error("padded frame too short for its mandatory fields"));
     }
+    // req 9113-6.1-7, 9113-6.2-7
+    // req 9113-6.6-15
     if pad_len as usize > rest - min_rest {
         return Err(ProtocolError::connection(
             ErrorCode::PROTOCOL_ERROR,
             "padding is as long as the frame payload or longer",
         ));
     }
+    // req 9113-6.1-3, 9113-6.2-2
+    // req 9113-6.6-3
     payload.truncate(payload.len() - pad_len as usize);
     let _ = bytes::Buf::get_u8(&mut payload);
     Ok((payload, Some(pad_len)))
@@ -45,6 +49,8 @@ pub(crate) fn overhead(pad_len: Option<u8>) -> usize {
 /// Writes `pad_len` zero bytes of padding (§6.1: padding octets MUST be set to zero).
 pub(crate) fn write_tail(pad_len: Option<u8>, dst: &mut BytesMut) {
     if let Some(p) = pad_len {
+        // req 9113-6.1-2, 9113-6.2-1
+        // req 9113-6.6-2
         dst.put_bytes(0, p as usize);
     }
 }

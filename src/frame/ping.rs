@@ -16,8 +16,10 @@ pub struct Ping {
 impl Ping {
     pub(crate) fn decode(header: &FrameHeader, payload: &[u8]) -> Result<Ping, ProtocolError> {
         // §6.7: PING on a stream is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.7-6
         require_connection(header, "PING frame on a stream")?;
         // §6.7: a length other than 8 is a connection error of type FRAME_SIZE_ERROR.
+        // req 9113-6.7-7
         let Ok(payload) = <[u8; 8]>::try_from(payload) else {
             return Err(frame_size_error("PING frame length is not 8"));
         };
@@ -27,6 +29,7 @@ impl Ping {
     /// Writes the frame.
     pub fn encode(&self, dst: &mut BytesMut) {
         FrameHeader {
+            // req 9113-6.7-1
             length: 8,
             kind: FrameType::PING,
             flags: if self.ack { flags::ACK } else { 0 },

@@ -16,8 +16,10 @@ pub struct Priority {
 impl Priority {
     pub(crate) fn decode(header: &FrameHeader, payload: &[u8]) -> Result<Priority, ProtocolError> {
         // §6.3: PRIORITY on stream 0 is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.3-1
         require_stream(header, "PRIORITY frame on stream 0")?;
         // §6.3: a length other than 5 is a *stream* error of type FRAME_SIZE_ERROR.
+        // req 9113-6.3-2
         if payload.len() != PrioritySpec::LEN {
             return Err(ProtocolError::stream(
                 header.stream_id,

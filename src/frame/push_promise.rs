@@ -31,6 +31,7 @@ impl PushPromise {
         payload: Bytes,
     ) -> Result<PushPromise, ProtocolError> {
         // §6.6: PUSH_PROMISE on stream 0 is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.6-7
         require_stream(header, "PUSH_PROMISE frame on stream 0")?;
         let (mut fragment, pad_len) = padding::strip(header, payload, 4)?;
         if fragment.len() < 4 {
@@ -81,6 +82,7 @@ impl PushPromise {
             max_frame_size,
         );
         self.encode_fields(head, rest.is_empty(), dst);
+        // req 9113-6.6-4
         Continuation::encode_chunks(self.stream_id, rest, max_frame_size as usize, dst);
     }
 }

@@ -21,8 +21,10 @@ impl RstStream {
 
     pub(crate) fn decode(header: &FrameHeader, payload: &[u8]) -> Result<RstStream, ProtocolError> {
         // §6.4: RST_STREAM on stream 0 is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.4-4
         require_stream(header, "RST_STREAM frame on stream 0")?;
         // §6.4: a length other than 4 is a connection error of type FRAME_SIZE_ERROR.
+        // req 9113-6.4-7
         if payload.len() != 4 {
             return Err(frame_size_error("RST_STREAM frame length is not 4"));
         }

@@ -56,14 +56,17 @@ impl SettingId {
         let bad = |code, reason| Err(ProtocolError::connection(code, reason));
         match self {
             // §6.5.2: any value other than 0 or 1 is a connection error PROTOCOL_ERROR.
+            // req 9113-6.5.2-3
             SettingId::ENABLE_PUSH if value > 1 => {
                 bad(ErrorCode::PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH is not 0 or 1")
             }
             // §6.5.2: above 2^31-1 is a connection error FLOW_CONTROL_ERROR.
+            // req 9113-6.5.2-10
             SettingId::INITIAL_WINDOW_SIZE if value > MAX_WINDOW_SIZE => {
                 bad(ErrorCode::FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1")
             }
             // §6.5.2: outside 2^14..=2^24-1 is a connection error PROTOCOL_ERROR.
+            // req 9113-6.5.2-12
             SettingId::MAX_FRAME_SIZE
                 if !(super::DEFAULT_MAX_FRAME_SIZE..=MAX_FRAME_SIZE_LIMIT).contains(&value) =>
             {
@@ -136,15 +139,18 @@ impl Settings {
 
     pub(crate) fn decode(header: &FrameHeader, payload: &[u8]) -> Result<Settings, ProtocolError> {
         // §6.5: SETTINGS on a stream is a connection error of type PROTOCOL_ERROR.
+        // req 9113-6.5-7
         require_connection(header, "SETTINGS frame on a stream")?;
         if header.has(flags::ACK) {
             // §6.5: an ACK with a payload is a connection error of type FRAME_SIZE_ERROR.
+            // req 9113-6.5-5
             if !payload.is_empty() {
                 return Err(frame_size_error("SETTINGS ACK with a payload"));
             }
             return Ok(Settings::ack());
         }
         // §6.5: a length that is not a multiple of 6 is a FRAME_SIZE_ERROR.
+        // req 9113-6.5-9
         if payload.len() % 6 != 0 {
             return Err(frame_size_error("SETTINGS length is not a multiple of 6"));
         }
@@ -152,6 +158,7 @@ impl Settings {
         for chunk in payload.chunks_exact(6) {
             let id = SettingId(u16::from_be_bytes([chunk[0], chunk[1]]));
             let value = read_u32(&chunk[2..]);
+            // req 9113-6.5-8
             id.validate(value)?;
             entries.push(Setting { id, value });
         }
@@ -160,11 +167,13 @@ impl Settings {
 
     /// Writes the frame. An ACK is written without entries.
     pub fn encode(&self, dst: &mut BytesMut) {
+        // req 9113-6.5-4
         let count = if self.ack { 0 } else { self.entries.len() };
         FrameHeader {
             length: (count * 6) as u32,
             kind: FrameType::SETTINGS,
             flags: if self.ack { flags::ACK } else { 0 },
+            // req 9113-6.5-6
             stream_id: StreamId::ZERO,
         }
         .encode(dst);

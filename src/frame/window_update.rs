@@ -24,6 +24,7 @@ impl WindowUpdate {
         payload: &[u8],
     ) -> Result<WindowUpdate, ProtocolError> {
         // §6.9: a length other than 4 is a connection error of type FRAME_SIZE_ERROR.
+        // req 9113-6.9-7
         if payload.len() != 4 {
             return Err(frame_size_error("WINDOW_UPDATE frame length is not 4"));
         }
@@ -31,6 +32,7 @@ impl WindowUpdate {
         let increment = read_u32(payload) & 0x7fff_ffff;
         // §6.9: a zero increment is a stream error of type PROTOCOL_ERROR, or a connection
         // error when it targets the connection window.
+        // req 9113-6.9-3, 9113-6.9-4
         if increment == 0 {
             let reason = "WINDOW_UPDATE increment of 0";
             return Err(if header.stream_id.is_zero() {

@@ -240,6 +240,7 @@ impl Decoder {
             pos += 1;
             self.generation += 1;
             let size = read_int(b, 0x1f, src, &mut pos)?;
+            // req 7541-6.3-2
             if size > self.max_allowed {
                 return Err(DecodeError::SizeUpdateTooLarge);
             }
@@ -249,9 +250,11 @@ impl Decoder {
             self.table.set_max_size(size);
         }
         if self.required_update.is_some() {
+            // req 9113-4.3.1-2
             return Err(DecodeError::SizeUpdateMissing);
         }
 
+        // req 7541-2.1-2, 7541-3.2-1 (representations processed and emitted in block order)
         let mut list = ListSize { size: 0, max: self.max_list_size, over: false };
         while let Some(&b) = src.get(pos) {
             pos += 1;
@@ -266,6 +269,7 @@ impl Decoder {
                     }
                 } else {
                     let i = index.checked_sub(STATIC_TABLE.len() + 1);
+                    // req 7541-2.3.3-1, 7541-6.1-1 (index 0 is in neither table and lands here)
                     let entry =
                         i.and_then(|i| self.table.get(i)).ok_or(DecodeError::InvalidIndex)?;
                     if list.admit(entry.name.len() + entry.value.len()) {
@@ -283,6 +287,7 @@ impl Decoder {
                 let index = read_int(b, 0x3f, src, &mut pos)?;
                 let name = self.name(index, src, &mut pos)?;
                 let value = read_str(src, &mut pos)?;
+                // req 7541-3.2-1
                 let (field, entry) = self.insert(block, name, value)?;
                 if list.admit(field.name.len() + field.value.len()) {
                     emit(FieldView {
@@ -342,6 +347,7 @@ impl Decoder {
         if let Some(&(name, _)) = STATIC_TABLE.get(index - 1) {
             return Ok(Name::Static(name));
         }
+        // req 7541-2.3.3-1
         let entry =
             self.table.get(index - STATIC_TABLE.len() - 1).ok_or(DecodeError::InvalidIndex)?;
         Ok(Name::Dynamic(entry.name.clone()))

@@ -126,10 +126,13 @@ fn name_indexable(static_index: Option<usize>) -> bool {
 
 #[inline]
 fn policy(static_index: Option<usize>, field: &FieldRef<'_>, table_max: usize) -> Indexing {
+    // req 7541-6.2.3-2, 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-1, 7541-7.1.3-2
+    // req 9113-10.6-1, 9113-10.6-2
     if field.sensitive {
         return Indexing::Never;
     }
     match static_index {
+        // req 9113-10.6-1
         Some(AUTHORIZATION | PROXY_AUTHORIZATION) => return Indexing::Never,
         Some(COOKIE) if field.value.len() < MIN_INDEXED_COOKIE => return Indexing::Never,
         _ if !name_indexable(static_index) => return Indexing::NoIndex,
@@ -190,6 +193,7 @@ impl Encoder {
 
     fn resize(&mut self) {
         self.generation += 1;
+        // req 7541-4.2-1, 7541-6.3-1
         let size = self.peer_max.min(self.limit);
         self.table.set_max_size(size);
         self.pending_min = Some(self.pending_min.map_or(size, |m| m.min(size)));
@@ -202,6 +206,7 @@ impl Encoder {
     {
         self.start_block(dst);
         for field in fields {
+            // req 7541-2.1-1
             self.encode_field(&field, dst);
         }
     }
@@ -210,8 +215,10 @@ impl Encoder {
     /// block's fields follow through [`encode_field`](Self::encode_field) and the
     /// `encode_*` shortcuts.
     pub(crate) fn start_block(&mut self, dst: &mut BytesMut) {
+        // req 7541-4.2-2
         if let Some(min) = self.pending_min.take() {
             let size = self.table.max_size();
+            // req 7541-4.2-3
             if min < self.announced.min(size) {
                 integer::encode(min, 5, 0x20, dst);
                 if size != min {
@@ -268,6 +275,7 @@ impl Encoder {
             self.encode_status(status, dst);
         }
         for field in fields {
+            // req 7541-2.1-1
             self.encode_field(field, dst);
         }
         if self.generation == generation {
@@ -299,6 +307,7 @@ impl Encoder {
         dst.reserve(name.len() + value.len() + 2 * integer::MAX_ENCODED_LEN);
         let static_name = find_name(name);
         let static_index = static_name.map(|(first, _)| first);
+        // req 7541-6.2.3-2 (a sensitive field is never sent as an index)
         if let (Some((first, count)), false) = (static_name, field.sensitive) {
             for index in first..first + count {
                 if STATIC_TABLE[index - 1].1 == value {
@@ -314,6 +323,7 @@ impl Encoder {
             let h = Hashes::of(name, value);
             hashes = Some(h);
             let found = self.table.find(name, value, h);
+            // req 7541-6.2.3-2
             if let (Some(i), false) = (found.full, indexing == Indexing::Never) {
                 integer::encode(STATIC_TABLE.len() + 1 + i, 7, 0x80, dst);
                 return;

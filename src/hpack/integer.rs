@@ -122,6 +122,7 @@ pub(crate) fn decode_continuation(
         };
         value += u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
+            // req 7541-5.1-1
             if value > MAX_VALUE as u64 {
                 return Err(DecodeError::IntegerOverflow);
             }
@@ -130,6 +131,7 @@ pub(crate) fn decode_continuation(
         }
         shift += 7;
     }
+    // req 7541-5.1-1
     // A sixth continuation octet: no valid integer can follow (overflow or over-long).
     Err(DecodeError::IntegerOverflow)
 }

@@ -127,6 +127,7 @@ impl DynamicTable {
         let value = self.copy(value);
         self.size += entry_size;
         self.inserted += 1;
+        // req 7541-2.3.2-1, 7541-3.2-1 (inserted at the front, duplicates or not)
         self.entries.push_front(Entry { name: name.clone(), value: value.clone() });
         Some((name, value))
     }

@@ -92,6 +92,9 @@ pub(crate) struct FieldCollector {
     status: Option<Bytes>,
     host: Option<Bytes>,
     cookie: Option<BytesMut>,
+    /// A cookie crumb arrived never-indexed (RFC 7541 §6.2.3): the joined cookie is marked
+    /// sensitive, so that a relay sends it on never-indexed too (§7.1.3).
+    cookie_sensitive: bool,
     content_length: Option<u64>,
     /// The RFC 9218 `priority` field, kept aside so the scheduler need not search for it.
     priority: Option<Bytes>,
@@ -118,6 +121,7 @@ impl FieldCollector {
             status: None,
             host: None,
             cookie: None,
+            cookie_sensitive: false,
             content_length: None,
             priority: None,
             headers: map,
@@ -129,7 +133,7 @@ impl FieldCollector {
     /// read buffer or HPACK arena. `None` for a collector not worth keeping: one that found
     /// the block malformed, or holds a never-indexed (sensitive) value.
     pub(crate) fn snapshot(&self) -> Option<Snapshot> {
-        if self.error.is_some() {
+        if self.error.is_some() || self.cookie_sensitive {
             return None;
         }
         let copy = |b: &Option<Bytes>| b.as_deref().map(Bytes::copy_from_slice);
@@ -165,6 +169,7 @@ impl FieldCollector {
             status: copy(&self.status),
             host: copy(&self.host),
             cookie: self.cookie.clone(),
+            cookie_sensitive: false,
             content_length: self.content_length,
             priority: copy(&self.priority),
             headers: None,
@@ -223,17 +228,21 @@ impl FieldCollector {
         // §8.2.1 on names: `from_lowercase` rejects uppercase and every byte outside the
         // token alphabet, which covers 0x00-0x20, 0x7f-0xff and the colon.
         let header_name =
+            // req 9113-8.2.1-1, 9113-8.2.1-2, 9113-8.2.1-3, 9113-8.2.1-4, 9113-8.2.1-7, 9113-8.2.1-8, 9113-8.1.1-2, 9113-10.3-1
             HeaderName::from_lowercase(name).map_err(|_| "invalid character in a field name")?;
         // §8.2.1 on values: the edges here; NUL, CR and LF (with every other control
         // character but HTAB) are refused by `HeaderValue` below.
+        // req 9113-8.2.1-6
         if !valid_value_edges(field.value) {
             return Err("whitespace around a field value");
         }
+        // req 9113-8.2.2-2
         if is_connection_specific(name) {
             return Err("connection-specific header field");
         }
         match name {
             // §8.2.2: `trailers` is a token, compared case-insensitively (RFC 9110 §10.1.4).
+            // req 9113-8.2.2-3, 9113-8.2.2-4
             b"te" if !field.value.eq_ignore_ascii_case(b"trailers") => {
                 return Err("te other than trailers");
             }
@@ -245,7 +254,10 @@ impl FieldCollector {
                 self.content_length = Some(n);
             }
             b"cookie" => {
+                // req 9113-8.2.3-2
                 // §8.2.3: cookie crumbs are joined with "; " into one field.
+                // req 7541-6.2.3-3, 7541-7.1.3-1
+                self.cookie_sensitive |= field.sensitive;
                 match &mut self.cookie {
                     Some(joined) => {
                         joined.extend_from_slice(b"; ");
@@ -266,8 +278,10 @@ impl FieldCollector {
             },
             b"priority" => self.priority = Some(field.value.clone()),
             _ => {
+                // req 9113-8.2.1-5
                 let mut value = HeaderValue::from_maybe_shared(field.value.clone())
                     .map_err(|_| "invalid character in a field value")?;
+                // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-1 (the mark is kept for a relay)
                 value.set_sensitive(field.sensitive);
                 if let (Some(entry), false) = (entry, field.sensitive) {
                     checked.put(entry, &header_name, &value);
@@ -275,8 +289,10 @@ impl FieldCollector {
                 return self.add(header_name, value);
             }
         }
+        // req 9113-8.2.1-5
         let mut value = HeaderValue::from_maybe_shared(field.value.clone())
             .map_err(|_| "invalid character in a field value")?;
+        // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-1
         value.set_sensitive(field.sensitive);
         self.add(header_name, value)
     }
@@ -297,9 +313,11 @@ impl FieldCollector {
         targets: &mut TargetCache,
     ) -> Result<(), Malformed> {
         // §8.3: all pseudo-header fields MUST come before regular fields.
+        // req 9113-8.3-7
         if self.regular_seen {
             return Err("pseudo-header field after a regular field");
         }
+        // req 9113-8.3-9
         const REPEATED: Malformed = "repeated pseudo-header field";
         let value = field.value;
         match (self.kind, &field.name[..]) {
@@ -330,6 +348,7 @@ impl FieldCollector {
                 }
                 // §8.3.1: :path MUST NOT be empty.
                 self.path = Some(match &value[..] {
+                    // req 9113-8.3.1-12
                     b"" => return Err("empty :path"),
                     b"*" => PathAndQuery::from_static("*"),
                     _ => targets.path(value)?,
@@ -339,6 +358,7 @@ impl FieldCollector {
                 // §8.2.1: the one pseudo-header value no `http` parser checks
                 // (`:method`, `:scheme`, `:authority`, `:path` and `:status` admit no NUL,
                 // CR, LF, SP or HTAB in their grammars).
+                // req 9113-8.3-5
                 if !valid_value(value) {
                     return Err("invalid character or whitespace in a pseudo-header value");
                 }
@@ -353,7 +373,9 @@ impl FieldCollector {
                 }
                 self.status = Some(value.clone());
             }
+            // req 9113-8.1-4, 9113-8.3-4
             (MessageKind::Trailers, _) => return Err("pseudo-header field in trailers"),
+            // req 9113-8.3-2, 9113-8.3-3, 9113-8.3-5
             _ => return Err("unknown or misplaced pseudo-header field"),
         }
         Ok(())
@@ -384,8 +406,9 @@ impl FieldCollector {
             return Err(e);
         }
         if let Some(cookie) = self.cookie.take() {
-            let value = HeaderValue::from_maybe_shared(cookie.freeze())
+            let mut value = HeaderValue::from_maybe_shared(cookie.freeze())
                 .map_err(|_| "invalid cookie value")?;
+            value.set_sensitive(self.cookie_sensitive);
             self.add(http::header::COOKIE, value)?;
         }
         Ok(())
@@ -399,6 +422,7 @@ impl FieldCollector {
             // §8.3.1: a host field that differs from :authority makes the request malformed.
             Some(host) if has_authority => {
                 let authority = self.authority.as_ref().map_or("", |a| a.as_str());
+                // req 9113-8.3.1-1, 9113-8.3.1-5
                 if !authority.as_bytes().eq_ignore_ascii_case(&host) {
                     return Err(":authority and host disagree");
                 }
@@ -411,6 +435,7 @@ impl FieldCollector {
         let mut extensions = http::Extensions::new();
         if is_connect && self.protocol.is_none() {
             // §8.5: CONNECT carries :authority only; :scheme and :path MUST be omitted.
+            // req 9113-8.5-1
             if self.scheme.is_some() || self.path.is_some() {
                 return Err("CONNECT with :scheme or :path");
             }
@@ -431,6 +456,7 @@ impl FieldCollector {
                 extensions.insert(Protocol(protocol));
             }
             // §8.3.1: :method, :scheme and :path are required.
+            // req 9113-8.3.1-15
             let scheme = self.scheme.take().ok_or("missing :scheme")?;
             let path = self.path.take().ok_or("missing :path")?;
             if matches!(scheme.as_str(), "http" | "https") {
@@ -471,6 +497,7 @@ impl FieldCollector {
     }
 
     fn finish_response(&mut self) -> Result<Response<()>, Malformed> {
+        // req 9113-8.3.2-1
         let status = self.status.take().ok_or("missing :status")?;
         if status.len() != 3 {
             return Err(":status is not three digits");

@@ -21,10 +21,13 @@ pub(crate) fn encode_request(
     let method = request.method();
     let protocol = request.extensions().get::<Protocol>();
     let host = request.headers().get(http::header::HOST).map(|h| h.as_bytes());
+    // req 9113-8.3.1-2, 9113-9.1.1-1
     let authority = uri.authority().map(|a| a.as_str().as_bytes()).or(host);
     let mut fields = Fields::new();
+    // req 9113-8.3-1, 9113-8.3-2, 9113-8.3-6, 9113-8.3-8
     fields.push(FieldRef::new(b":method", method.as_str().as_bytes()));
     if *method == Method::CONNECT && protocol.is_none() {
+        // req 9113-8.5-1
         // §8.5: only :method and :authority.
         let authority = authority.ok_or("CONNECT request without an authority")?;
         fields.push(FieldRef::new(b":authority", authority));
@@ -34,14 +37,17 @@ pub(crate) fn encode_request(
         }
         let scheme = uri.scheme_str().unwrap_or("https");
         // §8.3.1: no deprecated userinfo in :authority for http(s).
+        // req 9113-8.3.1-11
         if matches!(scheme, "http" | "https") && authority.is_some_and(|a| a.contains(&b'@')) {
             return Err("userinfo in the authority of an http(s) URI");
         }
         let path = match uri.path_and_query() {
+            // req 9113-8.3.1-12, 9113-8.3.1-13, 9113-8.3.1-14
             Some(pq) if !pq.as_str().is_empty() => pq.as_str(),
             _ => "/",
         };
         fields.push(FieldRef::new(b":scheme", scheme.as_bytes()));
+        // req 9113-8.3.1-3
         if let Some(authority) = authority {
             fields.push(FieldRef::new(b":authority", authority));
         }
@@ -78,6 +84,7 @@ pub(crate) fn encode_response(
     }
     // :status and content-length skip the encoder's name lookup: both names are known.
     encoder.start_block(dst);
+    // req 9113-8.3.2-1, 9113-8.3-1, 9113-8.3-3, 9113-8.3-6, 9113-8.3-8
     encoder.encode_head(Some(response.status().as_u16()), &fields, dst);
     if let Some(n) = length {
         encoder.encode_content_length(decimal(n, &mut [0u8; 20]), dst);
@@ -105,6 +112,7 @@ pub(crate) fn encode_trailers(
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
     let mut fields = Fields::new();
+    // req 9113-8.1-3, 9113-8.3-4
     push_headers(trailers, &mut fields, false)?;
     encoder.encode(fields.iter().copied(), dst);
     Ok(())
@@ -120,21 +128,27 @@ fn push_headers<'a>(
         return Ok(());
     }
     for (name, value) in headers {
+        // req 9113-8.2-1, 9113-8.2.1-3, 9113-8.2.1-4
         let name_bytes = name.as_str().as_bytes();
+        // req 9113-8.2.2-1
         if is_connection_specific(name_bytes) {
             return Err("connection-specific header field");
         }
+        // req 9113-8.2.2-3, 9113-8.2.2-4
         if *name == http::header::TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
             return Err("te other than trailers");
         }
+        // req 9113-8.3.1-4
         if skip_host && *name == http::header::HOST {
             continue;
         }
         let value_bytes = value.as_bytes();
+        // req 9113-8.2.1-5, 9113-8.2.1-6
         if !super::valid_value(value_bytes) {
             return Err("field value with surrounding whitespace");
         }
         if *name == http::header::COOKIE {
+            // req 9113-8.2.3-1
             // §8.2.3: cookie crumbs compress better, each indexed on its own.
             for crumb in value_bytes.split(|&b| b == b';') {
                 let crumb = crumb.trim_ascii();
@@ -142,6 +156,7 @@ fn push_headers<'a>(
                     fields.push(FieldRef {
                         name: name_bytes,
                         value: crumb,
+                        // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-2
                         sensitive: value.is_sensitive(),
                     });
                 }
@@ -151,6 +166,8 @@ fn push_headers<'a>(
         fields.push(FieldRef {
             name: name_bytes,
             value: value_bytes,
+            // req 7541-6.2.3-1, 7541-6.2.3-3, 7541-7.1.3-2
+            // req 9113-10.6-1, 9113-10.6-2
             sensitive: value.is_sensitive(),
         });
     }

@@ -74,7 +74,9 @@ pub(crate) struct Stream {
     /// The request was HEAD (both sides: the client expects no body, the server declares
     /// no length).
     pub(crate) head_request: bool,
-    /// Server: the request was CONNECT (a 2xx answer declares no length, RFC 9110 §8.6).
+    /// The request was CONNECT (both sides: the stream becomes a tunnel that carries no
+    /// more field blocks, RFC 9113 §8.5; the server's 2xx answer declares no length, RFC
+    /// 9110 §8.6).
     pub(crate) connect_request: bool,
 }
 
@@ -95,6 +97,7 @@ impl Stream {
             send_end: SendEnd::Open,
             head_sent: false,
             want_capacity: false,
+            // req 9113-5.3.2-1, 9113-5.3.2-2
             urgency: 3,
             incremental: true,
             queued: false,

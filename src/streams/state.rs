@@ -132,6 +132,7 @@ const CLOSED: ErrorCode = ErrorCode::STREAM_CLOSED;
 /// closed (§5.1: frames after our own RST_STREAM are ignored; after END_STREAM they are a
 /// connection error STREAM_CLOSED; after the peer's RST_STREAM a stream error).
 #[rustfmt::skip]
+// req 9113-5.1-14, 9113-5.1-8, 9113-5.1-7
 pub const TABLE: [[Outcome; 10]; 7] = [
     //            SendHeaders        RecvHeaders             SendPushPromise     RecvPushPromise      SendData  RecvData     SendEndStream           RecvEndStream           SendReset     RecvReset
     /* Idle */   [Next(Open),        Next(Open),             Next(ReservedLocal), Next(ReservedRemote), Refused, Conn(PROTO), Refused,                Conn(PROTO),            Refused,      Conn(PROTO)],

@@ -289,6 +289,7 @@ impl Driver {
             if let Some(gauge) = &self.stream_gauge {
                 gauge.store(self.streams.len(), Ordering::Relaxed);
             }
+            // req 9113-5.4.1-2
             if self.dead || (self.conn.is_closed() && !self.writing) {
                 break;
             }
@@ -465,6 +466,7 @@ impl Driver {
                 // The server refused the stream before processing it (REFUSED_STREAM, or
                 // above a GOAWAY's last stream id, RFC 9113 §8.7): a request held whole
                 // in memory, whose response has not begun, is sent again.
+                // req 9113-8.7-1
                 if let (true, Some(_), Some(replay)) = (retryable, &s.reply, s.replay.take()) {
                     if replay.attempt < MAX_ATTEMPTS {
                         s.reply = None;

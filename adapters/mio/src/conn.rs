@@ -140,6 +140,7 @@ impl Conn {
 
     /// Whether the connection is over: closed and flushed, dead, or out of linger time.
     pub(crate) fn is_done(&self, now: Instant) -> bool {
+        // req 9113-5.4.1-2
         self.dead.is_some() || self.h2.is_closed() || self.linger.is_some_and(|at| at <= now)
     }
 
@@ -415,6 +416,7 @@ impl Conn {
         }
         let status = Response::builder().status(StatusCode::PAYLOAD_TOO_LARGE).body(());
         let _ = self.h2.send_response(id, status.unwrap_or_default(), true);
+        // req 9113-8.1-6
         // RFC 9113 §8.1: after a complete response, NO_ERROR asks the client to stop sending.
         let _ = self.h2.reset(id, ErrorCode::NO_ERROR);
     }

@@ -228,9 +228,11 @@ impl Server {
             let acceptor = acceptor.clone();
             async move {
                 let tls = acceptor.accept(tcp).await.ok()?;
+                // req 9113-3.3-1
                 if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
                     return None;
                 }
+                // req 9113-3.2-3
                 Some(server.handshake_with(tls, spawn))
             }
         };

@@ -190,6 +190,12 @@ pub fn case_count() -> usize {
     CASES.len()
 }
 
+/// Every client case id (`client/1`, ...), in order: what `client-case:<id>` test
+/// references of the requirements check resolve against.
+pub fn case_ids() -> Vec<String> {
+    (1..=CASES.len()).map(|i| format!("client/{i}")).collect()
+}
+
 /// Client test doubles: h2proto's core client with one kind of frame it writes removed
 /// (`tests/doubles.rs` asserts exactly which cases each must fail).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

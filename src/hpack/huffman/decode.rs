@@ -233,6 +233,7 @@ fn group(
         return Ok(lookups(buf, nbits, e, dst));
     }
     let (sym, len) = decode_long(*buf);
+    // req 7541-5.2-3
     if sym > 255 {
         return Err(DecodeError::InvalidHuffman);
     }
@@ -297,6 +298,7 @@ impl<'a> Reader<'a> {
         } else {
             ((e >> SYMS_SHIFT) as u16 & 0xff, (e >> LEN1_SHIFT) & 0xf)
         };
+        // req 7541-5.2-1, 7541-5.2-2, 7541-5.2-3
         if sym > 255 || len > nbits {
             return Err(DecodeError::InvalidHuffman);
         }
@@ -357,6 +359,7 @@ fn decode_tail(src: &[u8], from: usize, out: &mut [u8], o: &mut usize) -> Result
             skip = 0;
         }
         let padded = window | (!0u64 >> avail);
+        // req 7541-5.2-1, 7541-5.2-2 (padding: fewer than 8 bits, all ones)
         if avail < 8 && padded == u64::MAX {
             return Ok(()); // the end, or valid padding
         }
@@ -369,6 +372,7 @@ fn decode_tail(src: &[u8], from: usize, out: &mut [u8], o: &mut usize) -> Result
         } else {
             ((e >> SYMS_SHIFT) as u16 & 0xff, 1, (e >> LEN1_SHIFT) & 0xf)
         };
+        // req 7541-5.2-1, 7541-5.2-2, 7541-5.2-3
         // A code running past the end (a truncated code or overlong padding), or EOS.
         if len > avail || (count == 1 && syms > 255) {
             return Err(DecodeError::InvalidHuffman);

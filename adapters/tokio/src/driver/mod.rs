@@ -342,6 +342,7 @@ where
             }
             // Writing frames queued DATA, which can free send capacity.
             progress |= self.drain_events(cx);
+            // req 9113-5.4.1-2
             if self.conn.is_closed() && self.staging.is_empty() && !self.needs_flush {
                 self.shutting_down = true;
                 return self.poll_close(cx);

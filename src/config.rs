@@ -189,6 +189,7 @@ impl Config {
             }
         };
         // RFC 9113 §6.5.2: 2^14 ..= 2^24-1; anything else is a PROTOCOL_ERROR at the peer.
+        // req 9113-6.5.2-11
         check(
             "max_frame_size",
             self.max_frame_size,

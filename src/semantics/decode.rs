@@ -461,6 +461,7 @@ impl FieldCollector {
             let path = self.path.take().ok_or("missing :path")?;
             if matches!(scheme.as_str(), "http" | "https") {
                 // §8.3.1: an http(s) :path is origin-form (`/...`), or `*` for OPTIONS.
+                // req 9113-8.3.1-13, 9113-8.3.1-15
                 match path.as_str() {
                     "*" if method == Method::OPTIONS => {}
                     p if p.starts_with('/') => {}
@@ -468,6 +469,7 @@ impl FieldCollector {
                 }
                 // §8.3.1: no deprecated userinfo in an http(s) :authority. The authority is
                 // the one the cache parsed last, which noted whether it had one.
+                // req 9113-8.3.1-11
                 if authority.is_some() && targets.userinfo {
                     return Err("userinfo in :authority");
                 }

@@ -191,6 +191,7 @@ fn check_list_size(fields: &Fields<'_>, extra: usize, limit: u32) -> Result<(), 
         return Ok(()); // no limit announced: nothing to add up
     }
     let size = fields.iter().map(|f| f.name.len() + f.value.len() + 32).sum::<usize>() + extra;
+    // req 9113-10.5.1-1
     if size > limit as usize {
         return Err("head larger than the peer's SETTINGS_MAX_HEADER_LIST_SIZE");
     }

@@ -68,5 +68,5 @@ pub use connection::{Connection, PREFACE, PeerSettings, Role, Stats, Transmit, b
 pub use error::{ConnectionError, ErrorCode, Initiator, ProtocolError, Scope, UserError};
 pub use event::Event;
 pub use frame::StreamId;
-pub use semantics::{HeaderPool, Protocol};
+pub use semantics::{HeaderPool, Origin, Protocol};
 pub use streams::state;

@@ -181,6 +181,8 @@ pub struct Connection {
     repeated_block: crate::semantics::RepeatedBlock,
     /// Maps for received heads; sent heads' maps go back here.
     header_pool: crate::semantics::HeaderPool,
+    /// Client: completes requests that name only a path (see [`Connection::set_origin`]).
+    origin: Option<crate::semantics::Origin>,
 
     // Output.
     out: Transmit,
@@ -264,6 +266,7 @@ impl Connection {
             checked_fields: crate::semantics::FieldCache::default(),
             repeated_block: crate::semantics::RepeatedBlock::default(),
             header_pool: crate::semantics::HeaderPool::default(),
+            origin: None,
             out: Transmit::default(),
             encoder: hpack::Encoder::new(),
             pending_control: 0,

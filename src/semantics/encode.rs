@@ -1,6 +1,6 @@
 //! From `http` types to an HPACK field block, refusing what the peer would find malformed.
 
-use super::{Malformed, Protocol, is_connection_specific};
+use super::{Malformed, Origin, Protocol, is_connection_specific};
 use crate::hpack::{Encoder, FieldRef};
 use bytes::BytesMut;
 use http::{HeaderMap, Method, Request, Response};
@@ -9,10 +9,13 @@ use smallvec::SmallVec;
 /// Inline room for the fields of a typical message; more spill to the heap.
 type Fields<'a> = SmallVec<[FieldRef<'a>; 16]>;
 
-/// Encodes a request head. Without a scheme in the URI, `https` is sent; a `host` header
-/// becomes `:authority` when the URI has none (§8.3.1).
+/// Encodes a request head, with a `content-length` of `length` if given and the head has
+/// none. What the URI lacks comes from the connection's `origin` (§8.3.1): `:authority`
+/// from a `host` header first, then the origin; `:scheme` from the origin, else `https`.
 pub(crate) fn encode_request(
     request: &Request<()>,
+    origin: Option<&Origin>,
+    length: Option<u64>,
     encoder: &mut Encoder,
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
@@ -20,7 +23,11 @@ pub(crate) fn encode_request(
     let method = request.method();
     let protocol = request.extensions().get::<Protocol>();
     let host = request.headers().get(http::header::HOST).map(|h| h.as_bytes());
-    let authority = uri.authority().map(|a| a.as_str().as_bytes()).or(host);
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().as_bytes())
+        .or(host)
+        .or_else(|| origin.map(|o| o.authority.as_str().as_bytes()));
     let mut fields = Fields::new();
     fields.push(FieldRef::new(b":method", method.as_str().as_bytes()));
     if *method == Method::CONNECT && protocol.is_none() {
@@ -31,7 +38,8 @@ pub(crate) fn encode_request(
         if protocol.is_some() && *method != Method::CONNECT {
             return Err(":protocol on a method other than CONNECT");
         }
-        let scheme = uri.scheme_str().unwrap_or("https");
+        let scheme =
+            uri.scheme_str().or_else(|| origin.map(|o| o.scheme.as_str())).unwrap_or("https");
         // §8.3.1: no deprecated userinfo in :authority for http(s).
         if matches!(scheme, "http" | "https") && authority.is_some_and(|a| a.contains(&b'@')) {
             return Err("userinfo in the authority of an http(s) URI");
@@ -50,8 +58,13 @@ pub(crate) fn encode_request(
         }
     }
     push_headers(request.headers(), &mut fields, true)?;
+    // The head's own content-length wins.
+    let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
     encoder.start_block(dst);
     encoder.encode_head(None, &fields, dst);
+    if let Some(n) = length {
+        encoder.encode_content_length(decimal(n, &mut [0u8; 20]), dst);
+    }
     Ok(())
 }
 

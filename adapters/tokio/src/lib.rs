@@ -62,6 +62,7 @@ pub mod client;
 mod driver;
 mod error;
 pub mod server;
+mod slots;
 #[cfg(feature = "rustls")]
 pub mod tls;
 mod tunnel;

@@ -428,7 +428,10 @@ fn the_breaker_opens_fails_fast_half_opens_and_closes() {
     let mut h = Harness::new(PoolConfig { breaker, ..config() });
     let a = origin("http://a/");
     let last = fail_connects(&mut h, &a, 3);
-    assert!(matches!(last[0], Action::Fail { error: CheckoutError::BreakerOpen { .. }, .. }));
+    assert!(
+        matches!(last[0], Action::Fail { error: CheckoutError::ConnectFailed { .. }, .. }),
+        "the request that waited for the connect learns why it failed"
+    );
     assert!(matches!(h.pool.breaker_state(&a), Some(BreakerState::Open { .. })));
     // Open: fails fast, nothing is dialed.
     assert_eq!(
@@ -470,7 +473,7 @@ fn a_failed_probe_opens_the_breaker_again() {
     let retry_after = Duration::from_secs(30);
     assert_eq!(
         h.actions(),
-        [Action::Fail { ticket, error: CheckoutError::BreakerOpen { retry_after } }]
+        [Action::Fail { ticket, error: CheckoutError::ConnectFailed { conn: probe } }]
     );
     assert_eq!(h.checkout(&a), Err(CheckoutError::BreakerOpen { retry_after }));
     assert_eq!(h.pool.metrics().breaker_opened, 2);
@@ -484,8 +487,12 @@ fn a_connection_closed_while_connecting_is_a_failed_connect() {
     let ticket = h.wait(&a);
     let conn = h.expect_connect();
     h.pool.closed(conn, CloseReason::PeerClosed, h.now);
-    let error = CheckoutError::BreakerOpen { retry_after: Duration::from_secs(5) };
-    assert_eq!(h.actions(), [Action::Fail { ticket, error }]);
+    assert_eq!(
+        h.actions(),
+        [Action::Fail { ticket, error: CheckoutError::ConnectFailed { conn } }]
+    );
+    let retry_after = Duration::from_secs(5);
+    assert_eq!(h.checkout(&a), Err(CheckoutError::BreakerOpen { retry_after }));
 }
 
 #[test]

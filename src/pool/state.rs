@@ -329,18 +329,19 @@ impl Pool {
         self.metrics.connect_failures += 1;
         let transition = self.origin_mut(o).breaker.record_failure(now);
         self.count_transition(transition);
-        if transition == Some(Transition::Opened) {
-            let retry_after = self.config.breaker.cool_down;
-            self.fail_waiters(o, CheckoutError::BreakerOpen { retry_after });
-        } else {
+        let opened = transition == Some(Transition::Opened);
+        if !opened {
+            // An open breaker sets the pace itself (its cool-down).
             let failures = self.origin_mut(o).breaker.failures();
             let random = self.next_random();
             let until = now.checked_add(self.config.backoff.delay(failures, random)).unwrap_or(now);
             self.origin_mut(o).backoff_until = Some(until);
             self.deadlines.insert((until, Deadline::Backoff(o)));
-            if self.origin_mut(o).conns.is_empty() {
-                self.fail_waiters(o, CheckoutError::ConnectFailed { conn });
-            }
+        }
+        // The requests waiting for this connect learn why it failed; later ones meet the
+        // open breaker. With another connection on the way or busy, they wait for it.
+        if opened || self.origin_mut(o).conns.is_empty() {
+            self.fail_waiters(o, CheckoutError::ConnectFailed { conn });
         }
         self.maybe_forget(o);
         self.capacity_freed();

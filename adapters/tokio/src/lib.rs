@@ -50,6 +50,8 @@
 //! - [`server`]: [`server::serve`], [`server::Server`] for any transport, graceful
 //!   shutdown, informational responses.
 //! - [`client`]: [`client::handshake`] / [`client::connect`], [`client::SendRequest`].
+//! - [`pool`]: [`pool::Client`], the production client: pooled connections per origin,
+//!   retries as RFC 9113 §8.7 allows, backoff, circuit breaker, `tower::Service`.
 //! - [`Tunnel`]: a CONNECT / extended CONNECT (RFC 8441) stream as `AsyncRead +
 //!   AsyncWrite`, e.g. for WebSockets over HTTP/2.
 //! - `tls` (feature `rustls`): ALPN `h2` configurations, `serve_tls`, `tls::connect`.
@@ -61,6 +63,7 @@ mod body;
 pub mod client;
 mod driver;
 mod error;
+pub mod pool;
 pub mod server;
 mod slots;
 #[cfg(feature = "rustls")]

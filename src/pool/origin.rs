@@ -122,6 +122,20 @@ impl Origin {
     }
 }
 
+impl Origin {
+    /// The connection's origin in the form [`Connection::set_origin`](crate::Connection::set_origin)
+    /// takes (for requests that name only a path); `None` if the host makes no valid
+    /// authority (only possible for an origin built by hand with [`Origin::new`]).
+    pub fn to_connection_origin(&self) -> Option<crate::Origin> {
+        let scheme = match self.scheme {
+            Scheme::Http => http::uri::Scheme::HTTP,
+            Scheme::Https => http::uri::Scheme::HTTPS,
+        };
+        let authority = self.authority().parse().ok()?;
+        Some(crate::Origin::new(scheme, authority))
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let host = &self.host;
@@ -171,6 +185,14 @@ mod tests {
     fn authority_leaves_out_the_default_port() {
         assert_eq!(origin("https://example.com/").unwrap().authority(), "example.com");
         assert_eq!(origin("http://example.com:81/").unwrap().authority(), "example.com:81");
+    }
+
+    #[test]
+    fn the_connection_origin_carries_scheme_and_authority() {
+        let o = origin("https://Example.com:8443/x").unwrap().to_connection_origin().unwrap();
+        assert_eq!((o.scheme.as_str(), o.authority.as_str()), ("https", "example.com:8443"));
+        let o = origin("http://[::1]/").unwrap().to_connection_origin().unwrap();
+        assert_eq!(o.authority.as_str(), "[::1]");
     }
 
     #[test]

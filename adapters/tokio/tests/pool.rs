@@ -522,3 +522,56 @@ async fn idle_connections_are_closed_and_reopened_on_demand() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn https_without_a_tls_configuration_is_a_clear_error() {
+    within(async {
+        let client = Client::new();
+        let request = Request::get("https://localhost:1/").body(Empty::<Bytes>::new()).unwrap();
+        let error = client.request(request).await.unwrap_err();
+        assert!(matches!(error.kind(), ClientErrorKind::TlsUnavailable), "{error}");
+        assert_eq!(client.metrics().connects, 0);
+    })
+    .await;
+}
+
+/// `https://` through rustls with ALPN `h2`, trusting a CA made here; SNI and the
+/// certificate name come from the URI's host.
+#[cfg(feature = "rustls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_origins_use_tls_with_a_custom_ca() {
+    use h2proto_tokio::tls::{self, rustls};
+    within(async {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert = certified.cert.der().clone();
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let server_tls = tls::server_config(vec![cert.clone()], key).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(h2proto_tokio::server::serve_tls(
+            listener,
+            server_tls,
+            |request: Request<RecvBody>| async move {
+                Response::new(Full::new(Bytes::from(format!("tls {}", request.uri().path()))))
+            },
+        ));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let client = Client::builder().tls(tls::client_config(roots).unwrap()).build();
+        for path in ["/a", "/b"] {
+            let uri = format!("https://localhost:{port}{path}");
+            let response = client
+                .request(Request::get(uri).body(Empty::<Bytes>::new()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(body_of(response).await, format!("tls {path}"));
+        }
+        assert_eq!(client.metrics().connects, 1);
+        // A name the certificate does not carry fails the handshake: a connect error.
+        let uri = format!("https://127.0.0.1:{port}/");
+        let error = client.request(Request::get(uri).body(Empty::<Bytes>::new()).unwrap()).await;
+        assert!(matches!(error.unwrap_err().kind(), ClientErrorKind::Connect(_)));
+    })
+    .await;
+}

@@ -26,6 +26,8 @@ pub struct ClientBuilder {
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) seed: Option<u64>,
+    #[cfg(feature = "rustls")]
+    pub(crate) tls: Option<std::sync::Arc<crate::tls::rustls::ClientConfig>>,
 }
 
 impl Default for ClientBuilder {
@@ -36,6 +38,8 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Some(Duration::from_secs(60)),
             seed: None,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -129,6 +133,16 @@ impl ClientBuilder {
     /// The seed of the backoff jitter. Default: a fresh random value per client.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// The TLS configuration for `https://` origins (feature `rustls`): its roots (webpki,
+    /// system or a custom CA), ALPN `h2` (see [`tls::client_config`](crate::tls::client_config)).
+    /// SNI and the certificate check use the URI's host. Default: none, and `https://`
+    /// requests fail with [`ClientErrorKind::TlsUnavailable`](super::ClientErrorKind).
+    #[cfg(feature = "rustls")]
+    pub fn tls(mut self, config: std::sync::Arc<crate::tls::rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
         self
     }
 

@@ -98,7 +98,13 @@ impl Client {
         // No PING through the connection handle: the core's keepalive does that job.
         pool_config.check_after_idle = None;
         let pool = Pool::new(pool_config, seed);
-        let inner = Inner::new(pool, builder.config, builder.connect_timeout);
+        let inner = Inner::new(
+            pool,
+            builder.config,
+            builder.connect_timeout,
+            #[cfg(feature = "rustls")]
+            builder.tls,
+        );
         Client { inner, request_timeout: builder.request_timeout, retry }
     }
 
@@ -137,6 +143,9 @@ impl Client {
     {
         let origin = Origin::from_uri(request.uri())
             .map_err(|e| ClientError::new(ClientErrorKind::Uri(e)))?;
+        if !self.inner.can_reach(&origin) {
+            return Err(ClientError::new(ClientErrorKind::TlsUnavailable));
+        }
         let (mut parts, body) = request.into_parts();
         let replay = parts.extensions.remove::<Replay<B>>().map(|r| r.0);
         if body.is_end_stream() {

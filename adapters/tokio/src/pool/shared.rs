@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     state: Mutex<Shared>,
     pub(crate) config: Config,
     pub(crate) connect_timeout: Duration,
+    #[cfg(feature = "rustls")]
+    pub(crate) tls: Option<Arc<crate::tls::rustls::ClientConfig>>,
     timer: Arc<Notify>,
     /// The timer task is started with the first deadline (so a client can be built
     /// outside a runtime).
@@ -66,7 +68,12 @@ pub(crate) fn now() -> Instant {
 }
 
 impl Inner {
-    pub(crate) fn new(pool: Pool, config: Config, connect_timeout: Duration) -> Arc<Inner> {
+    pub(crate) fn new(
+        pool: Pool,
+        config: Config,
+        connect_timeout: Duration,
+        #[cfg(feature = "rustls")] tls: Option<Arc<crate::tls::rustls::ClientConfig>>,
+    ) -> Arc<Inner> {
         let shared = Shared {
             pool,
             handles: HashMap::new(),
@@ -78,6 +85,8 @@ impl Inner {
             state: Mutex::new(shared),
             config,
             connect_timeout,
+            #[cfg(feature = "rustls")]
+            tls,
             timer: Arc::default(),
             timer_started: AtomicBool::new(false),
         })
@@ -212,22 +221,21 @@ async fn timer(inner: Weak<Inner>, wake: Arc<Notify>) {
     }
 }
 
+/// A connection's task, erased over its transport (TCP or TLS).
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), crate::Error>> + Send>>;
+
 /// Opens connection `conn` to `origin` and reports to the pool.
 async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
-    let Some(timeout) = inner.upgrade().map(|i| i.connect_timeout) else { return };
-    let tcp = if origin.is_https() {
-        Err(ClientError::new(ClientErrorKind::TlsUnavailable))
-    } else {
-        let addr = (origin.host().to_owned(), origin.port());
-        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(tcp)) => Ok(tcp),
-            Ok(Err(e)) => Err(ClientError::new(ClientErrorKind::Connect(Arc::new(e)))),
-            Err(_) => Err(ClientError::new(ClientErrorKind::ConnectTimeout)),
-        }
+    let Some((timeout, opener)) = inner.upgrade().map(|i| (i.connect_timeout, i.opener())) else {
+        return;
+    };
+    let opened = match tokio::time::timeout(timeout, opener.open(&origin)).await {
+        Ok(opened) => opened,
+        Err(_) => Err(ClientError::new(ClientErrorKind::ConnectTimeout)),
     };
     let Some(inner) = inner.upgrade() else { return };
-    let tcp = match tcp {
-        Ok(tcp) => tcp,
+    let (send, task) = match opened {
+        Ok(opened) => opened,
         Err(error) => {
             return inner.run(|shared, now| {
                 shared.connect_errors.insert(conn, error);
@@ -235,14 +243,6 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
             });
         }
     };
-    let _ = tcp.set_nodelay(true);
-    // No request waits inside the connection (`max_pending(0)`): a full connection says
-    // so, and the pool opens another or queues.
-    let (send, connection) = Builder::new()
-        .config(inner.config.clone())
-        .max_pending(0)
-        .origin(connection_origin(&origin))
-        .handshake(tcp);
     // Before the server's SETTINGS, the core assumes this many streams (RFC 9113 §6.5.2
     // leaves it open until then); a lower limit shows when the connection says it is busy.
     let max_streams = inner.config.initial_max_send_streams;
@@ -253,7 +253,7 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
     let weak = Arc::downgrade(&inner);
     drop(inner);
     spawn(async move {
-        let result = connection.await;
+        let result = task.await;
         if let Some(inner) = weak.upgrade() {
             let reason = if result.is_ok() { CloseReason::PeerClosed } else { CloseReason::Error };
             inner.run(|shared, now| {
@@ -265,16 +265,60 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
     });
 }
 
-/// The core's origin of a connection (for requests that name only a path).
-fn connection_origin(origin: &Origin) -> h2proto::Origin {
-    let scheme = if origin.is_https() { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP };
-    let authority = format!("{}:{}", bracketed(origin.host()), origin.port());
-    // A host that came out of a parsed URI always makes an authority again.
-    let authority =
-        authority.parse().unwrap_or_else(|_| http::uri::Authority::from_static("invalid"));
-    h2proto::Origin::new(scheme, authority)
+/// What a connect needs from the client's configuration.
+pub(crate) struct Opener {
+    config: Config,
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<crate::tls::rustls::ClientConfig>>,
 }
 
-fn bracketed(host: &str) -> String {
-    if host.contains(':') { format!("[{host}]") } else { host.to_owned() }
+impl Inner {
+    fn opener(&self) -> Opener {
+        Opener {
+            config: self.config.clone(),
+            #[cfg(feature = "rustls")]
+            tls: self.tls.clone(),
+        }
+    }
+
+    /// Whether this client can open connections to `origin` (`https` needs TLS).
+    pub(crate) fn can_reach(&self, origin: &Origin) -> bool {
+        #[cfg(feature = "rustls")]
+        let tls = self.tls.is_some();
+        #[cfg(not(feature = "rustls"))]
+        let tls = false;
+        !origin.is_https() || tls
+    }
+}
+
+impl Opener {
+    /// TCP (with `TCP_NODELAY`), TLS with ALPN `h2` for `https`, then the HTTP/2 handshake.
+    /// No request waits inside the connection (`max_pending(0)`): a full connection says so,
+    /// and the pool opens another or queues.
+    async fn open(self, origin: &Origin) -> Result<(SendRequest, Task), ClientError> {
+        let addr = (origin.host().to_owned(), origin.port());
+        if origin.is_https() {
+            #[cfg(feature = "rustls")]
+            if let Some(tls) = self.tls {
+                let (send, connection) = crate::tls::connect(addr, origin.host(), tls, self.config)
+                    .await
+                    .map_err(|e| {
+                        let io = std::io::Error::other(e.to_string());
+                        ClientError::new(ClientErrorKind::Connect(Arc::new(io)))
+                    })?;
+                return Ok((send, Box::pin(connection)));
+            }
+            return Err(ClientError::new(ClientErrorKind::TlsUnavailable));
+        }
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| ClientError::new(ClientErrorKind::Connect(Arc::new(e))))?;
+        let _ = tcp.set_nodelay(true);
+        let mut builder = Builder::new().config(self.config).max_pending(0);
+        if let Some(origin) = origin.to_connection_origin() {
+            builder = builder.origin(origin);
+        }
+        let (send, connection) = builder.handshake(tcp);
+        Ok((send, Box::pin(connection)))
+    }
 }

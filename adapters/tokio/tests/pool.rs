@@ -6,7 +6,7 @@
 mod support;
 
 use bytes::{Bytes, BytesMut};
-use h2proto::frame::{Frame, FrameDecoder, GoAway, Headers, RstStream, Settings, StreamId};
+use h2proto::frame::{Data, Frame, FrameDecoder, GoAway, Headers, RstStream, Settings, StreamId};
 use h2proto::{ErrorCode, PREFACE};
 use h2proto_tokio::pool::{
     Backoff, BreakerConfig, CheckoutError, Client, ClientErrorKind, Verdict, replayable,
@@ -572,6 +572,120 @@ async fn https_origins_use_tls_with_a_custom_ca() {
         let uri = format!("https://127.0.0.1:{port}/");
         let error = client.request(Request::get(uri).body(Empty::<Bytes>::new()).unwrap()).await;
         assert!(matches!(error.unwrap_err().kind(), ClientErrorKind::Connect(_)));
+    })
+    .await;
+}
+
+/// A handler that answers `/ok` at once, sends only the head for `/head-only` (its body
+/// never comes), and never answers anything else.
+async fn hanging_server(config: Config) -> (SocketAddr, Arc<AtomicUsize>) {
+    counting_server(config, |request: Request<RecvBody>| async move {
+        match request.uri().path() {
+            "/ok" => Response::new(Full::new(Bytes::from("ok"))),
+            _ => std::future::pending().await,
+        }
+    })
+    .await
+}
+
+/// The whole-request timeout bounds a request the server never answers; the request's
+/// stream is given back (RST_STREAM CANCEL), so the next request uses the same connection
+/// even under MAX_CONCURRENT_STREAMS 1.
+#[tokio::test]
+async fn the_request_timeout_fails_the_request_and_frees_its_stream() {
+    within(async {
+        let mut config = Config::default();
+        config.max_concurrent_streams = 1;
+        let (addr, accepted) = hanging_server(config).await;
+        let client = Client::builder()
+            .max_connections_per_origin(1)
+            .request_timeout(Some(Duration::from_millis(200)))
+            .build();
+        let error = client.request(get(addr, "/never")).await.unwrap_err();
+        assert!(matches!(error.kind(), ClientErrorKind::Timeout), "{error}");
+        assert!(!error.is_safe_to_retry(), "it was sent: it may have been processed");
+        let response = client.request(get(addr, "/ok")).await.unwrap();
+        assert_eq!(body_of(response).await, "ok");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    })
+    .await;
+}
+
+/// A raw server that answers each request with a head and `chunk`, then stays silent
+/// (it never answers PINGs either).
+async fn silent_after_head(chunk: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut preface = [0u8; 24];
+                let _ = tcp.read_exact(&mut preface).await;
+                send(&mut tcp, Frame::Settings(Settings::new())).await;
+                send(&mut tcp, Frame::Settings(Settings::ack())).await;
+                let mut decoder = FrameDecoder::new();
+                let mut buf = vec![0u8; 16 << 10];
+                loop {
+                    let n = tcp.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    decoder.extend(&buf[..n]);
+                    while let Ok(Some(frame)) = decoder.next_frame() {
+                        if let Frame::Headers(h) = frame {
+                            let head =
+                                Headers::new(h.stream_id, Bytes::from_static(&[0x88]), false);
+                            send(&mut tcp, Frame::Headers(head)).await;
+                            if !chunk.is_empty() {
+                                let data = Data::new(h.stream_id, Bytes::from_static(chunk), false);
+                                send(&mut tcp, Frame::Data(data)).await;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A body that stops mid-way fails after the body timeout instead of hanging.
+#[tokio::test]
+async fn a_stalled_body_fails_after_the_body_timeout() {
+    within(async {
+        let addr = silent_after_head(b"first").await;
+        let client = Client::builder().body_timeout(Some(Duration::from_millis(200))).build();
+        let response = client.request(get(addr, "/")).await.unwrap();
+        let mut body = response.into_body();
+        let first = body.frame().await.unwrap().unwrap();
+        assert_eq!(first.into_data().unwrap(), "first");
+        let error = body.frame().await.unwrap().unwrap_err();
+        assert!(matches!(error.kind(), ClientErrorKind::BodyStalled), "{error}");
+        assert!(body.frame().await.is_none(), "and stays ended");
+    })
+    .await;
+}
+
+/// RFC 9113 §6.7: a server that stops answering PINGs is detected by the keepalive within
+/// its timeout; the request in flight fails with a typed error (it may have been
+/// processed), and the pool replaces the connection.
+#[tokio::test]
+async fn a_server_that_stops_answering_pings_is_detected() {
+    within(async {
+        let addr = silent_after_head(b"").await;
+        let client = Client::builder()
+            .keepalive(Some(Duration::from_millis(100)), Duration::from_millis(200))
+            .body_timeout(None)
+            .build();
+        let response = client.request(get(addr, "/")).await.unwrap();
+        let error = response.into_body().frame().await.unwrap().unwrap_err();
+        assert!(matches!(error.kind(), ClientErrorKind::Body(_)), "{error}");
+        assert!(!error.is_safe_to_retry());
+        while client.metrics().closed_by(h2proto_tokio::pool::CloseReason::Error) < 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = client.request(get(addr, "/")).await.unwrap();
+        assert_eq!(client.metrics().connects, 2, "a fresh connection");
     })
     .await;
 }

@@ -25,6 +25,7 @@ pub struct ClientBuilder {
     pub(crate) config: Config,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Option<Duration>,
+    pub(crate) body_timeout: Option<Duration>,
     pub(crate) seed: Option<u64>,
     #[cfg(feature = "rustls")]
     pub(crate) tls: Option<std::sync::Arc<crate::tls::rustls::ClientConfig>>,
@@ -37,6 +38,7 @@ impl Default for ClientBuilder {
             config: Config::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Some(Duration::from_secs(60)),
+            body_timeout: Some(Duration::from_secs(60)),
             seed: None,
             #[cfg(feature = "rustls")]
             tls: None,
@@ -127,6 +129,14 @@ impl ClientBuilder {
     /// retries included. Default 60 s; `None` for no bound.
     pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// How long a response body may go without receiving anything before it fails with
+    /// `BodyStalled` (a response that stops after its head or mid-body). Default 60 s;
+    /// `None` for no bound.
+    pub fn body_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_timeout = timeout;
         self
     }
 

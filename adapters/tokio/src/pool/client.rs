@@ -29,6 +29,7 @@ use tokio::sync::oneshot;
 pub struct Client {
     inner: Arc<Inner>,
     request_timeout: Option<Duration>,
+    body_timeout: Option<Duration>,
     retry: RetryPolicy,
 }
 
@@ -69,9 +70,13 @@ struct Replay<B>(MakeBody<B>);
 /// Times a connection may answer "busy" to one request before it waits there.
 const MAX_BUSY: u32 = 16;
 
-fn respond(response: Response<crate::RecvBody>, lease: Lease) -> Response<ResponseBody> {
+fn respond(
+    response: Response<crate::RecvBody>,
+    lease: Lease,
+    body_timeout: Option<Duration>,
+) -> Response<ResponseBody> {
     let (parts, body) = response.into_parts();
-    Response::from_parts(parts, ResponseBody::new(body, lease))
+    Response::from_parts(parts, ResponseBody::new(body, lease, body_timeout))
 }
 
 impl<B> Clone for Replay<B> {
@@ -105,7 +110,12 @@ impl Client {
             #[cfg(feature = "rustls")]
             builder.tls,
         );
-        Client { inner, request_timeout: builder.request_timeout, retry }
+        Client {
+            inner,
+            request_timeout: builder.request_timeout,
+            body_timeout: builder.body_timeout,
+            retry,
+        }
     }
 
     /// A snapshot of the pool's counters (connections opened and closed by reason, hits,
@@ -189,7 +199,7 @@ impl Client {
                     // Still busy after many tries: wait on this connection.
                     let request = refused.into_request();
                     match lease.send.send_request(request).await {
-                        Ok(response) => return Ok(respond(response, lease)),
+                        Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
                         Err(error) => {
                             let verdict = self.retry.verdict(classify(&error), false, retries);
                             return Err(ClientError::new(ClientErrorKind::Request {
@@ -217,7 +227,7 @@ impl Client {
                 }
             };
             let error = match future.await {
-                Ok(response) => return Ok(respond(response, lease)),
+                Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
                 Err(error) => error,
             };
             if lease.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {

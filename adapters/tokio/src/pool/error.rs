@@ -38,6 +38,10 @@ pub enum ClientErrorKind {
     /// The whole-request timeout passed before the response head arrived; the request may
     /// have been processed.
     Timeout,
+    /// Reading the response body failed (reset, connection lost).
+    Body(Error),
+    /// The response body stalled: nothing arrived for the body timeout.
+    BodyStalled,
 }
 
 impl ClientError {
@@ -55,7 +59,9 @@ impl ClientError {
     pub fn is_safe_to_retry(&self) -> bool {
         match &self.kind {
             ClientErrorKind::Request { verdict, .. } => verdict.is_safe_to_retry(),
-            ClientErrorKind::Timeout => false,
+            ClientErrorKind::Timeout | ClientErrorKind::Body(_) | ClientErrorKind::BodyStalled => {
+                false
+            }
             _ => true,
         }
     }
@@ -71,7 +77,7 @@ impl ClientError {
     /// The connection's error, for a request that failed on its connection.
     pub fn connection_error(&self) -> Option<&Error> {
         match &self.kind {
-            ClientErrorKind::Request { error, .. } => Some(error),
+            ClientErrorKind::Request { error, .. } | ClientErrorKind::Body(error) => Some(error),
             _ => None,
         }
     }
@@ -98,6 +104,8 @@ impl fmt::Display for ClientError {
                 write!(f, "{error}{why}")
             }
             ClientErrorKind::Timeout => f.write_str("request timed out"),
+            ClientErrorKind::Body(e) => write!(f, "response body failed: {e}"),
+            ClientErrorKind::BodyStalled => f.write_str("response body stalled (body timeout)"),
         }
     }
 }
@@ -108,7 +116,7 @@ impl std::error::Error for ClientError {
             ClientErrorKind::Uri(e) => Some(e),
             ClientErrorKind::Connect(e) => Some(&**e),
             ClientErrorKind::Pool(e) => Some(e),
-            ClientErrorKind::Request { error, .. } => Some(error),
+            ClientErrorKind::Request { error, .. } | ClientErrorKind::Body(error) => Some(error),
             _ => None,
         }
     }

@@ -5,16 +5,19 @@
 //! (read to its end, failed, or dropped), which is when the connection's stream really
 //! frees up. Dropping a [`Lease`] tells the pool; the [`ResponseBody`] carries it.
 
+use super::error::{ClientError, ClientErrorKind};
 use super::shared::Inner;
+use crate::RecvBody;
 use crate::client::SendRequest;
-use crate::{Error, RecvBody};
 use bytes::Bytes;
 use h2proto::StreamId;
 use h2proto::pool::ConnId;
 use http_body::{Body, Frame, SizeHint};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// One stream of connection `conn`, given back to the pool when dropped.
 pub(crate) struct Lease {
@@ -52,15 +55,33 @@ impl Drop for Lease {
 
 /// The body of a response from a [`Client`](super::Client): the connection's
 /// [`RecvBody`], holding the request's place in the pool until it ends.
+///
+/// With a body timeout ([`ClientBuilder::body_timeout`](super::ClientBuilder::body_timeout)),
+/// a body that receives nothing for that long fails with
+/// [`ClientErrorKind::BodyStalled`] instead of hanging (its stream is then reset).
 pub struct ResponseBody {
     body: RecvBody,
     lease: Option<Lease>,
+    /// The body timeout and its timer, armed when a poll finds nothing (so a reader that
+    /// pauses is not blamed on the sender).
+    stall: Option<Stall>,
+}
+
+struct Stall {
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    armed: bool,
 }
 
 impl ResponseBody {
-    pub(crate) fn new(body: RecvBody, lease: Lease) -> ResponseBody {
+    pub(crate) fn new(body: RecvBody, lease: Lease, timeout: Option<Duration>) -> ResponseBody {
         let lease = if body.is_end_stream() { None } else { Some(lease) };
-        ResponseBody { body, lease }
+        let stall = timeout.filter(|_| lease.is_some()).map(|timeout| Stall {
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+            armed: false,
+        });
+        ResponseBody { body, lease, stall }
     }
 
     /// The stream the body arrives on.
@@ -75,20 +96,53 @@ impl std::fmt::Debug for ResponseBody {
     }
 }
 
+impl Stall {
+    /// Arms the timer if this is the first empty poll since data came; whether it expired.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.armed {
+            self.armed = true;
+            self.sleep.as_mut().reset(tokio::time::Instant::now() + self.timeout);
+        }
+        self.sleep.as_mut().poll(cx).is_ready()
+    }
+}
+
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = Error;
+    type Error = ClientError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, ClientError>>> {
         let this = self.get_mut();
+        if this.lease.is_none() && this.stall.is_some() {
+            // Failed (stalled) before: stays failed.
+            return Poll::Ready(None);
+        }
         let polled = Pin::new(&mut this.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(_) => {
+                if let Some(stall) = &mut this.stall {
+                    stall.armed = false;
+                }
+            }
+            Poll::Pending => {
+                if let Some(stall) = &mut this.stall
+                    && stall.poll_expired(cx)
+                {
+                    // Dropping the connection's body resets the stream (CANCEL).
+                    this.body = RecvBody::empty();
+                    this.lease = None;
+                    return Poll::Ready(Some(Err(ClientError::new(ClientErrorKind::BodyStalled))));
+                }
+            }
+        }
         if matches!(polled, Poll::Ready(None | Some(Err(_)))) || this.body.is_end_stream() {
             this.lease = None;
+            this.stall = None;
         }
-        polled
+        polled.map(|frame| frame.map(|r| r.map_err(|e| ClientError::new(ClientErrorKind::Body(e)))))
     }
 
     fn is_end_stream(&self) -> bool {

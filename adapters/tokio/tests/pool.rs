@@ -689,3 +689,33 @@ async fn a_server_that_stops_answering_pings_is_detected() {
     })
     .await;
 }
+
+/// A URI with only a path goes to the default origin and is sent with its `:scheme` and
+/// `:authority` (as tonic's generated clients send requests).
+#[tokio::test]
+async fn path_only_requests_go_to_the_default_origin() {
+    within(async {
+        let (addr, _) =
+            counting_server(Config::default(), |request: Request<RecvBody>| async move {
+                let authority =
+                    request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+                Response::new(Full::new(Bytes::from(format!(
+                    "{} {authority}",
+                    request.uri().path()
+                ))))
+            })
+            .await;
+        let origin =
+            h2proto_tokio::pool::Origin::from_uri(&url(addr, "/").parse().unwrap()).unwrap();
+        let client = Client::builder().default_origin(origin).build();
+        let request = Request::get("/svc/Method").body(Empty::<Bytes>::new()).unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(body_of(response).await, format!("/svc/Method {addr}"));
+        let error = Client::new()
+            .request(Request::get("/svc/Method").body(Empty::<Bytes>::new()).unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(error.kind(), ClientErrorKind::Uri(_)), "{error}");
+    })
+    .await;
+}

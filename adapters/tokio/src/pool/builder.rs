@@ -2,7 +2,7 @@
 
 use super::Client;
 use h2proto::Config;
-use h2proto::pool::{Backoff, BreakerConfig, PoolConfig, RetryPolicy};
+use h2proto::pool::{Backoff, BreakerConfig, Origin, PoolConfig, RetryPolicy};
 use std::time::Duration;
 
 /// Builds a [`Client`].
@@ -27,6 +27,7 @@ pub struct ClientBuilder {
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) seed: Option<u64>,
+    pub(crate) default_origin: Option<Origin>,
     #[cfg(feature = "rustls")]
     pub(crate) tls: Option<std::sync::Arc<crate::tls::rustls::ClientConfig>>,
 }
@@ -40,6 +41,7 @@ impl Default for ClientBuilder {
             request_timeout: Some(Duration::from_secs(60)),
             body_timeout: Some(Duration::from_secs(60)),
             seed: None,
+            default_origin: None,
             #[cfg(feature = "rustls")]
             tls: None,
         }
@@ -137,6 +139,14 @@ impl ClientBuilder {
     /// `None` for no bound.
     pub fn body_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.body_timeout = timeout;
+        self
+    }
+
+    /// Where requests whose URI names only a path (`/svc/Method`, as tonic's generated
+    /// clients send them) go; they are sent with this origin's `:scheme` and `:authority`.
+    /// Default: none, and such requests fail with an URI error.
+    pub fn default_origin(mut self, origin: Origin) -> Self {
+        self.default_origin = Some(origin);
         self
     }
 

@@ -8,7 +8,7 @@ use crate::{BoxError, ErrorKind};
 use bytes::Bytes;
 use h2proto::ErrorCode;
 use h2proto::pool::{
-    Checkout, Failure, NotProcessed, Origin, Pool, PoolMetrics, RetryPolicy, Verdict,
+    Checkout, Failure, NotProcessed, Origin, OriginError, Pool, PoolMetrics, RetryPolicy, Verdict,
 };
 use http::{Request, Response};
 use http_body::Body;
@@ -30,6 +30,7 @@ pub struct Client {
     inner: Arc<Inner>,
     request_timeout: Option<Duration>,
     body_timeout: Option<Duration>,
+    default_origin: Option<Origin>,
     retry: RetryPolicy,
 }
 
@@ -114,6 +115,7 @@ impl Client {
             inner,
             request_timeout: builder.request_timeout,
             body_timeout: builder.body_timeout,
+            default_origin: builder.default_origin,
             retry,
         }
     }
@@ -151,8 +153,16 @@ impl Client {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let origin = Origin::from_uri(request.uri())
-            .map_err(|e| ClientError::new(ClientErrorKind::Uri(e)))?;
+        let origin = match (Origin::from_uri(request.uri()), &self.default_origin) {
+            (Ok(origin), _) => origin,
+            // A path alone: the connection completes :scheme and :authority from its origin.
+            (Err(OriginError::MissingScheme), Some(default))
+                if request.uri().authority().is_none() =>
+            {
+                default.clone()
+            }
+            (Err(e), _) => return Err(ClientError::new(ClientErrorKind::Uri(e))),
+        };
         if !self.inner.can_reach(&origin) {
             return Err(ClientError::new(ClientErrorKind::TlsUnavailable));
         }

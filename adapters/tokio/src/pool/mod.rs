@@ -62,6 +62,6 @@ pub use builder::ClientBuilder;
 pub use client::{Client, replayable};
 pub use error::{ClientError, ClientErrorKind};
 pub use h2proto::pool::{
-    Backoff, BreakerConfig, CheckoutError, CloseReason, PoolConfig, PoolMetrics, Verdict,
+    Backoff, BreakerConfig, CheckoutError, CloseReason, Origin, PoolConfig, PoolMetrics, Verdict,
 };
 pub use lease::ResponseBody;

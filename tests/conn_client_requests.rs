@@ -225,3 +225,55 @@ fn a_body_shorter_than_declared_is_malformed_at_the_server() {
     });
     assert!(reset, "the server resets the malformed request");
 }
+
+// ----- An early response: §8.1 -----
+
+/// A server may answer before the request body is complete and then reset the stream with
+/// NO_ERROR to stop the upload (§8.1). When the response's DATA and the RST_STREAM arrive
+/// in one read, the data reported in `Event::Data` is still there to read after the reset.
+#[test]
+fn a_complete_response_survives_the_reset_that_follows_it() {
+    let mut pair = Pair::new();
+    let id = pair.client.send_request(request(Method::POST, "http://a/up"), false).unwrap();
+    pair.client.send_data(id, Bytes::from(vec![0u8; 100]), false).unwrap();
+    pair.drive();
+    pair.server.send_response(id, status(200), false).unwrap();
+    pair.server.send_data(id, Bytes::from_static(b"early"), true).unwrap();
+    let mut wire = h2proto::buf_to_vec(pair.server.transmit());
+    pair.server.reset(id, h2proto::ErrorCode::NO_ERROR).unwrap();
+    wire.extend(h2proto::buf_to_vec(pair.server.transmit()));
+    pair.client.recv(Bytes::from(wire)).unwrap();
+    let events: Vec<Event> = std::iter::from_fn(|| pair.client.poll_event()).collect();
+    assert!(
+        matches!(
+            events[..],
+            [
+                Event::Response { .. },
+                Event::Data { end_stream: true, .. },
+                Event::Reset { error_code: h2proto::ErrorCode::NO_ERROR, .. },
+            ]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(Pair::read_all(&mut pair.client, id), b"early");
+    // Read, the stream is forgotten; the upload can no longer send.
+    assert!(pair.client.read_data(id).is_none());
+    assert!(pair.client.send_data(id, Bytes::from_static(b"more"), true).is_err());
+}
+
+/// Data of a message the peer had not finished is dropped on its reset, as before: an
+/// incomplete response is no response.
+#[test]
+fn an_incomplete_response_is_dropped_on_reset() {
+    let mut pair = Pair::new();
+    let id = pair.client.send_request(request(Method::GET, "http://a/"), true).unwrap();
+    pair.drive();
+    pair.server.send_response(id, status(200), false).unwrap();
+    pair.server.send_data(id, Bytes::from_static(b"part"), false).unwrap();
+    let mut wire = h2proto::buf_to_vec(pair.server.transmit());
+    pair.server.reset(id, h2proto::ErrorCode::INTERNAL_ERROR).unwrap();
+    wire.extend(h2proto::buf_to_vec(pair.server.transmit()));
+    pair.client.recv(Bytes::from(wire)).unwrap();
+    while pair.client.poll_event().is_some() {}
+    assert!(pair.client.read_data(id).is_none());
+}

@@ -187,8 +187,15 @@ impl Connection {
         stream.state = State::Closed;
         let mut unread = 0;
         let mut unsent = 0;
+        // A message the peer completed before it reset the stream stays readable: RFC 9113
+        // §8.1 lets a server send a complete response and then RST_STREAM (NO_ERROR) to stop
+        // an unfinished upload; the response stands, and the data already reported in
+        // `Event::Data` must not vanish before the application reads it.
+        let complete = how == ClosedBy::RemoteReset && stream.recv_end;
         if how != ClosedBy::EndStream {
-            unread = stream.recv_buf.clear() as u32;
+            if !complete {
+                unread = stream.recv_buf.clear() as u32;
+            }
             unsent = stream.send_buffered;
             stream.send_buf.clear();
             stream.send_buffered = 0;

@@ -210,7 +210,7 @@ mod tests {
             b.record_failure(t);
         });
         let later = t + Duration::from_secs(6);
-        b.admit(later);
+        assert_eq!(b.admit(later), (Ok(()), Some(Transition::HalfOpened)));
         assert!(b.try_connect());
         assert_eq!(b.record_failure(later), Some(Transition::Opened));
         assert_eq!(b.admit(later).0, Err(Duration::from_secs(5)));

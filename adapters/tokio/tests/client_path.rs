@@ -6,6 +6,8 @@
 //! The server is the core itself, driven by hand over loopback, so the test sees exactly
 //! which requests and RST_STREAM frames arrive.
 
+#[path = "cli_support/early.rs"]
+mod early;
 mod support;
 
 use bytes::Bytes;
@@ -239,6 +241,29 @@ async fn a_path_only_uri_gets_the_connections_authority() {
         let _pending = tokio::spawn(async move { send.send_request(get("/where?x=1")).await });
         let Seen::Request(_, request) = next(&mut seen).await else { panic!("a request") };
         assert_eq!(request.uri().to_string(), format!("http://{addr}/where?x=1"));
+    })
+    .await;
+}
+
+/// RFC 9113 §8.1: the whole response arrives while a 1 MiB upload is stalled at the initial
+/// window, with and without the server's RST_STREAM NO_ERROR after it: the client returns
+/// status and body.
+#[tokio::test]
+async fn an_early_response_is_returned_while_the_upload_is_unfinished() {
+    within(async {
+        for reset in [false, true] {
+            let (addr, heads) = early::early_server(reset);
+            let (send, connection) = client::connect(addr).await.unwrap();
+            tokio::spawn(connection);
+            let body = Full::new(Bytes::from(vec![7u8; 1 << 20]));
+            let response = send.send_request(Request::post("/up").body(body).unwrap()).await;
+            let response = response.unwrap();
+            assert_eq!(response.status(), 200, "reset: {reset}");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, early::EARLY_ANSWER, "reset: {reset}");
+            let head = heads.recv().unwrap();
+            assert_eq!(head.headers()["content-length"], "1048576");
+        }
     })
     .await;
 }

@@ -264,6 +264,9 @@ impl SendRequest {
     /// Sends a request now, or hands it back: with the place [`ready`](Self::ready)
     /// reserved, or a free one. The returned future resolves to the response head;
     /// dropping it cancels the request (RST_STREAM CANCEL once it is open).
+    // The request comes back by value, as it went in: boxing it would allocate on the path
+    // a pool takes whenever a connection is full.
+    #[allow(clippy::result_large_err)]
     pub fn try_send_request<B>(
         &mut self,
         request: Request<B>,

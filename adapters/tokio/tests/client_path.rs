@@ -36,7 +36,7 @@ enum Answer {
 /// What the server saw.
 #[derive(Debug)]
 enum Seen {
-    Request(StreamId, Request<()>),
+    Request(StreamId, Box<Request<()>>),
     Reset(StreamId, ErrorCode),
 }
 
@@ -56,7 +56,7 @@ async fn server(max_streams: u32, answer: Answer) -> (SocketAddr, mpsc::Unbounde
             while let Some(event) = conn.poll_event() {
                 match event {
                     Event::Request { stream_id, request, .. } => {
-                        let _ = tx.send(Seen::Request(stream_id, request));
+                        let _ = tx.send(Seen::Request(stream_id, Box::new(request)));
                         if let Answer::Partly = answer {
                             conn.send_response(stream_id, Response::new(()), false).unwrap();
                             conn.send_data(stream_id, Bytes::from_static(b"first"), false).unwrap();

@@ -87,7 +87,7 @@ impl Failure {
 /// `--help`, or what to do.
 pub enum Command {
     Help,
-    Run(Args),
+    Run(Box<Args>),
 }
 
 /// Parses the command line (without the program name).
@@ -149,7 +149,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Failure>
     }
     let method =
         method.unwrap_or(if data.is_some() { http::Method::POST } else { http::Method::GET });
-    Ok(Command::Run(Args { url, method, headers, data, output, include, fail, max_time, cacert }))
+    let args = Args { url, method, headers, data, output, include, fail, max_time, cacert };
+    Ok(Command::Run(Box::new(args)))
 }
 
 impl Args {

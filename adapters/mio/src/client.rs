@@ -68,7 +68,8 @@ impl Client {
     ) {
         if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
             // No TLS here: sending it in cleartext would expose what was meant to be private.
-            let why = "https:// needs TLS, which h2proto-mio does not have (it speaks h2c: http://)";
+            let why =
+                "https:// needs TLS, which h2proto-mio does not have (it speaks h2c: http://)";
             return on_response(Err(io::Error::new(io::ErrorKind::Unsupported, why)));
         }
         let callback: ResponseCallback = Box::new(on_response);

@@ -21,7 +21,12 @@ pub fn early_server(reset: bool) -> (SocketAddr, mpsc::Receiver<http::Request<()
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let Ok((mut socket, _)) = listener.accept() else { return };
-        let mut conn = Connection::server(Config::default());
+        // The smallest windows (RFC 9113 §6.9.2: 65,535 octets): a larger upload cannot
+        // finish before the response, whatever the client's speed.
+        let mut config = Config::default();
+        config.initial_stream_window_size = 65_535;
+        config.initial_connection_window_size = 65_535;
+        let mut conn = Connection::server(config);
         conn.handle_timeout(Instant::now());
         let mut buf = vec![0; 64 << 10];
         let mut answered = false;

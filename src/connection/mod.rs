@@ -119,7 +119,9 @@ enum Shutdown {
 ///   [`peer_settings`](Connection::peer_settings), ...
 /// - **Inputs**: [`recv`](Connection::recv) with bytes from the transport, in any chunking,
 ///   and [`handle_timeout`](Connection::handle_timeout) with the current time.
-/// - **Commands** from the application: [`send_request`](Connection::send_request),
+/// - **Commands** from the application: [`send_request`](Connection::send_request)
+///   (and [`send_request_with_length`](Connection::send_request_with_length); a client's
+///   [`set_origin`](Connection::set_origin) completes path-only targets),
 ///   [`send_response`](Connection::send_response), [`send_data`](Connection::send_data),
 ///   [`send_trailers`](Connection::send_trailers), [`reset`](Connection::reset),
 ///   [`ping`](Connection::ping), [`shutdown`](Connection::shutdown),

@@ -49,7 +49,9 @@
 //!
 //! - [`server`]: [`server::serve`], [`server::Server`] for any transport, graceful
 //!   shutdown, informational responses.
-//! - [`client`]: [`client::handshake`] / [`client::connect`], [`client::SendRequest`].
+//! - [`client`]: [`client::handshake`] / [`client::connect`] / [`client::Builder`],
+//!   [`client::SendRequest`] with backpressure (`ready`, `try_send_request`) and
+//!   cancellation (a dropped request or response body resets its stream with CANCEL).
 //! - [`pool`]: [`pool::Client`], the production client: pooled connections per origin,
 //!   retries as RFC 9113 §8.7 allows, backoff, circuit breaker, `tower::Service`.
 //! - [`Tunnel`]: a CONNECT / extended CONNECT (RFC 8441) stream as `AsyncRead +

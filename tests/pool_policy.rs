@@ -514,6 +514,99 @@ fn a_quiet_origin_is_forgotten() {
     assert_eq!(h.pool.breaker_state(&a), None, "no connection, no waiter, no failure");
 }
 
+// ---- limits the adapter cannot see: guessed, learned, probed --------------------------
+
+/// An adapter whose handle does not tell the peer's SETTINGS (RFC 9113 §6.5.2) connects
+/// with a guess; a connection that says it is full teaches the pool the real limit, and
+/// the next connection to the origin starts from it.
+#[test]
+fn a_busy_connection_teaches_its_limit_to_the_next_connection() {
+    let mut h = Harness::new(PoolConfig { max_connections_per_origin: 3, ..config() });
+    let a = origin("http://a/");
+    let t1 = h.wait(&a);
+    let first = h.expect_connect();
+    h.pool.connected_assuming(first, 100, h.now);
+    assert_eq!(h.actions(), [Action::Assign { ticket: t1, conn: first }]);
+    for _ in 0..2 {
+        assert_eq!(h.checkout(&a), Ok(Checkout::Use(first)));
+    }
+    // The third stream was refused by the connection: two is its limit.
+    h.pool.busy(first, h.now);
+    h.pool.stream_finished(first, h.now);
+    assert_eq!(
+        h.pool.connection_state(first),
+        Some(ConnectionState::Ready { max_streams: 2, in_flight: 2 })
+    );
+    let ticket = h.wait(&a);
+    let second = h.expect_connect();
+    h.pool.connected_assuming(second, 100, h.now);
+    assert_eq!(h.actions(), [Action::Assign { ticket, conn: second }]);
+    assert_eq!(
+        h.pool.connection_state(second),
+        Some(ConnectionState::Ready { max_streams: 2, in_flight: 1 }),
+        "starts from the learned limit, not the guess: no burst for the peer to refuse"
+    );
+}
+
+#[test]
+fn a_learned_limit_is_probed_one_higher_after_the_interval() {
+    let mut h = Harness::new(PoolConfig {
+        max_connections_per_origin: 1,
+        limit_probe_interval: Duration::from_secs(1),
+        ..config()
+    });
+    let a = origin("http://a/");
+    let conn = h.open(&a, 100);
+    assert_eq!(h.checkout(&a), Ok(Checkout::Use(conn)));
+    h.pool.busy(conn, h.now);
+    h.pool.stream_finished(conn, h.now);
+    h.wait(&a);
+    assert_eq!(h.actions(), [], "full at the learned limit of 1, no probe yet");
+    h.now += Duration::from_secs(1);
+    assert_eq!(h.checkout(&a), Ok(Checkout::Use(conn)), "probed: one stream more");
+    assert_eq!(
+        h.pool.connection_state(conn),
+        Some(ConnectionState::Ready { max_streams: 2, in_flight: 2 })
+    );
+}
+
+#[test]
+fn a_limit_from_settings_is_never_probed() {
+    let mut h = Harness::new(PoolConfig { max_connections_per_origin: 1, ..config() });
+    let a = origin("http://a/");
+    let conn = h.open(&a, 1);
+    h.now += Duration::from_secs(60);
+    h.wait(&a);
+    assert_eq!(
+        h.pool.connection_state(conn),
+        Some(ConnectionState::Ready { max_streams: 1, in_flight: 1 })
+    );
+}
+
+#[test]
+fn a_refusal_alone_says_nothing_about_the_limit() {
+    let mut h = Harness::new(config());
+    let a = origin("http://a/");
+    let t = h.wait(&a);
+    let conn = h.expect_connect();
+    h.pool.connected_assuming(conn, 100, h.now);
+    assert_eq!(h.actions(), [Action::Assign { ticket: t, conn }]);
+    h.pool.refused(conn, h.now);
+    assert_eq!(
+        h.pool.connection_state(conn),
+        Some(ConnectionState::Ready { max_streams: 100, in_flight: 1 })
+    );
+    // With others in flight it reads as a burst above the peer's limit.
+    for _ in 0..3 {
+        h.checkout(&a).unwrap();
+    }
+    h.pool.refused(conn, h.now);
+    assert_eq!(
+        h.pool.connection_state(conn),
+        Some(ConnectionState::Ready { max_streams: 3, in_flight: 4 })
+    );
+}
+
 // ---- RFC 9113 §8.7: retry verdicts ------------------------------------------------------
 
 const REPLAYABLE: bool = true;
@@ -593,6 +686,7 @@ enum Op {
     Closed(u8),
     Settings(u8, u32),
     Ping(u8),
+    Busy(u8),
     Advance(u16),
 }
 
@@ -607,6 +701,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(Op::Closed),
         1 => (any::<u8>(), 0..4u32).prop_map(|(c, n)| Op::Settings(c, n)),
         1 => any::<u8>().prop_map(Op::Ping),
+        1 => any::<u8>().prop_map(Op::Busy),
         2 => (0..20_000u16).prop_map(Op::Advance),
     ]
 }
@@ -628,12 +723,14 @@ proptest! {
         let mut h = Harness::new(config);
         let mut conns: Vec<ConnId> = Vec::new();
         let mut tickets: Vec<Ticket> = Vec::new();
+        let mut granted: Vec<ConnId> = Vec::new();
         let pick = |list: &[ConnId], i: u8| list.get(i as usize % list.len().max(1)).copied();
         for op in ops {
             match op {
                 Op::Checkout(o) => match h.checkout(&origins[o as usize]) {
                     Ok(Checkout::Wait(t)) => tickets.push(t),
-                    Ok(Checkout::Use(_)) | Err(_) => {}
+                    Ok(Checkout::Use(c)) => granted.push(c),
+                    Err(_) => {}
                 },
                 Op::Cancel(i) => {
                     if let Some(&t) = tickets.get(i as usize % tickets.len().max(1)) {
@@ -647,11 +744,22 @@ proptest! {
                 Op::Closed(i) => if let Some(c) = pick(&conns, i) { h.pool.closed(c, CloseReason::Error, h.now) },
                 Op::Settings(i, n) => if let Some(c) = pick(&conns, i) { h.pool.settings_changed(c, n, h.now) },
                 Op::Ping(i) => if let Some(c) = pick(&conns, i) { h.pool.ping_acked(c, Duration::from_millis(1), h.now) },
+                Op::Busy(i) => if let Some(c) = pick(&conns, i) { h.pool.busy(c, h.now) },
                 Op::Advance(ms) => h.advance(Duration::from_millis(ms.into())),
             }
             for action in h.actions() {
-                if let Action::Connect { conn, .. } = action {
-                    conns.push(conn);
+                match action {
+                    Action::Connect { conn, .. } => conns.push(conn),
+                    Action::Assign { conn, .. } => granted.push(conn),
+                    _ => {}
+                }
+            }
+            // A stream is given only within the connection's limit at that moment.
+            for c in granted.drain(..) {
+                if let Some(ConnectionState::Ready { max_streams, in_flight }) =
+                    h.pool.connection_state(c)
+                {
+                    prop_assert!(in_flight <= max_streams, "granted above the limit");
                 }
             }
             conns.retain(|c| h.pool.connection_state(*c).is_some());
@@ -668,9 +776,6 @@ proptest! {
                     if let Some(ConnectionState::Ready { max_streams, in_flight }) =
                         h.pool.connection_state(c)
                     {
-                        // New SETTINGS may lower the limit below what is in flight (the
-                        // pool then stops adding), so the bound is the largest limit given.
-                        prop_assert!(in_flight <= 3, "in flight never exceeds any limit given");
                         prop_assert!(
                             h.pool.waiting(o) == 0 || in_flight >= max_streams,
                             "nobody waits while a ready connection has a free stream"

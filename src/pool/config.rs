@@ -30,6 +30,9 @@ pub struct PoolConfig {
     pub check_after_idle: Option<Duration>,
     /// How long the PING of a check may take before the connection is closed. Default 5 s.
     pub check_timeout: Duration,
+    /// How often a connection whose stream limit the pool only guessed (its peer's SETTINGS
+    /// unknown to the adapter) is tried with one stream more. Default 1 s.
+    pub limit_probe_interval: Duration,
     /// Delay between failed connects to one origin.
     pub backoff: Backoff,
     /// The per-origin circuit breaker.
@@ -48,6 +51,7 @@ impl Default for PoolConfig {
             idle_timeout: Some(Duration::from_secs(90)),
             check_after_idle: None,
             check_timeout: Duration::from_secs(5),
+            limit_probe_interval: Duration::from_secs(1),
             backoff: Backoff::default(),
             breaker: BreakerConfig::default(),
             retry: RetryPolicy::default(),

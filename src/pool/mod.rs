@@ -25,8 +25,10 @@
 //!   [`Pool::connections`], [`Pool::waiting`], [`Pool::breaker_state`];
 //! - commands from the application: [`Pool::checkout`] (returns at once: use a connection,
 //!   wait with a ticket, or a [`CheckoutError`]), [`Pool::cancel`], [`Pool::count_retry`];
-//! - events from connections and the clock: [`Pool::connected`],
-//!   [`Pool::connect_failed`], [`Pool::settings_changed`], [`Pool::stream_finished`],
+//! - events from connections and the clock: [`Pool::connected`] (or
+//!   [`Pool::connected_assuming`] when the adapter cannot see the peer's SETTINGS),
+//!   [`Pool::connect_failed`], [`Pool::settings_changed`], [`Pool::busy`],
+//!   [`Pool::refused`], [`Pool::stream_finished`],
 //!   [`Pool::go_away`], [`Pool::stream_ids_exhausted`], [`Pool::closed`],
 //!   [`Pool::ping_acked`], and [`Pool::handle_timeout`] when [`Pool::poll_timeout`] is due;
 //! - output: after each of the above, take [`Pool::poll_action`] until `None` and do what
@@ -62,6 +64,10 @@
 //!   already on its way, within the per-origin and total bounds. At the total bound the
 //!   least recently used idle connection is closed to make room. Waiters are served in
 //!   order as streams free up and connections come up.
+//! - An adapter that cannot see the peer's SETTINGS_MAX_CONCURRENT_STREAMS reports what
+//!   it sees instead: a connection that says it is full, or a burst the peer refused. The
+//!   pool learns the limit from that, starts the origin's next connections from it (so
+//!   they are not sent a burst to refuse), and probes one stream higher now and then.
 //! - A connection that received GOAWAY or ran out of stream ids drains: no new request,
 //!   closed once its streams end, replaced if requests wait.
 //! - Idle connections close after [`PoolConfig::idle_timeout`]; one idle longer than

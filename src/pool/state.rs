@@ -136,6 +136,10 @@ struct Conn {
     in_flight: u32,
     /// `Some` exactly when the connection is in the idle set.
     idle_since: Option<Instant>,
+    /// The limit is the pool's guess (assumed at connect, or learned from a refusal), not
+    /// the peer's SETTINGS; `probe_at` is when one more stream may be tried above it.
+    guessed: bool,
+    probe_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -146,6 +150,9 @@ struct OriginState {
     breaker: Breaker,
     backoff_until: Option<Instant>,
     starved: bool,
+    /// The limit last learned from a refusal on a connection to this origin: where a new
+    /// connection whose limit is not known yet starts.
+    learned_limit: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -267,6 +274,11 @@ impl Pool {
             self.metrics.hits += 1;
             return Ok(Checkout::Use(conn));
         }
+        if let Some(conn) = self.probe(o, now) {
+            self.take_stream(conn);
+            self.metrics.hits += 1;
+            return Ok(Checkout::Use(conn));
+        }
         self.metrics.misses += 1;
         if self.origin_mut(o).waiters.len() >= self.config.max_waiters_per_origin {
             self.metrics.queue_full += 1;
@@ -304,14 +316,34 @@ impl Pool {
 
     // ---- events --------------------------------------------------------------------
 
-    /// `conn` finished its handshake; the peer allows `max_streams` concurrent streams.
+    /// `conn` finished its handshake; the peer allows `max_streams` concurrent streams
+    /// (its SETTINGS_MAX_CONCURRENT_STREAMS).
     pub fn connected(&mut self, conn: ConnId, max_streams: u32, now: Instant) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        self.open(conn, Some(max_streams), 0, now);
+    }
+
+    /// `conn` is up but its peer's limit is not known yet (its SETTINGS may still be on the
+    /// way): the pool starts from the limit last learned on this origin (see
+    /// [`busy`](Self::busy)), else from `assumed`.
+    pub fn connected_assuming(&mut self, conn: ConnId, assumed: u32, now: Instant) {
+        self.open(conn, None, assumed, now);
+    }
+
+    fn open(&mut self, conn: ConnId, known: Option<u32>, assumed: u32, now: Instant) {
+        let Some(c) = self.conns.get(&conn) else { return };
         if c.state != State::Connecting {
             return;
         }
+        let learned =
+            self.origins.get(c.origin).and_then(Option::as_ref).and_then(|o| o.learned_limit);
+        let Some(c) = self.conns.get_mut(&conn) else { return };
         c.state = State::Ready;
-        c.max_streams = max_streams;
+        c.max_streams = known.or(learned).unwrap_or(assumed);
+        c.guessed = known.is_none();
+        // A limit learned on another connection may be out of date: probe it too.
+        c.probe_at = (known.is_none() && learned.is_some())
+            .then(|| now.checked_add(self.config.limit_probe_interval))
+            .flatten();
         let o = c.origin;
         self.metrics.connected += 1;
         let origin = self.origin_mut(o);
@@ -351,8 +383,36 @@ impl Pool {
     pub fn settings_changed(&mut self, conn: ConnId, max_streams: u32, now: Instant) {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.max_streams = max_streams;
+        c.guessed = false;
+        c.probe_at = None;
         if c.state == State::Ready {
             self.serve(conn, now);
+        }
+    }
+
+    /// `conn` could not take the stream the pool gave it (the connection said it is full,
+    /// its peer's limit being below the pool's guess): the pool takes the other streams in
+    /// flight there as its limit (at least 1, never above the current one), and new connections to the origin start
+    /// from it. Call before giving the stream back with
+    /// [`stream_finished`](Self::stream_finished). A guessed limit is tried one higher at
+    /// most every [`PoolConfig::limit_probe_interval`], so a limit learned too low recovers.
+    pub fn busy(&mut self, conn: ConnId, now: Instant) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        // Only ever lowered here (probes raise it).
+        c.max_streams = c.max_streams.min(c.in_flight.saturating_sub(1).max(1));
+        c.guessed = true;
+        c.probe_at = now.checked_add(self.config.limit_probe_interval);
+        let (o, limit) = (c.origin, c.max_streams);
+        self.origin_mut(o).learned_limit = Some(limit);
+    }
+
+    /// The peer refused a stream on `conn` with REFUSED_STREAM. With other streams in
+    /// flight this is read as the peer's limit being below the pool's guess (a burst sent
+    /// before its SETTINGS arrived), as [`busy`](Self::busy); alone, it says nothing about
+    /// the limit.
+    pub fn refused(&mut self, conn: ConnId, now: Instant) {
+        if self.conns.get(&conn).is_some_and(|c| c.in_flight > 1 && c.guessed) {
+            self.busy(conn, now);
         }
     }
 
@@ -513,6 +573,7 @@ impl Pool {
             breaker: Breaker::new(self.config.breaker),
             backoff_until: None,
             starved: false,
+            learned_limit: None,
         };
         let o = match self.free_slots.pop() {
             Some(o) => {
@@ -588,6 +649,26 @@ impl Pool {
             return Some(conn);
         }
         None
+    }
+
+    /// A full ready connection of origin `o` whose limit is only guessed and due for a
+    /// probe: its limit is raised by one (a refusal lowers it again).
+    fn probe(&mut self, o: usize, now: Instant) -> Option<ConnId> {
+        let interval = self.config.limit_probe_interval;
+        let conns = &self.origins.get(o)?.as_ref()?.conns;
+        let conn = conns.iter().copied().find(|id| {
+            self.conns.get(id).is_some_and(|c| {
+                // Exactly at the limit (above it, after a refusal, streams must end first).
+                c.state == State::Ready
+                    && c.guessed
+                    && c.in_flight == c.max_streams
+                    && c.probe_at.is_some_and(|t| t <= now)
+            })
+        })?;
+        let c = self.conns.get_mut(&conn)?;
+        c.max_streams = c.max_streams.saturating_add(1);
+        c.probe_at = now.checked_add(interval);
+        Some(conn)
     }
 
     fn start_check(&mut self, conn: ConnId, now: Instant) {
@@ -691,6 +772,8 @@ impl Pool {
                 max_streams: 0,
                 in_flight: 0,
                 idle_since: None,
+                guessed: false,
+                probe_at: None,
             },
         );
         self.metrics.connects += 1;

@@ -242,6 +242,8 @@ impl Client {
             };
             if lease.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
                 lease.going_away();
+            } else if error.reset_code() == Some(ErrorCode::REFUSED_STREAM) {
+                lease.refused();
             }
             drop(lease);
             let verdict = self.retry.verdict(classify(&error), replay.is_some(), retries);

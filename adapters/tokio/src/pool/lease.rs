@@ -31,12 +31,16 @@ impl Lease {
         Lease { inner, conn, send }
     }
 
-    /// The connection is full below the pool's count: the pool takes its current load as
-    /// its limit.
+    /// The connection is full below the pool's guess of its limit (the pool learns).
     pub(crate) fn busy(&self) {
-        let (conn, limit) = (self.conn, self.send.in_flight());
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        self.inner.run(|shared, now| shared.pool.settings_changed(conn, limit, now));
+        let conn = self.conn;
+        self.inner.run(|shared, now| shared.pool.busy(conn, now));
+    }
+
+    /// The peer refused the stream (REFUSED_STREAM): maybe a limit below the pool's guess.
+    pub(crate) fn refused(&self) {
+        let conn = self.conn;
+        self.inner.run(|shared, now| shared.pool.refused(conn, now));
     }
 
     /// The connection takes no new requests (GOAWAY, closed): the pool drains it.

@@ -243,12 +243,14 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
             });
         }
     };
-    // Before the server's SETTINGS, the core assumes this many streams (RFC 9113 §6.5.2
-    // leaves it open until then); a lower limit shows when the connection says it is busy.
-    let max_streams = inner.config.initial_max_send_streams;
+    // The handle does not tell the server's SETTINGS_MAX_CONCURRENT_STREAMS: the pool
+    // starts from what it learned on this origin, else from the core's assumption before
+    // SETTINGS (RFC 9113 §6.5.2 leaves the limit open until then), and learns from
+    // connections that say they are full or refuse a stream.
+    let assumed = inner.config.initial_max_send_streams;
     inner.run(|shared, now| {
         shared.handles.insert(conn, send);
-        shared.pool.connected(conn, max_streams, now);
+        shared.pool.connected_assuming(conn, assumed, now);
     });
     let weak = Arc::downgrade(&inner);
     drop(inner);

@@ -719,3 +719,19 @@ async fn path_only_requests_go_to_the_default_origin() {
     })
     .await;
 }
+
+/// The client is shared across tasks and threads; its futures and bodies move between
+/// threads (a compile-time check).
+#[test]
+fn the_client_its_futures_and_bodies_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<Client>();
+    send_sync::<h2proto_tokio::pool::ClientError>();
+    fn body_is_send<T: http_body::Body + Send>() {}
+    body_is_send::<h2proto_tokio::pool::ResponseBody>();
+    let client = Client::new();
+    let future =
+        client.request(Request::get("http://127.0.0.1:1/").body(Empty::<Bytes>::new()).unwrap());
+    send(&future);
+}

@@ -31,6 +31,8 @@ enum Answer {
     Never,
     /// The head and a first piece of the body, then nothing more.
     Partly,
+    /// Not at all, and the connection begins a graceful shutdown (GOAWAY).
+    GoAway,
 }
 
 /// What the server saw.
@@ -57,9 +59,14 @@ async fn server(max_streams: u32, answer: Answer) -> (SocketAddr, mpsc::Unbounde
                 match event {
                     Event::Request { stream_id, request, .. } => {
                         let _ = tx.send(Seen::Request(stream_id, Box::new(request)));
-                        if let Answer::Partly = answer {
-                            conn.send_response(stream_id, Response::new(()), false).unwrap();
-                            conn.send_data(stream_id, Bytes::from_static(b"first"), false).unwrap();
+                        match answer {
+                            Answer::Partly => {
+                                conn.send_response(stream_id, Response::new(()), false).unwrap();
+                                let first = Bytes::from_static(b"first");
+                                conn.send_data(stream_id, first, false).unwrap();
+                            }
+                            Answer::GoAway => conn.shutdown(),
+                            Answer::Never => {}
                         }
                     }
                     Event::Reset { stream_id, error_code, .. } => {
@@ -264,6 +271,58 @@ async fn an_early_response_is_returned_while_the_upload_is_unfinished() {
             let head = heads.recv().unwrap();
             assert_eq!(head.headers()["content-length"], "1048576");
         }
+    })
+    .await;
+}
+
+/// Callers wait for a place instead of queueing: many `send_request`s on a connection of
+/// one stream put one request on the wire and hold one slot; the rest wait in their own
+/// futures.
+#[tokio::test]
+async fn waiting_requests_do_not_queue_in_the_connection() {
+    within(async {
+        let (addr, mut seen) = server(1, Answer::Never).await;
+        let send = client_with(addr, 0).await;
+        let waiting: Vec<_> = (0..10)
+            .map(|i| {
+                let send = send.clone();
+                tokio::spawn(async move { send.send_request(get(&format!("/{i}"))).await })
+            })
+            .collect();
+        assert!(matches!(next(&mut seen).await, Seen::Request(..)));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(send.in_flight(), 1);
+        assert!(seen.try_recv().is_err(), "only one request was sent");
+        for task in waiting {
+            task.abort();
+        }
+    })
+    .await;
+}
+
+/// After the server's GOAWAY the connection takes no new request: `ready` fails and
+/// `try_send_request` hands the request back, both as not sent (safe to send elsewhere).
+#[tokio::test]
+async fn after_goaway_ready_fails_and_requests_come_back() {
+    within(async {
+        let (addr, mut seen) = server(10, Answer::GoAway).await;
+        let mut send = client_with(addr, 0).await;
+        let _first = send.try_send_request(get("/first")).unwrap();
+        assert!(matches!(next(&mut seen).await, Seen::Request(..)));
+        // The GOAWAY arrives after the request was seen: wait until the handle knows.
+        let error = loop {
+            match send.ready().await {
+                Err(e) => break e,
+                Ok(()) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        };
+        assert!(matches!(error.kind(), ErrorKind::NotSent) && error.is_retryable());
+        assert!(send.is_closed());
+        let refused = send.try_send_request(get("/late")).unwrap_err();
+        assert!(matches!(refused.error().kind(), ErrorKind::NotSent));
+        assert_eq!(refused.into_request().uri(), "/late");
     })
     .await;
 }

@@ -64,11 +64,19 @@ impl Connection {
     /// way whatever the adapter; absolute URIs are sent as they are.
     ///
     /// ```
-    /// use h2proto::{Config, Connection, Origin};
+    /// use h2proto::{Config, Connection, Event, Origin};
     /// let mut client = Connection::client(Config::default());
     /// client.set_origin(Origin::of(&"http://127.0.0.1:8080".parse().unwrap()).unwrap());
     /// client.send_request(http::Request::get("/status").body(()).unwrap(), true).unwrap();
-    /// // The HEADERS frame carries :scheme http and :authority 127.0.0.1:8080.
+    ///
+    /// // The server reads :scheme http and :authority 127.0.0.1:8080.
+    /// let mut server = Connection::server(Config::default());
+    /// server.recv(h2proto::buf_to_vec(client.transmit()).into()).unwrap();
+    /// let uri = std::iter::from_fn(|| server.poll_event()).find_map(|event| match event {
+    ///     Event::Request { request, .. } => Some(request.uri().clone()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(uri.unwrap(), "http://127.0.0.1:8080/status");
     /// ```
     pub fn set_origin(&mut self, origin: semantics::Origin) {
         self.origin = Some(origin);

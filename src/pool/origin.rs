@@ -73,7 +73,13 @@ impl Origin {
     /// brackets or with them, as `http::Uri::host` returns it.
     pub fn new(scheme: Scheme, host: &str, port: u16) -> Origin {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        Origin { scheme, host: host.to_ascii_lowercase().into(), port }
+        // One allocation on the usual path (a host already in lowercase).
+        let host: Arc<str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            host.to_ascii_lowercase().into()
+        } else {
+            host.into()
+        };
+        Origin { scheme, host, port }
     }
 
     /// The origin of an absolute URI (`https://host[:port]/...`).

@@ -48,7 +48,8 @@
 //! Where things are: [`Connection`] (how to drive it is on the type), [`Config`] (every
 //! limit, with its default and reason), [`Event`], [`frame`] (the wire format, with
 //! [`frame::RawFrame`] for writing invalid frames in tests), [`hpack`] (header
-//! compression), [`state`] (the stream state table of RFC 9113 §5.1).
+//! compression), [`state`] (the stream state table of RFC 9113 §5.1), [`pool`] (the client
+//! pool's policy over many connections, sans-IO like the rest).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -60,6 +61,7 @@ mod event;
 pub mod flow;
 pub mod frame;
 pub mod hpack;
+pub mod pool;
 mod semantics;
 mod streams;
 
@@ -68,5 +70,5 @@ pub use connection::{Connection, PREFACE, PeerSettings, Role, Stats, Transmit, b
 pub use error::{ConnectionError, ErrorCode, Initiator, ProtocolError, Scope, UserError};
 pub use event::Event;
 pub use frame::StreamId;
-pub use semantics::{HeaderPool, Protocol};
+pub use semantics::{HeaderPool, Origin, Protocol};
 pub use streams::state;

@@ -1593,3 +1593,17 @@ fn rfc9113_8_3_1_request_targets_and_case_insensitive_tokens() {
         }
     }
 }
+
+#[test]
+fn rfc9113_8_3_1_a_target_with_a_query_but_no_path_is_sent_origin_form() {
+    // §8.3.1: an http(s) :path is origin-form; `http://example.com?q` has the path "" and the
+    // query "q", so :path is "/?q", never "?q".
+    let mut peer = Peer::client();
+    peer.handshake();
+    let request = http::Request::get("http://example.com?q=1").body(()).unwrap();
+    peer.conn.send_request(request, true).unwrap();
+    let frames = peer.frames();
+    let Some(Frame::Headers(h)) = frames.first() else { panic!("{frames:?}") };
+    let fields = peer.decode(&h.fragment.clone());
+    assert!(fields.contains(&(":path".to_string(), "/?q=1".to_string())), "{fields:?}");
+}

@@ -221,7 +221,8 @@ impl Connection {
         let mut unread = 0;
         let mut unsent = 0;
         // RFC 9113 §8.1: a message the peer completed before its RST_STREAM (NO_ERROR after
-        // a complete response asks us only to stop sending) stays readable.
+        // a complete response asks us only to stop sending) stays readable: the data already
+        // reported in `Event::Data` must not vanish before the application reads it.
         let complete = how == ClosedBy::RemoteReset && stream.recv_end;
         // req 9113-6.4-1
         if how != ClosedBy::EndStream {

@@ -124,7 +124,9 @@ enum Shutdown {
 ///   [`peer_settings`](Connection::peer_settings), ...
 /// - **Inputs**, each with the current time: [`recv`](Connection::recv) with bytes from the
 ///   transport, in any chunking, and [`handle_timeout`](Connection::handle_timeout).
-/// - **Commands** from the application: [`send_request`](Connection::send_request),
+/// - **Commands** from the application: [`send_request`](Connection::send_request)
+///   (and [`send_request_with_length`](Connection::send_request_with_length); a client's
+///   [`set_origin`](Connection::set_origin) completes path-only targets),
 ///   [`send_response`](Connection::send_response), [`send_data`](Connection::send_data),
 ///   [`send_trailers`](Connection::send_trailers), [`reset`](Connection::reset),
 ///   [`ping`](Connection::ping), [`shutdown`](Connection::shutdown),
@@ -188,6 +190,8 @@ pub struct Connection {
     repeated_block: crate::semantics::RepeatedBlock,
     /// Maps for received heads; sent heads' maps go back here.
     header_pool: crate::semantics::HeaderPool,
+    /// Client: completes requests that name only a path (see [`Connection::set_origin`]).
+    origin: Option<crate::semantics::Origin>,
 
     // Output.
     out: Transmit,
@@ -311,6 +315,7 @@ impl Connection {
             checked_fields: crate::semantics::FieldCache::default(),
             repeated_block: crate::semantics::RepeatedBlock::default(),
             header_pool: crate::semantics::HeaderPool::default(),
+            origin: None,
             out: Transmit::default(),
             encoder: hpack::Encoder::new(),
             pending_control: 0,

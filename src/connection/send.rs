@@ -28,11 +28,69 @@ impl Connection {
     /// has no body; otherwise send it with [`send_data`](Self::send_data) and finish with
     /// `end_stream` or [`send_trailers`](Self::send_trailers).
     ///
-    /// A URI without a scheme is sent as `https`. For extended CONNECT (RFC 8441) put a
-    /// [`Protocol`] in the request's extensions; the server must have allowed it.
+    /// A URI that names only a path (`/path`) gets `:scheme` and `:authority` from the
+    /// connection's [origin](Self::set_origin) (a `host` header, if any, wins for the
+    /// authority); without an origin the scheme is `https` and the authority is left out.
+    /// For extended CONNECT (RFC 8441) put a [`Protocol`] in the request's extensions; the
+    /// server must have allowed it.
     pub fn send_request(
         &mut self,
         request: Request<()>,
+        end_stream: bool,
+    ) -> Result<StreamId, UserError> {
+        self.open_request(request, None, end_stream)
+    }
+
+    /// Client: [`send_request`](Self::send_request) for a body whose length is known (in
+    /// memory, or a stream with an exact size): a `content-length` of `length` is sent
+    /// with the head unless it has one already, so the server can check the body
+    /// (RFC 9113 §8.1.1) and size its buffers. Nothing is added for CONNECT (a tunnel has
+    /// no length, §8.5), nor for an empty body of a method that defines no request content
+    /// (GET, HEAD, DELETE, OPTIONS, TRACE: RFC 9110 §8.6 says not to send
+    /// `content-length: 0` where no content is expected). Adapters call this for every
+    /// body they can measure.
+    pub fn send_request_with_length(
+        &mut self,
+        request: Request<()>,
+        length: u64,
+        end_stream: bool,
+    ) -> Result<StreamId, UserError> {
+        self.open_request(request, Some(length), end_stream)
+    }
+
+    /// Client: the origin this connection was opened to (RFC 9110 §4.3.1), for requests
+    /// that name only a path. An adapter sets it once when it connects (`http` and the
+    /// address for h2c, `https` and the server name for TLS), so `/path` is sent the same
+    /// way whatever the adapter; absolute URIs are sent as they are.
+    ///
+    /// ```
+    /// use h2proto::{Config, Connection, Event, Origin};
+    /// let mut client = Connection::client(Config::default());
+    /// client.set_origin(Origin::of(&"http://127.0.0.1:8080".parse().unwrap()).unwrap());
+    /// client.send_request(http::Request::get("/status").body(()).unwrap(), true).unwrap();
+    ///
+    /// // The server reads :scheme http and :authority 127.0.0.1:8080.
+    /// let mut server = Connection::server(Config::default());
+    /// server.recv(h2proto::buf_to_vec(client.transmit()).into(), std::time::Instant::now()).unwrap();
+    /// let uri = std::iter::from_fn(|| server.poll_event()).find_map(|event| match event {
+    ///     Event::Request { request, .. } => Some(request.uri().clone()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(uri.unwrap(), "http://127.0.0.1:8080/status");
+    /// ```
+    pub fn set_origin(&mut self, origin: semantics::Origin) {
+        self.origin = Some(origin);
+    }
+
+    /// The origin set with [`set_origin`](Self::set_origin).
+    pub fn origin(&self) -> Option<&semantics::Origin> {
+        self.origin.as_ref()
+    }
+
+    fn open_request(
+        &mut self,
+        request: Request<()>,
+        length: Option<u64>,
         end_stream: bool,
     ) -> Result<StreamId, UserError> {
         if self.role != Role::Client {
@@ -59,12 +117,19 @@ impl Connection {
                 "extended CONNECT needs SETTINGS_ENABLE_CONNECT_PROTOCOL",
             ));
         }
+        let method = request.method();
+        let length = length.filter(|&n| {
+            *method != Method::CONNECT && (n > 0 || !semantics::no_request_content(method))
+        });
         let id = StreamId(self.next_local_id);
+        // Taken out for the encoding, which borrows the connection's output.
+        let origin = self.origin.take();
         let max_list_size = self.peer.max_header_list_size;
-        self.write_field_block(id, end_stream, |enc, dst| {
-            semantics::encode_request(&request, max_list_size, enc, dst)
-        })
-        .map_err(UserError::InvalidMessage)?;
+        let written = self.write_field_block(id, end_stream, |enc, dst| {
+            semantics::encode_request(&request, origin.as_ref(), length, max_list_size, enc, dst)
+        });
+        self.origin = origin;
+        written.map_err(UserError::InvalidMessage)?;
         // req 9113-5.1.1-1, 9113-5.1.1-3
         self.next_local_id += 2;
         let events: &[StreamEvent] = if end_stream {

@@ -1,6 +1,6 @@
 //! From `http` types to an HPACK field block, refusing what the peer would find malformed.
 
-use super::{Malformed, Protocol, is_connection_specific};
+use super::{Malformed, Origin, Protocol, is_connection_specific};
 use crate::hpack::{Encoder, FieldRef};
 use bytes::BytesMut;
 use http::{HeaderMap, Method, Request, Response};
@@ -9,10 +9,13 @@ use smallvec::SmallVec;
 /// Inline room for the fields of a typical message; more spill to the heap.
 type Fields<'a> = SmallVec<[FieldRef<'a>; 16]>;
 
-/// Encodes a request head. Without a scheme in the URI, `https` is sent; a `host` header
-/// becomes `:authority` when the URI has none (§8.3.1).
+/// Encodes a request head, with a `content-length` of `length` if given and the head has
+/// none. What the URI lacks comes from the connection's `origin` (§8.3.1): `:authority`
+/// from a `host` header first, then the origin; `:scheme` from the origin, else `https`.
 pub(crate) fn encode_request(
     request: &Request<()>,
+    origin: Option<&Origin>,
+    length: Option<u64>,
     max_list_size: u32,
     encoder: &mut Encoder,
     dst: &mut BytesMut,
@@ -22,7 +25,12 @@ pub(crate) fn encode_request(
     let protocol = request.extensions().get::<Protocol>();
     let host = request.headers().get(http::header::HOST).map(|h| h.as_bytes());
     // req 9113-8.3.1-2, 9113-9.1.1-1
-    let authority = uri.authority().map(|a| a.as_str().as_bytes()).or(host);
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().as_bytes())
+        .or(host)
+        .or_else(|| origin.map(|o| o.authority.as_str().as_bytes()));
+    let with_slash; // outlives `fields`, which may borrow it as :path
     let mut fields = Fields::new();
     // req 9113-8.3-1, 9113-8.3-2, 9113-8.3-6, 9113-8.3-8
     fields.push(FieldRef::new(b":method", method.as_str().as_bytes()));
@@ -35,14 +43,21 @@ pub(crate) fn encode_request(
         if protocol.is_some() && *method != Method::CONNECT {
             return Err(":protocol on a method other than CONNECT");
         }
-        let scheme = uri.scheme_str().unwrap_or("https");
+        let scheme =
+            uri.scheme_str().or_else(|| origin.map(|o| o.scheme.as_str())).unwrap_or("https");
         // §8.3.1: no deprecated userinfo in :authority for http(s).
         // req 9113-8.3.1-11
         if matches!(scheme, "http" | "https") && authority.is_some_and(|a| a.contains(&b'@')) {
             return Err("userinfo in the authority of an http(s) URI");
         }
+        // §8.3.1: an http(s) :path is origin-form: a target with a query but no path
+        // (`http://h?q`) goes out as `/?q`.
         let path = match uri.path_and_query() {
             // req 9113-8.3.1-12, 9113-8.3.1-13, 9113-8.3.1-14
+            Some(pq) if pq.as_str().starts_with('?') => {
+                with_slash = format!("/{}", pq.as_str());
+                with_slash.as_str()
+            }
             Some(pq) if !pq.as_str().is_empty() => pq.as_str(),
             _ => "/",
         };
@@ -57,9 +72,18 @@ pub(crate) fn encode_request(
         }
     }
     push_headers(request.headers(), &mut fields, true)?;
-    check_list_size(&fields, 0, max_list_size)?;
+    // The head's own content-length wins.
+    let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
+    if max_list_size != u32::MAX {
+        // The content-length we add: 14 + digits + 32.
+        let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+        check_list_size(&fields, length.map_or(0, |n| 46 + digits(n)), max_list_size)?;
+    }
     encoder.start_block(dst);
     encoder.encode_head(None, &fields, dst);
+    if let Some(n) = length {
+        encoder.encode_content_length(decimal(n, &mut [0u8; 20]), dst);
+    }
     Ok(())
 }
 

@@ -16,13 +16,22 @@ mod decode;
 mod encode;
 mod field_cache;
 mod header_pool;
+mod origin;
 mod repeat;
 
 pub(crate) use decode::{FieldCollector, MessageKind, TargetCache};
 pub(crate) use encode::{check_trailers, encode_request, encode_response, encode_trailers};
 pub(crate) use field_cache::FieldCache;
 pub use header_pool::HeaderPool;
+pub use origin::Origin;
 pub(crate) use repeat::RepeatedBlock;
+
+/// Methods that define no meaning for request content (RFC 9110 §9.3): an empty body of
+/// theirs goes without `content-length: 0`.
+pub(crate) fn no_request_content(method: &http::Method) -> bool {
+    use http::Method;
+    [Method::GET, Method::HEAD, Method::DELETE, Method::OPTIONS, Method::TRACE].contains(method)
+}
 
 /// The `:protocol` pseudo-header of extended CONNECT (RFC 8441 §4), as a request extension.
 ///

@@ -3,9 +3,9 @@
 use crate::body::{Body, Kind, RecvBody};
 use crate::driver::{Driver, Msg, Outgoing, Pending, Side, pump};
 use crate::error::Error;
-use h2proto::{Config, Connection};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{Request, Response, Uri};
+use h2proto::{Config, Connection, Origin};
+use http::uri::{Authority, Scheme};
+use http::{Request, Response};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -34,8 +34,6 @@ pub struct Client {
 #[derive(Debug)]
 struct Inner {
     driver: Sender<Msg>,
-    /// `:authority` for requests whose URI has none.
-    authority: Authority,
 }
 
 impl Drop for Inner {
@@ -58,10 +56,13 @@ impl Client {
         let authority = Authority::try_from(socket.peer_addr()?.to_string())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         config.auto_release_capacity = false;
+        let mut conn = Connection::client(config);
+        // Requests naming only a path go to the address connected to, over cleartext.
+        conn.set_origin(Origin::new(Scheme::HTTP, authority));
         let side = Side::Client { queued: VecDeque::new() };
-        let (driver, tx) = Driver::new(socket, Connection::client(config), side)?;
+        let (driver, tx) = Driver::new(socket, conn, side)?;
         thread::Builder::new().name("h2-client".into()).spawn(move || driver.run())?;
-        Ok(Client { inner: Arc::new(Inner { driver: tx, authority }) })
+        Ok(Client { inner: Arc::new(Inner { driver: tx }) })
     }
 
     /// Sends a request and waits for the response head; the body is read from the
@@ -69,10 +70,16 @@ impl Client {
     ///
     /// A URI without scheme and authority (`/path`) is sent as `http://` to the address
     /// connected to. A body given as a reader is streamed from a thread of its own, so
-    /// the response can be read while the request is still being sent.
+    /// the response can be read while the request is still being sent; a body in memory
+    /// is declared as `content-length`.
+    ///
+    /// An `https://` URI is refused (`ErrorKind::Unsupported`): this client has no TLS, and
+    /// sending it over cleartext would expose what the caller meant to protect.
     pub fn request<B: Into<Body>>(&self, request: Request<B>) -> io::Result<Response<RecvBody>> {
-        let (mut parts, body) = request.into_parts();
-        parts.uri = self.complete(parts.uri)?;
+        let (parts, body) = request.into_parts();
+        if parts.uri.scheme() == Some(&Scheme::HTTPS) {
+            return Err(no_tls());
+        }
         let Body { kind, trailers } = body.into();
         let out = match kind {
             Kind::Full(data) => Outgoing::full(data, trailers),
@@ -91,15 +98,12 @@ impl Client {
         self.inner.driver.send(Msg::Request(pending)).map_err(|_| Error::closed())?;
         Ok(response.recv().map_err(|_| Error::closed())??)
     }
+}
 
-    fn complete(&self, uri: Uri) -> io::Result<Uri> {
-        if uri.scheme().is_some() && uri.authority().is_some() {
-            return Ok(uri);
-        }
-        let mut parts = uri.into_parts();
-        parts.scheme.get_or_insert(Scheme::HTTP);
-        parts.authority.get_or_insert_with(|| self.inner.authority.clone());
-        parts.path_and_query.get_or_insert_with(|| PathAndQuery::from_static("/"));
-        Uri::from_parts(parts).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
-    }
+/// The error for an `https://` request: this crate has no TLS.
+fn no_tls() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "https:// needs TLS, which h2proto-blocking does not have (it speaks h2c: http://)",
+    )
 }

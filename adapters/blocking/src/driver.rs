@@ -531,7 +531,12 @@ impl Driver {
         pending.attempt += 1;
         let replay = pending.replay();
         let Pending { head, body, reply, .. } = pending;
-        match self.conn.send_request(head, body.is_empty()) {
+        // A whole body has a known length: the core declares it as content-length.
+        let opened = match body.known_length() {
+            Some(length) => self.conn.send_request_with_length(head, length, body.is_empty()),
+            None => self.conn.send_request(head, body.is_empty()),
+        };
+        match opened {
             Ok(id) => {
                 let s = self.streams.entry(id).or_default();
                 s.reply = Some(reply);

@@ -58,12 +58,20 @@ impl Client {
 
     /// Sends a request; `on_response` runs on the loop thread with the whole response (so
     /// it must not block, nor call [`request`](Self::request)). A URI without scheme and
-    /// authority (`/path`) goes to the connected address.
+    /// authority (`/path`) goes to the connected address; an `https://` URI is refused
+    /// (`ErrorKind::Unsupported`: this client has no TLS). The body's length is sent as
+    /// `content-length`.
     pub fn send(
         &self,
         request: Request<Bytes>,
         on_response: impl FnOnce(io::Result<Response<Bytes>>) + Send + 'static,
     ) {
+        if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            // No TLS here: sending it in cleartext would expose what was meant to be private.
+            let why =
+                "https:// needs TLS, which h2proto-mio does not have (it speaks h2c: http://)";
+            return on_response(Err(io::Error::new(io::ErrorKind::Unsupported, why)));
+        }
         let callback: ResponseCallback = Box::new(on_response);
         if let Err(Cmd::Request(_, _, callback)) =
             self.inner.remote.send(Cmd::Request(self.inner.token, Box::new(request), callback))

@@ -12,8 +12,7 @@ use crate::read_arena::ReadArena;
 use crate::{Body, Handler, ResponseCallback, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
 use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, Request, Response, StatusCode};
 use mio::net::TcpStream;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Write};
@@ -32,7 +31,7 @@ const MAX_IOVECS: usize = 64;
 /// What a connection serves or asks.
 pub(crate) enum Role {
     Server(Arc<Handler>),
-    Client { authority: Authority, queued: VecDeque<(Request<Bytes>, ResponseCallback)> },
+    Client { queued: VecDeque<(Request<Bytes>, ResponseCallback)> },
 }
 
 /// A stream's bodies: the one being gathered and the one being sent.
@@ -434,16 +433,17 @@ impl Conn {
     /// Client: opens streams for queued requests while the peer allows.
     fn open_queued(&mut self) {
         loop {
-            let Role::Client { authority, queued } = &mut self.role else { return };
+            let Role::Client { queued } = &mut self.role else { return };
             if queued.is_empty() || !(self.h2.can_open_stream() || self.h2.is_going_away()) {
                 return;
             }
             let Some((request, callback)) = queued.pop_front() else { return };
             let (mut parts, body) = request.into_parts();
-            parts.uri = complete_uri(parts.uri, authority);
             let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
             let empty = body.is_empty() && trailers.is_none();
-            match self.h2.send_request(Request::from_parts(parts, ()), empty) {
+            // A whole body has a known length: the core declares it as content-length.
+            let head = Request::from_parts(parts, ());
+            match self.h2.send_request_with_length(head, body.len() as u64, empty) {
                 Ok(id) => {
                     let s = self.streams.entry(id).or_default();
                     s.callback = Some(callback);
@@ -500,19 +500,6 @@ fn pump(h2: &mut Connection, id: StreamId, s: &mut Stream) {
             s.sending = false;
         }
     }
-}
-
-/// A URI without scheme and authority (`/path`) goes to the connected address over
-/// cleartext: `http://ADDR/path`.
-fn complete_uri(uri: Uri, authority: &Authority) -> Uri {
-    if uri.scheme().is_some() && uri.authority().is_some() {
-        return uri;
-    }
-    let mut parts = uri.into_parts();
-    parts.scheme.get_or_insert(Scheme::HTTP);
-    parts.authority.get_or_insert_with(|| authority.clone());
-    parts.path_and_query.get_or_insert_with(|| PathAndQuery::from_static("/"));
-    Uri::from_parts(parts).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use crate::conn::{Conn, Role};
 use crate::read_arena::ReadArena;
 use crate::{Handler, ResponseCallback};
 use bytes::Bytes;
-use h2proto::{Config, Connection, HeaderPool};
+use h2proto::{Config, Connection, HeaderPool, Origin};
 use http::Request;
-use http::uri::Authority;
+use http::uri::{Authority, Scheme};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use rustc_hash::FxHashMap;
@@ -168,8 +168,11 @@ impl Loop {
         let authority = Authority::try_from(socket.peer_addr()?.to_string())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         config.auto_release_capacity = true;
-        let role = Role::Client { authority, queued: VecDeque::new() };
-        self.add(TcpStream::from_std(socket), Connection::client(config), role, max_body)
+        let mut h2 = Connection::client(config);
+        // Requests naming only a path go to the address connected to, over cleartext.
+        h2.set_origin(Origin::new(Scheme::HTTP, authority));
+        let role = Role::Client { queued: VecDeque::new() };
+        self.add(TcpStream::from_std(socket), h2, role, max_body)
     }
 
     fn add(

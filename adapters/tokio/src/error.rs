@@ -48,6 +48,9 @@ pub enum ErrorKind {
     Body(Arc<BoxError>),
     /// The connection task is gone (it ended, or was never spawned and then dropped).
     Closed,
+    /// The connection holds as many requests as it takes for now (the server's concurrent
+    /// stream limit plus the pending bound); the request was not sent.
+    Busy,
 }
 
 impl Error {
@@ -75,7 +78,10 @@ impl Error {
     /// Whether the request certainly was not processed by the server and may be sent again
     /// (on a new connection when this one is going away).
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::NotSent | ErrorKind::Reset { retryable: true, .. })
+        matches!(
+            self.kind,
+            ErrorKind::NotSent | ErrorKind::Busy | ErrorKind::Reset { retryable: true, .. }
+        )
     }
 
     /// The RST_STREAM code, if the stream was reset.
@@ -133,6 +139,7 @@ impl fmt::Display for Error {
             ErrorKind::User(e) => write!(f, "{e}"),
             ErrorKind::Body(e) => write!(f, "body error: {e}"),
             ErrorKind::Closed => f.write_str("connection closed"),
+            ErrorKind::Busy => f.write_str("the connection takes no more requests for now"),
         }
     }
 }

@@ -49,7 +49,11 @@
 //!
 //! - [`server`]: [`server::serve`], [`server::Server`] for any transport, graceful
 //!   shutdown, informational responses.
-//! - [`client`]: [`client::handshake`] / [`client::connect`], [`client::SendRequest`].
+//! - [`client`]: [`client::handshake`] / [`client::connect`] / [`client::Builder`],
+//!   [`client::SendRequest`] with backpressure (`ready`, `try_send_request`) and
+//!   cancellation (a dropped request or response body resets its stream with CANCEL).
+//! - [`pool`]: [`pool::Client`], the production client: pooled connections per origin,
+//!   retries as RFC 9113 §8.7 allows, backoff, circuit breaker, `tower::Service`.
 //! - [`Tunnel`]: a CONNECT / extended CONNECT (RFC 8441) stream as `AsyncRead +
 //!   AsyncWrite`, e.g. for WebSockets over HTTP/2.
 //! - `tls` (feature `rustls`): ALPN `h2` configurations, `serve_tls`, `tls::connect`.
@@ -61,7 +65,9 @@ mod body;
 pub mod client;
 mod driver;
 mod error;
+pub mod pool;
 pub mod server;
+mod slots;
 #[cfg(feature = "rustls")]
 pub mod tls;
 mod tunnel;

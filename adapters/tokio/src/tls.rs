@@ -4,9 +4,10 @@
 //! The crypto provider is *ring*, chosen explicitly so the build does not depend on which
 //! provider other crates enable.
 
-use crate::client::{Connection, SendRequest, handshake_with};
+use crate::client::{Builder, Connection, SendRequest};
 use crate::error::Error;
-use h2proto::Config;
+use h2proto::{Config, Origin};
+use http::uri::{Authority, Scheme};
 use std::sync::Arc;
 use tokio::net::{TcpStream, ToSocketAddrs};
 pub use tokio_rustls::rustls;
@@ -55,8 +56,9 @@ pub fn client_config(roots: RootCertStore) -> Result<Arc<ClientConfig>, rustls::
     Ok(Arc::new(config))
 }
 
-/// Connects over TCP, does the TLS handshake for `server_name`, checks that ALPN chose
-/// `h2`, and starts the HTTP/2 connection.
+/// Connects over TCP, does the TLS handshake for `server_name` (SNI and the certificate's
+/// name), checks that ALPN chose `h2`, and starts the HTTP/2 connection. Its origin is
+/// `https://server_name` (with the port unless 443), for requests that name only a path.
 pub async fn connect(
     addr: impl ToSocketAddrs,
     server_name: &str,
@@ -71,6 +73,14 @@ pub async fn connect(
     // RFC 9113 §9.2, §9.1.1: `name` goes out as SNI and the certificate is verified for
     // it; no check of the negotiated suite follows (§9.2.2: none is refused after the fact).
     // req 9113-9.2-4, 9113-9.1.1-2, 9113-9.2.2-3
+    let port = tcp.peer_addr().map_err(Error::io)?.port();
+    let authority = match port {
+        443 => server_name.to_owned(),
+        port => format!("{server_name}:{port}"),
+    };
+    let authority = Authority::try_from(authority).map_err(|e| {
+        Error::io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))
+    })?;
     let stream =
         tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(Error::io)?;
     // req 9113-3.3-1
@@ -81,5 +91,8 @@ pub async fn connect(
         )));
     }
     // req 9113-3.2-3 (the connection, and so its preface, starts once TLS is done)
-    Ok(handshake_with(stream, config))
+    Ok(Builder::new()
+        .config(config)
+        .origin(Origin::new(Scheme::HTTPS, authority))
+        .handshake(stream))
 }

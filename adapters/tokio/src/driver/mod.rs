@@ -1,7 +1,8 @@
 //! The connection task: one per connection, the only owner of the core's `Connection`.
 //!
-//! Handles (`SendRequest`, bodies, responders) talk to it through one unbounded channel of
-//! small [`Command`]s; it answers through per-stream state (`RecvShared`, a oneshot for a
+//! Handles (`SendRequest`, bodies, responders) talk to it through one channel of small
+//! [`Command`]s (unbounded, but a client's requests are bounded before they enter it: each
+//! holds a slot, see `slots.rs`; the other commands are bounded by the streams); it answers through per-stream state (`RecvShared`, a oneshot for a
 //! response head). No lock is shared by all streams: a handle only ever touches its own
 //! stream's state, so many tasks on many cores use one connection without contending (the
 //! connection-wide mutex of hyperium/h2 is what this avoids).
@@ -27,10 +28,11 @@ mod streams;
 
 use crate::body::{BoxBody, RecvBody};
 use crate::error::{Error, ErrorKind};
+use crate::slots::{Slot, Slots};
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::future::Abortable;
 use futures_util::stream::FuturesUnordered;
-use h2proto::{Config, Connection, StreamId};
+use h2proto::{Config, Connection, Origin, StreamId};
 use http::{Request, Response};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -110,6 +112,8 @@ pub(crate) type Serve = Arc<dyn Fn(Request<RecvBody>) -> HandlerFuture + Send + 
 pub(crate) enum Command {
     /// Client: open a request stream.
     Open(Box<Open>),
+    /// Client: the caller dropped the response future of request `key` before the head.
+    Cancel(u64),
     /// Server: the handler's response.
     Respond { id: StreamId, head: Response<()>, body: Option<BoxBody> },
     /// Server: an informational (1xx) response.
@@ -132,6 +136,10 @@ pub(crate) struct Open {
     pub(crate) body: Option<BoxBody>,
     pub(crate) respond: ResponseTx,
     pub(crate) informational: Option<OnInformational>,
+    /// Names the request for `Command::Cancel`.
+    pub(crate) key: u64,
+    /// Its place on the connection, held until the stream is forgotten.
+    pub(crate) slot: Slot,
 }
 
 /// Server: how a handler task answers. Dropped without answering, it resets the stream.
@@ -178,6 +186,8 @@ enum RoleState {
         /// Requests waiting for a free stream (MAX_CONCURRENT_STREAMS) or for the server's
         /// SETTINGS (extended CONNECT), in order.
         pending: VecDeque<Box<Open>>,
+        /// The handles' view of how many requests the connection takes.
+        slots: Arc<Slots>,
     },
     Server {
         serve: Serve,
@@ -229,16 +239,24 @@ where
     I: AsyncRead + AsyncWrite + Unpin,
 {
     /// Client: returns the driver and the sender for `SendRequest`.
-    pub(crate) fn client(io: I, config: Config) -> (Driver<I>, UnboundedSender<Command>) {
+    pub(crate) fn client(
+        io: I,
+        config: Config,
+        origin: Option<Origin>,
+        slots: Arc<Slots>,
+    ) -> (Driver<I>, UnboundedSender<Command>) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let weak = tx.downgrade();
-        let conn = Connection::client(adapt(config));
+        let mut conn = Connection::client(adapt(config));
+        if let Some(origin) = origin {
+            conn.set_origin(origin);
+        }
         let driver = Driver::new(
             io,
             conn,
             rx,
             Tx::Weak(weak),
-            RoleState::Client { pending: VecDeque::new() },
+            RoleState::Client { pending: VecDeque::new(), slots },
         );
         (driver, tx)
     }
@@ -502,7 +520,8 @@ impl<I> Drop for Driver<I> {
     fn drop(&mut self) {
         // Handles waiting on this connection learn that it is gone.
         let error = Error::new(ErrorKind::Closed);
-        if let RoleState::Client { pending } = &mut self.role {
+        if let RoleState::Client { pending, slots } = &mut self.role {
+            slots.close();
             for open in pending.drain(..) {
                 let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
             }

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::body::{BoxBody, RecvBody, RecvShared};
 use crate::error::{BoxError, Error, ErrorKind};
+use crate::slots::Slot;
 use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
@@ -42,6 +43,10 @@ pub(super) struct Entry {
     parked: Option<Parked>,
     /// Cancels the body being polled.
     abort: Option<AbortHandle>,
+    /// Client: the request's key (for `Command::Cancel`) and its place on the connection,
+    /// freed when the entry goes.
+    key: u64,
+    _slot: Option<Slot>,
 }
 
 struct Parked {
@@ -131,11 +136,12 @@ where
                     let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
                     return;
                 }
-                if let RoleState::Client { pending } = &mut self.role {
+                if let RoleState::Client { pending, .. } = &mut self.role {
                     pending.push_back(open);
                 }
                 self.open_pending();
             }
+            Command::Cancel(key) => self.cancel(key),
             Command::Respond { id, head, body } => self.respond(id, head, body, cx),
             Command::Interim { id, head } => {
                 let _ = self.conn.send_response(id, head, false);
@@ -176,16 +182,35 @@ where
         }
     }
 
+    /// Client: the caller gave up on request `key` before its response head. A request
+    /// still waiting is forgotten; an open one is reset with CANCEL (RFC 9113 §8.1), which
+    /// removes its entry (`Event::Reset`) and frees its slot in this same turn.
+    fn cancel(&mut self, key: u64) {
+        let RoleState::Client { pending, .. } = &mut self.role else { return };
+        if let Some(at) = pending.iter().position(|open| open.key == key) {
+            pending.remove(at);
+            return;
+        }
+        let found = self.entries.iter().find(|(_, e)| e.key == key && e.respond.is_some());
+        if let Some((&id, _)) = found {
+            if self.conn.reset(id, ErrorCode::CANCEL).is_err() {
+                // The core forgot the stream already: nothing more will come for it.
+                self.entries.remove(&id);
+            }
+        }
+    }
+
     /// Client: opens waiting requests while the core allows.
     fn open_pending(&mut self) {
         loop {
-            let RoleState::Client { pending } = &mut self.role else { return };
+            let RoleState::Client { pending, slots } = &mut self.role else { return };
             let Some(front) = pending.front() else { return };
             if front.respond.is_closed() {
                 pending.pop_front(); // the caller gave up
                 continue;
             }
             if self.conn.is_going_away() {
+                slots.close();
                 for open in pending.drain(..) {
                     let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
                 }
@@ -202,6 +227,9 @@ where
                 match self.conn.send_request(front.head.clone(), true) {
                     Err(UserError::ConcurrencyLimit) => return,
                     Err(e) => {
+                        if matches!(e, UserError::StreamIdsExhausted) {
+                            slots.close();
+                        }
                         let open = pending.pop_front().expect("front exists");
                         let _ = open.respond.send(Err(map_open_error(e)));
                         continue;
@@ -215,13 +243,21 @@ where
     }
 
     fn open_stream(&mut self, open: Open) {
-        let Open { head, body, respond, informational } = open;
-        match self.conn.send_request(head, body.is_none()) {
+        let Open { head, body, respond, informational, key, slot } = open;
+        // A body of exact size (or none) has a known length: the core declares it as
+        // content-length, as hyper does from an exact size hint.
+        let opened = match body.as_ref().map_or(Some(0), |b| b.size_hint().exact()) {
+            Some(length) => self.conn.send_request_with_length(head, length, body.is_none()),
+            None => self.conn.send_request(head, body.is_none()),
+        };
+        match opened {
             Ok(id) => {
                 let entry = Entry {
                     respond: Some(respond),
                     informational,
                     send_done: body.is_none(),
+                    key,
+                    _slot: Some(slot),
                     ..Entry::default()
                 };
                 self.entries.insert(id, entry);
@@ -442,9 +478,19 @@ where
             Event::StreamsAvailable => self.open_pending(),
             Event::RemoteSettings { .. } => {
                 self.got_settings = true;
+                if let RoleState::Client { slots, .. } = &self.role {
+                    slots.set_peer_limit(self.conn.peer_settings().max_concurrent_streams);
+                }
                 self.open_pending();
             }
-            Event::GoAway { .. } => self.open_pending(), // fails what waits: not sent
+            Event::GoAway { .. } => {
+                // No new stream will be opened: handles stop handing out places, and what
+                // waits fails as not sent.
+                if let RoleState::Client { slots, .. } = &self.role {
+                    slots.close();
+                }
+                self.open_pending();
+            }
             Event::Closed { error } => {
                 let error = match error {
                     Some(e) => Error::from(e),
@@ -454,6 +500,9 @@ where
                     self.close_result = Err(error.clone());
                 }
                 self.closed = true;
+                if let RoleState::Client { slots, .. } = &self.role {
+                    slots.close();
+                }
                 self.finish_all(&error);
             }
             _ => {}
@@ -601,7 +650,8 @@ where
     /// whether any stream or request was still waiting.
     pub(super) fn finish_all(&mut self, error: &Error) -> bool {
         let mut affected = false;
-        if let RoleState::Client { pending } = &mut self.role {
+        if let RoleState::Client { pending, slots } = &mut self.role {
+            slots.close();
             for open in pending.drain(..) {
                 affected = true;
                 let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));

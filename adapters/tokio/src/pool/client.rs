@@ -1,0 +1,372 @@
+//! The `Client`: requests to any origin over pooled HTTP/2 connections.
+
+use super::ClientBuilder;
+use super::error::{ClientError, ClientErrorKind};
+use super::lease::{Lease, ResponseBody};
+use super::shared::{Inner, now};
+use crate::{BoxError, ErrorKind};
+use bytes::Bytes;
+use h2proto::ErrorCode;
+use h2proto::pool::{
+    Checkout, Failure, NotProcessed, Origin, OriginError, Pool, PoolMetrics, RetryPolicy, Verdict,
+};
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::Empty;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// An HTTP/2 client over a pool of connections. Cheap to clone (`Arc`); `Send + Sync`;
+/// share one among all tasks. Requests must be made within a tokio runtime (the client
+/// can be built anywhere).
+///
+/// See the [module docs](super) for what it does with requests.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    request_timeout: Option<Duration>,
+    body_timeout: Option<Duration>,
+    default_origin: Option<Origin>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+/// Marks a request's body as replayable: if the server did not process the request
+/// (RFC 9113 §8.7), the client sends it again with a clone of this body. A body that is
+/// empty from the start (`Empty`, `()`) is always replayable; others are sent once.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// let request = http::Request::post("http://127.0.0.1:1/")
+///     .body(Full::new(Bytes::from_static(b"order #7")))
+///     .unwrap();
+/// let request = h2proto_tokio::pool::replayable(request);
+/// # drop(request);
+/// ```
+pub fn replayable<B>(mut request: Request<B>) -> Request<B>
+where
+    B: Clone + Send + Sync + 'static,
+{
+    let body = request.body().clone();
+    request.extensions_mut().insert(Replay::<B>(Arc::new(move || body.clone())));
+    request
+}
+
+/// Makes a body again, for a retry.
+type MakeBody<B> = Arc<dyn Fn() -> B + Send + Sync>;
+
+/// How to make a body again (a request extension).
+struct Replay<B>(MakeBody<B>);
+
+/// Times a connection may answer "busy" to one request before it waits there.
+const MAX_BUSY: u32 = 16;
+
+fn respond(
+    response: Response<crate::RecvBody>,
+    lease: Lease,
+    body_timeout: Option<Duration>,
+) -> Response<ResponseBody> {
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, ResponseBody::new(body, lease, body_timeout))
+}
+
+impl<B> Clone for Replay<B> {
+    fn clone(&self) -> Self {
+        Replay(self.0.clone())
+    }
+}
+
+impl Client {
+    /// A client with the defaults ([`ClientBuilder`] says what they are).
+    pub fn new() -> Client {
+        ClientBuilder::new().build()
+    }
+
+    /// A builder, to set the knobs.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    pub(crate) fn from_builder(builder: ClientBuilder) -> Client {
+        let seed = builder.seed.unwrap_or_else(random_seed);
+        let retry = builder.pool.retry;
+        let mut pool_config = builder.pool;
+        // No PING through the connection handle: the core's keepalive does that job.
+        pool_config.check_after_idle = None;
+        let pool = Pool::new(pool_config, seed);
+        let inner = Inner::new(
+            pool,
+            builder.config,
+            builder.connect_timeout,
+            #[cfg(feature = "rustls")]
+            builder.tls,
+        );
+        Client {
+            inner,
+            request_timeout: builder.request_timeout,
+            body_timeout: builder.body_timeout,
+            default_origin: builder.default_origin,
+            retry,
+        }
+    }
+
+    /// A snapshot of the pool's counters (connections opened and closed by reason, hits,
+    /// misses, waits, retries, breaker transitions).
+    pub fn metrics(&self) -> PoolMetrics {
+        self.inner.run(|shared, _| shared.pool.metrics())
+    }
+
+    /// Sends a request to the origin of its URI (`http://` or `https://`) and waits for
+    /// the response head. Requests that the server did not process (RFC 9113 §8.7) are
+    /// sent again when their body is replayable (see [`replayable`]); any other failure is
+    /// returned, saying whether a retry would be safe ([`ClientError::is_safe_to_retry`]).
+    pub async fn request<B>(
+        &self,
+        request: Request<B>,
+    ) -> Result<Response<ResponseBody>, ClientError>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        match self.request_timeout {
+            Some(limit) => tokio::time::timeout(limit, self.attempts(request))
+                .await
+                .unwrap_or_else(|_| Err(ClientError::new(ClientErrorKind::Timeout))),
+            None => self.attempts(request).await,
+        }
+    }
+
+    async fn attempts<B>(&self, request: Request<B>) -> Result<Response<ResponseBody>, ClientError>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let origin = match (Origin::from_uri(request.uri()), &self.default_origin) {
+            (Ok(origin), _) => origin,
+            // A path alone: the connection completes :scheme and :authority from its origin.
+            (Err(OriginError::MissingScheme), Some(default))
+                if request.uri().authority().is_none() =>
+            {
+                default.clone()
+            }
+            (Err(e), _) => return Err(ClientError::new(ClientErrorKind::Uri(e))),
+        };
+        if !self.inner.can_reach(&origin) {
+            return Err(ClientError::new(ClientErrorKind::TlsUnavailable));
+        }
+        let (mut parts, body) = request.into_parts();
+        let replay = parts.extensions.remove::<Replay<B>>().map(|r| r.0);
+        if body.is_end_stream() {
+            // Empty from the start: every attempt sends `Empty`, always replayable.
+            let replay: MakeBody<Empty<Bytes>> = Arc::new(Empty::new);
+            return self.attempts_with(&origin, parts, Empty::new(), Some(replay)).await;
+        }
+        self.attempts_with(&origin, parts, body, replay).await
+    }
+
+    async fn attempts_with<T>(
+        &self,
+        origin: &Origin,
+        parts: http::request::Parts,
+        body: T,
+        replay: Option<MakeBody<T>>,
+    ) -> Result<Response<ResponseBody>, ClientError>
+    where
+        T: Body + Send + 'static,
+        T::Data: Send,
+        T::Error: Into<BoxError>,
+    {
+        let mut request = Request::from_parts(parts.clone(), body);
+        let mut retries = 0;
+        let mut busy = 0;
+        loop {
+            let mut lease = self.checkout(origin).await?;
+            let future = match lease.send.try_send_request(request) {
+                Ok(future) => future,
+                Err(refused)
+                    if matches!(refused.error().kind(), ErrorKind::Busy) && busy < MAX_BUSY =>
+                {
+                    // The connection's real limit is below what the pool assumed (its
+                    // SETTINGS came after the pool counted): teach the pool, look again.
+                    busy += 1;
+                    lease.busy();
+                    request = refused.into_request();
+                    continue;
+                }
+                Err(refused) if matches!(refused.error().kind(), ErrorKind::Busy) => {
+                    // Still busy after many tries: wait on this connection.
+                    let request = refused.into_request();
+                    match lease.send.send_request(request).await {
+                        Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
+                        Err(error) => {
+                            let verdict = self.retry.verdict(classify(&error), false, retries);
+                            return Err(ClientError::new(ClientErrorKind::Request {
+                                error,
+                                verdict,
+                            }));
+                        }
+                    }
+                }
+                Err(refused) => {
+                    // Handed back unsent (the connection is going away): the same
+                    // request, body untouched, goes elsewhere.
+                    lease.going_away();
+                    drop(lease);
+                    let error = refused.error().clone();
+                    let failure = Failure::NotProcessed(NotProcessed::NotSent);
+                    let verdict = self.retry.verdict(failure, true, retries);
+                    if verdict != Verdict::Retry {
+                        return Err(ClientError::new(ClientErrorKind::Request { error, verdict }));
+                    }
+                    retries += 1;
+                    self.inner.run(|shared, _| shared.pool.count_retry());
+                    request = refused.into_request();
+                    continue;
+                }
+            };
+            let error = match future.await {
+                Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
+                Err(error) => error,
+            };
+            if lease.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
+                lease.going_away();
+            } else if error.reset_code() == Some(ErrorCode::REFUSED_STREAM) {
+                lease.refused();
+            }
+            drop(lease);
+            let verdict = self.retry.verdict(classify(&error), replay.is_some(), retries);
+            match (verdict, &replay) {
+                (Verdict::Retry, Some(replay)) => {
+                    request = Request::from_parts(parts.clone(), replay());
+                }
+                _ => return Err(ClientError::new(ClientErrorKind::Request { error, verdict })),
+            }
+            retries += 1;
+            self.inner.run(|shared, _| shared.pool.count_retry());
+        }
+    }
+
+    /// A stream on a connection to `origin`: at once, or after waiting in the pool's queue.
+    async fn checkout(&self, origin: &Origin) -> Result<Lease, ClientError> {
+        let inner = &self.inner;
+        let waiting = inner.run(|shared, now| {
+            loop {
+                match shared.pool.checkout(origin, now) {
+                    Ok(Checkout::Use(conn)) => match shared.handles.get(&conn) {
+                        Some(send) if !send.is_closed() => {
+                            return Ok(Ok(Lease::new(inner.clone(), conn, send.clone())));
+                        }
+                        // It takes no new requests: drain it and look again.
+                        _ => {
+                            shared.pool.go_away(conn);
+                            shared.pool.stream_finished(conn, now);
+                        }
+                    },
+                    Ok(Checkout::Wait(ticket)) => {
+                        let (tx, rx) = oneshot::channel();
+                        shared.waiters.insert(ticket, tx);
+                        return Ok(Err((ticket, rx)));
+                    }
+                    Err(e) => return Err(ClientError::new(ClientErrorKind::Pool(e))),
+                }
+            }
+        })?;
+        let (ticket, rx) = match waiting {
+            Ok(lease) => return Ok(lease),
+            Err(waiting) => waiting,
+        };
+        let cancel = CancelWait { inner, ticket: Some(ticket) };
+        let result = rx.await;
+        cancel.disarm();
+        match result {
+            Ok(result) => result,
+            // The client's state went away under us: cannot happen while `self` lives.
+            Err(_) => Err(ClientError::new(ClientErrorKind::Timeout)),
+        }
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+/// RFC 9113 §8.7 from the connection's error: REFUSED_STREAM, above GOAWAY's last stream
+/// id, or never sent are not processed; anything else may have been.
+fn classify(error: &crate::Error) -> Failure {
+    match error.kind() {
+        ErrorKind::NotSent | ErrorKind::Busy => Failure::NotProcessed(NotProcessed::NotSent),
+        ErrorKind::Reset { retryable: true, code, .. } if *code == ErrorCode::REFUSED_STREAM => {
+            Failure::NotProcessed(NotProcessed::Refused)
+        }
+        ErrorKind::Reset { retryable: true, .. } => {
+            Failure::NotProcessed(NotProcessed::AboveGoAway)
+        }
+        _ => Failure::MayHaveBeenProcessed,
+    }
+}
+
+/// Leaves the queue if the wait is abandoned (timeout, dropped future).
+struct CancelWait<'a> {
+    inner: &'a Arc<Inner>,
+    ticket: Option<h2proto::pool::Ticket>,
+}
+
+impl CancelWait<'_> {
+    fn disarm(mut self) {
+        self.ticket = None;
+    }
+}
+
+impl Drop for CancelWait<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.inner.run(|shared, _| {
+                shared.pool.cancel(ticket);
+                shared.waiters.remove(&ticket)
+            });
+        }
+    }
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(now().elapsed().as_nanos());
+    hasher.finish()
+}
+
+impl<B> tower_service::Service<Request<B>> for Client
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = ClientError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, ClientError>> + Send>>;
+
+    /// Always ready: the pool's queue is bounded and a request beyond it fails at once
+    /// (`QueueFull`) rather than waiting without bound.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), ClientError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let client = self.clone();
+        Box::pin(async move { client.request(request).await })
+    }
+}

@@ -170,6 +170,7 @@ impl FrameFilter for Filter {
             config.settings_rate = unlimited;
             config.priority_rate = unlimited;
             config.empty_frame_rate = unlimited;
+            config.glitch_rate = unlimited;
             config.max_continuation_frames = u32::MAX;
         }
     }

@@ -27,6 +27,26 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+/// The checks every chaos run ends with, over (fault, answered, failed) per connection:
+/// a clean connection answered all of its `requests`, some fault broke a request in
+/// flight, every connection went through the proxy, writes were split, and every fault
+/// cut inside a frame at least once.
+pub fn check_outcomes(proxy: &ChaosProxy, outcomes: &[(Fault, usize, usize)], requests: usize) {
+    for (fault, answered, failed) in outcomes {
+        if *fault == Fault::Clean {
+            assert_eq!((*answered, *failed), (requests, 0), "a clean connection failed requests");
+        }
+    }
+    let failed: usize = outcomes.iter().map(|o| o.2).sum();
+    assert!(failed > 0, "no fault broke a request in flight: {outcomes:?}");
+    let c = &proxy.counts;
+    assert_eq!(c.accepted.load(Ordering::Relaxed), outcomes.len());
+    assert!(c.partial_writes.load(Ordering::Relaxed) > 0);
+    for fault in FAULTS.into_iter().filter(|f| *f != Fault::Clean) {
+        assert!(c.mid_frame(fault) > 0, "no {fault:?} cut inside a frame: {c:?}");
+    }
+}
+
 /// What happens to one proxied connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {

@@ -12,21 +12,6 @@ use support::*;
 
 const ROLES: [Role; 2] = [Role::Server, Role::Client];
 
-/// The PING of a graceful shutdown in `frames` = [GOAWAY(2^31-1, NO_ERROR), PING].
-#[track_caller]
-fn announced_shutdown(frames: &[Frame]) -> [u8; 8] {
-    match frames {
-        [Frame::GoAway(g), Frame::Ping(p)]
-            if g.last_stream_id == StreamId::MAX
-                && g.error_code == ErrorCode::NO_ERROR
-                && !p.ack =>
-        {
-            p.payload
-        }
-        _ => panic!("expected GOAWAY(2^31-1, NO_ERROR) + PING, got {frames:?}"),
-    }
-}
-
 #[track_caller]
 fn only_goaway(frames: &[Frame]) -> GoAway {
     match frames {

@@ -311,14 +311,7 @@ fn rfc9113_4_3_block_above_our_goaway_is_still_decoded() {
     peer.send(Headers::new(StreamId(1), raw::block(&[raw::POST]), false));
     peer.events();
     peer.conn.shutdown();
-    let payload = peer
-        .frames()
-        .iter()
-        .find_map(|f| match f {
-            Frame::Ping(p) if !p.ack => Some(p.payload),
-            _ => None,
-        })
-        .expect("the shutdown PING");
+    let payload = announced_shutdown(&peer.frames());
     peer.send(h2proto::frame::Ping { ack: true, payload });
     let goaway = peer.expect_goaway(ErrorCode::NO_ERROR);
     assert_eq!(goaway.last_stream_id, StreamId(1));

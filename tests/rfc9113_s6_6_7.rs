@@ -333,14 +333,7 @@ fn rfc9113_6_8_frames_above_our_goaway_keep_hpack_and_the_connection_window() {
     let mut peer = Peer::connected(Role::Server, config);
     peer.open_stream(1);
     peer.conn.shutdown();
-    let payload = peer
-        .frames()
-        .iter()
-        .find_map(|f| match f {
-            Frame::Ping(p) if !p.ack => Some(p.payload),
-            _ => None,
-        })
-        .expect("the shutdown PING");
+    let payload = announced_shutdown(&peer.frames());
     peer.send(Ping { ack: true, payload });
     assert_eq!(peer.expect_goaway(ErrorCode::NO_ERROR).last_stream_id, StreamId(1));
 

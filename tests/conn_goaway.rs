@@ -213,10 +213,13 @@ fn rfc9113_6_8_received_goaway_stops_new_streams_and_refuses_those_above_last_id
     assert_eq!(peer.conn.send_request(get("http://example.com/"), true), Err(UserError::GoingAway));
     peer.expect_silence();
 
-    // Stream 1 still completes; then the connection is done.
+    // Stream 1 still completes; then the connection is done, and we say so (§6.8: a
+    // receiver of GOAWAY still sends one before it closes; we processed none of its
+    // streams).
     let head = peer.response(1, "200", true);
     peer.send(head);
-    peer.expect_silence();
+    let ours = only_goaway(&peer.frames());
+    assert_eq!((ours.last_stream_id, ours.error_code), (StreamId::ZERO, ErrorCode::NO_ERROR));
     let events = peer.events();
     assert!(matches!(&events[0], Event::Response { stream_id: StreamId(1), .. }), "{events:?}");
     assert!(matches!(events.last(), Some(Event::Closed { error: None })), "{events:?}");
@@ -262,14 +265,19 @@ fn rfc9113_6_8_server_receiving_goaway_finishes_streams_then_closes() {
     assert!(!peer.conn.is_closed());
     peer.conn.send_response(StreamId(1), status(200), true).unwrap();
     let frames = peer.frames();
-    assert!(matches!(&frames[..], [Frame::Headers(h)] if h.end_stream), "{frames:?}");
+    // The response, then our own GOAWAY (§6.8) naming the last stream we processed.
+    assert!(
+        matches!(&frames[..], [Frame::Headers(h), Frame::GoAway(g)]
+            if h.end_stream && g.last_stream_id == StreamId(1) && g.error_code == ErrorCode::NO_ERROR),
+        "{frames:?}"
+    );
     expect_closed_cleanly(&mut peer);
 }
 
 #[test]
 fn rfc9113_6_8_goaway_with_an_error_ends_every_stream() {
     // RFC 9113 §6.8 / §5.4.1: a GOAWAY with an error code ends the connection: every stream
-    // is reset and the error is reported; we send nothing more.
+    // is reset and the error is reported; all we still send is our own GOAWAY (§6.8).
     for role in ROLES {
         let mut peer = Peer::connected(role, Config::default());
         peer.open_stream(1);
@@ -279,10 +287,13 @@ fn rfc9113_6_8_goaway_with_an_error_ends_every_stream() {
             error_code: ErrorCode::INTERNAL_ERROR,
             debug_data: Bytes::from_static(b"boom"),
         });
-        // The call that processed the GOAWAY already reports the end, and nothing is sent.
+        // The call that processed the GOAWAY already reports the end; we answer with a
+        // GOAWAY naming the last stream we processed, and nothing else.
         let error = peer.last_result.clone().expect_err("the connection ended");
         assert_eq!((error.code, error.initiator), (ErrorCode::INTERNAL_ERROR, Initiator::Remote));
-        assert!(peer.frames().is_empty());
+        let ours = only_goaway(&peer.frames());
+        let processed = if role == Role::Server { StreamId(3) } else { StreamId::ZERO };
+        assert_eq!((ours.last_stream_id, ours.error_code), (processed, ErrorCode::NO_ERROR));
         let events = peer.events();
         assert!(matches!(&events[0], Event::GoAway { error_code: ErrorCode::INTERNAL_ERROR, .. }));
         let mut reset: Vec<u32> = events

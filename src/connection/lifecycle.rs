@@ -319,7 +319,18 @@ impl Connection {
             && self.active_local + self.active_remote == 0
             && self.send_buffered == 0
         {
+            self.answer_goaway();
             self.finish_closing();
+        }
+    }
+
+    /// §6.8: a receiver of GOAWAY that has no more use for the connection still sends a
+    /// GOAWAY of its own before closing it (with the last stream it processed), unless it
+    /// sent one already.
+    fn answer_goaway(&mut self) {
+        if self.goaway_received.is_some() && self.goaway_sent.is_none() {
+            // req 9113-6.8-3
+            self.send_goaway(self.last_remote_id, ErrorCode::NO_ERROR, Bytes::new());
         }
     }
 
@@ -423,6 +434,7 @@ impl Connection {
                 reason: String::from_utf8_lossy(&frame.debug_data).into_owned().into(),
             });
             self.abort_streams(frame.error_code, Initiator::Remote);
+            self.answer_goaway();
             self.finish_closing();
         }
         self.check_drained();

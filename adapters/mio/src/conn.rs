@@ -23,7 +23,9 @@ use std::time::Instant;
 /// The most room reserved for a body on the strength of its declared length alone.
 const MAX_RESERVE: usize = 1 << 20;
 
-/// Reads per `drive` before other connections get their turn.
+/// Reads per `drive`, all rounds of it together, before other connections get their turn:
+/// a peer that keeps its socket readable (a flood) is queued again for the next loop turn
+/// instead of holding the loop.
 const READS_PER_TURN: usize = 16;
 /// Slices per `write_vectored`.
 const MAX_IOVECS: usize = 64;
@@ -168,8 +170,9 @@ impl Conn {
     }
 
     fn turn(&mut self, now: Instant, arena: &mut ReadArena) {
+        let mut reads = READS_PER_TURN;
         loop {
-            let mut moved = self.read(arena, now);
+            let mut moved = self.read(arena, now, &mut reads);
             self.h2.handle_timeout(now);
             while let Some(event) = self.h2.poll_event() {
                 moved = true;
@@ -192,7 +195,7 @@ impl Conn {
     }
 
     /// Reads into the core until `WouldBlock` or a short read, EOF, a paused `recv` or the
-    /// end of a turn.
+    /// turn's read budget (`reads`) is spent.
     ///
     /// A read that returns less than it was offered has emptied the socket's receive
     /// queue: with edge-triggered readiness, bytes arriving later raise a new event, so
@@ -200,15 +203,16 @@ impl Conn {
     /// socket error, which the same event may carry, is read on to the end.
     ///
     /// Reads go into the loop's [`ReadArena`].
-    fn read(&mut self, arena: &mut ReadArena, now: Instant) -> bool {
+    fn read(&mut self, arena: &mut ReadArena, now: Instant, reads: &mut usize) -> bool {
         let mut moved = false;
         if let Some(input) = self.input.take() {
             moved = self.feed(input, now);
         }
-        for _ in 0..READS_PER_TURN {
+        while *reads > 0 {
             if !self.readable || self.input.is_some() || self.dead.is_some() {
                 break;
             }
+            *reads -= 1;
             match arena.read(&mut self.socket) {
                 Ok(None) => self.dead = Some(io::ErrorKind::UnexpectedEof.into()),
                 Ok(Some(bytes)) => {

@@ -74,11 +74,7 @@ pub(crate) fn encode_request(
     push_headers(request.headers(), &mut fields, true)?;
     // The head's own content-length wins.
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
-    if max_list_size != u32::MAX {
-        // The content-length we add: 14 + digits + 32.
-        let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as usize + 1);
-        check_list_size(&fields, length.map_or(0, |n| 46 + digits(n)), max_list_size)?;
-    }
+    check_list_size(&fields, 0, length, max_list_size)?;
     encoder.start_block(dst);
     encoder.encode_head(None, &fields, dst);
     if let Some(n) = length {
@@ -100,12 +96,8 @@ pub(crate) fn encode_response(
     push_headers(response.headers(), &mut fields, false)?;
     // The head's own content-length wins (looked for among the few fields, not hashed again).
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
-    if max_list_size != u32::MAX {
-        // :status (7 + 3 + 32) and the content-length we add (14 + digits + 32).
-        let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as usize + 1);
-        let extra = 42 + length.map_or(0, |n| 46 + digits(n));
-        check_list_size(&fields, extra, max_list_size)?;
-    }
+    // :status: 7 + 3 + 32.
+    check_list_size(&fields, 42, length, max_list_size)?;
     // :status and content-length skip the encoder's name lookup: both names are known.
     encoder.start_block(dst);
     // req 9113-8.3.2-1, 9113-8.3-1, 9113-8.3-3, 9113-8.3-6, 9113-8.3-8
@@ -203,17 +195,26 @@ fn push_headers<'a>(
 pub(crate) fn check_trailers(trailers: &HeaderMap, max_list_size: u32) -> Result<(), Malformed> {
     let mut fields = Fields::new();
     push_headers(trailers, &mut fields, false)?;
-    check_list_size(&fields, 0, max_list_size)
+    check_list_size(&fields, 0, None, max_list_size)
 }
 
 /// RFC 9113 §6.5.2, §10.5.1: the peer announced the largest field section it accepts
 /// (SETTINGS_MAX_HEADER_LIST_SIZE: name + value + 32 octets per field, uncompressed). A
 /// head over it would only be refused there, so it is not sent at all: the caller hears
-/// why before anything goes out. `extra` counts fields added later in encoding.
-fn check_list_size(fields: &Fields<'_>, extra: usize, limit: u32) -> Result<(), Malformed> {
+/// why before anything goes out. `extra` counts fields written apart from `fields`
+/// (`:status`), and `content_length` the content-length encoding adds.
+fn check_list_size(
+    fields: &Fields<'_>,
+    extra: usize,
+    content_length: Option<u64>,
+    limit: u32,
+) -> Result<(), Malformed> {
     if limit == u32::MAX {
         return Ok(()); // no limit announced: nothing to add up
     }
+    // content-length: 14 + its digits + 32.
+    let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+    let extra = extra + content_length.map_or(0, |n| 46 + digits(n));
     let size = fields.iter().map(|f| f.name.len() + f.value.len() + 32).sum::<usize>() + extra;
     // req 9113-10.5.1-1
     if size > limit as usize {

@@ -22,12 +22,7 @@ fn main() -> ExitCode {
 }
 
 fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
-    if args.is_https() {
-        return Err(Failure::unsupported(
-            "https:// needs TLS, which h2proto-blocking does not have (use http:// for h2c, \
-             or the tokio client built with --features rustls)",
-        ));
-    }
+    args.cleartext_only("h2proto-blocking")?;
     let (host, port) = args.addr();
     let client = Client::connect((host.as_str(), port))
         .map_err(|e| Failure::connect(format!("connect to {host}:{port}: {e}")))?;

@@ -159,6 +159,18 @@ impl Args {
         self.url.scheme_str() == Some("https")
     }
 
+    /// For an adapter without TLS: an `https://` URL is refused (exit 1, curl's
+    /// "unsupported protocol") rather than sent in cleartext.
+    pub fn cleartext_only(&self, adapter: &str) -> Result<(), Failure> {
+        if self.is_https() {
+            return Err(Failure::unsupported(format!(
+                "https:// needs TLS, which {adapter} does not have (use http:// for h2c, \
+                 or the tokio client built with --features rustls)"
+            )));
+        }
+        Ok(())
+    }
+
     /// `host:port` to connect to (the scheme's port when the URL has none).
     pub fn addr(&self) -> (String, u16) {
         let host = self.url.host().unwrap_or_default().trim_matches(['[', ']']).to_owned();

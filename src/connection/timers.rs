@@ -153,10 +153,9 @@ impl Connection {
         if !self.got_settings && t.preface.is_none() {
             t.preface = c.preface_timeout.map(|d| now + d);
         }
-        if self.role == Role::Server
-            && self.stats.streams_opened_remote == 0
-            && !self.first_request_armed
-        {
+        // Armed with the first clock, which every input brings before any frame is read:
+        // no request can have come yet.
+        if self.role == Role::Server && !self.first_request_armed {
             self.first_request_armed = true;
             t.first_request = c.first_request_timeout.map(|d| now + d);
         }

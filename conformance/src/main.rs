@@ -24,6 +24,10 @@ fn main() -> ExitCode {
             println!("{}", cli::USAGE);
             ExitCode::SUCCESS
         }
+        Some("-V" | "--version") => {
+            println!("h2proto-conformance {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
         Some(opt) if opt.starts_with("--") => cli::run(&args),
         None => cli::run(&[]),
         Some(other) => {

@@ -25,8 +25,8 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match curl_cli::parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            print!("{}", curl_cli::HELP);
+        Ok(Command::Print(text)) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Ok(Command::Run(args)) => args,

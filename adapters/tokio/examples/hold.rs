@@ -29,6 +29,10 @@ async fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
+            "-V" | "--version" => {
+                println!("hold ({} {})", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
             _ if url.is_none() && !arg.starts_with('-') => url = Some(arg),
             _ => {
                 eprintln!("{USAGE}");

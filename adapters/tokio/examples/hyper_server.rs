@@ -24,6 +24,9 @@ use std::io::Write;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+#[path = "shared/server_cli.rs"]
+mod server_cli;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ResponseBody = BoxBody<Bytes, BoxError>;
 
@@ -107,17 +110,10 @@ async fn handle(request: Request<Incoming>) -> Result<Response<ResponseBody>, In
 }
 
 fn main() -> std::io::Result<()> {
-    let mut addr = "127.0.0.1:8080".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--addr", Some(value)) => addr = value,
-            _ => {
-                eprintln!("usage: hyper_server [--addr HOST:PORT]");
-                std::process::exit(2);
-            }
-        }
-    }
+    let addr = server_cli::addr(
+        "hyper_server",
+        "hyper's HTTP/2 server (h2c, one thread), for comparisons.",
+    );
     // One thread: the runtime's and the connections' work all happen on this one.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {

@@ -15,6 +15,9 @@ use http::{Request, Response};
 use http_body_util::{Either, Full};
 use std::io::Write;
 
+#[path = "shared/server_cli.rs"]
+mod server_cli;
+
 async fn handle(request: Request<RecvBody>) -> Response<Either<Full<Bytes>, RecvBody>> {
     if request.uri().path() == "/echo" {
         // Streams the request body back as it arrives, with flow control end to end.
@@ -28,17 +31,7 @@ async fn handle(request: Request<RecvBody>) -> Response<Either<Full<Bytes>, Recv
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let mut addr = "127.0.0.1:8080".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().expect("--addr needs a value"),
-            _ => {
-                eprintln!("usage: server [--addr HOST:PORT]");
-                std::process::exit(2);
-            }
-        }
-    }
+    let addr = server_cli::addr("server", "An h2c server: hello on any path, echo on /echo.");
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;

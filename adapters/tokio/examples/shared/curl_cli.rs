@@ -34,6 +34,7 @@ usage: client [options] URL
   -m, --max-time SECS    give up after SECS seconds, exit 28 (default 300)
       --cacert FILE      trust the PEM certificates in FILE (https, where TLS is built in)
   -h, --help             this text
+  -V, --version          print the version and exit
 
 URL: http://HOST[:PORT]/PATH (h2c, prior knowledge) or https://... where the adapter has
 TLS. Exit codes as curl: 7 connect, 22 HTTP error with -f, 28 timeout, others non-zero.
@@ -84,10 +85,15 @@ impl Failure {
     }
 }
 
-/// `--help`, or what to do.
+/// Text to print before exiting 0 (`--help`, `--version`), or what to do.
 pub enum Command {
-    Help,
+    Print(String),
     Run(Box<Args>),
+}
+
+/// What `--version` prints: the example's crate and its version, as `curl -V` opens.
+pub fn version() -> String {
+    format!("client ({} {})\n", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
 }
 
 /// Parses the command line (without the program name).
@@ -101,7 +107,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Failure>
         let mut value =
             |name: &str| args.next().ok_or_else(|| usage(format!("{name} needs a value")));
         match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
+            "-h" | "--help" => return Ok(Command::Print(HELP.to_owned())),
+            "-V" | "--version" => return Ok(Command::Print(version())),
             "-X" | "--request" => {
                 let m = value(&arg)?;
                 method = Some(m.parse().map_err(|_| usage(format!("bad method {m}")))?);
@@ -250,8 +257,8 @@ pub fn main_blocking(
     fetch: impl FnOnce(&Args) -> Result<http::StatusCode, Failure> + Send + 'static,
 ) -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            print!("{HELP}");
+        Ok(Command::Print(text)) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Ok(Command::Run(args)) => args,

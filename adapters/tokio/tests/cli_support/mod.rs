@@ -104,6 +104,11 @@ pub fn common_checks(bin: &PathBuf, ok: SocketAddr, not_found_body: &[u8]) {
     let help = run(bin, &["--help"]);
     assert_eq!(help.code, 0, "{help:?}");
     assert!(String::from_utf8_lossy(&help.stdout).contains("--max-time"));
+    // --version: the crate and its version on stdout, exit 0.
+    let version = run(bin, &["--version"]);
+    assert_eq!(version.code, 0, "{version:?}");
+    let printed = String::from_utf8_lossy(&version.stdout);
+    assert!(printed.starts_with("client (h2proto-") && printed.contains("0.1.0"), "{printed}");
 
     // A bad option: exit 2.
     assert_eq!(run(bin, &["--bogus", "http://127.0.0.1/"]).code, 2);

@@ -63,6 +63,11 @@ const STAGING_SIZE: usize = 64 << 10;
 const INLINE_FRAMES: usize = 16;
 /// Rounds of the loop before yielding to the runtime.
 const MAX_ROUNDS: usize = 32;
+/// Input bytes fed to the core in one turn before the task yields to the runtime. One
+/// read's worth: a peer that keeps its socket full (huge field blocks, DATA one byte per
+/// frame) gets one read processed, then every other connection of this thread its turn,
+/// so one flood cannot stall the others (measure: `benches/fairness.sh`).
+const INPUT_PER_TURN: usize = READ_SIZE;
 /// Commands taken per round.
 const MAX_COMMANDS: usize = 256;
 
@@ -77,6 +82,18 @@ thread_local! {
     /// serve the heads received next, whichever connection they belong to.
     static HEADER_POOL: std::cell::RefCell<h2proto::HeaderPool> =
         std::cell::RefCell::new(h2proto::HeaderPool::new(HEADER_POOL_LIMIT));
+}
+
+/// Ends a turn that still has work: the task is woken again only after the runtime has
+/// polled its I/O driver (the wake-up is deferred, as `tokio::task::yield_now` does), so
+/// connections whose sockets became readable meanwhile run first. A plain `wake_by_ref`
+/// would put the task straight back in the run queue, and a current-thread runtime looks
+/// for I/O only every few dozen tasks: a flooding connection would run again and again
+/// before anyone else's input is even seen.
+fn yield_to_runtime(cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    let yielded = std::pin::pin!(tokio::task::yield_now()).poll(cx);
+    debug_assert!(yielded.is_pending(), "the first poll of yield_now always yields");
+    Poll::Pending
 }
 
 /// Reads once from `io` into `buf` (an arena), returning what was read.
@@ -214,6 +231,8 @@ pub(crate) struct Driver<I> {
     /// Input `recv` did not consume yet.
     input: Option<Bytes>,
     read_closed: bool,
+    /// Input bytes fed to the core in the current turn (see [`INPUT_PER_TURN`]).
+    fed_this_turn: usize,
     vectored: bool,
     staging: BytesMut,
     needs_flush: bool,
@@ -293,6 +312,7 @@ where
             read_buf: BytesMut::new(),
             input: None,
             read_closed: false,
+            fed_this_turn: 0,
             vectored,
             staging: BytesMut::new(),
             needs_flush: false,
@@ -337,6 +357,7 @@ where
         if self.shutting_down {
             return self.poll_close(cx);
         }
+        self.fed_this_turn = 0;
         for _ in 0..MAX_ROUNDS {
             let mut progress = self.poll_commands(cx);
             progress |= self.poll_pumps(cx);
@@ -365,6 +386,9 @@ where
                 self.shutting_down = true;
                 return self.poll_close(cx);
             }
+            if self.fed_this_turn >= INPUT_PER_TURN {
+                return yield_to_runtime(cx);
+            }
             if !progress {
                 if self.poll_timer(cx) {
                     continue;
@@ -372,8 +396,7 @@ where
                 return Poll::Pending;
             }
         }
-        cx.waker().wake_by_ref();
-        Poll::Pending
+        yield_to_runtime(cx)
     }
 
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -431,6 +454,7 @@ where
 
     fn feed(&mut self, bytes: Bytes, now: std::time::Instant) -> bool {
         let len = bytes.len();
+        self.fed_this_turn += len;
         match self.conn.recv(bytes.clone(), now) {
             Ok(n) if n < len => {
                 self.input = Some(bytes.slice(n..));

@@ -25,8 +25,11 @@ const MAX_RESERVE: usize = 1 << 20;
 
 /// Reads per `drive`, all rounds of it together, before other connections get their turn:
 /// a peer that keeps its socket readable (a flood) is queued again for the next loop turn
-/// instead of holding the loop.
-const READS_PER_TURN: usize = 16;
+/// instead of holding the loop. One read (64 KiB, the arena's read size) as in the tokio
+/// driver: 64 KiB of one-byte DATA frames is already 6,500 frames to process, and 16
+/// reads of them kept a well-behaved neighbour waiting for one turn's worth of ms
+/// (`benches/fairness.sh`). A peer that fills no read (most) is unaffected.
+const READS_PER_TURN: usize = 1;
 /// Slices per `write_vectored`.
 const MAX_IOVECS: usize = 64;
 

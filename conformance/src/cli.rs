@@ -33,6 +33,14 @@ commands:
       sends N bytes, /sink reads the body then answers 13 bytes; extended CONNECT is an
       echo tunnel. --workers: tokio's worker threads (default 2; 0 runs a current-thread
       runtime) or mio's event-loop threads (default 1); the other runtimes ignore it.
+  fairness [--target HOST:PORT | --runtime tokio|blocking|mio|core] [--workers N]
+      [--seconds S] [--flood headers|continuation|data|all] [--flooders N]
+      How a well-behaved client fares while other connections flood the server: a probe
+      sends one GET at a time (1 ms apart) and its latencies are reported (p50, p95, p99,
+      max), alone and beside each flood (default all, 1 flooder, 3 s each). Every flood is
+      legal within the default Config limits (see the fairness module). Without --target
+      the reference server runs in-process (default mio, 1 thread). Reports, never judges:
+      exit 1 only when the probe could not run or no probe request succeeded.
   client-run [--runtime tokio|blocking|mio|core|all] [--only CASE...]
       The client-role suite: a scripted server on a loopback port misbehaves on purpose and
       h2proto's client, driven through each runtime, must react as RFC 9113 requires.
@@ -383,4 +391,90 @@ pub(crate) fn requirements(args: &[String]) -> ExitCode {
         }
     }
     if trace.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+pub(crate) fn fairness(args: &[String]) -> ExitCode {
+    use h2proto_conformance::fairness::{self, Flood, Options};
+    let (mut target, mut runtime, mut workers) = (None, Runtime::Mio, None);
+    let (mut seconds, mut floods, mut flooders) = (3.0f64, Flood::ALL.to_vec(), 1usize);
+    let mut i = 0;
+    while i < args.len() {
+        let parsed = match args[i].as_str() {
+            "--target" => one_value(args, &mut i, "--target").map(|v| target = Some(v)),
+            "--runtime" => one_value(args, &mut i, "--runtime").and_then(|v| {
+                runtime = Runtime::parse(&v).ok_or_else(|| format!("unknown runtime {v:?}"))?;
+                Ok(())
+            }),
+            "--workers" => one_value(args, &mut i, "--workers").and_then(|v| {
+                workers =
+                    Some(v.parse().map_err(|_| format!("--workers wants a number, not {v:?}"))?);
+                Ok(())
+            }),
+            "--seconds" => one_value(args, &mut i, "--seconds").and_then(|v| {
+                seconds = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0 && s.is_finite())
+                    .ok_or_else(|| format!("--seconds wants a positive number, not {v:?}"))?;
+                Ok(())
+            }),
+            "--flood" => one_value(args, &mut i, "--flood").and_then(|v| {
+                floods = match v.as_str() {
+                    "all" => Flood::ALL.to_vec(),
+                    name => vec![Flood::parse(name).ok_or_else(|| format!("unknown flood {v:?}"))?],
+                };
+                Ok(())
+            }),
+            "--flooders" => one_value(args, &mut i, "--flooders").and_then(|v| {
+                flooders = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--flooders wants a positive number, not {v:?}"))?;
+                Ok(())
+            }),
+            other => Err(format!("unknown option {other:?}")),
+        };
+        if let Err(e) = parsed {
+            return usage_error(e);
+        }
+        i += 1;
+    }
+    let (addr, _server) = match target {
+        Some(t) => match resolve(&t) {
+            Ok(a) => (a, None),
+            Err(e) => return usage_error(e),
+        },
+        None => {
+            match server::spawn_with_workers(runtime, "127.0.0.1:0".parse().unwrap(), workers) {
+                Ok(s) => (s.addr(), Some(s)),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let options = Options {
+        target: addr,
+        duration: Duration::from_secs_f64(seconds),
+        flooders,
+        probe_interval: Duration::from_millis(1),
+    };
+    let mut scenarios = Vec::new();
+    for flood in std::iter::once(None).chain(floods.into_iter().map(Some)) {
+        match fairness::run(&options, flood) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    print!("{}", fairness::table(&scenarios));
+    if scenarios.iter().any(|s| s.latencies.is_empty()) {
+        eprintln!("error: a scenario had no successful probe request");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }

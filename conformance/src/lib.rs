@@ -20,6 +20,7 @@
 pub mod cases;
 pub mod client;
 pub mod doubles;
+pub mod fairness;
 pub mod peer;
 pub mod report;
 pub mod requirements;

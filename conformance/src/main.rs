@@ -4,6 +4,7 @@
 //! - `run`: the server conformance suite, against `--target` or the reference server.
 //! - `serve`: the reference server in the foreground.
 //! - `client-run`: the client-role suite against h2proto's clients.
+//! - `fairness`: a probe's latency while other connections flood the server.
 //! - `hpack`: check HPACK against hpack-test-case story files (see [`hpack_check`]).
 //! - `requirements`: the RFC 9113 / RFC 7541 traceability check and report.
 
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         Some("run") => cli::run(&args[1..]),
         Some("serve") => cli::serve(&args[1..]),
         Some("client-run") => cli::client_run(&args[1..]),
+        Some("fairness") => cli::fairness(&args[1..]),
         Some("requirements") => cli::requirements(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{}", cli::USAGE);

@@ -45,6 +45,35 @@
 //! # let _ = stream;
 //! ```
 //!
+//! # The contract
+//!
+//! What every adapter and every user can rely on, and what the tests, the fuzz targets
+//! and the conformance suite hold the core to:
+//!
+//! 1. **Determinism.** The same input bytes, split anywhere (one byte or a megabyte at a
+//!    time), give the same events and the same output. Time is an input too: it enters
+//!    only through [`Connection::recv`] and [`Connection::handle_timeout`], never from a
+//!    clock read inside.
+//! 2. **No panic on peer input.** Any byte sequence from the peer yields progress or the
+//!    reaction RFC 9113 requires: a connection error (GOAWAY with the right code) or a
+//!    stream error (RST_STREAM). A panic or overflow on peer input is a bug.
+//! 3. **Bounded memory.** Every buffer, table and queue a peer can grow has a limit in
+//!    [`Config`] with a default and its reason; abuse ends in GOAWAY ENHANCE_YOUR_CALM,
+//!    not growth (rapid reset, CONTINUATION floods, HPACK bombs, SETTINGS/PING/empty-frame
+//!    floods, window games, stream churn, a budget of protocol glitches).
+//! 4. **Zero-copy where it matters.** Received DATA payloads are `Bytes` slices of the
+//!    input (small ones are copied so they do not pin large reads); sent DATA is queued as
+//!    the caller's `Bytes` and handed out as vectored slices by [`Connection::transmit`].
+//! 5. **HTTP semantics here, not in adapters.** RFC 9113 §8 (pseudo-header fields,
+//!    lowercase names, connection-specific fields, `te`, content-length against DATA) is
+//!    checked in the core, so every adapter gets the same rules; the API speaks the `http`
+//!    crate's types.
+//! 6. **Both roles**, with trailers, 1xx responses, CONNECT and extended CONNECT
+//!    (RFC 8441), RFC 9218 priorities and graceful GOAWAY.
+//!
+//! Adapters are thin: they move bytes and time and translate [`Event`]s into their
+//! runtime's idioms; no protocol decision lives in them.
+//!
 //! Where things are: [`Connection`] (how to drive it is on the type), [`Config`] (every
 //! limit, with its default and reason), [`Event`], [`frame`] (the wire format, with
 //! [`frame::RawFrame`] for writing invalid frames in tests), [`hpack`] (header

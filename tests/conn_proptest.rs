@@ -313,7 +313,7 @@ fn run(server: bool, input: &[(Bytes, u64, Effect)], cut: usize) -> (Vec<String>
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// DESIGN.md contract 1 and 2: any split of the same input gives the same events and
+    /// The core's contract 1 and 2 (h2proto crate docs): any split of the same input gives the same events and
     /// output, and nothing panics, on either role.
     #[test]
     fn any_chunking_same_result_and_no_panic(

@@ -1,4 +1,4 @@
-//! DESIGN.md contract 4: decoding DATA (and HEADERS) frames from a `Bytes` input allocates
+//! The core's contract 4 (h2proto crate docs): decoding DATA (and HEADERS) frames from a `Bytes` input allocates
 //! nothing, and a frame that straddles input chunks is gathered without growing by
 //! doubling. A counting global allocator proves it; this file holds only this test so no
 //! other test's allocations are counted.

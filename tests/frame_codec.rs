@@ -202,7 +202,7 @@ proptest! {
     }
 }
 
-/// DESIGN.md contract 4: a DATA payload is a view of the input, not a copy.
+/// The core's contract 4 (h2proto crate docs): a DATA payload is a view of the input, not a copy.
 #[test]
 fn data_payload_is_a_slice_of_the_input() {
     let mut wire = BytesMut::new();

@@ -3,7 +3,7 @@
 //!
 //! The invariants every connection target checks, whatever the peer sends:
 //!
-//! * nothing panics (DESIGN.md contract 2);
+//! * nothing panics (the core's contract 2);
 //! * a connection error is sticky: once `recv` returned `Err(e)` (or [`Connection::error`]
 //!   is set), every later `recv` returns the same `Err(e)`, and `Event::Closed` is the
 //!   last event and comes at most once;

@@ -9,7 +9,7 @@
 //! between two other ops fed as one chunk, once fed byte by byte. Output is taken only when
 //! input pauses (both runs pause after the same frame) and at the end. Both runs must give
 //! the same trace (events as `{:?}`, command results, data read, errors) and the same output
-//! bytes (DESIGN.md contract 1), besides the invariants of [`crate::conn`]. Because the
+//! bytes (the core's contract 1), besides the invariants of [`crate::conn`]. Because the
 //! target writes every frame the peer sends, it also knows more than a raw-bytes target:
 //!
 //! * the peer's SETTINGS, in order, so the output is checked against each from our ACK on

@@ -59,7 +59,7 @@ pub fn frame_decode(data: &[u8]) {
 
     let whole = decode_frames(input, max_frame_size, Feed::Whole);
     let chunked = decode_frames(input, max_frame_size, Feed::Chunked(*mode));
-    // RFC 9113 §4.1 + DESIGN.md "Determinism": any split of the input, same result.
+    // RFC 9113 §4.1 + contract 1 (determinism): any split of the input, same result.
     assert_eq!(whole, chunked, "chunking changed the decoded frames (mode {mode:#04x})");
 
     for frame in whole.results.iter().filter_map(|r| r.as_ref().ok()) {

@@ -32,7 +32,7 @@
 //! # Design
 //!
 //! The core owns protocol truth; this crate only moves bytes and time and translates events
-//! (see the core's `DESIGN.md`: adapters are thin). Each connection has one task, the only
+//! (adapters are thin: see the contract in the [`h2proto`] crate docs). Each connection has one task, the only
 //! owner of its `h2proto::Connection`; request, response and body handles talk to it
 //! through a channel and per-stream state, never through a lock shared by all streams, so
 //! one connection scales across cores. The task reads 64 KiB at a time into `Bytes` that

@@ -1,0 +1,275 @@
+//! tower services on h2proto-tokio: axum, tonic and tower-http run unchanged.
+//!
+//! The ecosystem speaks `tower::Service<http::Request<_>>`; the server speaks [`Handler`].
+//! [`ServiceHandler`] is the bridge, in the spirit of hyper-util's `TowerToHyperService`:
+//! a service that takes `Request<RecvBody>` and answers `Response<B>` with any
+//! [`http_body::Body`] `B` becomes a handler, so every knob of [`Server`] applies to it
+//! (its [`Config`](crate::Config), graceful shutdown, TLS, [`Connected`] in the
+//! extensions).
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use h2proto_tokio::service::ServiceHandler;
+//! let router = axum::Router::new().route("/", axum::routing::get(|| async { "hello\n" }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! h2proto_tokio::server::serve(listener, ServiceHandler::new(router)).await
+//! # }
+//! ```
+//!
+//! # Choices, and why
+//!
+//! - **Readiness**: each request clones the service, waits for `poll_ready` on the clone,
+//!   then calls it, as tower's contract asks (hyper-util does the same). A clone is cheap
+//!   for the services this is meant for (axum's `Router` and tonic's servers are `Arc`s
+//!   inside), and a clone per request is what lets a connection run its requests
+//!   concurrently without a lock. The future is polled once in place by the connection
+//!   task like any handler's, so a service that is ready and answers at once costs no task.
+//! - **Errors**: a service error (from `poll_ready` or from the call) becomes an empty
+//!   `500 Internal Server Error`: the client learns the request failed with a status every
+//!   HTTP client understands, and the connection goes on. hyper resets the stream with
+//!   INTERNAL_ERROR instead; both are clean, a status is easier to read. The error itself
+//!   is dropped: a service that wants another answer turns its errors into responses
+//!   (axum's `HandleErrorLayer`, tonic's `Status`), which axum and tonic do anyway (their
+//!   error type is `Infallible`). An error of the response *body* resets the stream with
+//!   INTERNAL_ERROR, as for any handler: the head is gone by then.
+//! - **`Sync`**: a [`Handler`] is shared by the connections, so the service must be
+//!   `Send + Sync`. tower's `BoxCloneService` is not `Sync`: use `BoxCloneSyncService`.
+//!   A `!Send` service runs through [`LocalHandler`] (below).
+//!
+//! # Per-connection information, axum's `ConnectInfo`
+//!
+//! Every request served by [`Server::serve`] and its variants carries
+//! [`Connected`] (peer and local address). axum's `ConnectInfo<T>` extractor reads an
+//! `Extension<ConnectInfo<T>>` that hyper users get from
+//! `into_make_service_with_connect_info`. Here a handler is made per connection, from its
+//! [`Connected`], with [`serve_make`] (or [`Server::serve_make_with_shutdown`]):
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use axum::extract::ConnectInfo;
+//! use axum::{Extension, Router, routing::get};
+//! use h2proto_tokio::server::Connected;
+//! use std::net::SocketAddr;
+//!
+//! let router = Router::new()
+//!     .route("/ip", get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! h2proto_tokio::service::serve_make(listener, move |conn: &Connected| {
+//!     router.clone().layer(Extension(ConnectInfo(conn.remote_addr)))
+//! })
+//! .await
+//! # }
+//! ```
+//!
+//! A caller with its own transport (TLS, unix sockets) attaches its own per-connection
+//! extensions with [`Server::handshake_with_extensions`].
+//!
+//! # `!Send` services
+//!
+//! The connection task may run on any worker of the runtime and moves a handler that has
+//! to wait into a task of its own (`tokio::spawn`), and response bodies are polled by the
+//! connection task: the driver's handler, future and body types are `Send`, and making them
+//! generic over `Send` would reach through the whole driver. So a `!Send` service runs next
+//! to it instead: [`LocalHandler`] keeps the service in a task on the current
+//! [`LocalSet`](tokio::task::LocalSet), hands it each request over a channel, runs each call
+//! in a `spawn_local` task, and pumps its `!Send` response body into a `Send` one, one frame
+//! at a time (so backpressure holds). That costs a task and two channel messages per
+//! request; a request whose stream is gone stops its local task.
+//!
+//! # axum's `WebSocketUpgrade`
+//!
+//! It does not work on this server, and cannot without hyper's internals. axum's extractor
+//! (`axum::extract::ws`) accepts an HTTP/2 extended CONNECT (RFC 8441: method CONNECT with
+//! a `:protocol` of `websocket`), but it finds the protocol as hyper's own
+//! `hyper::ext::Protocol` in the request extensions, and it takes the stream from
+//! `hyper::upgrade::OnUpgrade`, also from the extensions. `OnUpgrade` has no public
+//! constructor: only hyper's connection code makes one, and only hyper can complete it with
+//! the `Upgraded` I/O object. Without an `OnUpgrade` the extractor rejects the request
+//! (`ConnectionNotUpgradable`). The supported path is this crate's
+//! [`Tunnel`](crate::Tunnel): an axum handler that takes the request whole (`Request`
+//! implements `FromRequest`) turns its body into a tunnel, answers 200 with the
+//! [`TunnelBody`](crate::TunnelBody), and runs any WebSocket library (tokio-tungstenite)
+//! on the tunnel; see `tests/axum.rs`. Serve with `enable_connect_protocol` set in
+//! [`Config`](crate::Config).
+//!
+//! # tonic
+//!
+//! A tonic generated server (`FooServer<T>`, or `tonic::service::Routes`) is a service
+//! like any other. What tonic's own `transport::Server` adds around it is not in the
+//! service: the `grpc-timeout` deadline (tonic's `GrpcTimeout` layer is private) and load
+//! shedding. Add a deadline layer to the service stack (`tests/proto` has one, used by
+//! `tests/tonic.rs` and the `tonic_echo` example).
+
+mod local;
+
+pub use local::{LocalBody, LocalHandler};
+
+use crate::RecvBody;
+use crate::error::BoxError;
+use crate::server::{Connected, Handler, Server};
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{Either, Empty};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::net::TcpListener;
+use tower_service::Service;
+
+/// A [`Handler`] that runs a tower service: each request clones it, waits until the clone
+/// is ready, and calls it. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct ServiceHandler<S> {
+    service: S,
+}
+
+impl<S> ServiceHandler<S> {
+    /// Wraps `service`.
+    pub fn new(service: S) -> ServiceHandler<S> {
+        ServiceHandler { service }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.service
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.service
+    }
+}
+
+impl<S, B> Handler for ServiceHandler<S>
+where
+    S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Body = Either<B, Empty<B::Data>>;
+    type Data = B::Data;
+    type Error = BoxError;
+    type Future = ServiceFuture<S, Request<RecvBody>>;
+
+    fn call(&self, request: Request<RecvBody>) -> Self::Future {
+        ServiceFuture {
+            state: State::Ready { service: self.service.clone(), request: Some(request) },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of one request through a [`ServiceHandler`]: readiness, then the call.
+    pub struct ServiceFuture<S, R>
+    where
+        S: Service<R>,
+    {
+        #[pin]
+        state: State<S, R>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<S, R>
+    where
+        S: Service<R>,
+    {
+        Ready { service: S, request: Option<R> },
+        Call { #[pin] future: S::Future },
+    }
+}
+
+impl<S, R> std::fmt::Debug for ServiceFuture<S, R>
+where
+    S: Service<R>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceFuture").finish_non_exhaustive()
+    }
+}
+
+impl<S, R, B> Future for ServiceFuture<S, R>
+where
+    S: Service<R, Response = Response<B>>,
+    B: Body,
+{
+    type Output = Response<Either<B, Empty<B::Data>>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let future = match state.as_mut().project() {
+                StateProj::Ready { service, request } => {
+                    if ready!(service.poll_ready(cx)).is_err() {
+                        return Poll::Ready(internal_error());
+                    }
+                    let request = request.take().expect("a ready service is called once");
+                    service.call(request)
+                }
+                StateProj::Call { future } => {
+                    return Poll::Ready(match ready!(future.poll(cx)) {
+                        Ok(response) => response.map(Either::Left),
+                        Err(_) => internal_error(),
+                    });
+                }
+            };
+            // The service is dropped once called: its future is independent of it.
+            state.set(State::Call { future });
+        }
+    }
+}
+
+/// What a failed service answers (see the module docs).
+fn internal_error<L, D: bytes::Buf>() -> Response<Either<L, Empty<D>>> {
+    let mut response = Response::new(Either::Right(Empty::new()));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+/// Serves h2c (HTTP/2 with prior knowledge) with a tower service and the default
+/// [`Config`](crate::Config): [`server::serve`](crate::server::serve) of a
+/// [`ServiceHandler`].
+pub async fn serve<S>(listener: TcpListener, service: S) -> io::Result<()>
+where
+    ServiceHandler<S>: Handler,
+{
+    Server::default().serve(listener, ServiceHandler::new(service)).await
+}
+
+/// Serves h2c with a service made for each connection from its [`Connected`] (e.g. to
+/// give axum its `ConnectInfo`, see the [module docs](self)).
+pub async fn serve_make<M, S>(listener: TcpListener, make: M) -> io::Result<()>
+where
+    M: Fn(&Connected) -> S,
+    ServiceHandler<S>: Handler,
+{
+    Server::default()
+        .serve_make_with_shutdown(
+            listener,
+            move |conn: &Connected| ServiceHandler::new(make(conn)),
+            std::future::pending(),
+        )
+        .await
+}
+
+/// Serves h2c with a `!Send` service on the current [`LocalSet`](tokio::task::LocalSet),
+/// e.g. on a current-thread runtime: [`server::serve`](crate::server::serve) of a
+/// [`LocalHandler`].
+///
+/// # Panics
+///
+/// Outside a `LocalSet` (as `tokio::task::spawn_local` does).
+pub async fn serve_local<S, B>(listener: TcpListener, service: S) -> io::Result<()>
+where
+    S: Service<Request<RecvBody>, Response = Response<B>> + Clone + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + 'static,
+    B::Error: Into<BoxError>,
+{
+    Server::default().serve(listener, LocalHandler::new(service)).await
+}

@@ -55,7 +55,8 @@
 //!     .route("/ip", get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! h2proto_tokio::service::serve_make(listener, move |conn: &Connected| {
-//!     router.clone().layer(Extension(ConnectInfo(conn.remote_addr)))
+//!     // tower's `Layer` for axum's `Extension`: no routes are rebuilt per connection.
+//!     tower::Layer::layer(&Extension(ConnectInfo(conn.remote_addr)), router.clone())
 //! })
 //! .await
 //! # }
@@ -80,39 +81,49 @@
 //!
 //! It does not work on this server, and cannot without hyper's internals. axum's extractor
 //! (`axum::extract::ws`) accepts an HTTP/2 extended CONNECT (RFC 8441: method CONNECT with
-//! a `:protocol` of `websocket`), but it finds the protocol as hyper's own
-//! `hyper::ext::Protocol` in the request extensions, and it takes the stream from
-//! `hyper::upgrade::OnUpgrade`, also from the extensions. `OnUpgrade` has no public
-//! constructor: only hyper's connection code makes one, and only hyper can complete it with
-//! the `Upgraded` I/O object. Without an `OnUpgrade` the extractor rejects the request
-//! (`ConnectionNotUpgradable`). The supported path is this crate's
-//! [`Tunnel`](crate::Tunnel): an axum handler that takes the request whole (`Request`
-//! implements `FromRequest`) turns its body into a tunnel, answers 200 with the
-//! [`TunnelBody`](crate::TunnelBody), and runs any WebSocket library (tokio-tungstenite)
-//! on the tunnel; see `tests/axum.rs`. Serve with `enable_connect_protocol` set in
-//! [`Config`](crate::Config).
+//! a `:protocol` of `websocket`), but with its `http2` feature it looks for the protocol
+//! as hyper's own `hyper::ext::Protocol` in the request extensions (that one could be
+//! inserted: it has a public constructor), and in every case it takes the stream from a
+//! `hyper::upgrade::OnUpgrade` in the extensions. `OnUpgrade` has no public constructor
+//! (hyper 1.x: `upgrade::pending` and `Upgraded::new` are private to hyper): only hyper's
+//! connection code makes one, and only hyper can complete it with the upgraded I/O. Without
+//! it the extractor answers `426 Upgrade Required` (`ConnectionNotUpgradable`). The supported path is this crate's
+//! [`Tunnel`](crate::Tunnel). axum replaces the request body with its own type, so the
+//! stream is set aside first: serve the router with [`ServiceHandler::with_tunnels`], and
+//! the axum handler takes the [`PendingTunnel`] from the extensions
+//! (`Extension<PendingTunnel>`, next to any other extractor: headers, `Path`, `State`),
+//! answers 200 with its [`TunnelBody`](crate::TunnelBody), and runs any WebSocket library
+//! (tokio-tungstenite) on the tunnel; the `:protocol` is the request's
+//! [`Protocol`](crate::Protocol) extension. See `tests/axum.rs`. Serve with
+//! `enable_connect_protocol` set in [`Config`](crate::Config) (RFC 8441 §3).
 //!
 //! # tonic
 //!
 //! A tonic generated server (`FooServer<T>`, or `tonic::service::Routes`) is a service
 //! like any other. What tonic's own `transport::Server` adds around it is not in the
-//! service: the `grpc-timeout` deadline (tonic's `GrpcTimeout` layer is private) and load
-//! shedding. Add a deadline layer to the service stack (`tests/proto` has one, used by
-//! `tests/tonic.rs` and the `tonic_echo` example).
+//! service: the `grpc-timeout` deadline (tonic's layer for it is private), concurrency
+//! limits and load shedding. [`GrpcTimeout`] is the deadline: wrap the service in it, as
+//! `tests/tonic.rs` and the `tonic_echo` example do. tonic's client works over
+//! [`pool::Client`](crate::pool::Client) as it is (a tower service), given the origin:
+//! `FooClient::with_origin(client, "http://host:port".parse()?)`.
 
+mod grpc;
 mod local;
 
-pub use local::{LocalBody, LocalHandler};
+pub use grpc::GrpcTimeout;
+pub use local::{LocalBody, LocalFuture, LocalHandler};
 
 use crate::RecvBody;
 use crate::error::BoxError;
 use crate::server::{Connected, Handler, Server};
-use http::{Request, Response, StatusCode};
+use crate::{Tunnel, TunnelBody};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{Either, Empty};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use tokio::net::TcpListener;
 use tower_service::Service;
@@ -122,12 +133,24 @@ use tower_service::Service;
 #[derive(Clone, Debug)]
 pub struct ServiceHandler<S> {
     service: S,
+    tunnels: bool,
 }
 
 impl<S> ServiceHandler<S> {
     /// Wraps `service`.
     pub fn new(service: S) -> ServiceHandler<S> {
-        ServiceHandler { service }
+        ServiceHandler { service, tunnels: false }
+    }
+
+    /// Sets CONNECT streams aside for [`PendingTunnel`]: the body of every CONNECT request
+    /// (RFC 9113 §8.5, RFC 8441) moves into a [`PendingTunnel`] in its extensions and the
+    /// service sees an empty body. For frameworks that replace the request body with their
+    /// own type (axum does), so that a handler can still open the stream as a
+    /// [`Tunnel`](crate::Tunnel). Off by default: a service that forwards CONNECT bodies
+    /// itself (a proxy) wants them as they are.
+    pub fn with_tunnels(mut self) -> ServiceHandler<S> {
+        self.tunnels = true;
+        self
     }
 
     /// The wrapped service.
@@ -155,7 +178,11 @@ where
     type Error = BoxError;
     type Future = ServiceFuture<S, Request<RecvBody>>;
 
-    fn call(&self, request: Request<RecvBody>) -> Self::Future {
+    fn call(&self, mut request: Request<RecvBody>) -> Self::Future {
+        if self.tunnels && request.method() == Method::CONNECT {
+            let body = std::mem::replace(request.body_mut(), RecvBody::empty());
+            request.extensions_mut().insert(PendingTunnel(Arc::new(Mutex::new(Some(body)))));
+        }
         ServiceFuture {
             state: State::Ready { service: self.service.clone(), request: Some(request) },
         }
@@ -221,6 +248,40 @@ where
             // The service is dropped once called: its future is independent of it.
             state.set(State::Call { future });
         }
+    }
+}
+
+/// A CONNECT stream set aside by [`ServiceHandler::with_tunnels`], found in the request's
+/// extensions (axum: `Extension<PendingTunnel>`). Accept it once, answer 2xx with the
+/// [`TunnelBody`].
+///
+/// ```no_run
+/// use axum::{Extension, http::Response};
+/// use h2proto_tokio::{TunnelBody, service::PendingTunnel};
+///
+/// async fn tunnel(Extension(pending): Extension<PendingTunnel>) -> Response<TunnelBody> {
+///     let (mut tunnel, body) = pending.accept().expect("accepted once");
+///     tokio::spawn(async move {
+///         let (mut read, mut write) = tokio::io::split(&mut tunnel);
+///         let _ = tokio::io::copy(&mut read, &mut write).await; // echo
+///     });
+///     Response::new(body)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct PendingTunnel(Arc<Mutex<Option<RecvBody>>>);
+
+impl PendingTunnel {
+    /// The tunnel and the body to answer with; `None` if it was accepted already.
+    pub fn accept(&self) -> Option<(Tunnel, TunnelBody)> {
+        let body = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()?;
+        Some(Tunnel::new(body))
+    }
+}
+
+impl std::fmt::Debug for PendingTunnel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingTunnel").finish_non_exhaustive()
     }
 }
 

@@ -62,6 +62,21 @@
 //! # }
 //! ```
 //!
+//! Where one handler serves every connection (TLS with `Server::serve_tls_with_shutdown`,
+//! say), a layer does the same from the [`Connected`]
+//! in the request, e.g. `axum::middleware::map_request` with
+//!
+//! ```
+//! # use axum::extract::{ConnectInfo, Request};
+//! # use h2proto_tokio::server::Connected;
+//! async fn connect_info(mut request: Request) -> Request {
+//!     if let Some(conn) = request.extensions().get::<Connected>().copied() {
+//!         request.extensions_mut().insert(ConnectInfo(conn.remote_addr));
+//!     }
+//!     request
+//! }
+//! ```
+//!
 //! A caller with its own transport (TLS, unix sockets) attaches its own per-connection
 //! extensions with [`Server::handshake_with_extensions`].
 //!
@@ -88,11 +103,11 @@
 //! (hyper 1.x: `upgrade::pending` and `Upgraded::new` are private to hyper): only hyper's
 //! connection code makes one, and only hyper can complete it with the upgraded I/O. Without
 //! it the extractor answers `426 Upgrade Required` (`ConnectionNotUpgradable`). The supported path is this crate's
-//! [`Tunnel`](crate::Tunnel). axum replaces the request body with its own type, so the
+//! [`Tunnel`]. axum replaces the request body with its own type, so the
 //! stream is set aside first: serve the router with [`ServiceHandler::with_tunnels`], and
 //! the axum handler takes the [`PendingTunnel`] from the extensions
 //! (`Extension<PendingTunnel>`, next to any other extractor: headers, `Path`, `State`),
-//! answers 200 with its [`TunnelBody`](crate::TunnelBody), and runs any WebSocket library
+//! answers 200 with its [`TunnelBody`], and runs any WebSocket library
 //! (tokio-tungstenite) on the tunnel; the `:protocol` is the request's
 //! [`Protocol`](crate::Protocol) extension. See `tests/axum.rs`. Serve with
 //! `enable_connect_protocol` set in [`Config`](crate::Config) (RFC 8441 §3).
@@ -146,7 +161,7 @@ impl<S> ServiceHandler<S> {
     /// (RFC 9113 §8.5, RFC 8441) moves into a [`PendingTunnel`] in its extensions and the
     /// service sees an empty body. For frameworks that replace the request body with their
     /// own type (axum does), so that a handler can still open the stream as a
-    /// [`Tunnel`](crate::Tunnel). Off by default: a service that forwards CONNECT bodies
+    /// [`Tunnel`]. Off by default: a service that forwards CONNECT bodies
     /// itself (a proxy) wants them as they are.
     pub fn with_tunnels(mut self) -> ServiceHandler<S> {
         self.tunnels = true;

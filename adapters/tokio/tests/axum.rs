@@ -380,3 +380,77 @@ async fn h2load_against_axum() {
     })
     .await;
 }
+
+// ----- TLS -----
+
+/// axum's `ConnectInfo` from the [`Connected`] every request carries, as a layer: for
+/// servers that take one handler for all connections (TLS here).
+#[cfg(feature = "rustls")]
+async fn connect_info_from_connected(
+    mut request: axum::extract::Request,
+) -> axum::extract::Request {
+    if let Some(conn) = request.extensions().get::<Connected>().copied() {
+        request.extensions_mut().insert(ConnectInfo(conn.remote_addr));
+    }
+    request
+}
+
+#[cfg(feature = "rustls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_router_over_tls_with_connect_info_from_a_layer() {
+    use h2proto_tokio::tls::{self, rustls};
+    within(async {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert = certified.cert.der().clone();
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let server_tls = tls::server_config(vec![cert.clone()], key).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = app().layer(axum::middleware::map_request(connect_info_from_connected));
+        let handler = ServiceHandler::new(router);
+        let server = Server::default();
+        tokio::spawn(async move {
+            server
+                .serve_tls_with_shutdown(listener, server_tls, handler, std::future::pending())
+                .await
+        });
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let client_tls = tls::client_config(roots).unwrap();
+        let (send, conn) =
+            tls::connect(addr, "localhost", client_tls, Config::default()).await.unwrap();
+        tokio::spawn(conn);
+        let uri = |path: &str| format!("https://localhost:{}{path}", addr.port());
+        let response = send
+            .send_request(
+                Request::get(uri("/users/5?greeting=hola")).body(Empty::<Bytes>::new()).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "hola user 5\n");
+        let mut request = Request::get(uri("/big")).body(Empty::<Bytes>::new()).unwrap();
+        request.headers_mut().insert(header::ACCEPT_ENCODING, "gzip".parse().unwrap());
+        let response = send.send_request(request).await.unwrap();
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+
+        // curl from a port of its range: the router sees that very address.
+        let out = run(
+            "curl",
+            &[
+                "-sS",
+                "-k",
+                "--http2",
+                "--local-port",
+                "47100-47999",
+                &format!("https://127.0.0.1:{}/peer", addr.port()),
+            ],
+        )
+        .await;
+        let peer: SocketAddr = String::from_utf8_lossy(&out.stdout).parse().unwrap();
+        assert_eq!(peer.ip(), addr.ip());
+        assert!((47100..=47999).contains(&peer.port()), "{peer}");
+    })
+    .await;
+}

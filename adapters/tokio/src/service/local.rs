@@ -197,6 +197,6 @@ impl Body for LocalBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.hint.clone()
+        self.hint
     }
 }

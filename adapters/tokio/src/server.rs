@@ -198,7 +198,7 @@ impl Server {
         let server = self.clone();
         let accept = move |tcp: TcpStream| {
             let server = server.clone();
-            let spawn = with_extensions(spawn.clone(), Connected::extensions_of(&tcp));
+            let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
             async move { Some(server.handshake_with(tcp, spawn)) }
         };
         accept_loop(listener, accept, signal).await
@@ -224,7 +224,7 @@ impl Server {
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         let accept = move |tcp: TcpStream| {
             let server = server.clone();
-            let spawn = with_extensions(spawn.clone(), Connected::extensions_of(&tcp));
+            let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
             let acceptor = acceptor.clone();
             async move {
                 let tls = acceptor.accept(tcp).await.ok()?;
@@ -392,14 +392,16 @@ impl Connected {
     pub fn of(tcp: &TcpStream) -> Option<Connected> {
         Some(Connected { remote_addr: tcp.peer_addr().ok()?, local_addr: tcp.local_addr().ok()? })
     }
+}
 
-    fn extensions_of(tcp: &TcpStream) -> http::Extensions {
-        let mut extensions = http::Extensions::new();
-        if let Some(connected) = Connected::of(tcp) {
-            extensions.insert(connected);
-        }
-        extensions
-    }
+/// Wraps a handler so that every request also carries the connection's [`Connected`]
+/// (inserted as it is: cheaper than cloning a map of extensions for every request).
+fn with_connected(spawn: Serve, connected: Option<Connected>) -> Serve {
+    let Some(connected) = connected else { return spawn };
+    Arc::new(move |mut request| {
+        request.extensions_mut().insert(connected);
+        spawn(request)
+    })
 }
 
 /// Wraps a handler so that every request also carries a copy of `extensions`.
@@ -471,9 +473,7 @@ impl Server {
         let accept = move |tcp: TcpStream| {
             let made = Connected::of(&tcp).map(|connected| {
                 let spawn = spawner(Arc::new(make(&connected)));
-                let mut extensions = http::Extensions::new();
-                extensions.insert(connected);
-                server.handshake_with(tcp, with_extensions(spawn, extensions))
+                server.handshake_with(tcp, with_connected(spawn, Some(connected)))
             });
             async move { made }
         };

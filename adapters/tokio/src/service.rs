@@ -90,7 +90,9 @@
 //! [`LocalSet`](tokio::task::LocalSet), hands it each request over a channel, runs each call
 //! in a `spawn_local` task, and pumps its `!Send` response body into a `Send` one, one frame
 //! at a time (so backpressure holds). That costs a task and two channel messages per
-//! request; a request whose stream is gone stops its local task.
+//! request. The local task stops when the server drops the request's handler future
+//! (before the response head) or the response body (after it): a reset stream cancels
+//! the `!Send` work as it would a `Send` handler's.
 //!
 //! # axum's `WebSocketUpgrade`
 //!

@@ -353,3 +353,50 @@ fn a_not_send_service_runs_on_a_current_thread_runtime() {
         }),
     );
 }
+
+/// Sets its flag when dropped.
+struct DropFlag(Rc<Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+#[test]
+fn dropping_a_local_handlers_future_cancels_the_local_call() {
+    use h2proto_tokio::server::Handler;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let local = tokio::task::LocalSet::new();
+    local.block_on(
+        &runtime,
+        within(async {
+            let started = Rc::new(Cell::new(false));
+            let cancelled = Rc::new(Cell::new(false));
+            let service = {
+                let (started, cancelled) = (started.clone(), cancelled.clone());
+                tower::service_fn(move |_request: Request<RecvBody>| {
+                    let guard = DropFlag(cancelled.clone());
+                    started.set(true);
+                    async move {
+                        let _guard = guard;
+                        std::future::pending::<()>().await;
+                        Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
+                    }
+                })
+            };
+            let handler = LocalHandler::new(service);
+            let mut future = Box::pin(handler.call(Request::new(RecvBody::empty())));
+            // Let the local task take the request and start the call.
+            while !started.get() {
+                assert!(futures_util::poll!(future.as_mut()).is_pending());
+                tokio::task::yield_now().await;
+            }
+            assert!(!cancelled.get());
+            drop(future);
+            while !cancelled.get() {
+                tokio::task::yield_now().await;
+            }
+        }),
+    );
+}

@@ -80,7 +80,8 @@ impl std::fmt::Debug for Job {
 }
 
 /// Runs one request on the local task set: readiness, call, body pump. Gives up as soon
-/// as the request's handler future is dropped (its stream is gone).
+/// as the request's [`LocalFuture`] is dropped (before the head) or its [`LocalBody`]
+/// (after it).
 async fn run<S, B>(mut service: S, job: Job)
 where
     S: Service<Request<RecvBody>, Response = Response<B>>,

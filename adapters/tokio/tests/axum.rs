@@ -8,6 +8,7 @@
 //! The command-line tools come from the Debian packages `curl` and `nghttp2-client`; a
 //! missing tool fails the test.
 
+mod example_server;
 mod support;
 
 use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
@@ -451,6 +452,33 @@ async fn the_same_router_over_tls_with_connect_info_from_a_layer() {
         let peer: SocketAddr = String::from_utf8_lossy(&out.stdout).parse().unwrap();
         assert_eq!(peer.ip(), addr.ip());
         assert!((47100..=47999).contains(&peer.port()), "{peer}");
+    })
+    .await;
+}
+
+// ----- The examples -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_axum_examples_serve_the_same_router_on_h2proto_and_on_hyper() {
+    // Built first: the time limit is for serving, not for compiling.
+    for name in ["axum_hello", "axum_hyper"] {
+        example_server::build(name);
+    }
+    within(async {
+        for name in ["axum_hello", "axum_hyper"] {
+            example_server::check_help_and_version(name);
+            for workers in ["0", "2"] {
+                let server = example_server::start(name, &["--workers", workers]);
+                let addr = server.addr;
+                let out =
+                    run("curl", &["-sS", "--http2-prior-knowledge", &url(addr, "/users/4")]).await;
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "user 4\n", "{name}");
+                let out =
+                    run("h2load", &["-n", "2000", "-c", "10", "-m", "100", &url(addr, "/")]).await;
+                let report = String::from_utf8_lossy(&out.stdout);
+                assert!(report.contains("2000 succeeded, 0 failed, 0 errored"), "{name}: {report}");
+            }
+        }
     })
     .await;
 }

@@ -49,7 +49,9 @@ const MAX_UPGRADE_RESPONSE: usize = 4 << 10;
 /// HTTP/2 request with it (and hyper's `Protocol` for the `:protocol`) in the extensions.
 /// A 2xx answer completes the upgrade: the pipe then carries the stream's bytes both ways,
 /// and the response goes out with the stream's [`TunnelBody`]. Any other answer fails the
-/// upgrade and goes out as it is. Requests other than CONNECT pass straight through.
+/// upgrade and goes out as it is. Requests other than CONNECT pass straight through. Do
+/// not combine it with [`ServiceHandler::with_tunnels`](super::ServiceHandler::with_tunnels),
+/// which takes the CONNECT streams first.
 ///
 /// ```no_run
 /// use axum::extract::ws::{Message, WebSocketUpgrade};

@@ -214,10 +214,7 @@ impl Loop {
                     WAKER => self.run_commands(),
                     token => {
                         let Some(entry) = self.conns.get_mut(&token) else { continue };
-                        entry.conn.readable |= event.is_readable() || event.is_read_closed();
-                        entry.conn.writable |= event.is_writable() || event.is_write_closed();
-                        entry.conn.readable |= event.is_error();
-                        entry.conn.read_to_end |= event.is_read_closed() || event.is_error();
+                        entry.conn.note(event);
                         entry.queue(token, &mut self.pending);
                     }
                 }

@@ -216,6 +216,12 @@ impl Conn {
         answered
     }
 
+    /// Lets the tunnel of stream `id` move what it can now, on news from outside the
+    /// connection.
+    pub(crate) fn wake_tunnel(&mut self, id: StreamId) {
+        self.drive_tunnel(id);
+    }
+
     /// Sends a PING to measure the round trip (see [`rtt`](Self::rtt)), unless one is out.
     pub(crate) fn ping(&mut self, now: Instant) -> Result<(), UserError> {
         if self.ping.is_some() {

@@ -197,6 +197,15 @@ impl Connection {
         answered
     }
 
+    /// Calls the [`Tunnel`](crate::Tunnel) of stream `id` now, for news from outside the
+    /// connection (the backend socket of a proxy became readable, say), and writes what it
+    /// sent. The loop calls a tunnel by itself only on its stream's news. Does nothing if
+    /// the stream has no tunnel (any more).
+    pub fn wake_tunnel(&mut self, id: StreamId) {
+        self.conn.wake_tunnel(id);
+        self.drive(Instant::now());
+    }
+
     /// Begins a graceful shutdown: GOAWAY, then the connection closes once the requests
     /// taken are answered (or the core's shutdown timeout passes).
     pub fn shutdown(&mut self) {

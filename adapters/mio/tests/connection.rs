@@ -1,6 +1,7 @@
 //! The user-driven [`Connection`] in a hand-written loop: requests wait until the loop
-//! chooses to answer them, on a later turn, and a CONNECT answered late with a tunnel still
-//! gets the bytes and the half-close its client sent before the answer.
+//! chooses to answer them, on a later turn; a CONNECT answered late with a tunnel still
+//! gets the bytes and the half-close its client sent before the answer; and a tunnel fed
+//! from outside the connection sends when the loop wakes it.
 
 mod support;
 
@@ -9,8 +10,9 @@ use h2proto::{Config, Event, Protocol, StreamId};
 use h2proto_mio::{Body, Connection, TunnelIo};
 use http::{Method, Request, Response, StatusCode};
 use mio::{Events, Poll, Token};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{RawPeer, watchdog};
@@ -74,6 +76,70 @@ fn serve_held(listener: TcpListener) {
         }
     }
     conn.deregister(poll.registry()).unwrap();
+}
+
+/// RFC 9113 §8.5: a tunnel whose bytes come from outside the connection (a backend, here
+/// a queue the loop fills on each of its turns) sends them when the loop calls
+/// `wake_tunnel`, with no news on the stream itself.
+#[test]
+fn a_tunnel_fed_from_outside_sends_when_woken() {
+    let _w = watchdog(30);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = thread::spawn(move || {
+        let (socket, _) = listener.accept().unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let mut config = Config::default();
+        config.enable_connect_protocol = true;
+        let socket = mio::net::TcpStream::from_std(socket);
+        let mut conn = Connection::server(socket, config).unwrap();
+        let mut poll = Poll::new().unwrap();
+        conn.register(poll.registry(), Token(3)).unwrap();
+        let backend = Arc::new(Mutex::new(VecDeque::<Bytes>::new()));
+        let (mut events, mut opened, mut ticks) = (Events::with_capacity(16), None, 0);
+        while !conn.is_closed() {
+            poll.poll(&mut events, Some(Duration::from_millis(10))).unwrap();
+            for event in events.iter() {
+                conn.ready(event);
+            }
+            conn.handle_timeout(Instant::now());
+            while let Some((id, _)) = conn.next_request() {
+                let from = backend.clone();
+                conn.respond(
+                    id,
+                    Response::new(Body::tunnel(move |io: &mut TunnelIo<'_>| {
+                        let mut queue = from.lock().unwrap();
+                        while let Some(bytes) = queue.pop_front() {
+                            assert_eq!(io.send(bytes), 4, "small pieces, room for all");
+                        }
+                    })),
+                )
+                .unwrap();
+                opened = Some(id);
+            }
+            if let Some(id) = opened.filter(|_| ticks < 3) {
+                ticks += 1;
+                backend.lock().unwrap().push_back(Bytes::from(format!("tik{ticks}")));
+                conn.wake_tunnel(id);
+            }
+        }
+    });
+    let client = h2proto::Connection::client(Config::default());
+    let mut peer = RawPeer::new(TcpStream::connect(addr).unwrap(), client);
+    peer.run_until(|e| matches!(e, Event::RemoteSettings { .. }));
+    let mut connect = Request::connect(format!("http://{addr}/feed")).body(()).unwrap();
+    connect.extensions_mut().insert(Protocol::from("websocket"));
+    let id = peer.conn.send_request(connect, false).unwrap();
+    let mut got = Vec::new();
+    while got.len() < 12 {
+        peer.run_until(|e| matches!(e, Event::Data { .. }));
+        while let Some(data) = peer.conn.read_data(id) {
+            got.extend_from_slice(&data);
+        }
+    }
+    assert_eq!(got, b"tik1tik2tik3");
+    drop(peer);
+    serving.join().unwrap();
 }
 
 #[test]

@@ -378,7 +378,11 @@ impl Conn {
                 }
             }
             Event::Data { stream_id, end_stream } => {
-                let mut s = self.streams.get_mut(&stream_id);
+                // A stream only being answered (a CONNECT refused with a streamed body, say)
+                // has nobody to gather for.
+                let waiting =
+                    |s: &&mut Stream| s.connect || s.request.is_some() || s.callback.is_some();
+                let mut s = self.streams.get_mut(&stream_id).filter(waiting);
                 if let Some(tunnel) = s.as_mut().filter(|s| s.connect) {
                     tunnel.ends.peer |= end_stream;
                     return self.drive_tunnel(stream_id);

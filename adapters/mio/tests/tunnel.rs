@@ -234,3 +234,50 @@ fn refused_reset_and_finished_tunnels_leave_nothing_behind() {
     drop(peer);
     server.stop();
 }
+
+/// RFC 9113 §8.5: a CONNECT refused with a streamed body is an ordinary response, whatever
+/// the client keeps sending on the stream: its DATA is dropped, not gathered (so it never
+/// counts against the body limit and cannot cut the response short with a reset).
+#[test]
+fn a_connect_refused_with_a_streamed_body_drops_what_the_client_sends() {
+    let _w = watchdog(30);
+    let server = Server::bind("127.0.0.1:0").unwrap().config(server_config()).max_body_size(100);
+    let server = TestServer::start(server, |_: Request<Bytes>| {
+        let chunks = (0..50).map(|i| Bytes::from(vec![i as u8; 4096]));
+        let mut response = Response::new(Body::from_chunks(chunks));
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        response
+    });
+    let mut peer = RawPeer::new(TcpStream::connect(server.addr).unwrap(), client());
+    peer.run_until(|e| matches!(e, Event::RemoteSettings { .. }));
+    let id = peer.conn.send_request(connect_request(server.addr, "/chat"), false).unwrap();
+    // Ten times the body limit, sent with the request: it arrives while the response waits
+    // for window.
+    for _ in 0..10 {
+        assert_eq!(peer.conn.send_data(id, Bytes::from(vec![1; 100]), false).unwrap(), 100);
+    }
+    peer.flush();
+
+    let (mut body, mut ended, mut status) = (Vec::new(), false, None);
+    let mut buf = vec![0; 64 << 10];
+    while !ended {
+        pump_in(&mut peer, &mut buf);
+        while let Some(event) = peer.conn.poll_event() {
+            match event {
+                Event::Response { response, .. } => status = Some(response.status()),
+                Event::Data { end_stream, .. } => ended |= end_stream,
+                Event::Reset { .. } | Event::Closed { .. } => panic!("{event:?}"),
+                _ => {}
+            }
+        }
+        while let Some(data) = peer.conn.read_data(id) {
+            peer.conn.release_capacity(id, data.len()).unwrap();
+            body.extend_from_slice(&data);
+        }
+        peer.flush();
+    }
+    assert_eq!(status, Some(StatusCode::FORBIDDEN));
+    assert_eq!(body.len(), 50 * 4096);
+    drop(peer);
+    server.stop();
+}

@@ -35,7 +35,7 @@
 //! `mio-embed` example: HTTP/2 and a TCP echo on one thread). It runs the same code as the
 //! built-in loop, described next.
 //!
-//! Three files hold all of it. `conn.rs` drives one connection: on readiness it reads
+//! Three files hold the loop. `conn.rs` drives one connection: on readiness it reads
 //! until `WouldBlock` or a short read (the socket is empty then) into
 //! [`Connection::recv`](h2proto::Connection::recv), calls
 //! [`handle_timeout`](h2proto::Connection::handle_timeout), turns events into handler
@@ -44,6 +44,8 @@
 //! `mio::Poll`: it sleeps until the earliest [`poll_timeout`](h2proto::Connection::poll_timeout)
 //! of all connections, accepts, and drives the connections that have news. `server.rs`
 //! runs one such loop per thread, each with an SO_REUSEPORT listener on the same port.
+//! Around them: `embed.rs` ([`Connection`]) hands `conn.rs` to your loop, `tunnel.rs`
+//! carries CONNECT streams, `read_arena.rs` is where reads land.
 //!
 //! Handlers and callbacks run on the loop thread, so they must not block. Bodies are
 //! whole [`Bytes`], bounded by a maximum size; a response body can also be

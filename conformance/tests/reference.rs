@@ -15,12 +15,8 @@ fn check_server(runtime: Runtime) {
     assert_eq!(report.failed(), 0, "{runtime:?}:\n{}", report.table());
     assert_eq!(report.warnings(), 0, "{runtime:?}:\n{}", report.table());
     for r in &report.results {
-        // The mio adapter has no CONNECT tunnels, so its server does not offer extended
-        // CONNECT and those cases do not apply.
-        let allowed =
-            runtime == Runtime::Mio && r.id.starts_with("rfc8441/") && r.id != "rfc8441/3/2";
         assert!(
-            !matches!(r.verdict, Verdict::Skip(_)) || allowed,
+            !matches!(r.verdict, Verdict::Skip(_)),
             "{runtime:?} skipped {}:\n{}",
             r.id,
             report.table()

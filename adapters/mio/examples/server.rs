@@ -10,15 +10,30 @@ use bytes::Bytes;
 use h2proto_mio::Server;
 use http::{Request, Response};
 
+const USAGE: &str = "usage: mio-server [--addr HOST:PORT] [--threads N] [--help] [--version]";
+
 fn main() -> std::io::Result<()> {
     let (mut addr, mut threads) = ("127.0.0.1:8080".to_string(), 1);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--help" | "-h" => {
+                println!(
+                    "{USAGE}\n\nEvery path answers 200 \"hello\"; /echo echoes the request body."
+                );
+                return Ok(());
+            }
+            "--version" | "-V" => {
+                println!("mio-server {}", env!("CARGO_PKG_VERSION"));
+                return Ok(());
+            }
+            _ => {}
+        }
         match (arg.as_str(), args.next()) {
             ("--addr", Some(value)) => addr = value,
             ("--threads", Some(n)) if n.parse::<usize>().is_ok() => threads = n.parse().unwrap(),
             _ => {
-                eprintln!("usage: server [--addr HOST:PORT] [--threads N]");
+                eprintln!("{USAGE}");
                 std::process::exit(2);
             }
         }

@@ -9,16 +9,17 @@
 //! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
 
 use crate::read_arena::ReadArena;
+use crate::tunnel::{Ends, Tunnel, TunnelIo};
 use crate::{Body, Handler, ResponseCallback, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
-use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId};
-use http::{HeaderMap, Request, Response, StatusCode};
+use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId, UserError};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use mio::net::TcpStream;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The most room reserved for a body on the strength of its declared length alone.
 const MAX_RESERVE: usize = 1 << 20;
@@ -35,8 +36,14 @@ const MAX_IOVECS: usize = 64;
 
 /// What a connection serves or asks.
 pub(crate) enum Role {
+    /// The built-in loop's server: the handler answers each request as it is whole.
     Server(Arc<Handler>),
-    Client { queued: VecDeque<(Request<Bytes>, ResponseCallback)> },
+    /// A user-driven server ([`crate::Connection`]): whole requests wait here to be taken
+    /// and answered (at most one per open stream: a reset stream's request is dropped).
+    Queue(VecDeque<(StreamId, Request<Bytes>)>),
+    Client {
+        queued: VecDeque<(Request<Bytes>, ResponseCallback)>,
+    },
 }
 
 /// A stream's bodies: the one being gathered and the one being sent.
@@ -52,6 +59,11 @@ struct Stream {
     chunks: Option<Box<dyn Iterator<Item = Bytes> + Send>>,
     out_trailers: Option<HeaderMap>,
     sending: bool,
+    /// A CONNECT stream: its DATA is the tunnel's, read by the tunnel (once there is one),
+    /// never gathered.
+    connect: bool,
+    tunnel: Option<Box<dyn Tunnel>>,
+    ends: Ends,
 }
 
 impl Stream {
@@ -98,6 +110,11 @@ pub(crate) struct Conn {
     linger: Option<Instant>,
     /// A graceful shutdown was asked for; it begins once queued requests are sent.
     closing: bool,
+    /// The PING out to measure the round trip (its payload and when it went), and the last
+    /// round trip measured.
+    ping: Option<([u8; 8], Instant)>,
+    rtt: Option<Duration>,
+    pings: u64,
 }
 
 impl Conn {
@@ -122,11 +139,34 @@ impl Conn {
             dead: None,
             linger: None,
             closing: false,
+            ping: None,
+            rtt: None,
+            pings: 0,
         }
     }
 
     pub(crate) fn socket(&mut self) -> &mut TcpStream {
         &mut self.socket
+    }
+
+    pub(crate) fn socket_ref(&self) -> &TcpStream {
+        &self.socket
+    }
+
+    pub(crate) fn h2(&self) -> &Connection {
+        &self.h2
+    }
+
+    pub(crate) fn set_max_body(&mut self, bytes: usize) {
+        self.max_body = bytes;
+    }
+
+    /// Notes the readiness a `poll` event reports (mio is edge-triggered: it is used up
+    /// only by reading or writing to `WouldBlock`).
+    pub(crate) fn note(&mut self, event: &mio::event::Event) {
+        self.readable |= event.is_readable() || event.is_read_closed() || event.is_error();
+        self.writable |= event.is_writable() || event.is_write_closed();
+        self.read_to_end |= event.is_read_closed() || event.is_error();
     }
 
     /// When this connection needs `drive` again at the latest.
@@ -156,8 +196,50 @@ impl Conn {
     pub(crate) fn request(&mut self, request: Request<Bytes>, callback: ResponseCallback) {
         match &mut self.role {
             Role::Client { queued, .. } => queued.push_back((request, callback)),
-            Role::Server(_) => callback(Err(io::ErrorKind::Unsupported.into())),
+            Role::Server(_) | Role::Queue(_) => callback(Err(io::ErrorKind::Unsupported.into())),
         }
+    }
+
+    /// Queue role: the next whole request waiting to be answered.
+    pub(crate) fn next_request(&mut self) -> Option<(StreamId, Request<Bytes>)> {
+        match &mut self.role {
+            Role::Queue(requests) => requests.pop_front(),
+            _ => None,
+        }
+    }
+
+    /// Queue role: answers a request taken from [`next_request`](Self::next_request).
+    pub(crate) fn answer(
+        &mut self,
+        id: StreamId,
+        response: Response<Body>,
+    ) -> Result<(), UserError> {
+        let answered = self.respond(id, response);
+        self.settle_connect(id);
+        answered
+    }
+
+    /// Lets the tunnel of stream `id` move what it can now, on news from outside the
+    /// connection.
+    pub(crate) fn wake_tunnel(&mut self, id: StreamId) {
+        self.drive_tunnel(id);
+    }
+
+    /// Sends a PING to measure the round trip (see [`rtt`](Self::rtt)), unless one is out.
+    pub(crate) fn ping(&mut self, now: Instant) -> Result<(), UserError> {
+        if self.ping.is_some() {
+            return Ok(());
+        }
+        self.pings += 1;
+        let payload = self.pings.to_be_bytes();
+        self.h2.ping(payload)?;
+        self.ping = Some((payload, now));
+        Ok(())
+    }
+
+    /// The round trip the last answered [`ping`](Self::ping) took.
+    pub(crate) fn rtt(&self) -> Option<Duration> {
+        self.rtt
     }
 
     pub(crate) fn shutdown(&mut self) {
@@ -277,6 +359,15 @@ impl Conn {
                 if end_stream {
                     // Whole already (a GET, say): answered without any per-stream state.
                     self.serve(stream_id, request, Bytes::new());
+                } else if request.method() == Method::CONNECT {
+                    // RFC 9113 §8.5: the body is the tunnel's, so the handler answers the
+                    // head alone; DATA waits in the core until a tunnel reads it.
+                    let s = Stream { connect: true, ..Stream::default() };
+                    self.streams.insert(stream_id, s);
+                    self.serve(stream_id, request, Bytes::new());
+                    if let Role::Server(_) = self.role {
+                        self.settle_connect(stream_id);
+                    }
                 } else {
                     self.streams.entry(stream_id).or_default().request = Some(request);
                 }
@@ -290,8 +381,16 @@ impl Conn {
                 }
             }
             Event::Data { stream_id, end_stream } => {
+                // A stream only being answered (a CONNECT refused with a streamed body, say)
+                // has nobody to gather for.
+                let waiting =
+                    |s: &&mut Stream| s.connect || s.request.is_some() || s.callback.is_some();
+                let mut s = self.streams.get_mut(&stream_id).filter(waiting);
+                if let Some(tunnel) = s.as_mut().filter(|s| s.connect) {
+                    tunnel.ends.peer |= end_stream;
+                    return self.drive_tunnel(stream_id);
+                }
                 // Read it all even for a stream we gave up on: reading releases the window.
-                let mut s = self.streams.get_mut(&stream_id);
                 while let Some(data) = self.h2.read_data(stream_id) {
                     if let Some(s) = &mut s {
                         s.gather(&data, self.max_body);
@@ -312,6 +411,9 @@ impl Conn {
                 self.complete(stream_id);
             }
             Event::Reset { stream_id, error_code, .. } => {
+                if let Role::Queue(requests) = &mut self.role {
+                    requests.retain(|(id, _)| *id != stream_id);
+                }
                 let Some(s) = self.streams.remove(&stream_id) else { return };
                 let Some(callback) = s.callback else { return };
                 // Streams reset because the connection ended report why it ended.
@@ -328,6 +430,12 @@ impl Conn {
                 self.linger = Some(now + self.h2.config().shutdown_timeout);
                 let why = error.map_or("the connection closed".into(), |e| e.to_string());
                 self.fail_all(io::ErrorKind::ConnectionAborted, &why);
+            }
+            Event::PingAck { payload } => {
+                // Only the answer to our own measuring PING (the core's keepalive is its own).
+                if let Some((_, at)) = self.ping.filter(|(sent, _)| *sent == payload) {
+                    (self.ping, self.rtt) = (None, Some(now.saturating_duration_since(at)));
+                }
             }
             _ => {}
         }
@@ -359,14 +467,20 @@ impl Conn {
 
     /// Server: runs the handler on a whole request and sends its response.
     fn serve(&mut self, id: StreamId, head: Request<()>, body: Bytes) {
-        let Role::Server(handler) = &self.role else { return };
+        let handler = match &mut self.role {
+            Role::Server(handler) => handler,
+            Role::Queue(requests) => return requests.push_back((id, head.map(|()| body))),
+            Role::Client { .. } => return,
+        };
         // The closure borrows the head and joins it to its body only as the handler's
         // argument: the request is not moved through `catch_unwind` (a few hundred bytes
         // copied, twice, per request otherwise).
         let mut head = Some(head);
         let call = || head.take().map(|head| handler(head.map(|()| body)));
         match catch_unwind(AssertUnwindSafe(call)) {
-            Ok(Some(response)) => self.respond(id, response),
+            Ok(Some(response)) => {
+                let _ = self.respond(id, response);
+            }
             Ok(None) => {}
             Err(_) => {
                 let _ = self.h2.reset(id, ErrorCode::INTERNAL_ERROR);
@@ -376,10 +490,13 @@ impl Conn {
 
     /// Server: sends the response head and as much of its body as the core takes now; the
     /// stream is remembered only if some of the body has to wait for send capacity.
-    fn respond(&mut self, id: StreamId, response: Response<Body>) {
+    fn respond(&mut self, id: StreamId, response: Response<Body>) -> Result<(), UserError> {
         let (mut parts, body) = response.into_parts();
+        let Body { full: mut out, chunks, tunnel } = body;
+        if let Some(tunnel) = tunnel {
+            return self.open_tunnel(id, Response::from_parts(parts, ()), tunnel);
+        }
         let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
-        let (mut out, chunks) = body.into_parts();
         let empty = out.is_empty() && chunks.is_none() && trailers.is_none();
         let head = Response::from_parts(parts, ());
         // A whole body has a known length: the core declares it as content-length.
@@ -387,28 +504,78 @@ impl Conn {
             None => self.h2.send_response_with_length(id, head, out.len() as u64, empty),
             Some(_) => self.h2.send_response(id, head, empty),
         };
-        if sent.is_err() || empty {
-            return;
+        sent?;
+        if empty {
+            return Ok(());
         }
         if chunks.is_none() && trailers.is_none() {
             // A whole body, offered at once: the stream needs state here only if the core
             // cannot take all of it now.
-            match self.h2.send_data(id, out.clone(), true) {
-                Ok(n) if n == out.len() => return,
-                Ok(n) => out.advance(n),
-                Err(_) => return,
+            let n = self.h2.send_data(id, out.clone(), true)?;
+            if n == out.len() {
+                return Ok(());
             }
+            out.advance(n);
             // Flow control took what it allows: the rest waits for `Event::SendCapacity`
             // (offering it again now would only be refused).
             let s = Stream { out, sending: true, ..Stream::default() };
             self.streams.insert(id, s);
-            return;
+            return Ok(());
         }
         let mut s =
             Stream { out, chunks, out_trailers: trailers, sending: true, ..Stream::default() };
         pump(&mut self.h2, id, &mut s);
         if s.sending {
             self.streams.insert(id, s);
+        }
+        Ok(())
+    }
+
+    /// Server: answers with the head alone, leaving the stream open both ways, and hands
+    /// the stream to `tunnel` (first called at once, to send a greeting if it likes).
+    fn open_tunnel(
+        &mut self,
+        id: StreamId,
+        head: Response<()>,
+        tunnel: Box<dyn Tunnel>,
+    ) -> Result<(), UserError> {
+        if let Err(e) = self.h2.send_response(id, head, false) {
+            self.streams.remove(&id);
+            return Err(e);
+        }
+        // A tunnel on a request that came whole (not CONNECT) has nothing more to read.
+        let ends = match self.streams.remove(&id) {
+            Some(s) if s.connect => s.ends,
+            _ => Ends { peer: true, local: false },
+        };
+        let s = Stream { connect: true, tunnel: Some(tunnel), ends, ..Stream::default() };
+        self.streams.insert(id, s);
+        self.drive_tunnel(id);
+        Ok(())
+    }
+
+    /// Lets a stream's tunnel move what it can; forgets the stream once it has ended both
+    /// ways (reading what the tunnel left, so the core forgets it too). A tunnel that
+    /// panics resets its stream with INTERNAL_ERROR.
+    fn drive_tunnel(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        let Some(tunnel) = s.tunnel.as_mut() else { return };
+        let mut io = TunnelIo::new(&mut self.h2, id, &mut s.ends);
+        if catch_unwind(AssertUnwindSafe(|| tunnel.drive(&mut io))).is_err() {
+            let _ = self.h2.reset(id, ErrorCode::INTERNAL_ERROR);
+            self.streams.remove(&id);
+        } else if s.ends.peer && s.ends.local {
+            self.streams.remove(&id);
+            while self.h2.read_data(id).is_some() {}
+        }
+    }
+
+    /// After a CONNECT was answered: if not with a tunnel (a refusal, say), the stream's
+    /// DATA is nobody's; what came is read (releasing its window) and what comes is dropped.
+    fn settle_connect(&mut self, id: StreamId) {
+        if self.streams.get(&id).is_some_and(|s| s.connect && s.tunnel.is_none()) {
+            self.streams.remove(&id);
+            while self.h2.read_data(id).is_some() {}
         }
     }
 
@@ -431,6 +598,9 @@ impl Conn {
     /// is awaited any more.
     fn send_more(&mut self, id: StreamId) {
         let Some(s) = self.streams.get_mut(&id) else { return };
+        if s.tunnel.is_some() {
+            return self.drive_tunnel(id);
+        }
         pump(&mut self.h2, id, s);
         if !s.sending && s.callback.is_none() && s.response.is_none() {
             self.streams.remove(&id);
@@ -467,6 +637,11 @@ impl Conn {
         let queued: Vec<_> = match &mut self.role {
             Role::Client { queued, .. } => queued.drain(..).map(|(_, callback)| callback).collect(),
             Role::Server(_) => Vec::new(),
+            // Nobody can be answered any more.
+            Role::Queue(requests) => {
+                requests.clear();
+                Vec::new()
+            }
         };
         let waiting: Vec<_> = self.streams.drain().filter_map(|(_, s)| s.callback).collect();
         for callback in waiting.into_iter().chain(queued) {

@@ -14,7 +14,7 @@ use crate::conn::{Conn, Role};
 use crate::read_arena::ReadArena;
 use crate::{Handler, ResponseCallback};
 use bytes::Bytes;
-use h2proto::{Config, Connection, HeaderPool, Origin};
+use h2proto::{Config, Connection, HeaderPool, Origin, Stats};
 use http::Request;
 use http::uri::{Authority, Scheme};
 use mio::net::{TcpListener, TcpStream};
@@ -37,6 +37,8 @@ const WAKER: Token = Token(1);
 /// What other threads ask of a loop.
 pub(crate) enum Cmd {
     Request(Token, Box<Request<Bytes>>, ResponseCallback),
+    /// Send back the core's counters summed over the loop's connections, live and ended.
+    Stats(Sender<Stats>),
     Shutdown,
 }
 
@@ -109,6 +111,8 @@ pub(crate) struct Loop {
     /// Streams the connections hold, kept up to date by `drive`.
     streams: usize,
     stats: Option<Arc<LoopStats>>,
+    /// The core counters of the connections that have ended, summed as each one goes.
+    ended: Stats,
 }
 
 impl Loop {
@@ -130,6 +134,7 @@ impl Loop {
             headers: HeaderPool::new(HEADER_POOL_LIMIT),
             streams: 0,
             stats: None,
+            ended: Stats::default(),
         })
     }
 
@@ -214,10 +219,7 @@ impl Loop {
                     WAKER => self.run_commands(),
                     token => {
                         let Some(entry) = self.conns.get_mut(&token) else { continue };
-                        entry.conn.readable |= event.is_readable() || event.is_read_closed();
-                        entry.conn.writable |= event.is_writable() || event.is_write_closed();
-                        entry.conn.readable |= event.is_error();
-                        entry.conn.read_to_end |= event.is_read_closed() || event.is_error();
+                        entry.conn.note(event);
                         entry.queue(token, &mut self.pending);
                     }
                 }
@@ -266,6 +268,7 @@ impl Loop {
         if done {
             if let Some(mut entry) = self.conns.remove(&token) {
                 self.streams -= entry.conn.stream_count();
+                add_stats(&mut self.ended, entry.conn.h2().stats());
                 let _ = self.poll.registry().deregister(entry.conn.socket());
             }
         } else if entry.conn.is_hot() {
@@ -302,6 +305,13 @@ impl Loop {
                     }
                     None => callback(Err(io::ErrorKind::NotConnected.into())),
                 },
+                Cmd::Stats(reply) => {
+                    let mut total = self.ended.clone();
+                    for entry in self.conns.values() {
+                        add_stats(&mut total, entry.conn.h2().stats());
+                    }
+                    let _ = reply.send(total);
+                }
                 Cmd::Shutdown => {
                     // Stop accepting; GOAWAY everywhere; `run` returns once all are closed.
                     if let Some(mut listener) = self.listener.take() {
@@ -315,4 +325,26 @@ impl Loop {
             }
         }
     }
+}
+
+/// Adds `s` to `total`, field by field. (`Stats` is `non_exhaustive`: a counter the core
+/// adds later is not summed until it is named here.)
+pub(crate) fn add_stats(total: &mut Stats, s: &Stats) {
+    total.frames_received += s.frames_received;
+    total.frames_sent += s.frames_sent;
+    total.bytes_received += s.bytes_received;
+    total.data_received += s.data_received;
+    total.data_sent += s.data_sent;
+    total.streams_opened_remote += s.streams_opened_remote;
+    total.streams_opened_local += s.streams_opened_local;
+    total.resets_received += s.resets_received;
+    total.resets_received_early += s.resets_received_early;
+    total.resets_sent_protocol += s.resets_sent_protocol;
+    total.resets_sent_refused += s.resets_sent_refused;
+    total.resets_sent_local += s.resets_sent_local;
+    total.flow_control_stalls += s.flow_control_stalls;
+    total.pings_received += s.pings_received;
+    total.settings_received += s.settings_received;
+    total.empty_frames_received += s.empty_frames_received;
+    total.glitches += s.glitches;
 }

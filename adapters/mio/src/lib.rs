@@ -30,7 +30,12 @@
 //!
 //! # Embedding h2proto in your own loop
 //!
-//! Three files hold all of it. `conn.rs` drives one connection: on readiness it reads
+//! [`Connection`] is one server connection you drive from your own `mio::Poll`, with your
+//! token and registry, next to whatever else the loop serves (see its module docs and the
+//! `mio-embed` example: HTTP/2 and a TCP echo on one thread). It runs the same code as the
+//! built-in loop, described next.
+//!
+//! Three files hold the loop. `conn.rs` drives one connection: on readiness it reads
 //! until `WouldBlock` or a short read (the socket is empty then) into
 //! [`Connection::recv`](h2proto::Connection::recv), calls
 //! [`handle_timeout`](h2proto::Connection::handle_timeout), turns events into handler
@@ -39,20 +44,28 @@
 //! `mio::Poll`: it sleeps until the earliest [`poll_timeout`](h2proto::Connection::poll_timeout)
 //! of all connections, accepts, and drives the connections that have news. `server.rs`
 //! runs one such loop per thread, each with an SO_REUSEPORT listener on the same port.
+//! Around them: `embed.rs` ([`Connection`]) hands `conn.rs` to your loop, `tunnel.rs`
+//! carries CONNECT streams, `read_arena.rs` is where reads land.
 //!
 //! Handlers and callbacks run on the loop thread, so they must not block. Bodies are
 //! whole [`Bytes`], bounded by a maximum size; a response body can also be
 //! streamed with [`Body::from_chunks`], whose chunks are pulled only when flow control has
 //! room, so a slow client never makes the server buffer more than its send window.
+//! A CONNECT (RFC 9113 §8.5, extended CONNECT for WebSockets, RFC 8441) is handed to the
+//! handler at its head and answered with [`Body::tunnel`]: a [`Tunnel`] callback then
+//! exchanges the stream's bytes both ways, paced by flow control. The server advertises
+//! SETTINGS_ENABLE_CONNECT_PROTOCOL when [`Config::enable_connect_protocol`] is set.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod client;
 mod conn;
+mod embed;
 mod event_loop;
 mod read_arena;
 mod server;
+mod tunnel;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
@@ -60,8 +73,10 @@ use std::fmt;
 use std::io;
 
 pub use client::Client;
-pub use h2proto::Config;
+pub use embed::Connection;
+pub use h2proto::{Config, StreamId};
 pub use server::{Server, ServerStats, ShutdownHandle};
+pub use tunnel::{Tunnel, TunnelIo};
 
 /// The largest body gathered by default.
 const DEFAULT_MAX_BODY: usize = 16 << 20;
@@ -79,6 +94,7 @@ pub struct Trailers(pub HeaderMap);
 pub struct Body {
     full: Bytes,
     chunks: Option<Box<dyn Iterator<Item = Bytes> + Send>>,
+    tunnel: Option<Box<dyn Tunnel>>,
 }
 
 impl Body {
@@ -86,24 +102,31 @@ impl Body {
     /// one has been accepted, so the iterator sets the pace and memory stays bounded. It
     /// runs on the loop thread: each `next` must return promptly.
     pub fn from_chunks(chunks: impl Iterator<Item = Bytes> + Send + 'static) -> Body {
-        Body { full: Bytes::new(), chunks: Some(Box::new(chunks)) }
+        Body { full: Bytes::new(), chunks: Some(Box::new(chunks)), tunnel: None }
     }
 
-    fn into_parts(self) -> (Bytes, Option<Box<dyn Iterator<Item = Bytes> + Send>>) {
-        (self.full, self.chunks)
+    /// The body of a 2xx answer to CONNECT (RFC 9113 §8.5, RFC 8441): the stream stays open
+    /// both ways and `tunnel` exchanges its bytes (see [`Tunnel`]). The response goes out
+    /// without END_STREAM and without `content-length`.
+    pub fn tunnel(tunnel: impl Tunnel + 'static) -> Body {
+        Body { full: Bytes::new(), chunks: None, tunnel: Some(Box::new(tunnel)) }
     }
 }
 
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let streamed = self.chunks.is_some();
-        f.debug_struct("Body").field("len", &self.full.len()).field("streamed", &streamed).finish()
+        f.debug_struct("Body")
+            .field("len", &self.full.len())
+            .field("streamed", &streamed)
+            .field("tunnel", &self.tunnel.is_some())
+            .finish()
     }
 }
 
 impl From<Bytes> for Body {
     fn from(full: Bytes) -> Body {
-        Body { full, chunks: None }
+        Body { full, chunks: None, tunnel: None }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The server: one loop per thread, each with its own SO_REUSEPORT listener on the same
 //! address, so the kernel spreads connections over the threads (thread-per-core).
 
-use crate::event_loop::{Cmd, Loop, LoopStats, Remote};
+use crate::event_loop::{Cmd, Loop, LoopStats, Remote, add_stats};
 use crate::{Body, DEFAULT_MAX_BODY, Handler};
 use bytes::Bytes;
 use h2proto::Config;
@@ -10,8 +10,9 @@ use socket2::{Domain, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
+use std::time::Duration;
 
 /// An HTTP/2 server (cleartext, prior knowledge) on mio event loops, configured
 /// builder-style and run with [`serve`](Self::serve).
@@ -49,6 +50,27 @@ impl ServerStats {
     /// answered).
     pub fn open_streams(&self) -> usize {
         self.sum(|s| &s.streams)
+    }
+
+    /// The core's counters ([`h2proto::Stats`]: frames, bytes, streams, resets, flow-control
+    /// stalls, glitches) summed over every connection the running server has served, the
+    /// live ones as of now. Each loop is asked between two of its turns and answers within
+    /// a second or is left out; call it from outside the loop threads (a handler asking
+    /// would wait for its own loop).
+    pub fn core(&self) -> h2proto::Stats {
+        let (tx, rx) = mpsc::channel();
+        let asked = {
+            let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            shared.loops.iter().filter(|l| l.send(Cmd::Stats(tx.clone())).is_ok()).count()
+        };
+        let mut total = h2proto::Stats::default();
+        for _ in 0..asked {
+            match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(stats) => add_stats(&mut total, &stats),
+                Err(_) => break,
+            }
+        }
+        total
     }
 
     fn sum(&self, field: impl Fn(&LoopStats) -> &std::sync::atomic::AtomicUsize) -> usize {

@@ -2,13 +2,13 @@
 //! on the event loop.
 //!
 //! The mio adapter hands its handler whole request bodies, so `/echo` answers once the body
-//! has arrived, and it has no CONNECT tunnels: this server therefore does not advertise
-//! extended CONNECT, and the `rfc8441/*` cases that need it are skipped on it.
+//! has arrived; CONNECT (plain or extended, RFC 8441) opens an echo [`Tunnel`](h2proto_mio::Tunnel),
+//! which reads only as fast as it can send back.
 
 use super::app::{self, BODY, Route, SINK_REPLY};
-use bytes::Bytes;
-use h2proto_mio::{Body, Server};
-use http::{Request, Response};
+use bytes::{Buf, Bytes};
+use h2proto_mio::{Body, Server, TunnelIo};
+use http::{Method, Request, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -21,6 +21,7 @@ fn handle(request: Request<Bytes>) -> Response<Body> {
     let body = match route {
         Route::Head => Body::from(Bytes::new()),
         Route::Hello => Body::from(BODY),
+        Route::Echo if parts.method == Method::CONNECT => echo_tunnel(),
         Route::Echo => Body::from(request_body),
         Route::Sink => Body::from(Bytes::from_static(SINK_REPLY)),
         Route::Bytes(n) if n <= app::CHUNK as u64 => Body::from(app::fill(n)),
@@ -38,6 +39,28 @@ fn handle(request: Request<Bytes>) -> Response<Body> {
     Response::from_parts(head, body)
 }
 
+/// A tunnel that sends back what it reads, reading the next piece only once the last is
+/// taken (so flow control paces the peer), and ends its direction after the peer's.
+fn echo_tunnel() -> Body {
+    let mut pending = Bytes::new();
+    Body::tunnel(move |io: &mut TunnelIo<'_>| {
+        loop {
+            let sent = io.send(pending.clone());
+            pending.advance(sent);
+            if !pending.is_empty() {
+                return;
+            }
+            match io.read() {
+                Some(bytes) => pending = bytes,
+                None => break,
+            }
+        }
+        if io.is_read_closed() {
+            io.close();
+        }
+    })
+}
+
 /// Binds `addr`, reports the bound address on `bound`, and serves on `threads` event loops
 /// until `stop` is set.
 pub fn serve(
@@ -46,8 +69,7 @@ pub fn serve(
     bound: std::sync::mpsc::Sender<Result<SocketAddr, String>>,
     stop: Arc<AtomicBool>,
 ) {
-    let mut config = super::core_loop::reference_config();
-    config.enable_connect_protocol = false;
+    let config = super::core_loop::reference_config();
     let server = match Server::bind(addr) {
         Ok(s) => s.config(config).threads(threads),
         Err(e) => {

@@ -13,6 +13,8 @@
 mod hello_router;
 #[path = "shared/serve_cli.rs"]
 mod serve_cli;
+#[path = "shared/tokio_runtime.rs"]
+mod tokio_runtime;
 
 use h2proto_tokio::server::Server;
 use h2proto_tokio::service::ServiceHandler;
@@ -22,7 +24,7 @@ fn main() -> std::io::Result<()> {
         "axum_hello",
         "An axum hello-world Router served by h2proto-tokio (h2c, prior knowledge).",
     );
-    options.runtime()?.block_on(async {
+    tokio_runtime::build(options.workers)?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&options.addr).await?;
         serve_cli::listening("axum on h2proto", listener.local_addr()?)?;
         let shutdown = async {

@@ -12,6 +12,8 @@
 mod hello_router;
 #[path = "shared/serve_cli.rs"]
 mod serve_cli;
+#[path = "shared/tokio_runtime.rs"]
+mod tokio_runtime;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tower::ServiceExt;
@@ -21,7 +23,7 @@ fn main() -> std::io::Result<()> {
         "axum_hyper",
         "The same axum hello-world Router served by hyper's HTTP/2 server (h2c, prior knowledge).",
     );
-    options.runtime()?.block_on(async {
+    tokio_runtime::build(options.workers)?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&options.addr).await?;
         serve_cli::listening("axum on hyper", listener.local_addr()?)?;
         let router = hello_router::router();

@@ -24,8 +24,8 @@ use std::io::Write;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-#[path = "shared/server_cli.rs"]
-mod server_cli;
+#[path = "shared/serve_cli.rs"]
+mod serve_cli;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ResponseBody = BoxBody<Bytes, BoxError>;
@@ -110,10 +110,11 @@ async fn handle(request: Request<Incoming>) -> Result<Response<ResponseBody>, In
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = server_cli::addr(
+    let addr = serve_cli::Options::parse(
         "hyper_server",
-        "hyper's HTTP/2 server (h2c, one thread), for comparisons.",
-    );
+        "hyper's HTTP/2 server (h2c, one thread; --workers is ignored), for comparisons.",
+    )
+    .addr;
     // One thread: the runtime's and the connections' work all happen on this one.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {

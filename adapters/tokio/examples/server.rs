@@ -13,10 +13,11 @@ use h2proto_tokio::RecvBody;
 use h2proto_tokio::server::Server;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
-use std::io::Write;
 
-#[path = "shared/server_cli.rs"]
-mod server_cli;
+#[path = "shared/serve_cli.rs"]
+mod serve_cli;
+#[path = "shared/tokio_runtime.rs"]
+mod tokio_runtime;
 
 async fn handle(request: Request<RecvBody>) -> Response<Either<Full<Bytes>, RecvBody>> {
     if request.uri().path() == "/echo" {
@@ -29,14 +30,17 @@ async fn handle(request: Request<RecvBody>) -> Response<Either<Full<Bytes>, Recv
         .expect("a valid response")
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let addr = server_cli::addr("server", "An h2c server: hello on any path, echo on /echo.");
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("listening on http://{}", listener.local_addr()?);
-    std::io::stdout().flush()?;
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    Server::default().serve_with_shutdown(listener, handle, shutdown).await
+fn main() -> std::io::Result<()> {
+    let options = serve_cli::Options::parse(
+        "server",
+        "An h2c server on h2proto-tokio: hello on any path, echo on /echo.",
+    );
+    tokio_runtime::build(options.workers)?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&options.addr).await?;
+        serve_cli::listening("h2proto-tokio", listener.local_addr()?)?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        Server::default().serve_with_shutdown(listener, handle, shutdown).await
+    })
 }

@@ -11,6 +11,8 @@
 
 #[path = "shared/serve_cli.rs"]
 mod serve_cli;
+#[path = "shared/tokio_runtime.rs"]
+mod tokio_runtime;
 
 use h2proto_test_proto::{EchoServer, EchoService};
 use h2proto_tokio::server::Server;
@@ -24,7 +26,7 @@ fn main() -> std::io::Result<()> {
         "tonic_echo",
         "A tonic gRPC echo server (h2proto.echo.Echo) served by h2proto-tokio (h2c).",
     );
-    options.runtime()?.block_on(async {
+    tokio_runtime::build(options.workers)?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&options.addr).await?;
         serve_cli::listening("tonic on h2proto", listener.local_addr()?)?;
         let echo = EchoServer::new(EchoService)

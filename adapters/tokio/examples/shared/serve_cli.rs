@@ -1,6 +1,10 @@
-//! The command line of the tower examples (`axum_hello`, `axum_hyper`, `tonic_echo`),
-//! shared so they take the same options and a benchmark script can start any of them the
-//! same way. Each example includes this file with `#[path]`.
+//! The command line of the example servers of every adapter (`server`, `hyper_server`,
+//! `axum_hello`, `axum_hyper`, `tonic_echo`, `blocking-server`, `mio-server`), shared so
+//! they take the same options and a benchmark script can start any of them the same way:
+//! `--addr HOST:PORT`, `--workers N`, `--help`, `--version`. Each example includes this
+//! file with `#[path]`; it knows no runtime (the tokio examples build theirs with
+//! `tokio_runtime.rs`).
+#![allow(dead_code)] // not every example uses every part
 
 use std::io::Write;
 
@@ -8,8 +12,9 @@ use std::io::Write;
 pub struct Options {
     /// Where to listen.
     pub addr: String,
-    /// Worker threads: 0 for a current-thread runtime (one thread, as the hyper baseline
-    /// of `benches/servers.sh`).
+    /// Worker threads: for the tokio examples 0 is a current-thread runtime (one thread,
+    /// as the hyper baseline of `benches/servers.sh`); the other adapters read it as their
+    /// own thread count, 0 meaning their default.
     pub workers: usize,
 }
 
@@ -20,7 +25,7 @@ impl Options {
         let usage = format!(
             "{about}\n\nusage: {name} [--addr HOST:PORT] [--workers N]\n\n  \
              --addr HOST:PORT  where to listen (default 127.0.0.1:8080)\n  \
-             --workers N       tokio worker threads; 0 (default) runs a current-thread runtime\n  \
+             --workers N       threads (tokio: 0, the default, is a current-thread runtime)\n  \
              -h, --help        this text\n  \
              -V, --version     print the version\n"
         );
@@ -49,14 +54,6 @@ impl Options {
             }
         }
         options
-    }
-
-    /// The runtime the options ask for.
-    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
-        match self.workers {
-            0 => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-            n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
-        }
     }
 }
 

@@ -202,3 +202,63 @@ fn keepalive_closes_the_connection_when_the_ping_is_not_answered() {
         assert_eq!(peer.conn.poll_timeout(), None);
     }
 }
+
+// ----- Round-trip time (Connection::rtt, Stats::ping_rtt) -----
+
+/// Moves the peer's clock without firing timers: the time the next frame arrives.
+fn later(peer: &mut Peer, by: Duration) {
+    peer.now += by;
+}
+
+#[test]
+fn rtt_is_measured_from_an_application_ping_to_its_ack() {
+    // The ACK of a PING of ours is the round trip (RFC 9113 §6.7 "PING ... measuring a
+    // minimal round-trip time"): timed from the latest clock before the PING to the `now` of
+    // the recv that reads the ACK.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        assert_eq!(peer.conn.rtt(), None, "{role:?}: nothing measured yet");
+        peer.conn.ping(*b"rtt-one!").unwrap();
+        peer.conn.ping(*b"rtt-two!").unwrap();
+        peer.frames();
+        later(&mut peer, Duration::from_millis(30));
+        peer.send(ack(*b"rtt-one!"));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(30)), "{role:?}");
+        later(&mut peer, Duration::from_millis(12));
+        peer.send(ack(*b"rtt-two!"));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(42)), "{role:?}: the latest");
+        assert_eq!(peer.conn.stats().ping_rtt, peer.conn.rtt());
+        // An ACK nobody asked for is no sample.
+        later(&mut peer, Duration::from_millis(500));
+        peer.send(ack(*b"rtt-one!"));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(42)), "{role:?}");
+    }
+}
+
+#[test]
+fn rtt_is_measured_by_the_keepalive_ping() {
+    // A keepalive PING is timed too: an idle connection's pool learns its round trip.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, keepalive_config());
+        let (_, payload) = wait_for_keepalive(&mut peer);
+        later(&mut peer, Duration::from_millis(250));
+        peer.send(ack(payload));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(250)), "{role:?}");
+        // The next one replaces the sample.
+        let (_, payload) = wait_for_keepalive(&mut peer);
+        later(&mut peer, Duration::from_millis(7));
+        peer.send(ack(payload));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(7)), "{role:?}");
+    }
+}
+
+#[test]
+fn rtt_is_measured_by_the_shutdown_ping() {
+    // A server's graceful shutdown PINGs the client (RFC 9113 §6.8); its ACK is a sample.
+    let mut peer = Peer::connected(Role::Server, Config::default());
+    peer.conn.shutdown();
+    let payload = announced_shutdown(&peer.frames());
+    later(&mut peer, Duration::from_millis(80));
+    peer.send(ack(payload));
+    assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(80)));
+}

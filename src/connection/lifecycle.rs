@@ -354,6 +354,7 @@ impl Connection {
             // req 9113-9.1-4
             self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
             self.write_frame(&Frame::Ping(Ping { ack: false, payload: self.ping_secret }));
+            self.shutdown_ping_sent = self.now;
             self.shutdown = Shutdown::Announced;
             self.timers.shutdown = self.now.map(|now| now + self.config.shutdown_timeout);
         }

@@ -83,6 +83,9 @@ pub struct Stats {
     pub settings_received: u64,
     /// Frames that carried nothing (empty DATA or CONTINUATION, updates for closed streams).
     pub empty_frames_received: u64,
+    /// The latest PING round-trip time (see [`Connection::rtt`](crate::Connection::rtt)):
+    /// keepalive, shutdown and application PINGs all count.
+    pub ping_rtt: Option<std::time::Duration>,
     /// Protocol glitches counted against [`Config::glitch_rate`](crate::Config::glitch_rate).
     pub glitches: u64,
 }

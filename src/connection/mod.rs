@@ -5,6 +5,7 @@ mod flush;
 mod headers;
 mod lifecycle;
 mod limits;
+mod ping;
 mod recv;
 mod send;
 mod timers;
@@ -254,7 +255,11 @@ pub struct Connection {
     priorities: TokenBucket,
     empty_frames: TokenBucket,
     glitches: TokenBucket,
-    user_pings: VecDeque<[u8; 8]>,
+    user_pings: VecDeque<ping::SentPing>,
+    /// When the keepalive PING waiting for its ACK left.
+    keepalive_sent: Option<std::time::Instant>,
+    /// When the shutdown PING left.
+    shutdown_ping_sent: Option<std::time::Instant>,
     /// The payload of our shutdown PING (its complement marks keepalive PINGs): unknown to
     /// the peer, so it cannot send the ACK before it has seen the PING.
     ping_secret: [u8; 8],
@@ -372,6 +377,8 @@ impl Connection {
             empty_frames: TokenBucket::new(config.empty_frame_rate),
             glitches: TokenBucket::new(config.glitch_rate),
             user_pings: VecDeque::new(),
+            keepalive_sent: None,
+            shutdown_ping_sent: None,
             ping_secret: timers::ping_secret(config.entropy, None),
             stats: Stats::default(),
             config,
@@ -404,9 +411,19 @@ impl Connection {
         &self.stats
     }
 
-    /// The peer's settings in effect.
+    /// The peer's settings in effect. A pool reads its concurrency from here
+    /// (`peer_settings().max_concurrent_streams`) once
+    /// [`peer_settings_received`](Self::peer_settings_received) says the value is the
+    /// peer's and not the initial assumption.
     pub fn peer_settings(&self) -> &PeerSettings {
         &self.peer
+    }
+
+    /// Whether the peer's first SETTINGS has arrived (and is applied): until then
+    /// [`peer_settings`](Self::peer_settings) holds the RFC 9113 §6.5.2 initial values and
+    /// [`Config::initial_max_send_streams`](crate::Config::initial_max_send_streams).
+    pub fn peer_settings_received(&self) -> bool {
+        self.got_settings
     }
 
     /// Whether the connection has ended and all its output has been taken: the transport

@@ -496,11 +496,20 @@ impl Connection {
         // req 9113-6.7-5
         if frame.ack {
             match frame.payload {
-                payload if payload == self.keepalive_payload() => self.keepalive_answered(),
-                payload if payload == self.ping_secret => self.finish_shutdown(),
+                payload if payload == self.keepalive_payload() => {
+                    let sent = self.keepalive_sent.take();
+                    self.note_rtt(sent);
+                    self.keepalive_answered()
+                }
+                payload if payload == self.ping_secret => {
+                    let sent = self.shutdown_ping_sent.take();
+                    self.note_rtt(sent);
+                    self.finish_shutdown()
+                }
                 payload => {
-                    if let Some(at) = self.user_pings.iter().position(|p| *p == payload) {
-                        self.user_pings.remove(at);
+                    if let Some(at) = self.user_pings.iter().position(|p| p.payload == payload) {
+                        let sent = self.user_pings.remove(at).and_then(|p| p.at);
+                        self.note_rtt(sent);
                         self.events.push_back(Event::PingAck { payload });
                     } else {
                         // An ACK for nothing we sent: ignored (§6.7), but a flood of them

@@ -118,6 +118,7 @@ impl Connection {
             {
                 let payload = self.keepalive_payload();
                 self.write_frame(&Frame::Ping(Ping { ack: false, payload }));
+                self.keepalive_sent = Some(now);
                 self.timers.keepalive_ack = Some(now + self.config.keepalive_timeout);
             }
             self.arm_keepalive(now);

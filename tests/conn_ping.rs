@@ -4,7 +4,7 @@
 mod support;
 
 use h2proto::frame::{Frame, FrameType, Ping, RawFrame, flags};
-use h2proto::{Config, ErrorCode, Event, Role, UserError};
+use h2proto::{Config, ConnectionErrorKind, ErrorCode, Event, Role, UserError};
 use std::time::Duration;
 use support::*;
 
@@ -194,6 +194,9 @@ fn keepalive_closes_the_connection_when_the_ping_is_not_answered() {
         assert!(peer.conn.is_closed());
         let error = peer.conn.error().expect("ended with an error").clone();
         assert_eq!(error.code, ErrorCode::NO_ERROR);
+        assert_eq!(error.kind, ConnectionErrorKind::KeepaliveTimeout);
+        assert!(error.is_keepalive_timeout() && error.kind.is_timeout());
+        assert!(error.to_string().starts_with("keepalive timeout"), "{error}");
         let events = peer.events();
         assert!(
             matches!(events.last(), Some(Event::Closed { error: Some(e) }) if *e == error),
@@ -261,4 +264,23 @@ fn rtt_is_measured_by_the_shutdown_ping() {
     later(&mut peer, Duration::from_millis(80));
     peer.send(ack(payload));
     assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(80)));
+}
+
+#[test]
+fn keepalive_timeout_fails_requests_in_flight_with_a_keepalive_timeout_error() {
+    // A request waiting on a dead peer ends with the connection's typed error: no
+    // `Reset` (no RST_STREAM reset it; before, it read as a NO_ERROR reset), and `Closed`
+    // says "keepalive timeout" for every stream still open.
+    let mut peer = Peer::connected(Role::Client, keepalive_config());
+    peer.open_request(1, true);
+    peer.open_request(3, false);
+    peer.events();
+    wait_for_keepalive(&mut peer);
+    peer.advance(Duration::from_secs(20));
+    let events = peer.events();
+    assert!(!events.iter().any(|e| matches!(e, Event::Reset { .. })), "{events:?}");
+    let [Event::Closed { error: Some(error) }] = &events[..] else { panic!("{events:?}") };
+    assert!(error.is_keepalive_timeout(), "{error:?}");
+    assert_eq!(peer.conn.active_streams(), 0);
+    assert_eq!(peer.conn.read_data(h2proto::StreamId(1)), None);
 }

@@ -240,6 +240,9 @@ pub struct Connection {
     goaway_received: Option<StreamId>,
     shutdown: Shutdown,
     error: Option<ConnectionError>,
+    /// The error of a GOAWAY with an error code from the peer: the connection's error once
+    /// the streams it may still process are done.
+    peer_error: Option<ConnectionError>,
     closing: bool,
     closed_reported: bool,
 
@@ -364,6 +367,7 @@ impl Connection {
             goaway_received: None,
             shutdown: Shutdown::None,
             error: None,
+            peer_error: None,
             closing: false,
             closed_reported: false,
             now: None,

@@ -67,8 +67,8 @@ impl Connection {
                 break;
             }
         }
-        // A GOAWAY with an error code from the peer ends the connection in this very call,
-        // whatever the chunking (determinism): report it now.
+        // A connection that ended in this call (a GOAWAY with an error code from the peer
+        // and no stream left to finish, say) reports it now, whatever the chunking.
         if let Some(e) = &self.error {
             return Err(e.clone());
         }

@@ -1,6 +1,7 @@
 //! The connection: one sans-IO state machine for both roles. The type's own docs
 //! ([`Connection`]) say how to drive it and why it has this shape.
 
+mod adaptive;
 mod flush;
 mod headers;
 mod lifecycle;
@@ -220,6 +221,8 @@ pub struct Connection {
     /// resumes it (§6.9.1). Until then the ready queues want no write.
     send_blocked: bool,
     recv_window: RecvWindow,
+    /// The adaptive receive window's estimator ([`Config::adaptive_window`]).
+    adaptive: Option<adaptive::Estimator>,
     send_buffered: usize,
 
     // Scheduling.
@@ -339,6 +342,12 @@ impl Connection {
             send_window: Window::new(65_535),
             send_blocked: false,
             recv_window: RecvWindow::new(65_535),
+            adaptive: config.adaptive_window.then(|| {
+                adaptive::Estimator::new(
+                    config.initial_stream_window_size,
+                    config.max_adaptive_window,
+                )
+            }),
             send_buffered: 0,
             ready: Default::default(),
             capacity_waiters: Vec::new(),

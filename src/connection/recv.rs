@@ -228,6 +228,9 @@ impl Connection {
                 self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection flow-control window exceeded")
             );
         }
+        if self.adaptive.is_some() {
+            self.adaptive_on_data(len);
+        }
         if self.is_idle(id) {
             // req 9113-5.1-1
             return Err(self.fail(ErrorCode::PROTOCOL_ERROR, "DATA on an idle stream"));
@@ -501,6 +504,7 @@ impl Connection {
                     self.note_rtt(sent);
                     self.keepalive_answered()
                 }
+                payload if self.adaptive_on_ack(payload) => {}
                 payload if payload == self.ping_secret => {
                     let sent = self.shutdown_ping_sent.take();
                     self.note_rtt(sent);

@@ -10,7 +10,7 @@
 //! sent again; one that was not is, RFC 9113 §8.7). Afterwards nothing is left: the
 //! server's connections and streams ([`h2proto_blocking::ServerStats`]) and the handlers'
 //! bodies (counted by guards) return to zero, and every connection the proxy saw was one
-//! the clients opened.
+//! the clients opened. Handlers answer after a delay of up to 3 ms (by request id).
 
 mod support;
 
@@ -121,6 +121,8 @@ fn chaos_through_the_retrying_client_processes_nothing_twice_and_leaves_nothing(
                 let id: usize =
                     request.headers()["x-request-id"].to_str().unwrap().parse().unwrap();
                 *processed.lock().unwrap().entry(id).or_default() += 1;
+                // Answers overtake each other.
+                thread::sleep(Duration::from_micros((id as u64 * 7919) % 3000));
                 let data = request.into_body().read_to_vec().unwrap_or_default();
                 Response::new(Body::from_reader(Echo {
                     data: io::Cursor::new(data),

@@ -88,7 +88,8 @@ pub enum Event {
         payload: [u8; 8],
     },
     /// The peer sent GOAWAY: no new streams; streams above `last_stream_id` were reset as
-    /// retryable.
+    /// retryable; those at or below it go on (RFC 9113 §6.8), even with an error code, which
+    /// then ends the connection ([`Event::Closed`] with it) once they are done.
     GoAway {
         /// The last stream the peer may process.
         last_stream_id: StreamId,

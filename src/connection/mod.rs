@@ -123,7 +123,9 @@ enum Shutdown {
 ///
 /// - **Getters** (`&self`): [`role`](Connection::role), [`stats`](Connection::stats),
 ///   [`is_closed`](Connection::is_closed), [`can_open_stream`](Connection::can_open_stream),
-///   [`peer_settings`](Connection::peer_settings), ...
+///   [`peer_settings`](Connection::peer_settings) (and
+///   [`peer_settings_received`](Connection::peer_settings_received)),
+///   [`rtt`](Connection::rtt) (the latest PING round trip), ...
 /// - **Inputs**, each with the current time: [`recv`](Connection::recv) with bytes from the
 ///   transport, in any chunking, and [`handle_timeout`](Connection::handle_timeout).
 /// - **Commands** from the application: [`send_request`](Connection::send_request)

@@ -80,6 +80,16 @@ pub struct Config {
     /// released, so updates are batched rather than sent per DATA frame. Default 64 (a
     /// quarter of the window).
     pub window_update_threshold: u32,
+    /// Grow the receive windows (every stream's and the connection's) when a
+    /// bandwidth-delay product estimate from PING round trips shows they limit the peer's
+    /// sending (a long fat pipe), as hyper's `adaptive_window`. Costs a PING per round
+    /// trip while growing, fewer after. Default false (see the connection's `adaptive`
+    /// module for how and why).
+    pub adaptive_window: bool,
+    /// The largest window [`adaptive_window`](Self::adaptive_window) grows to, per stream
+    /// and for the connection: also the most a connection then buffers for a reader that
+    /// does not read. Default 16 MiB; at most 2^31-1.
+    pub max_adaptive_window: u32,
 
     // --- Send side ---
     /// Bytes `send_data` buffers per stream before it accepts less (backpressure). Default
@@ -213,6 +223,14 @@ impl Config {
             MAX_WINDOW_SIZE,
             "RFC 9113 §6.9.1 (flow-control window)",
         )?;
+        // RFC 9113 §6.9.1: a window never exceeds 2^31-1.
+        check(
+            "max_adaptive_window",
+            self.max_adaptive_window,
+            0,
+            MAX_WINDOW_SIZE,
+            "RFC 9113 §6.9.1 (flow-control window)",
+        )?;
         // A fraction in 1/256ths: more than the whole window would never send an update.
         check(
             "window_update_threshold",
@@ -274,6 +292,8 @@ impl Default for Config {
             enable_connect_protocol: false,
             auto_release_capacity: true,
             window_update_threshold: 64,
+            adaptive_window: false,
+            max_adaptive_window: 16 << 20,
             max_send_buffer_per_stream: 256 << 10,
             max_send_buffer: 4 << 20,
             max_transmit_size: 256 << 10,

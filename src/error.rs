@@ -152,19 +152,79 @@ pub enum Initiator {
 ///
 /// Sticky, like rustls' fatal alerts: after it, `recv` keeps returning it and `transmit`
 /// still yields the GOAWAY to flush before closing the transport.
+///
+/// Every stream still open when the connection ends ends with it:
+/// [`Event::Closed`](crate::Event::Closed) carries this error for all of them (they get no
+/// [`Event::Reset`](crate::Event::Reset) of their own, since no RST_STREAM reset them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionError {
     /// The code in the GOAWAY we sent (`Local`) or received (`Remote`).
     pub code: ErrorCode,
     /// Which side ended it.
     pub initiator: Initiator,
+    /// What ended it, typed: a protocol error, the peer's GOAWAY, one of our timeouts.
+    pub kind: ConnectionErrorKind,
     /// Why, in a few words.
     pub reason: std::borrow::Cow<'static, str>,
 }
 
+/// What ended a connection, beyond the GOAWAY code (which is NO_ERROR for a keepalive
+/// timeout: nothing the peer did was against the protocol, it just stopped answering).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionErrorKind {
+    /// The peer broke a rule of the protocol or abused it (§5.4.1; flood limits).
+    Protocol,
+    /// The peer sent GOAWAY with an error code (§6.8).
+    GoAway,
+    /// A keepalive PING went unanswered for
+    /// [`Config::keepalive_timeout`](crate::Config::keepalive_timeout): the peer, or the
+    /// path to it, is gone. Requests in flight may have been processed.
+    KeepaliveTimeout,
+    /// Our SETTINGS was not acknowledged in
+    /// [`Config::settings_timeout`](crate::Config::settings_timeout) (§6.5.3).
+    SettingsTimeout,
+    /// The peer's connection preface did not arrive in
+    /// [`Config::preface_timeout`](crate::Config::preface_timeout).
+    PrefaceTimeout,
+    /// A field block was left unfinished for
+    /// [`Config::header_block_timeout`](crate::Config::header_block_timeout).
+    HeaderBlockTimeout,
+    /// The application closed the connection ([`Connection::close`](crate::Connection::close)).
+    Closed,
+}
+
+impl ConnectionErrorKind {
+    /// Whether one of our timers ended the connection (the peer did not answer in time).
+    pub fn is_timeout(self) -> bool {
+        matches!(
+            self,
+            ConnectionErrorKind::KeepaliveTimeout
+                | ConnectionErrorKind::SettingsTimeout
+                | ConnectionErrorKind::PrefaceTimeout
+                | ConnectionErrorKind::HeaderBlockTimeout
+        )
+    }
+
+    fn describe(self) -> Option<&'static str> {
+        Some(match self {
+            ConnectionErrorKind::KeepaliveTimeout => "keepalive timeout",
+            ConnectionErrorKind::SettingsTimeout => "settings timeout",
+            ConnectionErrorKind::PrefaceTimeout => "preface timeout",
+            ConnectionErrorKind::HeaderBlockTimeout => "header block timeout",
+            _ => return None,
+        })
+    }
+}
+
 impl ConnectionError {
-    pub(crate) fn local(code: ErrorCode, reason: &'static str) -> Self {
-        ConnectionError { code, initiator: Initiator::Local, reason: reason.into() }
+    pub(crate) fn local(code: ErrorCode, kind: ConnectionErrorKind, reason: &'static str) -> Self {
+        ConnectionError { code, initiator: Initiator::Local, kind, reason: reason.into() }
+    }
+
+    /// Whether a keepalive PING went unanswered ([`ConnectionErrorKind::KeepaliveTimeout`]).
+    pub fn is_keepalive_timeout(&self) -> bool {
+        self.kind == ConnectionErrorKind::KeepaliveTimeout
     }
 }
 
@@ -174,7 +234,10 @@ impl fmt::Display for ConnectionError {
             Initiator::Local => "closed the connection",
             Initiator::Remote => "peer closed the connection",
         };
-        write!(f, "{who} with {}: {}", self.code, self.reason)
+        match self.kind.describe() {
+            Some(what) => write!(f, "{what}: {who} with {}: {}", self.code, self.reason),
+            None => write!(f, "{who} with {}: {}", self.code, self.reason),
+        }
     }
 }
 

@@ -53,7 +53,9 @@ pub enum Event {
         /// The trailer fields.
         trailers: HeaderMap,
     },
-    /// A stream was reset.
+    /// A stream was reset by RST_STREAM (either side's), or refused by the peer's GOAWAY
+    /// (above its last stream id). Streams that end because the whole connection ends get
+    /// no `Reset`: [`Event::Closed`] carries the connection's error for them.
     Reset {
         /// The stream.
         stream_id: StreamId,
@@ -86,7 +88,8 @@ pub enum Event {
         payload: [u8; 8],
     },
     /// The peer sent GOAWAY: no new streams; streams above `last_stream_id` were reset as
-    /// retryable.
+    /// retryable; those at or below it go on (RFC 9113 §6.8), even with an error code, which
+    /// then ends the connection ([`Event::Closed`] with it) once they are done.
     GoAway {
         /// The last stream the peer may process.
         last_stream_id: StreamId,
@@ -115,7 +118,9 @@ pub enum Event {
     },
     /// A frame of an unknown type, ignored by the protocol (§5.5) but shown here.
     UnknownFrame(Unknown),
-    /// The connection has ended; flush `transmit` and close the transport.
+    /// The connection has ended; flush `transmit` and close the transport. Every stream
+    /// still open ended with it, for the reason given (a keepalive timeout, a protocol
+    /// error, the peer's error GOAWAY: [`ConnectionError::kind`]).
     Closed {
         /// Why, or `None` after a clean graceful shutdown.
         error: Option<ConnectionError>,

@@ -96,7 +96,9 @@ mod streams;
 
 pub use config::{Config, ConfigError, RateLimit};
 pub use connection::{Connection, PREFACE, PeerSettings, Role, Stats, Transmit, buf_to_vec};
-pub use error::{ConnectionError, ErrorCode, Initiator, ProtocolError, Scope, UserError};
+pub use error::{
+    ConnectionError, ConnectionErrorKind, ErrorCode, Initiator, ProtocolError, Scope, UserError,
+};
 pub use event::Event;
 pub use frame::StreamId;
 pub use semantics::{HeaderPool, Origin, Protocol};

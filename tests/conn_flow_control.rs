@@ -718,3 +718,122 @@ fn rfc9113_6_1_padding_cannot_make_a_tiny_body_pin_a_big_buffer() {
         assert!(range.contains(&(big.as_ptr() as usize)), "{role:?}: a full payload is not copied");
     }
 }
+
+// ----- Adaptive receive window (Config::adaptive_window) -----
+
+/// 64 KiB windows for both the streams and the connection, adaptive up to `max`.
+fn adaptive_config(max: u32) -> Config {
+    let mut config = Config::default();
+    config.initial_stream_window_size = 65_535;
+    config.initial_connection_window_size = 65_535;
+    config.adaptive_window = true;
+    config.max_adaptive_window = max;
+    config.auto_release_capacity = true;
+    config
+}
+
+/// Plays one round trip of a window-limited sender: `bytes` of DATA on stream `id` (in
+/// 16 KiB frames) while the probe PING is out, its ACK `rtt` later. Returns the probe and
+/// what the connection wrote in answer to the ACK.
+/// The connection-level WINDOW_UPDATE increments among `frames`.
+fn connection_updates(frames: &[Frame]) -> Vec<u32> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::WindowUpdate(w) if w.stream_id.is_zero() => Some(w.increment),
+            _ => None,
+        })
+        .collect()
+}
+
+fn probe_round(peer: &mut Peer, id: u32, bytes: usize, rtt: std::time::Duration) -> Vec<Frame> {
+    let mut left = bytes;
+    let mut probe = None;
+    while left > 0 {
+        let n = left.min(16_384);
+        peer.send(data_frame(id, n));
+        left -= n;
+        while peer.conn.read_data(StreamId(id)).is_some() {}
+        for frame in peer.frames() {
+            if let Frame::Ping(p) = frame {
+                assert!(probe.is_none() && !p.ack, "one probe per round trip: {p:?}");
+                probe = Some(p.payload);
+            }
+        }
+    }
+    peer.events();
+    let payload = probe.expect("DATA starts a probe PING");
+    peer.now += rtt;
+    peer.send(h2proto::frame::Ping { ack: true, payload });
+    peer.frames()
+}
+
+#[test]
+fn adaptive_window_grows_the_windows_when_the_bdp_exceeds_them() {
+    // A peer that fills the 64 KiB window in each 100 ms round trip is limited by the
+    // window: both windows double (streams by SETTINGS_INITIAL_WINDOW_SIZE, which §6.9.2
+    // applies to open streams; the connection by WINDOW_UPDATE, §6.9).
+    let mut peer = Peer::connected(Role::Client, adaptive_config(16 << 20));
+    peer.open_request(1, true);
+    let head = peer.response(1, "200", false);
+    peer.send(head);
+    peer.events();
+    let rtt = std::time::Duration::from_millis(100);
+    let answer = probe_round(&mut peer, 1, 65_535, rtt);
+    assert!(
+        answer.iter().any(|f| matches!(f, Frame::Settings(s)
+            if s.entries.iter().any(|e| e.id == SettingId::INITIAL_WINDOW_SIZE && e.value == 131_070))),
+        "{answer:?}"
+    );
+    assert_eq!(connection_updates(&answer), vec![65_535], "{answer:?}");
+    assert_eq!(peer.conn.stats().adaptive_window, 131_070);
+    assert_eq!(peer.conn.rtt(), Some(rtt), "the probe is a round-trip sample too");
+
+    // Once the peer applies our SETTINGS (and ACKs), stream 1 may have 128 KiB in flight:
+    // a whole 128 KiB round is no overrun, and doubles the windows again.
+    peer.send(Settings::ack());
+    let answer = probe_round(&mut peer, 1, 131_070, rtt);
+    peer.expect_alive();
+    assert!(
+        answer.iter().any(|f| matches!(f, Frame::Settings(s)
+            if s.entries.iter().any(|e| e.id == SettingId::INITIAL_WINDOW_SIZE && e.value == 262_140))),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn adaptive_window_stays_within_its_maximum() {
+    let mut peer = Peer::connected(Role::Client, adaptive_config(100_000));
+    peer.open_request(1, true);
+    let head = peer.response(1, "200", false);
+    peer.send(head);
+    let rtt = std::time::Duration::from_millis(100);
+    let answer = probe_round(&mut peer, 1, 65_535, rtt);
+    assert!(
+        answer.iter().any(|f| matches!(f, Frame::Settings(s)
+            if s.entries.iter().any(|e| e.id == SettingId::INITIAL_WINDOW_SIZE && e.value == 100_000))),
+        "{answer:?}"
+    );
+    assert_eq!(connection_updates(&answer), vec![100_000 - 65_535], "{answer:?}");
+    peer.send(Settings::ack());
+    // At the maximum: DATA starts no probe.
+    for _ in 0..4 {
+        peer.send(data_frame(1, 16_384));
+        while peer.conn.read_data(StreamId(1)).is_some() {}
+    }
+    assert!(!peer.frames().iter().any(|f| matches!(f, Frame::Ping(_))));
+    assert_eq!(peer.conn.stats().adaptive_window, 100_000);
+}
+
+#[test]
+fn without_adaptive_window_data_sends_no_ping() {
+    let mut config = adaptive_config(16 << 20);
+    config.adaptive_window = false;
+    let mut peer = Peer::connected(Role::Client, config);
+    peer.open_request(1, true);
+    let head = peer.response(1, "200", false);
+    peer.send(head);
+    peer.send(data_frame(1, 16_384));
+    let frames = peer.frames();
+    assert!(!frames.iter().any(|f| matches!(f, Frame::Ping(_))), "{frames:?}");
+}

@@ -6,7 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use h2proto::frame::{Frame, FrameType, GoAway, Ping, RawFrame, Settings, StreamId};
-use h2proto::{Config, ErrorCode, Event, Initiator, Role, UserError};
+use h2proto::{Config, ConnectionErrorKind, ErrorCode, Event, Initiator, Role, UserError};
 use std::time::Duration;
 use support::*;
 
@@ -275,44 +275,129 @@ fn rfc9113_6_8_server_receiving_goaway_finishes_streams_then_closes() {
 }
 
 #[test]
-fn rfc9113_6_8_goaway_with_an_error_ends_every_stream() {
-    // RFC 9113 §6.8 / §5.4.1: a GOAWAY with an error code ends the connection: every stream
-    // is reset and the error is reported; all we still send is our own GOAWAY (§6.8).
+fn rfc9113_6_8_goaway_with_an_error_lets_streams_up_to_the_last_id_complete() {
+    // RFC 9113 §6.8: "activity on streams numbered lower than or equal to the last stream
+    // identifier might still complete successfully", whatever the code; streams above it
+    // were not processed (retryable, §8.7). The connection then ends with the peer's error,
+    // after our own GOAWAY (§6.8 SHOULD).
+    let mut peer = Peer::connected(Role::Client, Config::default());
+    for id in [1, 3, 5] {
+        peer.open_request(id, true);
+    }
+    peer.send(GoAway {
+        last_stream_id: StreamId(1),
+        error_code: ErrorCode::INTERNAL_ERROR,
+        debug_data: Bytes::from_static(b"boom"),
+    });
+    assert!(peer.last_result.is_ok(), "stream 1 may still complete: {:?}", peer.last_result);
+    peer.expect_silence();
+    let events = peer.events();
+    assert!(
+        matches!(
+            &events[0],
+            Event::GoAway {
+                last_stream_id: StreamId(1),
+                error_code: ErrorCode::INTERNAL_ERROR,
+                ..
+            }
+        ),
+        "{events:?}"
+    );
+    let mut refused: Vec<u32> = events[1..]
+        .iter()
+        .map(|e| match e {
+            Event::Reset {
+                stream_id,
+                error_code: ErrorCode::REFUSED_STREAM,
+                initiator: Initiator::Remote,
+                retryable: true,
+            } => stream_id.0,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    refused.sort_unstable();
+    assert_eq!(refused, vec![3, 5], "above the last stream id: not processed");
+    assert!(peer.conn.is_going_away() && !peer.conn.is_closed());
+    assert_eq!(peer.conn.send_request(get("http://example.com/"), true), Err(UserError::GoingAway));
+
+    // The server completes stream 1: its response is the caller's.
+    let head = peer.response(1, "200", false);
+    peer.send(head);
+    peer.send(data(1, b"done", true));
+    let ours = only_goaway(&peer.frames());
+    assert_eq!((ours.last_stream_id, ours.error_code), (StreamId::ZERO, ErrorCode::NO_ERROR));
+    let events = peer.events();
+    assert!(matches!(&events[0], Event::Response { stream_id: StreamId(1), .. }), "{events:?}");
+    assert!(matches!(&events[1], Event::Data { stream_id: StreamId(1), end_stream: true }));
+    assert_eq!(peer.conn.read_data(StreamId(1)).as_deref(), Some(&b"done"[..]));
+    let Some(Event::Closed { error: Some(error) }) = events.last() else { panic!("{events:?}") };
+    assert_eq!(
+        (error.code, error.initiator, error.kind),
+        (ErrorCode::INTERNAL_ERROR, Initiator::Remote, ConnectionErrorKind::GoAway)
+    );
+    assert_eq!(error.reason, "boom");
+    assert!(peer.conn.is_closed());
+    assert_eq!(peer.conn.error(), Some(error));
+}
+
+#[test]
+fn rfc9113_6_8_goaway_with_an_error_and_nothing_left_ends_the_connection_at_once() {
+    // RFC 9113 §6.8 / §5.4.1: with no stream at or below the last id, an error GOAWAY ends
+    // the connection in the call that read it; we answer with our GOAWAY and nothing else.
     for role in ROLES {
         let mut peer = Peer::connected(role, Config::default());
-        peer.open_stream(1);
-        peer.open_stream(3);
-        peer.send(GoAway {
-            last_stream_id: StreamId(if role == Role::Server { 0 } else { 1 }),
-            error_code: ErrorCode::INTERNAL_ERROR,
-            debug_data: Bytes::from_static(b"boom"),
-        });
-        // The call that processed the GOAWAY already reports the end; we answer with a
-        // GOAWAY naming the last stream we processed, and nothing else.
+        if role == Role::Client {
+            peer.open_request(1, true);
+        }
+        peer.send(goaway(0, ErrorCode::ENHANCE_YOUR_CALM));
         let error = peer.last_result.clone().expect_err("the connection ended");
-        assert_eq!((error.code, error.initiator), (ErrorCode::INTERNAL_ERROR, Initiator::Remote));
+        assert_eq!(
+            (error.code, error.initiator, error.kind),
+            (ErrorCode::ENHANCE_YOUR_CALM, Initiator::Remote, ConnectionErrorKind::GoAway)
+        );
         let ours = only_goaway(&peer.frames());
-        let processed = if role == Role::Server { StreamId(3) } else { StreamId::ZERO };
-        assert_eq!((ours.last_stream_id, ours.error_code), (processed, ErrorCode::NO_ERROR));
+        assert_eq!(ours.error_code, ErrorCode::NO_ERROR, "{role:?}");
         let events = peer.events();
-        assert!(matches!(&events[0], Event::GoAway { error_code: ErrorCode::INTERNAL_ERROR, .. }));
-        let mut reset: Vec<u32> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Reset { stream_id, initiator: Initiator::Remote, .. } => Some(stream_id.0),
-                _ => None,
-            })
-            .collect();
-        reset.sort_unstable();
-        assert_eq!(reset, vec![1, 3], "{role:?}: {events:?}");
-        let Some(Event::Closed { error: Some(error) }) = events.last() else {
-            panic!("{events:?}")
-        };
-        assert_eq!((error.code, error.initiator), (ErrorCode::INTERNAL_ERROR, Initiator::Remote));
+        assert!(matches!(&events[0], Event::GoAway { .. }), "{events:?}");
+        if role == Role::Client {
+            assert!(
+                matches!(&events[1], Event::Reset { stream_id: StreamId(1), retryable: true, .. }),
+                "{events:?}"
+            );
+        }
+        assert!(
+            matches!(events.last(), Some(Event::Closed { error: Some(e) }) if *e == error),
+            "{role:?}: {events:?}"
+        );
         assert!(peer.conn.is_closed());
-        assert_eq!(peer.conn.send_data(StreamId(1), "x".into(), false), Err(UserError::Closed));
         peer.expect_silence_after_close();
     }
+}
+
+#[test]
+fn rfc9113_6_8_a_server_answers_the_requests_of_a_client_that_sent_an_error_goaway() {
+    // RFC 9113 §6.8: a client's GOAWAY names the last *server-initiated* stream; the
+    // client's own requests are the server's to finish, error code or not.
+    let mut peer = Peer::connected(Role::Server, Config::default());
+    for id in [1, 3] {
+        let head = peer.get(id, "/");
+        peer.send(head);
+    }
+    peer.send(goaway(0, ErrorCode::INTERNAL_ERROR));
+    assert!(peer.last_result.is_ok());
+    peer.events();
+    for id in [1, 3] {
+        peer.conn.send_response(StreamId(id), status(204), true).unwrap();
+    }
+    let frames = peer.frames();
+    assert!(
+        matches!(&frames[..], [Frame::Headers(a), Frame::Headers(b), Frame::GoAway(g)]
+            if a.end_stream && b.end_stream && g.last_stream_id == StreamId(3)),
+        "{frames:?}"
+    );
+    let events = peer.events();
+    let Some(Event::Closed { error: Some(error) }) = events.last() else { panic!("{events:?}") };
+    assert_eq!((error.code, error.kind), (ErrorCode::INTERNAL_ERROR, ConnectionErrorKind::GoAway));
 }
 
 #[test]
@@ -410,11 +495,14 @@ fn rfc9113_5_4_1_connection_error_is_sticky_and_only_goaway_is_written() {
         assert_eq!(goaway.error_code, ErrorCode::PROTOCOL_ERROR);
         let error = peer.last_result.clone().expect_err("connection error");
         assert_eq!((error.code, error.initiator), (ErrorCode::PROTOCOL_ERROR, Initiator::Local));
+        // Stream 1 ends with the connection: `Closed` carries the error for it (no RST_STREAM
+        // reset it, so no `Reset` event).
         let events = peer.events();
         assert!(
-            matches!(&events[..], [Event::Reset { stream_id: StreamId(1), .. }, Event::Closed { error: Some(e) }] if *e == error),
+            matches!(&events[..], [Event::Closed { error: Some(e) }] if *e == error),
             "{role:?}: {events:?}"
         );
+        assert_eq!(error.kind, ConnectionErrorKind::Protocol);
 
         // Everything after: the same error, no output, no events.
         peer.send(Ping { ack: false, payload: [1; 8] });

@@ -4,7 +4,7 @@
 mod support;
 
 use h2proto::frame::{Frame, FrameType, Ping, RawFrame, flags};
-use h2proto::{Config, ErrorCode, Event, Role, UserError};
+use h2proto::{Config, ConnectionErrorKind, ErrorCode, Event, Role, UserError};
 use std::time::Duration;
 use support::*;
 
@@ -194,6 +194,9 @@ fn keepalive_closes_the_connection_when_the_ping_is_not_answered() {
         assert!(peer.conn.is_closed());
         let error = peer.conn.error().expect("ended with an error").clone();
         assert_eq!(error.code, ErrorCode::NO_ERROR);
+        assert_eq!(error.kind, ConnectionErrorKind::KeepaliveTimeout);
+        assert!(error.is_keepalive_timeout() && error.kind.is_timeout());
+        assert!(error.to_string().starts_with("keepalive timeout"), "{error}");
         let events = peer.events();
         assert!(
             matches!(events.last(), Some(Event::Closed { error: Some(e) }) if *e == error),
@@ -201,4 +204,83 @@ fn keepalive_closes_the_connection_when_the_ping_is_not_answered() {
         );
         assert_eq!(peer.conn.poll_timeout(), None);
     }
+}
+
+// ----- Round-trip time (Connection::rtt, Stats::ping_rtt) -----
+
+/// Moves the peer's clock without firing timers: the time the next frame arrives.
+fn later(peer: &mut Peer, by: Duration) {
+    peer.now += by;
+}
+
+#[test]
+fn rtt_is_measured_from_an_application_ping_to_its_ack() {
+    // The ACK of a PING of ours is the round trip (RFC 9113 §6.7 "PING ... measuring a
+    // minimal round-trip time"): timed from the latest clock before the PING to the `now` of
+    // the recv that reads the ACK.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        assert_eq!(peer.conn.rtt(), None, "{role:?}: nothing measured yet");
+        peer.conn.ping(*b"rtt-one!").unwrap();
+        peer.conn.ping(*b"rtt-two!").unwrap();
+        peer.frames();
+        later(&mut peer, Duration::from_millis(30));
+        peer.send(ack(*b"rtt-one!"));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(30)), "{role:?}");
+        later(&mut peer, Duration::from_millis(12));
+        peer.send(ack(*b"rtt-two!"));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(42)), "{role:?}: the latest");
+        assert_eq!(peer.conn.stats().ping_rtt, peer.conn.rtt());
+        // An ACK nobody asked for is no sample.
+        later(&mut peer, Duration::from_millis(500));
+        peer.send(ack(*b"rtt-one!"));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(42)), "{role:?}");
+    }
+}
+
+#[test]
+fn rtt_is_measured_by_the_keepalive_ping() {
+    // A keepalive PING is timed too: an idle connection's pool learns its round trip.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, keepalive_config());
+        let (_, payload) = wait_for_keepalive(&mut peer);
+        later(&mut peer, Duration::from_millis(250));
+        peer.send(ack(payload));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(250)), "{role:?}");
+        // The next one replaces the sample.
+        let (_, payload) = wait_for_keepalive(&mut peer);
+        later(&mut peer, Duration::from_millis(7));
+        peer.send(ack(payload));
+        assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(7)), "{role:?}");
+    }
+}
+
+#[test]
+fn rtt_is_measured_by_the_shutdown_ping() {
+    // A server's graceful shutdown PINGs the client (RFC 9113 §6.8); its ACK is a sample.
+    let mut peer = Peer::connected(Role::Server, Config::default());
+    peer.conn.shutdown();
+    let payload = announced_shutdown(&peer.frames());
+    later(&mut peer, Duration::from_millis(80));
+    peer.send(ack(payload));
+    assert_eq!(peer.conn.rtt(), Some(Duration::from_millis(80)));
+}
+
+#[test]
+fn keepalive_timeout_fails_requests_in_flight_with_a_keepalive_timeout_error() {
+    // A request waiting on a dead peer ends with the connection's typed error: no
+    // `Reset` (no RST_STREAM reset it; before, it read as a NO_ERROR reset), and `Closed`
+    // says "keepalive timeout" for every stream still open.
+    let mut peer = Peer::connected(Role::Client, keepalive_config());
+    peer.open_request(1, true);
+    peer.open_request(3, false);
+    peer.events();
+    wait_for_keepalive(&mut peer);
+    peer.advance(Duration::from_secs(20));
+    let events = peer.events();
+    assert!(!events.iter().any(|e| matches!(e, Event::Reset { .. })), "{events:?}");
+    let [Event::Closed { error: Some(error) }] = &events[..] else { panic!("{events:?}") };
+    assert!(error.is_keepalive_timeout(), "{error:?}");
+    assert_eq!(peer.conn.active_streams(), 0);
+    assert_eq!(peer.conn.read_data(h2proto::StreamId(1)), None);
 }

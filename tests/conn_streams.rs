@@ -1153,6 +1153,19 @@ fn rfc9113_5_1_2_client_assumes_initial_max_send_streams_before_settings() {
     );
 }
 
+// §6.5.2: a pool tells the assumed limit from the peer's own (`peer_settings_received`).
+#[test]
+fn rfc9113_6_5_2_a_pool_can_tell_the_peers_limit_from_the_assumed_one() {
+    let mut config = Config::default();
+    config.initial_max_send_streams = 2;
+    let mut peer = Peer::client_with(config);
+    assert!(!peer.conn.peer_settings_received());
+    assert_eq!(peer.conn.peer_settings().max_concurrent_streams, 2, "assumed");
+    peer.handshake_with(Settings::new().with(SettingId::MAX_CONCURRENT_STREAMS, 7));
+    assert!(peer.conn.peer_settings_received());
+    assert_eq!(peer.conn.peer_settings().max_concurrent_streams, 7, "the peer's");
+}
+
 // §5.1.2: a client that only looked at `can_open_stream` still hears when a slot frees.
 #[test]
 fn rfc9113_5_1_2_streams_available_after_a_close_at_the_limit() {

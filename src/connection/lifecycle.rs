@@ -1,7 +1,7 @@
 //! Starting, failing and closing: the connection's and each stream's.
 
 use super::{Connection, PREFACE, Role, Shutdown};
-use crate::error::{ConnectionError, Initiator};
+use crate::error::{ConnectionError, ConnectionErrorKind, Initiator};
 use crate::event::Event;
 use crate::frame::{Frame, GoAway, Ping, RstStream, SettingId, Settings, StreamId, WindowUpdate};
 use crate::streams::ClosedBy;
@@ -69,14 +69,25 @@ impl Connection {
         self.stats.frames_sent += 1;
     }
 
-    /// Ends the connection with GOAWAY `code` (a connection error, §5.4.1) and returns the
-    /// sticky error. Every stream is reported reset.
+    /// Ends the connection with GOAWAY `code` for a protocol error (a connection error,
+    /// §5.4.1) and returns the sticky error.
     pub(super) fn fail(&mut self, code: ErrorCode, reason: &'static str) -> ConnectionError {
+        self.fail_with(code, ConnectionErrorKind::Protocol, reason)
+    }
+
+    /// Ends the connection with GOAWAY `code` and returns the sticky error, of `kind`.
+    /// Every stream still open ends with it (`Event::Closed` reports it for all).
+    pub(super) fn fail_with(
+        &mut self,
+        code: ErrorCode,
+        kind: ConnectionErrorKind,
+        reason: &'static str,
+    ) -> ConnectionError {
         // req 9113-5.4-1, 9113-5.4-2, 9113-5.4-5
         if let Some(e) = &self.error {
             return e.clone();
         }
-        let error = ConnectionError::local(code, reason);
+        let error = ConnectionError::local(code, kind, reason);
         // req 9113-5.4-3, 9113-5.4-4
         // req 9113-6.8-5
         if self.goaway_sent.is_none() || code != ErrorCode::NO_ERROR {
@@ -91,7 +102,7 @@ impl Connection {
             self.send_goaway(last, code, Bytes::from_static(reason.as_bytes()));
         }
         self.error = Some(error.clone());
-        self.abort_streams(code, Initiator::Local);
+        self.abort_streams();
         // req 9113-5.4.1-2
         self.finish_closing();
         error
@@ -266,21 +277,12 @@ impl Connection {
         self.check_drained();
     }
 
-    /// Reports every live stream reset (the connection is ending).
-    fn abort_streams(&mut self, code: ErrorCode, initiator: Initiator) {
-        let ids: Vec<StreamId> = self.store.ids().collect();
-        for id in ids {
-            if let Some(s) = self.store.remove(id) {
-                if s.state != State::Closed {
-                    self.events.push_back(Event::Reset {
-                        stream_id: id,
-                        error_code: code,
-                        initiator,
-                        retryable: false,
-                    });
-                }
-            }
-        }
+    /// Drops every stream (the connection is ending with an error). No stream gets an
+    /// `Event::Reset`: none was reset by RST_STREAM, and a reset's code would hide why they
+    /// ended (a keepalive timeout looked like a NO_ERROR reset). `Event::Closed`, which
+    /// follows, carries the connection's error for every stream still open.
+    fn abort_streams(&mut self) {
+        self.store.clear();
         self.active_local = 0;
         self.active_remote = 0;
         self.unread_remote = 0;
@@ -291,6 +293,10 @@ impl Connection {
     }
 
     fn finish_closing(&mut self) {
+        if self.error.is_none() {
+            // Drained after the peer's error GOAWAY: the connection ends with its error.
+            self.error = self.peer_error.take();
+        }
         if !self.closing {
             self.closing = true;
             self.timers.clear();
@@ -354,6 +360,7 @@ impl Connection {
             // req 9113-9.1-4
             self.send_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
             self.write_frame(&Frame::Ping(Ping { ack: false, payload: self.ping_secret }));
+            self.shutdown_ping_sent = self.now;
             self.shutdown = Shutdown::Announced;
             self.timers.shutdown = self.now.map(|now| now + self.config.shutdown_timeout);
         }
@@ -387,11 +394,15 @@ impl Connection {
 
     /// Ends the connection at once with GOAWAY `code` (use `shutdown` for a graceful end).
     pub fn close(&mut self, code: ErrorCode, reason: &'static str) {
-        self.fail(code, reason);
+        self.fail_with(code, ConnectionErrorKind::Closed, reason);
     }
 
     /// The peer sent GOAWAY: streams we opened above `last` were not processed and are
-    /// reset as retryable (§6.8, §8.7).
+    /// reset as retryable (§6.8, §8.7); the others go on, whatever the code: "activity on
+    /// streams numbered lower than or equal to the last stream identifier might still
+    /// complete successfully" (§6.8), and a response the peer completes is the caller's.
+    /// With an error code the connection ends with that error once they are done (or when
+    /// the peer closes the transport, as §5.4.1 says it will).
     pub(super) fn recv_goaway(&mut self, frame: GoAway) {
         let last = frame.last_stream_id;
         self.goaway_received = Some(self.goaway_received.map_or(last, |prev| prev.min(last)));
@@ -402,13 +413,19 @@ impl Connection {
             .filter(|&id| self.is_local(id) && id > last)
             .filter(|&id| self.store.get(id).is_some_and(|s| s.state != State::Closed))
             .collect();
-        // An error code ends the connection (and every stream) below.
         // req 9113-7-1, 9113-7-2
-        let fatal = frame.error_code != ErrorCode::NO_ERROR && self.error.is_none();
+        if frame.error_code != ErrorCode::NO_ERROR && self.peer_error.is_none() {
+            self.peer_error = Some(ConnectionError {
+                code: frame.error_code,
+                initiator: Initiator::Remote,
+                kind: ConnectionErrorKind::GoAway,
+                reason: String::from_utf8_lossy(&frame.debug_data).into_owned().into(),
+            });
+        }
         self.events.push_back(Event::GoAway {
             last_stream_id: last,
             error_code: frame.error_code,
-            debug_data: frame.debug_data.clone(),
+            debug_data: frame.debug_data,
         });
         for id in refused {
             // The event before closing, which may end the connection (`Closed` comes last).
@@ -419,23 +436,7 @@ impl Connection {
                 // req 9113-8.7-1
                 retryable: true,
             });
-            if fatal {
-                // Not closed one by one: closing the last one would end the connection
-                // before the error is set and the other streams are reported.
-                self.store.remove(id);
-            } else {
-                self.close_stream(id, ClosedBy::RemoteReset);
-            }
-        }
-        if fatal {
-            self.error = Some(ConnectionError {
-                code: frame.error_code,
-                initiator: Initiator::Remote,
-                reason: String::from_utf8_lossy(&frame.debug_data).into_owned().into(),
-            });
-            self.abort_streams(frame.error_code, Initiator::Remote);
-            self.answer_goaway();
-            self.finish_closing();
+            self.close_stream(id, ClosedBy::RemoteReset);
         }
         self.check_drained();
     }

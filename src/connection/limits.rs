@@ -83,6 +83,13 @@ pub struct Stats {
     pub settings_received: u64,
     /// Frames that carried nothing (empty DATA or CONTINUATION, updates for closed streams).
     pub empty_frames_received: u64,
+    /// The latest PING round-trip time (see [`Connection::rtt`](crate::Connection::rtt)):
+    /// keepalive, shutdown and application PINGs all count.
+    pub ping_rtt: Option<std::time::Duration>,
+    /// The window the adaptive receive window grew every stream's to
+    /// ([`Config::adaptive_window`](crate::Config::adaptive_window)); 0 while it has not
+    /// grown.
+    pub adaptive_window: u32,
     /// Protocol glitches counted against [`Config::glitch_rate`](crate::Config::glitch_rate).
     pub glitches: u64,
 }

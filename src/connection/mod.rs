@@ -1,10 +1,12 @@
 //! The connection: one sans-IO state machine for both roles. The type's own docs
 //! ([`Connection`]) say how to drive it and why it has this shape.
 
+mod adaptive;
 mod flush;
 mod headers;
 mod lifecycle;
 mod limits;
+mod ping;
 mod recv;
 mod send;
 mod timers;
@@ -121,7 +123,9 @@ enum Shutdown {
 ///
 /// - **Getters** (`&self`): [`role`](Connection::role), [`stats`](Connection::stats),
 ///   [`is_closed`](Connection::is_closed), [`can_open_stream`](Connection::can_open_stream),
-///   [`peer_settings`](Connection::peer_settings), ...
+///   [`peer_settings`](Connection::peer_settings) (and
+///   [`peer_settings_received`](Connection::peer_settings_received)),
+///   [`rtt`](Connection::rtt) (the latest PING round trip), ...
 /// - **Inputs**, each with the current time: [`recv`](Connection::recv) with bytes from the
 ///   transport, in any chunking, and [`handle_timeout`](Connection::handle_timeout).
 /// - **Commands** from the application: [`send_request`](Connection::send_request)
@@ -219,6 +223,8 @@ pub struct Connection {
     /// resumes it (§6.9.1). Until then the ready queues want no write.
     send_blocked: bool,
     recv_window: RecvWindow,
+    /// The adaptive receive window's estimator ([`Config::adaptive_window`]).
+    adaptive: Option<adaptive::Estimator>,
     send_buffered: usize,
 
     // Scheduling.
@@ -239,6 +245,9 @@ pub struct Connection {
     goaway_received: Option<StreamId>,
     shutdown: Shutdown,
     error: Option<ConnectionError>,
+    /// The error of a GOAWAY with an error code from the peer: the connection's error once
+    /// the streams it may still process are done.
+    peer_error: Option<ConnectionError>,
     closing: bool,
     closed_reported: bool,
 
@@ -254,7 +263,11 @@ pub struct Connection {
     priorities: TokenBucket,
     empty_frames: TokenBucket,
     glitches: TokenBucket,
-    user_pings: VecDeque<[u8; 8]>,
+    user_pings: VecDeque<ping::SentPing>,
+    /// When the keepalive PING waiting for its ACK left.
+    keepalive_sent: Option<std::time::Instant>,
+    /// When the shutdown PING left.
+    shutdown_ping_sent: Option<std::time::Instant>,
     /// The payload of our shutdown PING (its complement marks keepalive PINGs): unknown to
     /// the peer, so it cannot send the ACK before it has seen the PING.
     ping_secret: [u8; 8],
@@ -331,6 +344,12 @@ impl Connection {
             send_window: Window::new(65_535),
             send_blocked: false,
             recv_window: RecvWindow::new(65_535),
+            adaptive: config.adaptive_window.then(|| {
+                adaptive::Estimator::new(
+                    config.initial_stream_window_size,
+                    config.max_adaptive_window,
+                )
+            }),
             send_buffered: 0,
             ready: Default::default(),
             capacity_waiters: Vec::new(),
@@ -359,6 +378,7 @@ impl Connection {
             goaway_received: None,
             shutdown: Shutdown::None,
             error: None,
+            peer_error: None,
             closing: false,
             closed_reported: false,
             now: None,
@@ -372,6 +392,8 @@ impl Connection {
             empty_frames: TokenBucket::new(config.empty_frame_rate),
             glitches: TokenBucket::new(config.glitch_rate),
             user_pings: VecDeque::new(),
+            keepalive_sent: None,
+            shutdown_ping_sent: None,
             ping_secret: timers::ping_secret(config.entropy, None),
             stats: Stats::default(),
             config,
@@ -404,9 +426,19 @@ impl Connection {
         &self.stats
     }
 
-    /// The peer's settings in effect.
+    /// The peer's settings in effect. A pool reads its concurrency from here
+    /// (`peer_settings().max_concurrent_streams`) once
+    /// [`peer_settings_received`](Self::peer_settings_received) says the value is the
+    /// peer's and not the initial assumption.
     pub fn peer_settings(&self) -> &PeerSettings {
         &self.peer
+    }
+
+    /// Whether the peer's first SETTINGS has arrived (and is applied): until then
+    /// [`peer_settings`](Self::peer_settings) holds the RFC 9113 §6.5.2 initial values and
+    /// [`Config::initial_max_send_streams`](crate::Config::initial_max_send_streams).
+    pub fn peer_settings_received(&self) -> bool {
+        self.got_settings
     }
 
     /// Whether the connection has ended and all its output has been taken: the transport

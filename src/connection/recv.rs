@@ -67,8 +67,8 @@ impl Connection {
                 break;
             }
         }
-        // A GOAWAY with an error code from the peer ends the connection in this very call,
-        // whatever the chunking (determinism): report it now.
+        // A connection that ended in this call (a GOAWAY with an error code from the peer
+        // and no stream left to finish, say) reports it now, whatever the chunking.
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
@@ -227,6 +227,9 @@ impl Connection {
             return Err(
                 self.fail(ErrorCode::FLOW_CONTROL_ERROR, "connection flow-control window exceeded")
             );
+        }
+        if self.adaptive.is_some() {
+            self.adaptive_on_data(len);
         }
         if self.is_idle(id) {
             // req 9113-5.1-1
@@ -496,11 +499,21 @@ impl Connection {
         // req 9113-6.7-5
         if frame.ack {
             match frame.payload {
-                payload if payload == self.keepalive_payload() => self.keepalive_answered(),
-                payload if payload == self.ping_secret => self.finish_shutdown(),
+                payload if payload == self.keepalive_payload() => {
+                    let sent = self.keepalive_sent.take();
+                    self.note_rtt(sent);
+                    self.keepalive_answered()
+                }
+                payload if self.adaptive_on_ack(payload) => {}
+                payload if payload == self.ping_secret => {
+                    let sent = self.shutdown_ping_sent.take();
+                    self.note_rtt(sent);
+                    self.finish_shutdown()
+                }
                 payload => {
-                    if let Some(at) = self.user_pings.iter().position(|p| *p == payload) {
-                        self.user_pings.remove(at);
+                    if let Some(at) = self.user_pings.iter().position(|p| p.payload == payload) {
+                        let sent = self.user_pings.remove(at).and_then(|p| p.at);
+                        self.note_rtt(sent);
                         self.events.push_back(Event::PingAck { payload });
                     } else {
                         // An ACK for nothing we sent: ignored (§6.7), but a flood of them

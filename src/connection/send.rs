@@ -305,7 +305,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a PING; [`Event::PingAck`](crate::Event::PingAck) reports the answer.
+    /// Sends a PING; [`Event::PingAck`](crate::Event::PingAck) reports the answer, and
+    /// [`rtt`](Self::rtt) how long it took (timed from the latest `now` the connection was
+    /// given).
     pub fn ping(&mut self, payload: [u8; 8]) -> Result<(), UserError> {
         if self.closing {
             return Err(UserError::Closed);
@@ -313,7 +315,7 @@ impl Connection {
         if self.user_pings.len() >= MAX_USER_PINGS {
             return Err(UserError::NotAllowed("too many PINGs waiting for an answer"));
         }
-        self.user_pings.push_back(payload);
+        self.user_pings.push_back(super::ping::SentPing { payload, at: self.now });
         self.write_frame(&Frame::Ping(Ping { ack: false, payload }));
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 use super::{Connection, Role, Shutdown};
 use crate::ErrorCode;
+use crate::error::ConnectionErrorKind as Kind;
 use crate::frame::{Frame, Ping};
 use std::time::Instant;
 
@@ -84,7 +85,11 @@ impl Connection {
         let t = &self.timers;
         let due = |at: Option<Instant>| at.is_some_and(|at| at <= now);
         if due(t.preface) {
-            self.fail(ErrorCode::PROTOCOL_ERROR, "no connection preface in time");
+            self.fail_with(
+                ErrorCode::PROTOCOL_ERROR,
+                Kind::PrefaceTimeout,
+                "no connection preface in time",
+            );
             return;
         }
         if due(t.first_request) {
@@ -96,16 +101,30 @@ impl Connection {
         let t = &self.timers;
         if due(t.header_block) {
             // A block left open blocks every other frame: abuse, like a CONTINUATION flood.
-            self.fail(ErrorCode::ENHANCE_YOUR_CALM, "header block not finished in time");
+            self.fail_with(
+                ErrorCode::ENHANCE_YOUR_CALM,
+                Kind::HeaderBlockTimeout,
+                "header block not finished in time",
+            );
             return;
         }
         // req 9113-6.5.3-5
         if due(t.settings) {
-            self.fail(ErrorCode::SETTINGS_TIMEOUT, "SETTINGS not acknowledged in time");
+            self.fail_with(
+                ErrorCode::SETTINGS_TIMEOUT,
+                Kind::SettingsTimeout,
+                "SETTINGS not acknowledged in time",
+            );
             return;
         }
         if due(t.keepalive_ack) {
-            self.fail(ErrorCode::NO_ERROR, "keepalive PING not answered");
+            // Typed, so every adapter can say "keepalive timeout"; NO_ERROR on the wire: the
+            // peer broke no rule, it stopped answering.
+            self.fail_with(
+                ErrorCode::NO_ERROR,
+                Kind::KeepaliveTimeout,
+                "keepalive PING not answered",
+            );
             return;
         }
         if due(self.timers.shutdown) {
@@ -118,6 +137,7 @@ impl Connection {
             {
                 let payload = self.keepalive_payload();
                 self.write_frame(&Frame::Ping(Ping { ack: false, payload }));
+                self.keepalive_sent = Some(now);
                 self.timers.keepalive_ack = Some(now + self.config.keepalive_timeout);
             }
             self.arm_keepalive(now);

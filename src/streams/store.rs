@@ -80,6 +80,11 @@ impl Store {
         self.streams.remove(&id)
     }
 
+    /// Drops every live stream (the connection ended); the memory of closed ones stays.
+    pub(crate) fn clear(&mut self) {
+        self.streams.clear();
+    }
+
     pub(crate) fn ids(&self) -> impl Iterator<Item = StreamId> + '_ {
         self.streams.keys().copied()
     }

@@ -17,13 +17,13 @@
 use crate::body::{Chunk, RecvBody};
 use crate::error::Error;
 use bytes::{Buf, Bytes, BytesMut};
-use h2proto::{Connection, ErrorCode, Event, Protocol, StreamId};
+use h2proto::{Connection, ErrorCode, Event, StreamId, UserError};
 use http::{HeaderMap, Request, Response};
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Instant;
@@ -38,8 +38,6 @@ const MAX_IOVECS: usize = 64;
 const BATCH: usize = 64;
 /// Bytes a streamed body reads at a time.
 const CHUNK: usize = 32 << 10;
-/// Times a request the server refused unprocessed is sent again.
-const MAX_ATTEMPTS: u8 = 3;
 
 /// Where a response head goes (client).
 pub(crate) type Reply = Sender<Result<Response<RecvBody>, Error>>;
@@ -99,12 +97,6 @@ impl Outgoing {
         Outgoing { data: Bytes::new(), end: None, go: Some(go) }
     }
 
-    /// A copy, for a body held whole in memory.
-    fn replayable(&self) -> Option<Outgoing> {
-        let end = self.end.clone();
-        self.go.is_none().then(|| Outgoing { data: self.data.clone(), end, go: None })
-    }
-
     /// Whether the head can carry END_STREAM.
     fn is_empty(&self) -> bool {
         self.data.is_empty() && matches!(self.end, Some(End::Stream))
@@ -151,25 +143,6 @@ pub(crate) struct Pending {
     pub(crate) head: Request<()>,
     pub(crate) body: Outgoing,
     pub(crate) reply: Reply,
-    /// Sends so far.
-    pub(crate) attempt: u8,
-}
-
-impl Pending {
-    /// A copy to send again if the server refuses the stream unprocessed.
-    fn replay(&self) -> Option<Pending> {
-        let head = &self.head;
-        let mut copy = Request::new(());
-        *copy.method_mut() = head.method().clone();
-        *copy.uri_mut() = head.uri().clone();
-        *copy.version_mut() = head.version();
-        *copy.headers_mut() = head.headers().clone();
-        if let Some(protocol) = head.extensions().get::<Protocol>() {
-            copy.extensions_mut().insert(protocol.clone());
-        }
-        let body = self.body.replayable()?;
-        Some(Pending { head: copy, body, reply: self.reply.clone(), attempt: self.attempt })
-    }
 }
 
 /// The driver's view of one stream.
@@ -177,8 +150,6 @@ impl Pending {
 struct StreamIo {
     /// Client: the caller waiting for the response head.
     reply: Option<Reply>,
-    /// Client: the request again, in case the server refuses it unprocessed.
-    replay: Option<Pending>,
     /// Where received data goes; `None` when nobody reads it any more.
     body: Option<Sender<Chunk>>,
     recv_done: bool,
@@ -232,6 +203,9 @@ pub(crate) struct Driver {
     linger: Option<Instant>,
     /// Where the number of streams in `streams` is published (server statistics).
     stream_gauge: Option<Arc<AtomicUsize>>,
+    /// Client: set once the connection takes no new request (GOAWAY, closed, gone), so
+    /// the next request goes to a fresh connection.
+    retired: Option<Arc<AtomicBool>>,
 }
 
 impl Driver {
@@ -271,6 +245,7 @@ impl Driver {
             dead: false,
             linger: None,
             stream_gauge: None,
+            retired: None,
         };
         Ok((driver, me))
     }
@@ -279,6 +254,17 @@ impl Driver {
     /// after every turn of the loop.
     pub(crate) fn publish_streams(&mut self, gauge: Arc<AtomicUsize>) {
         self.stream_gauge = Some(gauge);
+    }
+
+    /// Sets `flag` once the connection takes no new request (client).
+    pub(crate) fn publish_retired(&mut self, flag: Arc<AtomicBool>) {
+        self.retired = Some(flag);
+    }
+
+    fn retire(&self) {
+        if let Some(flag) = &self.retired {
+            flag.store(true, Ordering::Release);
+        }
     }
 
     /// Drives the connection until it is closed and flushed, or the transport fails.
@@ -319,6 +305,7 @@ impl Driver {
             }
             self.conn.handle_timeout(now);
         }
+        self.retire();
         self.fail_all(&Error::closed());
         // Unblocks the reader and the writer; both then exit.
         let _ = self.socket.shutdown(Shutdown::Both);
@@ -340,6 +327,7 @@ impl Driver {
         }
         // Data that arrived before the failure has reached its bodies; now fail the rest.
         if let Some(error) = self.failure.take() {
+            self.retire();
             self.fail_all(&error);
             self.dead = true;
         }
@@ -436,7 +424,6 @@ impl Driver {
             Event::Response { stream_id, response, end_stream } => {
                 let body = self.new_body(stream_id, end_stream);
                 if let Some(s) = self.streams.get_mut(&stream_id) {
-                    s.replay = None;
                     if let Some(reply) = s.reply.take() {
                         let _ = reply.send(Ok(response.map(|()| body)));
                     }
@@ -458,25 +445,16 @@ impl Driver {
             }
             Event::Trailers { stream_id, trailers } => self.recv_end(stream_id, Some(trailers)),
             Event::Reset { stream_id, error_code, initiator, retryable } => {
-                let Some(mut s) = self.streams.remove(&stream_id) else { return };
-                // Streams reset because the connection ended report why it ended.
-                if let Some(e) = self.conn.error() {
-                    return s.fail(&Error::Connection(e.clone()));
-                }
-                // The server refused the stream before processing it (REFUSED_STREAM, or
-                // above a GOAWAY's last stream id, RFC 9113 §8.7): a request held whole
-                // in memory, whose response has not begun, is sent again.
-                // req 9113-8.7-1
-                if let (true, Some(_), Some(replay)) = (retryable, &s.reply, s.replay.take()) {
-                    if replay.attempt < MAX_ATTEMPTS {
-                        s.reply = None;
-                        return self.open(replay);
-                    }
-                }
+                let Some(s) = self.streams.remove(&stream_id) else { return };
+                // `retryable`: the server refused it unprocessed (REFUSED_STREAM, or above a
+                // GOAWAY's last stream id, RFC 9113 §8.7); the client's retry policy
+                // decides whether to send it again.
                 s.fail(&Error::Reset { code: error_code, initiator, retryable });
             }
             Event::SendCapacity { stream_id } => self.send_more(stream_id),
+            Event::GoAway { .. } => self.retire(),
             Event::Closed { error } => {
+                self.retire();
                 let error = error.map_or(Error::closed(), Error::Connection);
                 self.fail_all(&error);
                 let linger = self.conn.config().shutdown_timeout;
@@ -521,16 +499,14 @@ impl Driver {
 
     // ----- Sending -----
 
-    fn open(&mut self, mut pending: Pending) {
+    fn open(&mut self, pending: Pending) {
         let Side::Client { queued } = &mut self.side else { return };
         if !self.conn.can_open_stream() && !self.conn.is_going_away() {
             // The peer's SETTINGS_MAX_CONCURRENT_STREAMS: wait for StreamsAvailable.
             queued.push_back(pending);
             return;
         }
-        pending.attempt += 1;
-        let replay = pending.replay();
-        let Pending { head, body, reply, .. } = pending;
+        let Pending { head, body, reply } = pending;
         // A whole body has a known length: the core declares it as content-length.
         let opened = match body.known_length() {
             Some(length) => self.conn.send_request_with_length(head, length, body.is_empty()),
@@ -540,11 +516,18 @@ impl Driver {
             Ok(id) => {
                 let s = self.streams.entry(id).or_default();
                 s.reply = Some(reply);
-                s.replay = replay;
                 self.start_body(id, body);
             }
             Err(e) => {
-                let _ = reply.send(Err(Error::User(e)));
+                let error = match e {
+                    // Nothing went out: the connection takes no new stream (RFC 9113 §8.7).
+                    UserError::GoingAway | UserError::Closed | UserError::StreamIdsExhausted => {
+                        self.retire();
+                        Error::NotSent(Box::new(Error::User(e)))
+                    }
+                    e => Error::User(e),
+                };
+                let _ = reply.send(Err(error));
             }
         }
     }
@@ -656,7 +639,8 @@ impl Driver {
         }
         if let Side::Client { queued } = &mut self.side {
             for Pending { body, reply, .. } in queued.drain(..) {
-                let _ = reply.send(Err(error.clone()));
+                // Queued for a stream, never sent.
+                let _ = reply.send(Err(Error::NotSent(Box::new(error.clone()))));
                 if let Some(go) = body.go {
                     let _ = go.send(None);
                 }

@@ -4,6 +4,7 @@
 //! [`get_ref`](std::io::Error::get_ref) is an [`Error`] saying what HTTP/2 reported, so a
 //! caller can tell a stream reset (and whether a retry is safe) from a dead connection.
 
+use h2proto::pool::Verdict;
 use h2proto::{ConnectionError, ErrorCode, Initiator, UserError};
 use std::fmt;
 use std::io;
@@ -30,6 +31,19 @@ pub enum Error {
     User(UserError),
     /// The transport failed or the peer closed it (the transport's error kind).
     Transport(Arc<io::Error>),
+    /// The request never left: its connection ended, or was going away, before its head
+    /// was written. Not processed (RFC 9113 §8.7). The inner error says why.
+    NotSent(Box<Error>),
+    /// The server certainly did not process the request (RFC 9113 §8.7: REFUSED_STREAM,
+    /// above a GOAWAY's last stream id, never sent), yet it was not sent again: `verdict`
+    /// says why (a body read from a reader cannot be replayed, or the retries of
+    /// [`RetryPolicy`](h2proto::pool::RetryPolicy) are spent). Safe to retry.
+    NotRetried {
+        /// The last attempt's error.
+        error: Box<Error>,
+        /// [`Verdict::SafeButNotReplayable`] or [`Verdict::SafeButAttemptsExhausted`].
+        verdict: Verdict,
+    },
 }
 
 impl Error {
@@ -40,6 +54,19 @@ impl Error {
 
     pub(crate) fn closed() -> Error {
         Error::User(UserError::Closed)
+    }
+
+    /// Whether sending the request again cannot make the server process it twice: the
+    /// server certainly did not process it (RFC 9113 §8.7). `false` for a failure after
+    /// the request may have reached the application (a reset with another code, a
+    /// connection lost or timed out with the request in flight): the caller decides.
+    pub fn is_retry_safe(&self) -> bool {
+        match self {
+            Error::Reset { retryable, .. } => *retryable,
+            Error::NotSent(_) => true,
+            Error::NotRetried { verdict, .. } => verdict.is_safe_to_retry(),
+            _ => false,
+        }
     }
 }
 
@@ -53,6 +80,13 @@ impl fmt::Display for Error {
             Error::Connection(e) => e.fmt(f),
             Error::User(e) => e.fmt(f),
             Error::Transport(e) => write!(f, "transport: {e}"),
+            Error::NotSent(e) => write!(f, "request not sent: {e}"),
+            Error::NotRetried { error, verdict: Verdict::SafeButNotReplayable } => {
+                write!(f, "{error} (not processed; the body cannot be replayed: safe to retry)")
+            }
+            Error::NotRetried { error, .. } => {
+                write!(f, "{error} (not processed; retries exhausted: safe to retry)")
+            }
         }
     }
 }
@@ -68,6 +102,9 @@ impl From<Error> for io::Error {
             }
             Error::User(_) => io::ErrorKind::InvalidInput,
             Error::Transport(t) => t.kind(),
+            Error::NotSent(inner) | Error::NotRetried { error: inner, .. } => {
+                io::Error::from((**inner).clone()).kind()
+            }
         };
         io::Error::new(kind, e)
     }

@@ -63,6 +63,10 @@ fn client_request_fails_when_the_server_goes_silent() {
     let error = client.request(Request::get("/").body(()).unwrap()).unwrap_err();
     let conn = connection_error(&error).unwrap_or_else(|| panic!("{error:?}"));
     assert_eq!(conn.reason, "keepalive PING not answered");
+    assert!(conn.is_keepalive_timeout(), "typed: {conn:?}");
+    assert!(error.to_string().contains("keepalive timeout"), "{error}");
+    let typed = error.get_ref().and_then(|e| e.downcast_ref::<Error>()).unwrap();
+    assert!(!typed.is_retry_safe(), "the request was in flight: it may have been processed");
     // The client closed the transport.
     silent.join().unwrap();
 }
@@ -92,9 +96,10 @@ fn client_body_fails_when_the_server_vanishes_mid_stream() {
     let error = body.read_to_vec().unwrap_err();
     let vanished = [io::ErrorKind::UnexpectedEof, io::ErrorKind::ConnectionReset];
     assert!(vanished.contains(&error.kind()), "{error}");
-    // Later requests fail too, at once.
+    // The next request goes to a fresh connection: refused, the server is gone.
     let error = client.request(Request::get("/").body(()).unwrap()).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused, "{error}");
+    assert_eq!(client.connects(), 1);
 }
 
 #[test]

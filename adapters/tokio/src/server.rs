@@ -6,7 +6,9 @@
 //! (for the request body, a database, a timer) continues in a tokio task of its own, so
 //! waiting handlers of one connection run on all cores. Work that computes for long before
 //! its first `.await` belongs in `spawn_blocking` (as in any async code): until then it
-//! holds up its connection. A handler returns
+//! holds up its connection. A waiting handler whose answer nobody wants any more (the
+//! client reset its stream, the connection died or was dropped) is cancelled: its future
+//! is dropped, as hyper does, so its guards and timers end with it. A handler returns
 //! an `http::Response<B>` with any [`http_body::Body`] `B` (streaming, trailers), may send
 //! informational (1xx) responses first through [`Interim`], and may turn a CONNECT stream
 //! into a [`Tunnel`](crate::Tunnel). A body of exact size (`Full`, or any body whose

@@ -43,6 +43,9 @@ pub(super) struct Entry {
     parked: Option<Parked>,
     /// Cancels the body being polled.
     abort: Option<AbortHandle>,
+    /// Server: cancels the handler's task (one that had to wait), dropping its future when
+    /// the stream is reset or the connection ends, as hyper does.
+    handler: Option<tokio::task::AbortHandle>,
     /// Client: the request's key (for `Command::Cancel`) and its place on the connection,
     /// freed when the entry goes.
     key: u64,
@@ -554,10 +557,13 @@ where
             Ok(Err(future)) => {
                 self.handlers_spawned = true;
                 let responder = Responder { id, tx, done: false };
-                tokio::spawn(async move {
+                let task = tokio::spawn(async move {
                     let (head, body) = future.await;
                     responder.respond(head, body);
                 });
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    entry.handler = Some(task.abort_handle());
+                }
             }
             Err(_) => self.handler_gone(id),
         }
@@ -692,6 +698,10 @@ pub(super) fn fail_entry(entry: Entry, error: &Error) -> bool {
     }
     if let Some(abort) = entry.abort {
         abort.abort();
+    }
+    // A handler still waiting answers nobody: its future is dropped.
+    if let Some(handler) = entry.handler {
+        handler.abort();
     }
     affected || (!entry.send_done && entry.responded)
 }

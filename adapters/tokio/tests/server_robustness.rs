@@ -1,0 +1,124 @@
+//! What a production server needs around the handler: handlers cancelled when nobody
+//! waits for their answer any more, accept errors survived, a connection limit, and a
+//! drain deadline for graceful shutdown.
+
+mod support;
+
+use bytes::Bytes;
+use h2proto_tokio::server::Server;
+use h2proto_tokio::{Config, RecvBody};
+use http::{Request, Response};
+use http_body_util::{Empty, Full};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::*;
+use tokio::sync::{mpsc, oneshot};
+
+/// Signals when dropped: the handler's future (which owns it) is gone.
+struct Guard(Option<oneshot::Sender<()>>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// How long a test waits for something that must happen before calling it a failure.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A handler that reports it started, then waits forever holding a [`Guard`]; returns the
+/// handler, the "started" receiver and the "dropped" receiver.
+#[allow(clippy::type_complexity)]
+fn forever_handler() -> (
+    impl Fn(Request<RecvBody>) -> std::pin::Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>
+    + Send
+    + Sync
+    + 'static,
+    mpsc::UnboundedReceiver<()>,
+    oneshot::Receiver<()>,
+) {
+    let (started_tx, started) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped) = oneshot::channel();
+    let dropped_tx = Arc::new(Mutex::new(Some(dropped_tx)));
+    let handler = move |_request: Request<RecvBody>| {
+        let guard = Guard(dropped_tx.lock().unwrap().take());
+        let started_tx = started_tx.clone();
+        Box::pin(async move {
+            let _guard = guard;
+            let _ = started_tx.send(());
+            std::future::pending::<()>().await;
+            Response::new(Full::new(Bytes::new()))
+        }) as std::pin::Pin<Box<dyn Future<Output = _> + Send>>
+    };
+    (handler, started, dropped)
+}
+
+fn get(addr: std::net::SocketAddr) -> Request<Empty<Bytes>> {
+    Request::get(url(addr, "/wait")).body(Empty::new()).unwrap()
+}
+
+#[tokio::test]
+async fn a_handler_whose_stream_the_client_reset_is_dropped() {
+    within(async {
+        let (handler, mut started, dropped) = forever_handler();
+        let addr = serve(Config::default(), handler).await;
+        let (send, _conn) = connect(addr, Config::default()).await;
+        // Dropping the response future resets the stream with CANCEL (RFC 9113 §8.1).
+        let request = tokio::spawn(async move { send.send_request(get(addr)).await });
+        started.recv().await.expect("the handler started");
+        request.abort();
+        tokio::time::timeout(WAIT, dropped)
+            .await
+            .expect("the handler's future was dropped after RST_STREAM")
+            .unwrap();
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_handler_whose_connection_died_is_dropped() {
+    within(async {
+        let (handler, mut started, dropped) = forever_handler();
+        let addr = serve(Config::default(), handler).await;
+        let (send, conn) = connect(addr, Config::default()).await;
+        let _request = tokio::spawn(async move { send.send_request(get(addr)).await });
+        started.recv().await.expect("the handler started");
+        // The client's connection task ends: its socket closes under the server.
+        conn.abort();
+        tokio::time::timeout(WAIT, dropped)
+            .await
+            .expect("the handler's future was dropped after the connection closed")
+            .unwrap();
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_handler_whose_server_connection_was_dropped_is_dropped() {
+    within(async {
+        let (handler, mut started, dropped) = forever_handler();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let connection = Server::new(Config::default()).handshake(tcp, handler);
+            // The application stops polling the connection and drops it.
+            tokio::select! {
+                _ = connection => {}
+                _ = stop => {}
+            }
+        });
+        let (send, _conn) = connect(addr, Config::default()).await;
+        let _request = tokio::spawn(async move { send.send_request(get(addr)).await });
+        started.recv().await.expect("the handler started");
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(WAIT, dropped)
+            .await
+            .expect("the handler's future was dropped with its connection")
+            .unwrap();
+    })
+    .await
+}

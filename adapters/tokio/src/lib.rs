@@ -70,6 +70,7 @@ pub mod server;
 mod slots;
 #[cfg(feature = "rustls")]
 pub mod tls;
+mod trace;
 mod tunnel;
 
 pub use body::{RecvBody, TunnelBody};

@@ -42,6 +42,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedSender;
@@ -177,7 +178,11 @@ impl Server {
         Connection { driver, tx }
     }
 
-    /// Accepts connections until an accept error that is not about one connection.
+    /// Accepts connections until the listener fails for good. An accept error about one
+    /// connection is skipped; a shortage (EMFILE: out of file descriptors, ENOBUFS, ENOMEM)
+    /// pauses accepting for 10 ms, doubling up to 1 s while it lasts (with a `tracing`
+    /// warning when that feature is on), as hyper, axum and Go's net/http do; only an error
+    /// that says the listener is unusable (EINVAL) ends `serve`.
     pub async fn serve<H: Handler>(&self, listener: TcpListener, handler: H) -> io::Result<()> {
         self.serve_with_shutdown(listener, handler, std::future::pending()).await
     }
@@ -257,6 +262,13 @@ pub async fn serve_tls<H: Handler>(
     Server::default().serve_tls_with_shutdown(listener, tls, handler, std::future::pending()).await
 }
 
+/// The first pause after an accept error that is not about one connection (EMFILE and the
+/// like); it doubles with each error in a row up to [`ACCEPT_BACKOFF_MAX`] and starts over
+/// after a connection is accepted, as hyper, axum and Go's net/http do.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between accepts while errors persist.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 async fn accept_loop<F, Fut, I, S>(listener: TcpListener, accept: F, signal: S) -> io::Result<()>
 where
     F: Fn(TcpStream) -> Fut,
@@ -266,16 +278,38 @@ where
 {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = JoinSet::new();
+    // Accept errors in a row: the pause before the next accept, and when it ends.
+    let mut backoff: Option<Duration> = None;
+    let mut paused_until: Option<tokio::time::Instant> = None;
     tokio::pin!(signal);
     let result = loop {
+        let next = async {
+            if let Some(until) = paused_until {
+                tokio::time::sleep_until(until).await;
+            }
+            listener.accept().await
+        };
         tokio::select! {
             () = &mut signal => break Ok(()),
-            accepted = listener.accept() => {
+            accepted = next => {
+                paused_until = None;
                 let tcp = match accepted {
                     Ok((tcp, _)) => tcp,
                     Err(e) if is_connection_error(&e) => continue,
-                    Err(e) => break Err(e),
+                    Err(e) if is_listener_error(&e) => break Err(e),
+                    Err(e) => {
+                        // Out of descriptors or memory: the connection waits in the
+                        // backlog while others close.
+                        let pause = backoff.map_or(ACCEPT_BACKOFF_MIN, |d| {
+                            (d * 2).min(ACCEPT_BACKOFF_MAX)
+                        });
+                        backoff = Some(pause);
+                        paused_until = Some(tokio::time::Instant::now() + pause);
+                        crate::trace::accept_error(&e, pause);
+                        continue;
+                    }
                 };
+                backoff = None;
                 let _ = tcp.set_nodelay(true);
                 let connect = accept(tcp);
                 let mut stop = stop_rx.clone();
@@ -298,7 +332,7 @@ where
     result
 }
 
-/// Accept errors that concern one connection only.
+/// Accept errors that concern one connection only: the next accept is tried at once.
 fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -306,6 +340,13 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+/// Accept errors that say the listener itself is unusable (EINVAL: it is not listening);
+/// they end `serve`. Every other error (EMFILE, ENFILE, ENOBUFS, ENOMEM, ...) is a shortage
+/// that passes: `serve` pauses and tries again.
+fn is_listener_error(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidInput
 }
 
 /// One server connection. A future: poll it (spawn or await) to serve the connection; it

@@ -122,3 +122,67 @@ async fn a_handler_whose_server_connection_was_dropped_is_dropped() {
     })
     .await
 }
+
+/// Set in the child process that runs the EMFILE test (its file limit is lowered).
+const EMFILE_CHILD: &str = "H2PROTO_TOKIO_EMFILE_CHILD";
+
+#[test]
+fn accept_running_out_of_file_descriptors_does_not_end_serve() {
+    // The file limit is the process's: the test runs in a child of its own, so the other
+    // tests of this binary keep theirs.
+    if std::env::var_os(EMFILE_CHILD).is_some() {
+        return emfile_child();
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "accept_running_out_of_file_descriptors_does_not_end_serve"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(EMFILE_CHILD, "1")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{log}");
+    assert!(log.contains("1 passed"), "the child ran the test:\n{log}");
+}
+
+/// Exhausts the descriptors while a connection waits to be accepted: `accept` fails with
+/// EMFILE; once descriptors are free again the same `serve` accepts and answers it.
+fn emfile_child() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(within(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler = |_request: Request<RecvBody>| async {
+            Response::new(Full::new(Bytes::from_static(b"ok")))
+        };
+        let server = tokio::spawn(async move { Server::default().serve(listener, handler).await });
+
+        let mut limit = getrlimit(Resource::Nofile);
+        limit.current = Some(limit.current.map_or(256, |n| n.min(256)));
+        setrlimit(Resource::Nofile, limit).unwrap();
+        let mut fillers = Vec::new();
+        loop {
+            match std::fs::File::open("/dev/null") {
+                Ok(file) => fillers.push(file),
+                Err(e) => {
+                    assert_eq!(e.raw_os_error(), Some(rustix::io::Errno::MFILE.raw_os_error()));
+                    break;
+                }
+            }
+        }
+        // One descriptor for the client's socket; none is left for the server's accept.
+        fillers.pop();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // The listener is readable now; let the server try (and fail) to accept.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!server.is_finished(), "serve ended on EMFILE: {:?}", server.await);
+        drop(fillers);
+
+        let (send, conn) = h2proto_tokio::client::handshake(tcp);
+        tokio::spawn(conn);
+        let response = send.send_request(get(addr)).await.expect("served after EMFILE");
+        assert_eq!(response.status(), 200);
+        assert!(!server.is_finished());
+    }));
+}

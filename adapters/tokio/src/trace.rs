@@ -1,0 +1,14 @@
+//! Diagnostics: `tracing` spans and events behind the `tracing` feature. Every function
+//! here is empty without the feature, so call sites cost nothing then and need no `cfg`.
+
+use std::io;
+use std::time::Duration;
+
+/// `accept` failed with a shortage; the server pauses for `pause`.
+#[inline]
+pub(crate) fn accept_error(error: &io::Error, pause: Duration) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(%error, pause_ms = pause.as_millis() as u64, "accept failed; pausing");
+    #[cfg(not(feature = "tracing"))]
+    let _ = (error, pause);
+}

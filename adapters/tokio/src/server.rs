@@ -147,17 +147,50 @@ impl Interim {
     }
 }
 
-/// Builds server connections with a [`Config`].
-#[derive(Clone, Debug, Default)]
+/// How long a graceful shutdown waits for connections to finish by default.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds server connections with a [`Config`], and serves listeners with a connection
+/// limit and a drain deadline.
+#[derive(Clone, Debug)]
 pub struct Server {
     config: Config,
+    max_connections: Option<usize>,
+    drain_timeout: Option<Duration>,
+}
+
+impl Default for Server {
+    fn default() -> Server {
+        Server::new(Config::default())
+    }
 }
 
 impl Server {
     /// A server with this configuration (e.g. `enable_connect_protocol` for WebSockets,
-    /// `keepalive_interval`, windows).
+    /// `keepalive_interval`, windows), no connection limit and a drain deadline of
+    /// [`DEFAULT_DRAIN_TIMEOUT`].
     pub fn new(config: Config) -> Server {
-        Server { config }
+        Server { config, max_connections: None, drain_timeout: Some(DEFAULT_DRAIN_TIMEOUT) }
+    }
+
+    /// Serves at most `limit` connections at a time (at least one); TLS handshakes in
+    /// progress count. At the limit the server stops accepting, as nginx does at
+    /// `worker_connections` and Go's `netutil.LimitListener`: further connections wait in
+    /// the kernel's accept backlog (see `listen(2)`; past it, new connections are refused
+    /// or their SYNs dropped by the kernel) and are accepted as soon as one closes.
+    pub fn max_connections(mut self, limit: usize) -> Server {
+        self.max_connections = Some(limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
+        self
+    }
+
+    /// How long a graceful shutdown of `serve_with_shutdown` waits for connections to
+    /// finish (default [`DEFAULT_DRAIN_TIMEOUT`]; `None` waits as long as they take). Past
+    /// it, the connections left are closed at once: their sockets close, their handlers
+    /// are cancelled and their streams fail, so an endless response (an event stream, a
+    /// client that stopped reading) cannot hold the shutdown forever.
+    pub fn drain_timeout(mut self, timeout: Option<Duration>) -> Server {
+        self.drain_timeout = timeout;
+        self
     }
 
     /// Serves one connection over any transport. The returned future drives it to its end;
@@ -188,7 +221,8 @@ impl Server {
     }
 
     /// Accepts connections until `signal` completes, then shuts every connection down
-    /// gracefully (GOAWAY; requests in flight finish) and returns once all have closed.
+    /// gracefully (GOAWAY; requests in flight finish) and returns once all have closed, or
+    /// once the [drain deadline](Self::drain_timeout) has passed and it closed the rest.
     pub async fn serve_with_shutdown<H, S>(
         &self,
         listener: TcpListener,
@@ -208,7 +242,7 @@ impl Server {
             let spawn = spawn.clone();
             async move { Some(server.handshake_with(tcp, spawn)) }
         };
-        accept_loop(listener, accept, signal).await
+        self.accept_loop(listener, accept, signal).await
     }
 
     /// Like [`serve_with_shutdown`](Self::serve_with_shutdown) over TLS: each connection
@@ -243,7 +277,94 @@ impl Server {
                 Some(server.handshake_with(tls, spawn))
             }
         };
-        accept_loop(listener, accept, signal).await
+        self.accept_loop(listener, accept, signal).await
+    }
+
+    /// Accepts connections (at most `max_connections` at a time), each served in a task of
+    /// its own, until `signal`; then drains them within the drain deadline.
+    async fn accept_loop<F, Fut, I, S>(
+        &self,
+        listener: TcpListener,
+        accept: F,
+        signal: S,
+    ) -> io::Result<()>
+    where
+        F: Fn(TcpStream) -> Fut,
+        Fut: Future<Output = Option<Connection<I>>> + Send + 'static,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: Future<Output = ()>,
+    {
+        let limit = self.max_connections.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = JoinSet::new();
+        // Accept errors in a row: the pause before the next accept, and when it ends.
+        let mut backoff: Option<Duration> = None;
+        let mut paused_until: Option<tokio::time::Instant> = None;
+        tokio::pin!(signal);
+        let result = loop {
+            let next = async {
+                // A place for the connection first: at the limit, it waits in the backlog.
+                let permit = match &limit {
+                    Some(limit) => Some(limit.clone().acquire_owned().await.expect("never closed")),
+                    None => None,
+                };
+                if let Some(until) = paused_until {
+                    tokio::time::sleep_until(until).await;
+                }
+                (listener.accept().await, permit)
+            };
+            tokio::select! {
+                () = &mut signal => break Ok(()),
+                (accepted, permit) = next => {
+                    paused_until = None;
+                    let tcp = match accepted {
+                        Ok((tcp, _)) => tcp,
+                        Err(e) if is_connection_error(&e) => continue,
+                        Err(e) if is_listener_error(&e) => break Err(e),
+                        Err(e) => {
+                            // Out of descriptors or memory: the connection waits in the
+                            // backlog while others close.
+                            let pause = backoff.map_or(ACCEPT_BACKOFF_MIN, |d| {
+                                (d * 2).min(ACCEPT_BACKOFF_MAX)
+                            });
+                            backoff = Some(pause);
+                            paused_until = Some(tokio::time::Instant::now() + pause);
+                            crate::trace::accept_error(&e, pause);
+                            continue;
+                        }
+                    };
+                    backoff = None;
+                    let _ = tcp.set_nodelay(true);
+                    let connect = accept(tcp);
+                    let mut stop = stop_rx.clone();
+                    tasks.spawn(async move {
+                        let _permit = permit;
+                        let Some(mut conn) = connect.await else { return };
+                        tokio::select! {
+                            _ = &mut conn => return,
+                            _ = stop.wait_for(|stop| *stop) => {}
+                        }
+                        conn.graceful_shutdown();
+                        let _ = conn.await;
+                    });
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        };
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        match self.drain_timeout {
+            None => drain.await,
+            Some(deadline) => {
+                if tokio::time::timeout(deadline, drain).await.is_err() {
+                    crate::trace::drain_deadline(tasks.len());
+                    // Dropping a connection closes its socket and cancels its handlers.
+                    tasks.shutdown().await;
+                }
+            }
+        }
+        result
     }
 }
 
@@ -268,69 +389,6 @@ pub async fn serve_tls<H: Handler>(
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// The longest pause between accepts while errors persist.
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
-
-async fn accept_loop<F, Fut, I, S>(listener: TcpListener, accept: F, signal: S) -> io::Result<()>
-where
-    F: Fn(TcpStream) -> Fut,
-    Fut: Future<Output = Option<Connection<I>>> + Send + 'static,
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: Future<Output = ()>,
-{
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut tasks = JoinSet::new();
-    // Accept errors in a row: the pause before the next accept, and when it ends.
-    let mut backoff: Option<Duration> = None;
-    let mut paused_until: Option<tokio::time::Instant> = None;
-    tokio::pin!(signal);
-    let result = loop {
-        let next = async {
-            if let Some(until) = paused_until {
-                tokio::time::sleep_until(until).await;
-            }
-            listener.accept().await
-        };
-        tokio::select! {
-            () = &mut signal => break Ok(()),
-            accepted = next => {
-                paused_until = None;
-                let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) if is_connection_error(&e) => continue,
-                    Err(e) if is_listener_error(&e) => break Err(e),
-                    Err(e) => {
-                        // Out of descriptors or memory: the connection waits in the
-                        // backlog while others close.
-                        let pause = backoff.map_or(ACCEPT_BACKOFF_MIN, |d| {
-                            (d * 2).min(ACCEPT_BACKOFF_MAX)
-                        });
-                        backoff = Some(pause);
-                        paused_until = Some(tokio::time::Instant::now() + pause);
-                        crate::trace::accept_error(&e, pause);
-                        continue;
-                    }
-                };
-                backoff = None;
-                let _ = tcp.set_nodelay(true);
-                let connect = accept(tcp);
-                let mut stop = stop_rx.clone();
-                tasks.spawn(async move {
-                    let Some(mut conn) = connect.await else { return };
-                    tokio::select! {
-                        _ = &mut conn => return,
-                        _ = stop.wait_for(|stop| *stop) => {}
-                    }
-                    conn.graceful_shutdown();
-                    let _ = conn.await;
-                });
-            }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    };
-    drop(listener);
-    let _ = stop_tx.send(true);
-    while tasks.join_next().await.is_some() {}
-    result
-}
 
 /// Accept errors that concern one connection only: the next accept is tried at once.
 fn is_connection_error(e: &io::Error) -> bool {

@@ -12,3 +12,12 @@ pub(crate) fn accept_error(error: &io::Error, pause: Duration) {
     #[cfg(not(feature = "tracing"))]
     let _ = (error, pause);
 }
+
+/// The drain deadline of a graceful shutdown passed with `left` connections still open.
+#[inline]
+pub(crate) fn drain_deadline(left: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(connections = left, "drain deadline passed; closing the connections left");
+    #[cfg(not(feature = "tracing"))]
+    let _ = left;
+}

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use h2proto_tokio::server::Server;
 use h2proto_tokio::{Config, RecvBody};
 use http::{Request, Response};
-use http_body_util::{Empty, Full};
+use http_body_util::{BodyExt, Empty, Full};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::*;
@@ -185,4 +185,64 @@ fn emfile_child() {
         assert_eq!(response.status(), 200);
         assert!(!server.is_finished());
     }));
+}
+
+#[tokio::test]
+async fn at_the_connection_limit_a_new_connection_waits_until_one_closes() {
+    within(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler = |_request: Request<RecvBody>| async {
+            Response::new(Full::new(Bytes::from_static(b"ok")))
+        };
+        let server = Server::default().max_connections(1);
+        tokio::spawn(async move { server.serve(listener, handler).await });
+
+        let (first, first_conn) = connect(addr, Config::default()).await;
+        assert_eq!(first.send_request(get(addr)).await.unwrap().status(), 200);
+        // The second connection is made (the kernel's backlog holds it) but not served.
+        let (second, _second_conn) = connect(addr, Config::default()).await;
+        let waiting = tokio::spawn(async move { second.send_request(get(addr)).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "a second connection was served beyond the limit");
+        // The first closes; the second takes its place.
+        drop(first);
+        first_conn.abort();
+        let response = tokio::time::timeout(WAIT, waiting).await.expect("served").unwrap();
+        assert_eq!(response.unwrap().status(), 200);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_endless_response_cannot_hold_graceful_shutdown_past_the_drain_deadline() {
+    within(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // An event stream that never ends.
+        let handler = |_request: Request<RecvBody>| async {
+            Response::new(CountingBody::new(usize::MAX, 1024).0)
+        };
+        let (stop_tx, stop) = oneshot::channel::<()>();
+        let server = Server::default().drain_timeout(Some(Duration::from_millis(200)));
+        let serving = tokio::spawn(async move {
+            server.serve_with_shutdown(listener, handler, async { stop.await.unwrap() }).await
+        });
+        let (send, _conn) = connect(addr, Config::default()).await;
+        let mut body = send.send_request(get(addr)).await.unwrap().into_body();
+        body.frame().await.unwrap().unwrap();
+
+        stop_tx.send(()).unwrap();
+        let served = tokio::time::timeout(WAIT, serving).await.expect("serve returned");
+        served.unwrap().unwrap();
+        // The stream was cut, not ended: the client sees an error.
+        let end = loop {
+            match body.frame().await {
+                Some(Ok(_)) => continue,
+                other => break other,
+            }
+        };
+        assert!(matches!(end, Some(Err(_))), "the endless body ended with {end:?}");
+    })
+    .await
 }

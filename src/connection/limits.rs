@@ -83,6 +83,9 @@ pub struct Stats {
     pub settings_received: u64,
     /// Frames that carried nothing (empty DATA or CONTINUATION, updates for closed streams).
     pub empty_frames_received: u64,
+    /// Connection-specific fields left out of messages we sent
+    /// ([`Config::strip_connection_fields`](crate::Config::strip_connection_fields)).
+    pub connection_fields_stripped: u64,
     /// Protocol glitches counted against [`Config::glitch_rate`](crate::Config::glitch_rate).
     pub glitches: u64,
 }

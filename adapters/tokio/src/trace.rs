@@ -21,3 +21,27 @@ pub(crate) fn drain_deadline(left: usize) {
     #[cfg(not(feature = "tracing"))]
     let _ = left;
 }
+
+/// The core left `count` connection-specific fields out of a message sent on stream `id`
+/// (RFC 9113 §8.2.2), as hyper does.
+#[cfg(feature = "tracing")]
+#[inline]
+pub(crate) fn fields_stripped(id: h2proto::StreamId, what: &'static str, count: u64) {
+    if count > 0 {
+        tracing::warn!(
+            stream = id.0,
+            count,
+            "connection-specific fields (connection, keep-alive, proxy-connection, \
+             transfer-encoding, upgrade, te) removed from a {what}: HTTP/2 forbids them"
+        );
+    }
+}
+
+/// A message the application gave could not be sent; its stream is reset.
+#[inline]
+pub(crate) fn invalid_message(id: h2proto::StreamId, what: &'static str, why: &'static str) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(stream = id.0, reason = why, "invalid {what}: stream reset with INTERNAL_ERROR");
+    #[cfg(not(feature = "tracing"))]
+    let _ = (id, what, why);
+}

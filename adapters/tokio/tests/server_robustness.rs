@@ -246,3 +246,54 @@ async fn an_endless_response_cannot_hold_graceful_shutdown_past_the_drain_deadli
     })
     .await
 }
+
+/// The fields of an HTTP/1.1 message that HTTP/2 forbids (RFC 9113 §8.2.2).
+const HTTP1_FIELDS: [(&str, &str); 5] = [
+    ("connection", "keep-alive"),
+    ("keep-alive", "timeout=5"),
+    ("proxy-connection", "keep-alive"),
+    ("transfer-encoding", "chunked"),
+    ("upgrade", "websocket"),
+];
+
+#[tokio::test]
+async fn a_proxied_http1_response_goes_out_without_its_connection_specific_fields() {
+    within(async {
+        let (seen_tx, mut seen) = mpsc::unbounded_channel();
+        let handler = move |request: Request<RecvBody>| {
+            let _ = seen_tx.send(request.headers().clone());
+            async {
+                // What a proxy forwards from an HTTP/1.1 origin.
+                let mut response =
+                    Response::builder().header("x-origin", "h1").header("te", "gzip");
+                for (name, value) in HTTP1_FIELDS {
+                    response = response.header(name, value);
+                }
+                response.body(Full::new(Bytes::from_static(b"proxied"))).unwrap()
+            }
+        };
+        let addr = serve(Config::default(), handler).await;
+        let (send, _conn) = connect(addr, Config::default()).await;
+        // The client forwards an HTTP/1.1 request the same way.
+        let mut request = Request::get(url(addr, "/")).header("x-client", "1");
+        for (name, value) in HTTP1_FIELDS {
+            request = request.header(name, value);
+        }
+        let response = send.send_request(request.body(Empty::<Bytes>::new()).unwrap()).await;
+        let response = response.expect("the response was sent, not reset");
+        assert_eq!(response.status(), 200);
+        let headers = response.headers().clone();
+        assert_eq!(headers["x-origin"], "h1");
+        for (name, _) in HTTP1_FIELDS.iter().chain(&[("te", "")]) {
+            assert!(!headers.contains_key(*name), "{name} reached the client: {headers:?}");
+        }
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "proxied");
+        let request_headers = seen.recv().await.unwrap();
+        assert_eq!(request_headers["x-client"], "1");
+        for (name, _) in HTTP1_FIELDS {
+            assert!(!request_headers.contains_key(name), "{name} reached the server");
+        }
+    })
+    .await
+}

@@ -8,6 +8,7 @@ use super::{
 use crate::body::{BoxBody, RecvBody, RecvShared};
 use crate::error::{BoxError, Error, ErrorKind};
 use crate::slots::Slot;
+use crate::trace;
 use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
@@ -249,10 +250,20 @@ where
         let Open { head, body, respond, informational, key, slot } = open;
         // A body of exact size (or none) has a known length: the core declares it as
         // content-length, as hyper does from an exact size hint.
+        #[cfg(feature = "tracing")]
+        let stripped = self.conn.stats().connection_fields_stripped;
         let opened = match body.as_ref().map_or(Some(0), |b| b.size_hint().exact()) {
             Some(length) => self.conn.send_request_with_length(head, length, body.is_none()),
             None => self.conn.send_request(head, body.is_none()),
         };
+        #[cfg(feature = "tracing")]
+        if let Ok(id) = opened {
+            trace::fields_stripped(
+                id,
+                "request",
+                self.conn.stats().connection_fields_stripped - stripped,
+            );
+        }
         match opened {
             Ok(id) => {
                 let entry = Entry {
@@ -291,12 +302,20 @@ where
     ) {
         let Some(entry) = self.entries.get_mut(&id) else { return }; // reset meanwhile
         entry.responded = true;
+        #[cfg(feature = "tracing")]
+        let stripped = self.conn.stats().connection_fields_stripped;
         // A body of exact size (or none) has a known length: the core declares it as
         // content-length.
         let sent = match body.as_ref().map_or(Some(0), |b| b.size_hint().exact()) {
             Some(length) => self.conn.send_response_with_length(id, head, length, body.is_none()),
             None => self.conn.send_response(id, head, body.is_none()),
         };
+        #[cfg(feature = "tracing")]
+        trace::fields_stripped(
+            id,
+            "response",
+            self.conn.stats().connection_fields_stripped - stripped,
+        );
         match sent {
             Ok(()) => match body {
                 Some(body) => self.send_body(id, body, cx),
@@ -305,7 +324,8 @@ where
                     self.maybe_remove(id);
                 }
             },
-            Err(UserError::InvalidMessage(_)) => {
+            Err(UserError::InvalidMessage(why)) => {
+                trace::invalid_message(id, "response", why);
                 let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
             }
             Err(_) => {}
@@ -372,9 +392,19 @@ where
             }
             Pumped::End => self.offer(id, Bytes::new(), true, None),
             Pumped::Trailers(trailers) => {
-                match self.conn.send_trailers(id, trailers) {
+                #[cfg(feature = "tracing")]
+                let stripped = self.conn.stats().connection_fields_stripped;
+                let sent = self.conn.send_trailers(id, trailers);
+                #[cfg(feature = "tracing")]
+                trace::fields_stripped(
+                    id,
+                    "trailers",
+                    self.conn.stats().connection_fields_stripped - stripped,
+                );
+                match sent {
                     Ok(()) => self.sent_end(id),
-                    Err(UserError::InvalidMessage(_)) => {
+                    Err(UserError::InvalidMessage(why)) => {
+                        trace::invalid_message(id, "trailers", why);
                         let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
                     }
                     Err(_) => {}

@@ -77,6 +77,8 @@ pub struct Stats {
     /// connection's, ran out with DATA queued. Counted once per stall (when it begins), not
     /// per `transmit` call while it lasts.
     pub flow_control_stalls: u64,
+    /// GOAWAY frames sent (a graceful shutdown sends two).
+    pub goaways_sent: u64,
     /// PING frames received (not ACKs).
     pub pings_received: u64,
     /// SETTINGS frames received (not ACKs).

@@ -57,6 +57,12 @@
 //! - [`Tunnel`]: a CONNECT / extended CONNECT (RFC 8441) stream as `AsyncRead +
 //!   AsyncWrite`, e.g. for WebSockets over HTTP/2.
 //! - `tls` (feature `rustls`): ALPN `h2` configurations, `serve_tls`, `tls::connect`.
+//! - Feature `tracing`: a span per connection (`h2 connection`: `role`, `peer`) and per
+//!   request handler (`h2 stream`: `id`, `method`, `path`), events (at debug level) for
+//!   GOAWAY sent and received, RST_STREAM sent and received with their codes, flow-control
+//!   stalls and streams reset for protocol errors, and warnings for connection errors,
+//!   accept errors, the drain deadline and connection-specific fields left out of a
+//!   message. Without the feature none of it is compiled.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]

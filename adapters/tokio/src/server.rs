@@ -317,8 +317,8 @@ impl Server {
                 () = &mut signal => break Ok(()),
                 (accepted, permit) = next => {
                     paused_until = None;
-                    let tcp = match accepted {
-                        Ok((tcp, _)) => tcp,
+                    let (tcp, _peer) = match accepted {
+                        Ok(accepted) => accepted,
                         Err(e) if is_connection_error(&e) => continue,
                         Err(e) if is_listener_error(&e) => break Err(e),
                         Err(e) => {
@@ -340,6 +340,8 @@ impl Server {
                     tasks.spawn(async move {
                         let _permit = permit;
                         let Some(mut conn) = connect.await else { return };
+                        #[cfg(feature = "tracing")]
+                        conn.driver.trace.peer(_peer);
                         tokio::select! {
                             _ = &mut conn => return,
                             _ = stop.wait_for(|stop| *stop) => {}

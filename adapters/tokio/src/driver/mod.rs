@@ -232,6 +232,9 @@ pub(crate) struct Driver<I> {
     /// come back through the command channel; writing before they had a chance to run sends
     /// them in a trickle of small writes instead of one.
     handlers_spawned: bool,
+    /// The connection's span and the core's counters last reported.
+    #[cfg(feature = "tracing")]
+    pub(crate) trace: crate::trace::ConnTrace,
 }
 
 impl<I> Driver<I>
@@ -282,6 +285,11 @@ where
     ) -> Self {
         conn.handle_timeout(tokio::time::Instant::now().into_std());
         let vectored = io.is_write_vectored();
+        #[cfg(feature = "tracing")]
+        let trace = crate::trace::ConnTrace::new(match role {
+            RoleState::Client { .. } => "client",
+            RoleState::Server { .. } => "server",
+        });
         Driver {
             io,
             conn,
@@ -305,6 +313,8 @@ where
             shutting_down: false,
             handlers_spawned: false,
             result: None,
+            #[cfg(feature = "tracing")]
+            trace,
         }
     }
 
@@ -319,6 +329,8 @@ where
     /// further up this thread's stack holds it already (a handler driving another
     /// connection in place): then it goes without.
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        #[cfg(feature = "tracing")]
+        let _span = self.trace.span.clone().entered();
         HEADER_POOL.with(|pool| match pool.try_borrow_mut() {
             Ok(mut pool) => {
                 std::mem::swap(self.conn.header_pool(), &mut pool);
@@ -360,6 +372,8 @@ where
             }
             // Writing frames queued DATA, which can free send capacity.
             progress |= self.drain_events(cx);
+            #[cfg(feature = "tracing")]
+            self.trace.after_turn(&self.conn);
             // req 9113-5.4.1-2
             if self.conn.is_closed() && self.staging.is_empty() && !self.needs_flush {
                 self.shutting_down = true;
@@ -437,8 +451,9 @@ where
                 n > 0
             }
             Ok(_) => true,
-            Err(_) => {
+            Err(e) => {
                 // A connection error: the GOAWAY is queued and `Event::Closed` follows.
+                crate::trace::protocol_error(&e);
                 self.read_closed = true;
                 true
             }

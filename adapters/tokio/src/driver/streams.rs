@@ -503,6 +503,7 @@ where
                 self.move_data(stream_id);
             }
             Event::Reset { stream_id, error_code, initiator, retryable } => {
+                trace::reset(stream_id, error_code, initiator);
                 if let Some(entry) = self.entries.remove(&stream_id) {
                     fail_entry(entry, &Error::reset(error_code, initiator, retryable));
                 }
@@ -516,7 +517,8 @@ where
                 }
                 self.open_pending();
             }
-            Event::GoAway { .. } => {
+            Event::GoAway { last_stream_id, error_code, debug_data } => {
+                trace::goaway_received(last_stream_id, error_code, &debug_data);
                 // No new stream will be opened: handles stop handing out places, and what
                 // waits fails as not sent.
                 if let RoleState::Client { slots, .. } = &self.role {
@@ -525,6 +527,7 @@ where
                 self.open_pending();
             }
             Event::Closed { error } => {
+                trace::closed(error.as_ref());
                 let error = match error {
                     Some(e) => Error::from(e),
                     None => Error::new(ErrorKind::Closed),
@@ -565,11 +568,15 @@ where
             RecvBody::new(id, shared, tx.clone())
         };
         self.entries.insert(id, entry);
+        #[cfg(feature = "tracing")]
+        let span = self.trace.stream(id, &request);
         let (parts, ()) = request.into_parts();
         let mut request = Request::from_parts(parts, body);
         request.extensions_mut().insert(crate::server::Interim::new(id, tx.clone()));
         // A panic in the handler resets its stream only, as it would in a task of its own.
         let polled = catch_unwind(AssertUnwindSafe(|| {
+            #[cfg(feature = "tracing")]
+            let _span = span.enter();
             let mut future = serve(request);
             match future.as_mut().poll(cx) {
                 Poll::Ready(answer) => Ok(answer),
@@ -587,10 +594,13 @@ where
             Ok(Err(future)) => {
                 self.handlers_spawned = true;
                 let responder = Responder { id, tx, done: false };
-                let task = tokio::spawn(async move {
+                let task = async move {
                     let (head, body) = future.await;
                     responder.respond(head, body);
-                });
+                };
+                #[cfg(feature = "tracing")]
+                let task = tracing::Instrument::instrument(task, span);
+                let task = tokio::spawn(task);
                 if let Some(entry) = self.entries.get_mut(&id) {
                     entry.handler = Some(task.abort_handle());
                 }

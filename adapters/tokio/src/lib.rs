@@ -74,6 +74,7 @@ mod error;
 pub mod pool;
 pub mod server;
 mod slots;
+mod stats;
 #[cfg(feature = "rustls")]
 pub mod tls;
 mod trace;
@@ -82,4 +83,5 @@ mod tunnel;
 pub use body::{RecvBody, TunnelBody};
 pub use error::{BoxError, Error, ErrorKind};
 pub use h2proto::{Config, ErrorCode, Initiator, Protocol};
+pub use stats::ConnectionStats;
 pub use tunnel::Tunnel;

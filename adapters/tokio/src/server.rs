@@ -30,10 +30,10 @@
 //! # }
 //! ```
 
-use crate::RecvBody;
 use crate::body::boxed;
 use crate::driver::{Command, Driver, HandlerFuture, Serve};
 use crate::error::{BoxError, Error, ErrorKind};
+use crate::{ConnectionStats, RecvBody};
 use h2proto::{Config, StreamId};
 use http::{Request, Response};
 use http_body::Body;
@@ -113,7 +113,8 @@ where
 }
 
 /// Sends informational (1xx) responses before the final one, e.g. `103 Early Hints` or
-/// `100 Continue`. Found in every request's extensions:
+/// `100 Continue`, and leads to the request's [connection](Interim::connection). Found in
+/// every request's extensions:
 ///
 /// ```no_run
 /// # fn f(request: http::Request<h2proto_tokio::RecvBody>) {
@@ -132,6 +133,13 @@ pub struct Interim {
 impl Interim {
     pub(crate) fn new(id: StreamId, tx: UnboundedSender<Command>) -> Interim {
         Interim { id, tx }
+    }
+
+    /// The connection this request came on: its stats, its graceful shutdown. (Reached
+    /// through this extension, which every request has, rather than one of its own: an
+    /// extension more costs every request an allocation.)
+    pub fn connection(&self) -> ConnectionHandle {
+        ConnectionHandle::new(self.tx.clone())
     }
 
     /// Queues an informational response (status 100-199, not 101).
@@ -432,6 +440,16 @@ where
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle { tx: self.tx.clone() }
     }
+
+    /// The connection's counters and windows now (see [`ConnectionStats`]).
+    pub fn stats(&self) -> ConnectionStats {
+        self.driver.stats()
+    }
+
+    /// A handle on this connection for other tasks: snapshots of its stats, shutdown.
+    pub fn handle(&self) -> ConnectionHandle {
+        ConnectionHandle::new(self.tx.clone())
+    }
 }
 
 impl<I> std::fmt::Debug for Connection<I> {
@@ -448,6 +466,44 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().driver.poll_drive(cx)
+    }
+}
+
+/// A handle on a server connection for any task: [stats](ConnectionStats) snapshots and
+/// the graceful shutdown. A handler finds the one of its request's connection through the
+/// request's [`Interim`] extension; the application gets one from
+/// [`Connection::handle`].
+///
+/// ```no_run
+/// # async fn f(request: http::Request<h2proto_tokio::RecvBody>) {
+/// use h2proto_tokio::server::Interim;
+/// if let Some(interim) = request.extensions().get::<Interim>() {
+///     if let Some(stats) = interim.connection().stats().await {
+///         println!("{} frames received", stats.counters.frames_received);
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConnectionHandle {
+    tx: UnboundedSender<Command>,
+}
+
+impl ConnectionHandle {
+    pub(crate) fn new(tx: UnboundedSender<Command>) -> ConnectionHandle {
+        ConnectionHandle { tx }
+    }
+
+    /// A snapshot taken by the connection's task (`None` once the connection has ended).
+    pub async fn stats(&self) -> Option<ConnectionStats> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx.send(Command::Stats(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Begins the graceful shutdown (see [`Connection::graceful_shutdown`]).
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Command::Shutdown);
     }
 }
 

@@ -128,6 +128,8 @@ pub(crate) enum Command {
     Shutdown,
     /// Client: the last `SendRequest` was dropped; close once the streams in flight end.
     HandlesGone,
+    /// A snapshot of the connection's counters and windows.
+    Stats(oneshot::Sender<crate::ConnectionStats>),
 }
 
 /// Client: a request waiting to be opened.
@@ -316,6 +318,11 @@ where
             #[cfg(feature = "tracing")]
             trace,
         }
+    }
+
+    /// The connection's counters and windows now.
+    pub(crate) fn stats(&self) -> crate::ConnectionStats {
+        crate::ConnectionStats::of(&self.conn)
     }
 
     /// Begins a graceful shutdown (RFC 9113 §6.8): the core sends GOAWAY, lets streams in

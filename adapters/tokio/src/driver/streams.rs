@@ -183,6 +183,9 @@ where
                 }
             }
             Command::Shutdown | Command::HandlesGone => self.conn.shutdown(),
+            Command::Stats(tx) => {
+                let _ = tx.send(self.stats());
+            }
         }
     }
 

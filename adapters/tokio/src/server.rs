@@ -501,6 +501,15 @@ impl ConnectionHandle {
         rx.await.ok()
     }
 
+    /// Sends a PING (RFC 9113 §6.7) and returns its round-trip time once the peer answers,
+    /// also kept as [`ConnectionStats::rtt`]. `None` if the connection ends first or cannot
+    /// send it (closing, or too many PINGs unanswered).
+    pub async fn ping(&self) -> Option<Duration> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx.send(Command::Ping(tx)).ok()?;
+        rx.await.ok()
+    }
+
     /// Begins the graceful shutdown (see [`Connection::graceful_shutdown`]).
     pub fn shutdown(&self) {
         let _ = self.tx.send(Command::Shutdown);

@@ -19,11 +19,15 @@ pub struct ConnectionStats {
     pub peer_settings: h2proto::PeerSettings,
     /// GOAWAY was sent or received: no new streams.
     pub going_away: bool,
+    /// The round-trip time of the last PING answered (see
+    /// [`ConnectionHandle::ping`](crate::server::ConnectionHandle::ping)), if any.
+    pub rtt: Option<std::time::Duration>,
 }
 
 impl ConnectionStats {
-    pub(crate) fn of(conn: &h2proto::Connection) -> ConnectionStats {
+    pub(crate) fn of(conn: &h2proto::Connection, rtt: Option<std::time::Duration>) -> Self {
         ConnectionStats {
+            rtt,
             counters: conn.stats().clone(),
             send_window: conn.connection_send_window(),
             active_streams: conn.active_streams(),

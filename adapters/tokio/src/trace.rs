@@ -163,3 +163,12 @@ pub(crate) fn closed(error: Option<&h2proto::ConnectionError>) {
     #[cfg(not(feature = "tracing"))]
     let _ = error;
 }
+
+/// A PING of ours was answered after `rtt`.
+#[inline]
+pub(crate) fn ping_rtt(rtt: Duration) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(rtt_us = rtt.as_micros() as u64, "PING answered");
+    #[cfg(not(feature = "tracing"))]
+    let _ = rtt;
+}

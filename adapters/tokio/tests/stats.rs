@@ -87,3 +87,25 @@ async fn a_server_connection_reports_its_stats_and_send_window() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_ping_from_the_server_reports_its_round_trip_time() {
+    within(async {
+        let handler = |request: Request<RecvBody>| async move {
+            let connection = request.extensions().get::<Interim>().unwrap().connection();
+            assert_eq!(connection.stats().await.unwrap().rtt, None, "no PING answered yet");
+            // RFC 9113 §6.7: the client answers the PING with an ACK.
+            let rtt = connection.ping().await.expect("the client answered");
+            let stats = connection.stats().await.unwrap();
+            assert_eq!(stats.rtt, Some(rtt));
+            assert!(stats.counters.frames_sent >= 2, "SETTINGS and PING: {stats:?}");
+            Response::new(Full::new(Bytes::new()))
+        };
+        let addr = serve(Config::default(), handler).await;
+        let (send, _conn) = connect(addr, Config::default()).await;
+        let request = Request::get(url(addr, "/")).body(Empty::<Bytes>::new()).unwrap();
+        let response = send.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200, "the handler's checks held");
+    })
+    .await
+}

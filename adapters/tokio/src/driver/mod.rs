@@ -41,6 +41,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use streams::{Entry, Pump, fail_entry};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
@@ -130,6 +131,15 @@ pub(crate) enum Command {
     HandlesGone,
     /// A snapshot of the connection's counters and windows.
     Stats(oneshot::Sender<crate::ConnectionStats>),
+    /// Send a PING; the round-trip time comes back when it is answered.
+    Ping(oneshot::Sender<Duration>),
+}
+
+/// A PING of ours waiting for its ACK.
+struct PendingPing {
+    payload: [u8; 8],
+    sent: tokio::time::Instant,
+    answer: oneshot::Sender<Duration>,
 }
 
 /// Client: a request waiting to be opened.
@@ -234,6 +244,11 @@ pub(crate) struct Driver<I> {
     /// come back through the command channel; writing before they had a chance to run sends
     /// them in a trickle of small writes instead of one.
     handlers_spawned: bool,
+    /// PINGs sent for their round-trip time, oldest first (the core bounds how many).
+    pings: VecDeque<PendingPing>,
+    next_ping: u64,
+    /// The round-trip time of the last PING answered.
+    rtt: Option<Duration>,
     /// The connection's span and the core's counters last reported.
     #[cfg(feature = "tracing")]
     pub(crate) trace: crate::trace::ConnTrace,
@@ -315,6 +330,9 @@ where
             shutting_down: false,
             handlers_spawned: false,
             result: None,
+            pings: VecDeque::new(),
+            next_ping: 0,
+            rtt: None,
             #[cfg(feature = "tracing")]
             trace,
         }
@@ -322,7 +340,28 @@ where
 
     /// The connection's counters and windows now.
     pub(crate) fn stats(&self) -> crate::ConnectionStats {
-        crate::ConnectionStats::of(&self.conn)
+        crate::ConnectionStats::of(&self.conn, self.rtt)
+    }
+
+    /// Sends a PING (RFC 9113 §6.7) whose ACK tells the round-trip time. Dropped (the
+    /// caller learns nothing) if the core refuses it: closing, or too many unanswered.
+    pub(crate) fn ping(&mut self, answer: oneshot::Sender<Duration>) {
+        self.next_ping += 1;
+        let payload = self.next_ping.to_be_bytes();
+        if self.conn.ping(payload).is_ok() {
+            let sent = tokio::time::Instant::now();
+            self.pings.push_back(PendingPing { payload, sent, answer });
+        }
+    }
+
+    /// The peer answered one of our PINGs.
+    pub(crate) fn ping_answered(&mut self, payload: [u8; 8]) {
+        let Some(at) = self.pings.iter().position(|p| p.payload == payload) else { return };
+        let ping = self.pings.remove(at).expect("found");
+        let rtt = ping.sent.elapsed();
+        self.rtt = Some(rtt);
+        crate::trace::ping_rtt(rtt);
+        let _ = ping.answer.send(rtt);
     }
 
     /// Begins a graceful shutdown (RFC 9113 §6.8): the core sends GOAWAY, lets streams in

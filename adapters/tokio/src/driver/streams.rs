@@ -186,6 +186,7 @@ where
             Command::Stats(tx) => {
                 let _ = tx.send(self.stats());
             }
+            Command::Ping(tx) => self.ping(tx),
         }
     }
 
@@ -512,6 +513,7 @@ where
                 }
             }
             Event::SendCapacity { stream_id } => self.on_send_capacity(stream_id, cx),
+            Event::PingAck { payload } => self.ping_answered(payload),
             Event::StreamsAvailable => self.open_pending(),
             Event::RemoteSettings { .. } => {
                 self.got_settings = true;

@@ -172,3 +172,24 @@ pub(crate) fn ping_rtt(rtt: Duration) {
     #[cfg(not(feature = "tracing"))]
     let _ = rtt;
 }
+
+/// A handler ended (or panicked) without a response; its stream is reset.
+#[inline]
+pub(crate) fn handler_gone(id: h2proto::StreamId) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(
+        stream = id.0,
+        "handler ended without a response: stream reset with INTERNAL_ERROR"
+    );
+    #[cfg(not(feature = "tracing"))]
+    let _ = id;
+}
+
+/// A body being sent failed; its stream is reset.
+#[inline]
+pub(crate) fn body_error(id: h2proto::StreamId, error: &(dyn std::error::Error + Send + Sync)) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(stream = id.0, %error, "body failed: stream reset with INTERNAL_ERROR");
+    #[cfg(not(feature = "tracing"))]
+    let _ = (id, error);
+}

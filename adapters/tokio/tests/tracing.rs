@@ -208,3 +208,23 @@ async fn connection_specific_fields_left_out_of_a_response_are_warned_about() {
     let warned = find(&events, &["connection-specific fields", "from a response", "count=1"]);
     assert!(warned.iter().any(|e| e.fields.contains("stream=1")), "{warned:?}");
 }
+
+#[tokio::test]
+async fn a_handler_that_panics_is_warned_about_not_reset_silently() {
+    let (_guard, events) = capture();
+    within(async {
+        let handler = |request: Request<RecvBody>| async move {
+            if request.uri().path() == "/panic" {
+                panic!("handler bug");
+            }
+            Response::new(Full::new(Bytes::new()))
+        };
+        let addr = serve(Config::default(), handler).await;
+        let (send, _conn) = connect(addr, Config::default()).await;
+        let request = Request::get(url(addr, "/panic")).body(Empty::<Bytes>::new()).unwrap();
+        assert!(send.send_request(request).await.is_err(), "the stream was reset");
+    })
+    .await;
+    let warned = find(&events, &["handler ended without a response", "stream=1"]);
+    assert!(warned[0].spans[0].contains("role=\"server\""), "{warned:?}");
+}

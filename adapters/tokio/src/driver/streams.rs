@@ -292,6 +292,7 @@ where
     /// Server: the handler ended (or panicked) without responding.
     fn handler_gone(&mut self, id: StreamId) {
         if self.entries.get(&id).is_some_and(|e| !e.responded) {
+            trace::handler_gone(id);
             let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
         }
     }
@@ -416,6 +417,7 @@ where
                 None
             }
             Pumped::Error(e) => {
+                trace::body_error(id, &*e);
                 let error = Error::body(e);
                 if let Some(respond) = self.entries.get_mut(&id).and_then(|e| e.respond.take()) {
                     let _ = respond.send(Err(error));

@@ -71,6 +71,14 @@ pub struct Config {
     /// SETTINGS_ENABLE_CONNECT_PROTOCOL, server side: accept extended CONNECT (RFC 8441,
     /// e.g. WebSockets over HTTP/2). Default false.
     pub enable_connect_protocol: bool,
+    /// Connection-specific fields (`connection`, `keep-alive`, `proxy-connection`,
+    /// `transfer-encoding`, `upgrade`; `te` other than `trailers`) are never sent (RFC 9113
+    /// §8.2.2). When true, those found in a message we send are left out of it and counted
+    /// in [`Stats::connection_fields_stripped`](crate::Stats), so a proxy forwarding an
+    /// HTTP/1.1 message works, as with hyper; when false, sending such a message fails with
+    /// `UserError::InvalidMessage`. Received messages carrying them are malformed either
+    /// way. Default true.
+    pub strip_connection_fields: bool,
 
     // --- Receive-side flow control ---
     /// Release receive capacity automatically when the application reads data (true), or
@@ -290,6 +298,7 @@ impl Default for Config {
             initial_max_send_streams: 100,
             enable_push: false,
             enable_connect_protocol: false,
+            strip_connection_fields: true,
             auto_release_capacity: true,
             window_update_threshold: 64,
             adaptive_window: false,

@@ -1316,11 +1316,24 @@ fn rfc8441_3_enable_connect_protocol_cannot_be_withdrawn() {
 
 // ----- Sending side -----
 
+/// A peer that refuses to send connection-specific fields instead of leaving them out.
+fn strict(mut peer: Peer) -> Peer {
+    peer.handshake();
+    peer
+}
+
+fn strict_config() -> Config {
+    let mut config = Config::default();
+    config.strip_connection_fields = false;
+    config
+}
+
 #[test]
 fn rfc9113_8_2_2_refuses_to_send_connection_specific_fields() {
     // §8.2.2: an endpoint must not generate connection-specific fields (or `te` other than
-    // "trailers"); the command fails and nothing is written.
-    let mut peer = client();
+    // "trailers"); with `strip_connection_fields` off the command fails and nothing is
+    // written.
+    let mut peer = strict(Peer::client_with(strict_config()));
     for (name, value) in [
         ("connection", "close"),
         ("keep-alive", "5"),
@@ -1344,7 +1357,7 @@ fn rfc9113_8_2_2_refuses_to_send_connection_specific_fields() {
     let frames = peer.frames();
     assert!(sent_fields(&mut peer, &frames).contains(&("te".into(), "trailers".into())));
 
-    let mut peer = server();
+    let mut peer = strict(Peer::server_with(strict_config()));
     let headers = peer.request(1, POST, false);
     peer.send(headers);
     peer.events();
@@ -1365,6 +1378,55 @@ fn rfc9113_8_2_2_refuses_to_send_connection_specific_fields() {
     // Only the valid response went out, and its block decodes: HPACK state is intact.
     let frames = peer.frames();
     assert_eq!(sent_fields(&mut peer, &frames), owned(&[(":status", "200")]));
+}
+
+#[test]
+fn rfc9113_8_2_2_leaves_connection_specific_fields_out_by_default() {
+    // §8.2.2: by default a message we send goes out without its connection-specific
+    // fields (a proxy forwarding an HTTP/1.1 message), and they are counted.
+    let forbidden = [
+        ("connection", "close"),
+        ("keep-alive", "5"),
+        ("proxy-connection", "close"),
+        ("transfer-encoding", "chunked"),
+        ("upgrade", "h2c"),
+        ("te", "gzip"),
+    ];
+    let mut peer = client();
+    let mut request = http::Request::get("https://example.com/").header("x-kept", "1");
+    for (name, value) in forbidden {
+        request = request.header(name, value);
+    }
+    peer.conn.send_request(request.body(()).unwrap(), true).unwrap();
+    let frames = peer.frames();
+    let fields = sent_fields(&mut peer, &frames);
+    assert!(fields.contains(&("x-kept".into(), "1".into())), "{fields:?}");
+    for (name, _) in forbidden {
+        assert!(fields.iter().all(|(n, _)| n != name), "{name} left out: {fields:?}");
+    }
+    assert_eq!(peer.conn.stats().connection_fields_stripped, 6);
+
+    let mut peer = server();
+    let headers = peer.request(1, POST, false);
+    peer.send(headers);
+    peer.events();
+    let response = http::Response::builder()
+        .status(200)
+        .header("connection", "keep-alive")
+        .header("keep-alive", "timeout=5")
+        .header("transfer-encoding", "chunked")
+        .body(())
+        .unwrap();
+    peer.conn.send_response(StreamId(1), response, false).unwrap();
+    let frames = peer.frames();
+    assert_eq!(sent_fields(&mut peer, &frames), owned(&[(":status", "200")]));
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("transfer-encoding", "chunked".parse().unwrap());
+    trailers.insert("x-checksum", "abc".parse().unwrap());
+    peer.conn.send_trailers(StreamId(1), trailers).unwrap();
+    let frames = peer.frames();
+    assert_eq!(sent_fields(&mut peer, &frames), owned(&[("x-checksum", "abc")]));
+    assert_eq!(peer.conn.stats().connection_fields_stripped, 4);
 }
 
 // ----- §8.2.2 / RFC 6585: header list size -----

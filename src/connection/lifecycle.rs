@@ -309,6 +309,7 @@ impl Connection {
 
     pub(super) fn send_goaway(&mut self, last: StreamId, code: ErrorCode, debug: Bytes) {
         self.goaway_sent = Some(last);
+        self.stats.goaways_sent += 1;
         self.write_frame(&Frame::GoAway(GoAway {
             last_stream_id: last,
             error_code: code,

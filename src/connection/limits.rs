@@ -77,6 +77,8 @@ pub struct Stats {
     /// connection's, ran out with DATA queued. Counted once per stall (when it begins), not
     /// per `transmit` call while it lasts.
     pub flow_control_stalls: u64,
+    /// GOAWAY frames sent (a graceful shutdown sends two).
+    pub goaways_sent: u64,
     /// PING frames received (not ACKs).
     pub pings_received: u64,
     /// SETTINGS frames received (not ACKs).
@@ -90,8 +92,64 @@ pub struct Stats {
     /// ([`Config::adaptive_window`](crate::Config::adaptive_window)); 0 while it has not
     /// grown.
     pub adaptive_window: u32,
+    /// Connection-specific fields left out of messages we sent
+    /// ([`Config::strip_connection_fields`](crate::Config::strip_connection_fields)).
+    pub connection_fields_stripped: u64,
     /// Protocol glitches counted against [`Config::glitch_rate`](crate::Config::glitch_rate).
     pub glitches: u64,
+}
+
+impl Stats {
+    /// Adds `other`'s counters to these, for totals over many connections (a server's):
+    /// counts are summed, the round-trip time is `other`'s when it has one, the adaptive
+    /// window the larger of the two. Every field is named here, so a counter added to
+    /// `Stats` cannot be left out of the totals unnoticed.
+    pub fn accumulate(&mut self, other: &Stats) {
+        let Stats {
+            frames_received,
+            frames_sent,
+            bytes_received,
+            data_received,
+            data_sent,
+            streams_opened_remote,
+            streams_opened_local,
+            resets_received,
+            resets_received_early,
+            resets_sent_protocol,
+            resets_sent_refused,
+            resets_sent_local,
+            flow_control_stalls,
+            goaways_sent,
+            pings_received,
+            settings_received,
+            empty_frames_received,
+            ping_rtt,
+            adaptive_window,
+            connection_fields_stripped,
+            glitches,
+        } = other;
+        self.frames_received += frames_received;
+        self.frames_sent += frames_sent;
+        self.bytes_received += bytes_received;
+        self.data_received += data_received;
+        self.data_sent += data_sent;
+        self.streams_opened_remote += streams_opened_remote;
+        self.streams_opened_local += streams_opened_local;
+        self.resets_received += resets_received;
+        self.resets_received_early += resets_received_early;
+        self.resets_sent_protocol += resets_sent_protocol;
+        self.resets_sent_refused += resets_sent_refused;
+        self.resets_sent_local += resets_sent_local;
+        self.flow_control_stalls += flow_control_stalls;
+        self.goaways_sent += goaways_sent;
+        self.pings_received += pings_received;
+        self.settings_received += settings_received;
+        self.empty_frames_received += empty_frames_received;
+        self.ping_rtt = ping_rtt.or(self.ping_rtt);
+        self.adaptive_window = self.adaptive_window.max(*adaptive_window);
+        self.connection_fields_stripped += connection_fields_stripped;
+        self.glitches += glitches;
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +174,35 @@ mod tests {
         let mut bucket = TokenBucket::new(RateLimit::new(2, 1000));
         assert!(bucket.take(None) && bucket.take(None));
         assert!(!bucket.take(None));
+    }
+}
+
+#[cfg(test)]
+mod stats_tests {
+    use super::Stats;
+    use std::time::Duration;
+
+    #[test]
+    fn accumulated_stats_sum_counts_keep_the_latest_rtt_and_the_largest_window() {
+        let a =
+            Stats { frames_received: 3, glitches: 1, adaptive_window: 1 << 20, ..Stats::default() };
+        let b = Stats {
+            frames_received: 4,
+            goaways_sent: 1,
+            ping_rtt: Some(Duration::from_millis(7)),
+            adaptive_window: 1 << 16,
+            ..Stats::default()
+        };
+        let mut total = Stats::default();
+        total.accumulate(&a);
+        total.accumulate(&b);
+        assert_eq!((total.frames_received, total.glitches, total.goaways_sent), (7, 1, 1));
+        assert_eq!(
+            (total.ping_rtt, total.adaptive_window),
+            (Some(Duration::from_millis(7)), 1 << 20)
+        );
+        // A connection without a measured round trip leaves the latest one in place.
+        total.accumulate(&Stats::default());
+        assert_eq!(total.ping_rtt, Some(Duration::from_millis(7)));
     }
 }

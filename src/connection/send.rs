@@ -125,11 +125,15 @@ impl Connection {
         // Taken out for the encoding, which borrows the connection's output.
         let origin = self.origin.take();
         let max_list_size = self.peer.max_header_list_size;
+        let mut stripped = 0;
+        let strip = self.strip(&mut stripped);
         let written = self.write_field_block(id, end_stream, |enc, dst| {
-            semantics::encode_request(&request, origin.as_ref(), length, max_list_size, enc, dst)
+            let origin = origin.as_ref();
+            semantics::encode_request(&request, origin, length, max_list_size, strip, enc, dst)
         });
         self.origin = origin;
         written.map_err(UserError::InvalidMessage)?;
+        self.stats.connection_fields_stripped += stripped;
         // req 9113-5.1.1-1, 9113-5.1.1-3
         self.next_local_id += 2;
         let events: &[StreamEvent] = if end_stream {
@@ -218,10 +222,13 @@ impl Connection {
                 || (stream.connect_request && status.is_success()))
         });
         let max_list_size = self.peer.max_header_list_size;
+        let mut stripped = 0;
+        let strip = self.strip(&mut stripped);
         self.write_field_block(id, end_stream, |enc, dst| {
-            semantics::encode_response(&response, length, max_list_size, enc, dst)
+            semantics::encode_response(&response, length, max_list_size, strip, enc, dst)
         })
         .map_err(UserError::InvalidMessage)?;
+        self.stats.connection_fields_stripped += stripped;
         self.header_pool.put(response.into_parts().0.headers);
         if !informational {
             self.store.get_mut(id).expect("checked").head_sent = true;
@@ -275,7 +282,11 @@ impl Connection {
     }
 
     /// Ends the stream with trailers, after all data queued so far.
-    pub fn send_trailers(&mut self, id: StreamId, trailers: HeaderMap) -> Result<(), UserError> {
+    pub fn send_trailers(
+        &mut self,
+        id: StreamId,
+        mut trailers: HeaderMap,
+    ) -> Result<(), UserError> {
         let stream = self.sendable(id)?;
         if !stream.head_sent {
             return Err(UserError::InvalidState(id, "trailers before the message head"));
@@ -284,6 +295,10 @@ impl Connection {
         // req 9113-8.5-2
         if stream.connect_request {
             return Err(UserError::InvalidState(id, "no trailers on a CONNECT stream"));
+        }
+        if self.config.strip_connection_fields {
+            self.stats.connection_fields_stripped +=
+                semantics::strip_connection_specific(&mut trailers);
         }
         semantics::check_trailers(&trailers, self.peer.max_header_list_size)
             .map_err(UserError::InvalidMessage)?;
@@ -398,6 +413,16 @@ impl Connection {
             stream.send_end = SendEnd::Sent;
         }
         self.transition(id, StreamEvent::SendEndStream);
+    }
+
+    /// How connection-specific fields in a head we send are treated (§8.2.2), counting into
+    /// `n`.
+    fn strip<'a>(&self, n: &'a mut u64) -> semantics::Strip<'a> {
+        if self.config.strip_connection_fields {
+            semantics::Strip::Count(n)
+        } else {
+            semantics::Strip::Refuse
+        }
     }
 
     /// HPACK-encodes a field block and writes it as HEADERS (+ CONTINUATION as the peer's

@@ -9,6 +9,28 @@ use smallvec::SmallVec;
 /// Inline room for the fields of a typical message; more spill to the heap.
 type Fields<'a> = SmallVec<[FieldRef<'a>; 16]>;
 
+/// What to do with a connection-specific field in a message we send (§8.2.2): leave it
+/// out, counting it, or refuse the message.
+pub(crate) enum Strip<'a> {
+    /// Left out and counted here.
+    Count(&'a mut u64),
+    /// The message is refused.
+    Refuse,
+}
+
+impl Strip<'_> {
+    /// Whether the field is left out (`Err` if the message is refused).
+    fn field(&mut self, why: Malformed) -> Result<(), Malformed> {
+        match self {
+            Strip::Count(n) => {
+                **n += 1;
+                Ok(())
+            }
+            Strip::Refuse => Err(why),
+        }
+    }
+}
+
 /// Encodes a request head, with a `content-length` of `length` if given and the head has
 /// none. What the URI lacks comes from the connection's `origin` (§8.3.1): `:authority`
 /// from a `host` header first, then the origin; `:scheme` from the origin, else `https`.
@@ -17,6 +39,7 @@ pub(crate) fn encode_request(
     origin: Option<&Origin>,
     length: Option<u64>,
     max_list_size: u32,
+    strip: Strip<'_>,
     encoder: &mut Encoder,
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
@@ -71,7 +94,7 @@ pub(crate) fn encode_request(
             fields.push(FieldRef::new(b":protocol", protocol.as_bytes()));
         }
     }
-    push_headers(request.headers(), &mut fields, true)?;
+    push_headers(request.headers(), &mut fields, true, strip)?;
     // The head's own content-length wins.
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
     check_list_size(&fields, 0, length, max_list_size)?;
@@ -89,11 +112,12 @@ pub(crate) fn encode_response(
     response: &Response<()>,
     length: Option<u64>,
     max_list_size: u32,
+    strip: Strip<'_>,
     encoder: &mut Encoder,
     dst: &mut BytesMut,
 ) -> Result<(), Malformed> {
     let mut fields = Fields::new();
-    push_headers(response.headers(), &mut fields, false)?;
+    push_headers(response.headers(), &mut fields, false, strip)?;
     // The head's own content-length wins (looked for among the few fields, not hashed again).
     let length = length.filter(|_| !fields.iter().any(|f| f.name == b"content-length"));
     // :status: 7 + 3 + 32.
@@ -129,7 +153,8 @@ pub(crate) fn encode_trailers(
 ) -> Result<(), Malformed> {
     let mut fields = Fields::new();
     // req 9113-8.1-3, 9113-8.3-4
-    push_headers(trailers, &mut fields, false)?;
+    // `send_trailers` removed connection-specific fields already, or refused them.
+    push_headers(trailers, &mut fields, false, Strip::Refuse)?;
     encoder.encode(fields.iter().copied(), dst);
     Ok(())
 }
@@ -138,6 +163,7 @@ fn push_headers<'a>(
     headers: &'a HeaderMap,
     fields: &mut Fields<'a>,
     skip_host: bool,
+    mut strip: Strip<'_>,
 ) -> Result<(), Malformed> {
     if headers.is_empty() {
         // Spares setting up the map's iterator, not negligible for a bare request.
@@ -148,11 +174,13 @@ fn push_headers<'a>(
         let name_bytes = name.as_str().as_bytes();
         // req 9113-8.2.2-1
         if is_connection_specific(name_bytes) {
-            return Err("connection-specific header field");
+            strip.field("connection-specific header field")?;
+            continue;
         }
         // req 9113-8.2.2-3, 9113-8.2.2-4
         if *name == http::header::TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
-            return Err("te other than trailers");
+            strip.field("te other than trailers")?;
+            continue;
         }
         // req 9113-8.3.1-4
         if skip_host && *name == http::header::HOST {
@@ -194,7 +222,7 @@ fn push_headers<'a>(
 /// than found when the frame is written.
 pub(crate) fn check_trailers(trailers: &HeaderMap, max_list_size: u32) -> Result<(), Malformed> {
     let mut fields = Fields::new();
-    push_headers(trailers, &mut fields, false)?;
+    push_headers(trailers, &mut fields, false, Strip::Refuse)?;
     check_list_size(&fields, 0, None, max_list_size)
 }
 

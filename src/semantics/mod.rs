@@ -20,7 +20,7 @@ mod origin;
 mod repeat;
 
 pub(crate) use decode::{FieldCollector, MessageKind, TargetCache};
-pub(crate) use encode::{check_trailers, encode_request, encode_response, encode_trailers};
+pub(crate) use encode::{Strip, check_trailers, encode_request, encode_response, encode_trailers};
 pub(crate) use field_cache::FieldCache;
 pub use header_pool::HeaderPool;
 pub use origin::Origin;
@@ -73,6 +73,25 @@ pub(crate) fn is_connection_specific(name: &[u8]) -> bool {
         name,
         b"connection" | b"proxy-connection" | b"keep-alive" | b"transfer-encoding" | b"upgrade"
     )
+}
+
+/// Removes the fields §8.2.2 forbids (connection-specific ones, `te` other than
+/// `trailers`) from `headers`, returning how many were removed.
+pub(crate) fn strip_connection_specific(headers: &mut http::HeaderMap) -> u64 {
+    let forbidden = |name: &http::HeaderName, value: &http::HeaderValue| {
+        is_connection_specific(name.as_str().as_bytes())
+            || (*name == http::header::TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers"))
+    };
+    if !headers.iter().any(|(name, value)| forbidden(name, value)) {
+        return 0;
+    }
+    let mut kept = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers.iter().filter(|(name, value)| !forbidden(name, value)) {
+        kept.append(name.clone(), value.clone());
+    }
+    let removed = headers.len() - kept.len();
+    *headers = kept;
+    removed as u64
 }
 
 /// §8.2.1: a field value MUST NOT contain NUL, LF or CR, nor start or end with SP or HTAB.

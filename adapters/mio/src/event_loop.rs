@@ -268,7 +268,7 @@ impl Loop {
         if done {
             if let Some(mut entry) = self.conns.remove(&token) {
                 self.streams -= entry.conn.stream_count();
-                add_stats(&mut self.ended, entry.conn.h2().stats());
+                self.ended.accumulate(entry.conn.h2().stats());
                 let _ = self.poll.registry().deregister(entry.conn.socket());
             }
         } else if entry.conn.is_hot() {
@@ -308,7 +308,7 @@ impl Loop {
                 Cmd::Stats(reply) => {
                     let mut total = self.ended.clone();
                     for entry in self.conns.values() {
-                        add_stats(&mut total, entry.conn.h2().stats());
+                        total.accumulate(entry.conn.h2().stats());
                     }
                     let _ = reply.send(total);
                 }
@@ -325,26 +325,4 @@ impl Loop {
             }
         }
     }
-}
-
-/// Adds `s` to `total`, field by field. (`Stats` is `non_exhaustive`: a counter the core
-/// adds later is not summed until it is named here.)
-pub(crate) fn add_stats(total: &mut Stats, s: &Stats) {
-    total.frames_received += s.frames_received;
-    total.frames_sent += s.frames_sent;
-    total.bytes_received += s.bytes_received;
-    total.data_received += s.data_received;
-    total.data_sent += s.data_sent;
-    total.streams_opened_remote += s.streams_opened_remote;
-    total.streams_opened_local += s.streams_opened_local;
-    total.resets_received += s.resets_received;
-    total.resets_received_early += s.resets_received_early;
-    total.resets_sent_protocol += s.resets_sent_protocol;
-    total.resets_sent_refused += s.resets_sent_refused;
-    total.resets_sent_local += s.resets_sent_local;
-    total.flow_control_stalls += s.flow_control_stalls;
-    total.pings_received += s.pings_received;
-    total.settings_received += s.settings_received;
-    total.empty_frames_received += s.empty_frames_received;
-    total.glitches += s.glitches;
 }

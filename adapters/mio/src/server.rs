@@ -1,7 +1,7 @@
 //! The server: one loop per thread, each with its own SO_REUSEPORT listener on the same
 //! address, so the kernel spreads connections over the threads (thread-per-core).
 
-use crate::event_loop::{Cmd, Loop, LoopStats, Remote, add_stats};
+use crate::event_loop::{Cmd, Loop, LoopStats, Remote};
 use crate::{Body, DEFAULT_MAX_BODY, Handler};
 use bytes::Bytes;
 use h2proto::Config;
@@ -66,7 +66,7 @@ impl ServerStats {
         let mut total = h2proto::Stats::default();
         for _ in 0..asked {
             match rx.recv_timeout(Duration::from_secs(1)) {
-                Ok(stats) => add_stats(&mut total, &stats),
+                Ok(stats) => total.accumulate(&stats),
                 Err(_) => break,
             }
         }

@@ -59,6 +59,12 @@
 //! - [`service`]: tower services (axum, tonic, tower-http) as handlers, per-connection
 //!   services (axum's `ConnectInfo`), `!Send` services on a `LocalSet`.
 //! - `tls` (feature `rustls`): ALPN `h2` configurations, `serve_tls`, `tls::connect`.
+//! - Feature `tracing`: a span per connection (`h2 connection`: `role`, `peer`) and per
+//!   request handler (`h2 stream`: `id`, `method`, `path`), events (at debug level) for
+//!   GOAWAY sent and received, RST_STREAM sent and received with their codes, flow-control
+//!   stalls and streams reset for protocol errors, and warnings for connection errors,
+//!   accept errors, the drain deadline and connection-specific fields left out of a
+//!   message. Without the feature none of it is compiled.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -71,11 +77,14 @@ pub mod pool;
 pub mod server;
 pub mod service;
 mod slots;
+mod stats;
 #[cfg(feature = "rustls")]
 pub mod tls;
+mod trace;
 mod tunnel;
 
 pub use body::{RecvBody, TunnelBody};
 pub use error::{BoxError, Error, ErrorKind};
 pub use h2proto::{Config, ErrorCode, Initiator, Protocol};
+pub use stats::ConnectionStats;
 pub use tunnel::Tunnel;

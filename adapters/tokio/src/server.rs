@@ -6,7 +6,9 @@
 //! (for the request body, a database, a timer) continues in a tokio task of its own, so
 //! waiting handlers of one connection run on all cores. Work that computes for long before
 //! its first `.await` belongs in `spawn_blocking` (as in any async code): until then it
-//! holds up its connection. A handler returns
+//! holds up its connection. A waiting handler whose answer nobody wants any more (the
+//! client reset its stream, the connection died or was dropped) is cancelled: its future
+//! is dropped, as hyper does, so its guards and timers end with it. A handler returns
 //! an `http::Response<B>` with any [`http_body::Body`] `B` (streaming, trailers), may send
 //! informational (1xx) responses first through [`Interim`], and may turn a CONNECT stream
 //! into a [`Tunnel`](crate::Tunnel). A body of exact size (`Full`, or any body whose
@@ -28,10 +30,10 @@
 //! # }
 //! ```
 
-use crate::RecvBody;
 use crate::body::boxed;
 use crate::driver::{Command, Driver, HandlerFuture, Serve};
 use crate::error::{BoxError, Error, ErrorKind};
+use crate::{ConnectionStats, RecvBody};
 use h2proto::{Config, StreamId};
 use http::{Request, Response};
 use http_body::Body;
@@ -40,6 +42,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedSender;
@@ -110,7 +113,8 @@ where
 }
 
 /// Sends informational (1xx) responses before the final one, e.g. `103 Early Hints` or
-/// `100 Continue`. Found in every request's extensions:
+/// `100 Continue`, and leads to the request's [connection](Interim::connection). Found in
+/// every request's extensions:
 ///
 /// ```no_run
 /// # fn f(request: http::Request<h2proto_tokio::RecvBody>) {
@@ -131,6 +135,13 @@ impl Interim {
         Interim { id, tx }
     }
 
+    /// The connection this request came on: its stats, its graceful shutdown. (Reached
+    /// through this extension, which every request has, rather than one of its own: an
+    /// extension more costs every request an allocation.)
+    pub fn connection(&self) -> ConnectionHandle {
+        ConnectionHandle::new(self.tx.clone())
+    }
+
     /// Queues an informational response (status 100-199, not 101).
     pub fn send(&self, response: Response<()>) -> Result<(), Error> {
         if !response.status().is_informational() {
@@ -144,17 +155,50 @@ impl Interim {
     }
 }
 
-/// Builds server connections with a [`Config`].
-#[derive(Clone, Debug, Default)]
+/// How long a graceful shutdown waits for connections to finish by default.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds server connections with a [`Config`], and serves listeners with a connection
+/// limit and a drain deadline.
+#[derive(Clone, Debug)]
 pub struct Server {
     config: Config,
+    max_connections: Option<usize>,
+    drain_timeout: Option<Duration>,
+}
+
+impl Default for Server {
+    fn default() -> Server {
+        Server::new(Config::default())
+    }
 }
 
 impl Server {
     /// A server with this configuration (e.g. `enable_connect_protocol` for WebSockets,
-    /// `keepalive_interval`, windows).
+    /// `keepalive_interval`, windows), no connection limit and a drain deadline of
+    /// [`DEFAULT_DRAIN_TIMEOUT`].
     pub fn new(config: Config) -> Server {
-        Server { config }
+        Server { config, max_connections: None, drain_timeout: Some(DEFAULT_DRAIN_TIMEOUT) }
+    }
+
+    /// Serves at most `limit` connections at a time (at least one); TLS handshakes in
+    /// progress count. At the limit the server stops accepting, as nginx does at
+    /// `worker_connections` and Go's `netutil.LimitListener`: further connections wait in
+    /// the kernel's accept backlog (see `listen(2)`; past it, new connections are refused
+    /// or their SYNs dropped by the kernel) and are accepted as soon as one closes.
+    pub fn max_connections(mut self, limit: usize) -> Server {
+        self.max_connections = Some(limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
+        self
+    }
+
+    /// How long a graceful shutdown of `serve_with_shutdown` waits for connections to
+    /// finish (default [`DEFAULT_DRAIN_TIMEOUT`]; `None` waits as long as they take). Past
+    /// it, the connections left are closed at once: their sockets close, their handlers
+    /// are cancelled and their streams fail, so an endless response (an event stream, a
+    /// client that stopped reading) cannot hold the shutdown forever.
+    pub fn drain_timeout(mut self, timeout: Option<Duration>) -> Server {
+        self.drain_timeout = timeout;
+        self
     }
 
     /// Serves one connection over any transport. The returned future drives it to its end;
@@ -175,13 +219,18 @@ impl Server {
         Connection { driver, tx }
     }
 
-    /// Accepts connections until an accept error that is not about one connection.
+    /// Accepts connections until the listener fails for good. An accept error about one
+    /// connection is skipped; a shortage (EMFILE: out of file descriptors, ENOBUFS, ENOMEM)
+    /// pauses accepting for 10 ms, doubling up to 1 s while it lasts (with a `tracing`
+    /// warning when that feature is on), as hyper, axum and Go's net/http do; only an error
+    /// that says the listener is unusable (EINVAL) ends `serve`.
     pub async fn serve<H: Handler>(&self, listener: TcpListener, handler: H) -> io::Result<()> {
         self.serve_with_shutdown(listener, handler, std::future::pending()).await
     }
 
     /// Accepts connections until `signal` completes, then shuts every connection down
-    /// gracefully (GOAWAY; requests in flight finish) and returns once all have closed.
+    /// gracefully (GOAWAY; requests in flight finish) and returns once all have closed, or
+    /// once the [drain deadline](Self::drain_timeout) has passed and it closed the rest.
     pub async fn serve_with_shutdown<H, S>(
         &self,
         listener: TcpListener,
@@ -201,7 +250,7 @@ impl Server {
             let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
             async move { Some(server.handshake_with(tcp, spawn)) }
         };
-        accept_loop(listener, accept, signal).await
+        self.accept_loop(listener, accept, signal).await
     }
 
     /// Like [`serve_with_shutdown`](Self::serve_with_shutdown) over TLS: each connection
@@ -236,7 +285,96 @@ impl Server {
                 Some(server.handshake_with(tls, spawn))
             }
         };
-        accept_loop(listener, accept, signal).await
+        self.accept_loop(listener, accept, signal).await
+    }
+
+    /// Accepts connections (at most `max_connections` at a time), each served in a task of
+    /// its own, until `signal`; then drains them within the drain deadline.
+    async fn accept_loop<F, Fut, I, S>(
+        &self,
+        listener: TcpListener,
+        accept: F,
+        signal: S,
+    ) -> io::Result<()>
+    where
+        F: Fn(TcpStream) -> Fut,
+        Fut: Future<Output = Option<Connection<I>>> + Send + 'static,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: Future<Output = ()>,
+    {
+        let limit = self.max_connections.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = JoinSet::new();
+        // Accept errors in a row: the pause before the next accept, and when it ends.
+        let mut backoff: Option<Duration> = None;
+        let mut paused_until: Option<tokio::time::Instant> = None;
+        tokio::pin!(signal);
+        let result = loop {
+            let next = async {
+                // A place for the connection first: at the limit, it waits in the backlog.
+                let permit = match &limit {
+                    Some(limit) => Some(limit.clone().acquire_owned().await.expect("never closed")),
+                    None => None,
+                };
+                if let Some(until) = paused_until {
+                    tokio::time::sleep_until(until).await;
+                }
+                (listener.accept().await, permit)
+            };
+            tokio::select! {
+                () = &mut signal => break Ok(()),
+                (accepted, permit) = next => {
+                    paused_until = None;
+                    let (tcp, _peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) if is_connection_error(&e) => continue,
+                        Err(e) if is_listener_error(&e) => break Err(e),
+                        Err(e) => {
+                            // Out of descriptors or memory: the connection waits in the
+                            // backlog while others close.
+                            let pause = backoff.map_or(ACCEPT_BACKOFF_MIN, |d| {
+                                (d * 2).min(ACCEPT_BACKOFF_MAX)
+                            });
+                            backoff = Some(pause);
+                            paused_until = Some(tokio::time::Instant::now() + pause);
+                            crate::trace::accept_error(&e, pause);
+                            continue;
+                        }
+                    };
+                    backoff = None;
+                    let _ = tcp.set_nodelay(true);
+                    let connect = accept(tcp);
+                    let mut stop = stop_rx.clone();
+                    tasks.spawn(async move {
+                        let _permit = permit;
+                        let Some(mut conn) = connect.await else { return };
+                        #[cfg(feature = "tracing")]
+                        conn.driver.trace.peer(_peer);
+                        tokio::select! {
+                            _ = &mut conn => return,
+                            _ = stop.wait_for(|stop| *stop) => {}
+                        }
+                        conn.graceful_shutdown();
+                        let _ = conn.await;
+                    });
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        };
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        match self.drain_timeout {
+            None => drain.await,
+            Some(deadline) => {
+                if tokio::time::timeout(deadline, drain).await.is_err() {
+                    crate::trace::drain_deadline(tasks.len());
+                    // Dropping a connection closes its socket and cancels its handlers.
+                    tasks.shutdown().await;
+                }
+            }
+        }
+        result
     }
 }
 
@@ -255,48 +393,14 @@ pub async fn serve_tls<H: Handler>(
     Server::default().serve_tls_with_shutdown(listener, tls, handler, std::future::pending()).await
 }
 
-async fn accept_loop<F, Fut, I, S>(listener: TcpListener, accept: F, signal: S) -> io::Result<()>
-where
-    F: Fn(TcpStream) -> Fut,
-    Fut: Future<Output = Option<Connection<I>>> + Send + 'static,
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: Future<Output = ()>,
-{
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut tasks = JoinSet::new();
-    tokio::pin!(signal);
-    let result = loop {
-        tokio::select! {
-            () = &mut signal => break Ok(()),
-            accepted = listener.accept() => {
-                let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) if is_connection_error(&e) => continue,
-                    Err(e) => break Err(e),
-                };
-                let _ = tcp.set_nodelay(true);
-                let connect = accept(tcp);
-                let mut stop = stop_rx.clone();
-                tasks.spawn(async move {
-                    let Some(mut conn) = connect.await else { return };
-                    tokio::select! {
-                        _ = &mut conn => return,
-                        _ = stop.wait_for(|stop| *stop) => {}
-                    }
-                    conn.graceful_shutdown();
-                    let _ = conn.await;
-                });
-            }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    };
-    drop(listener);
-    let _ = stop_tx.send(true);
-    while tasks.join_next().await.is_some() {}
-    result
-}
+/// The first pause after an accept error that is not about one connection (EMFILE and the
+/// like); it doubles with each error in a row up to [`ACCEPT_BACKOFF_MAX`] and starts over
+/// after a connection is accepted, as hyper, axum and Go's net/http do.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between accepts while errors persist.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-/// Accept errors that concern one connection only.
+/// Accept errors that concern one connection only: the next accept is tried at once.
 fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -304,6 +408,13 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+/// Accept errors that say the listener itself is unusable (EINVAL: it is not listening);
+/// they end `serve`. Every other error (EMFILE, ENFILE, ENOBUFS, ENOMEM, ...) is a shortage
+/// that passes: `serve` pauses and tries again.
+fn is_listener_error(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidInput
 }
 
 /// One server connection. A future: poll it (spawn or await) to serve the connection; it
@@ -329,6 +440,16 @@ where
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle { tx: self.tx.clone() }
     }
+
+    /// The connection's counters and windows now (see [`ConnectionStats`]).
+    pub fn stats(&self) -> ConnectionStats {
+        self.driver.stats()
+    }
+
+    /// A handle on this connection for other tasks: snapshots of its stats, shutdown.
+    pub fn handle(&self) -> ConnectionHandle {
+        ConnectionHandle::new(self.tx.clone())
+    }
 }
 
 impl<I> std::fmt::Debug for Connection<I> {
@@ -345,6 +466,53 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().driver.poll_drive(cx)
+    }
+}
+
+/// A handle on a server connection for any task: [stats](ConnectionStats) snapshots and
+/// the graceful shutdown. A handler finds the one of its request's connection through the
+/// request's [`Interim`] extension; the application gets one from
+/// [`Connection::handle`].
+///
+/// ```no_run
+/// # async fn f(request: http::Request<h2proto_tokio::RecvBody>) {
+/// use h2proto_tokio::server::Interim;
+/// if let Some(interim) = request.extensions().get::<Interim>() {
+///     if let Some(stats) = interim.connection().stats().await {
+///         println!("{} frames received", stats.counters.frames_received);
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConnectionHandle {
+    tx: UnboundedSender<Command>,
+}
+
+impl ConnectionHandle {
+    pub(crate) fn new(tx: UnboundedSender<Command>) -> ConnectionHandle {
+        ConnectionHandle { tx }
+    }
+
+    /// A snapshot taken by the connection's task (`None` once the connection has ended).
+    pub async fn stats(&self) -> Option<ConnectionStats> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx.send(Command::Stats(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Sends a PING (RFC 9113 §6.7) and returns its round-trip time once the peer answers,
+    /// also kept as [`ConnectionStats::rtt`]. `None` if the connection ends first or cannot
+    /// send it (closing, or too many PINGs unanswered).
+    pub async fn ping(&self) -> Option<Duration> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx.send(Command::Ping(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Begins the graceful shutdown (see [`Connection::graceful_shutdown`]).
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Command::Shutdown);
     }
 }
 
@@ -477,6 +645,6 @@ impl Server {
             });
             async move { made }
         };
-        accept_loop(listener, accept, signal).await
+        self.accept_loop(listener, accept, signal).await
     }
 }

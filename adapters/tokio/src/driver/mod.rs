@@ -41,6 +41,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use streams::{Entry, Pump, fail_entry};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
@@ -145,6 +146,17 @@ pub(crate) enum Command {
     Shutdown,
     /// Client: the last `SendRequest` was dropped; close once the streams in flight end.
     HandlesGone,
+    /// A snapshot of the connection's counters and windows.
+    Stats(oneshot::Sender<crate::ConnectionStats>),
+    /// Send a PING; the round-trip time comes back when it is answered.
+    Ping(oneshot::Sender<Duration>),
+}
+
+/// A PING of ours waiting for its ACK.
+struct PendingPing {
+    payload: [u8; 8],
+    sent: tokio::time::Instant,
+    answer: oneshot::Sender<Duration>,
 }
 
 /// Client: a request waiting to be opened.
@@ -251,6 +263,14 @@ pub(crate) struct Driver<I> {
     /// come back through the command channel; writing before they had a chance to run sends
     /// them in a trickle of small writes instead of one.
     handlers_spawned: bool,
+    /// PINGs sent for their round-trip time, oldest first (the core bounds how many).
+    pings: VecDeque<PendingPing>,
+    next_ping: u64,
+    /// The round-trip time of the last PING answered.
+    rtt: Option<Duration>,
+    /// The connection's span and the core's counters last reported.
+    #[cfg(feature = "tracing")]
+    pub(crate) trace: crate::trace::ConnTrace,
 }
 
 impl<I> Driver<I>
@@ -301,6 +321,11 @@ where
     ) -> Self {
         conn.handle_timeout(tokio::time::Instant::now().into_std());
         let vectored = io.is_write_vectored();
+        #[cfg(feature = "tracing")]
+        let trace = crate::trace::ConnTrace::new(match role {
+            RoleState::Client { .. } => "client",
+            RoleState::Server { .. } => "server",
+        });
         Driver {
             io,
             conn,
@@ -325,7 +350,38 @@ where
             shutting_down: false,
             handlers_spawned: false,
             result: None,
+            pings: VecDeque::new(),
+            next_ping: 0,
+            rtt: None,
+            #[cfg(feature = "tracing")]
+            trace,
         }
+    }
+
+    /// The connection's counters and windows now.
+    pub(crate) fn stats(&self) -> crate::ConnectionStats {
+        crate::ConnectionStats::of(&self.conn, self.rtt)
+    }
+
+    /// Sends a PING (RFC 9113 §6.7) whose ACK tells the round-trip time. Dropped (the
+    /// caller learns nothing) if the core refuses it: closing, or too many unanswered.
+    pub(crate) fn ping(&mut self, answer: oneshot::Sender<Duration>) {
+        self.next_ping += 1;
+        let payload = self.next_ping.to_be_bytes();
+        if self.conn.ping(payload).is_ok() {
+            let sent = tokio::time::Instant::now();
+            self.pings.push_back(PendingPing { payload, sent, answer });
+        }
+    }
+
+    /// The peer answered one of our PINGs.
+    pub(crate) fn ping_answered(&mut self, payload: [u8; 8]) {
+        let Some(at) = self.pings.iter().position(|p| p.payload == payload) else { return };
+        let ping = self.pings.remove(at).expect("found");
+        let rtt = ping.sent.elapsed();
+        self.rtt = Some(rtt);
+        crate::trace::ping_rtt(rtt);
+        let _ = ping.answer.send(rtt);
     }
 
     /// Begins a graceful shutdown (RFC 9113 §6.8): the core sends GOAWAY, lets streams in
@@ -339,6 +395,8 @@ where
     /// further up this thread's stack holds it already (a handler driving another
     /// connection in place): then it goes without.
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        #[cfg(feature = "tracing")]
+        let _span = self.trace.span.clone().entered();
         HEADER_POOL.with(|pool| match pool.try_borrow_mut() {
             Ok(mut pool) => {
                 std::mem::swap(self.conn.header_pool(), &mut pool);
@@ -381,6 +439,8 @@ where
             }
             // Writing frames queued DATA, which can free send capacity.
             progress |= self.drain_events(cx);
+            #[cfg(feature = "tracing")]
+            self.trace.after_turn(&self.conn);
             // req 9113-5.4.1-2
             if self.conn.is_closed() && self.staging.is_empty() && !self.needs_flush {
                 self.shutting_down = true;
@@ -461,8 +521,9 @@ where
                 n > 0
             }
             Ok(_) => true,
-            Err(_) => {
+            Err(e) => {
                 // A connection error: the GOAWAY is queued and `Event::Closed` follows.
+                crate::trace::protocol_error(&e);
                 self.read_closed = true;
                 true
             }

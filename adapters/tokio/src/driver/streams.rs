@@ -8,6 +8,7 @@ use super::{
 use crate::body::{BoxBody, RecvBody, RecvShared};
 use crate::error::{BoxError, Error, ErrorKind};
 use crate::slots::Slot;
+use crate::trace;
 use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
@@ -43,6 +44,9 @@ pub(super) struct Entry {
     parked: Option<Parked>,
     /// Cancels the body being polled.
     abort: Option<AbortHandle>,
+    /// Server: cancels the handler's task (one that had to wait), dropping its future when
+    /// the stream is reset or the connection ends, as hyper does.
+    handler: Option<tokio::task::AbortHandle>,
     /// Client: the request's key (for `Command::Cancel`) and its place on the connection,
     /// freed when the entry goes.
     key: u64,
@@ -179,6 +183,10 @@ where
                 }
             }
             Command::Shutdown | Command::HandlesGone => self.conn.shutdown(),
+            Command::Stats(tx) => {
+                let _ = tx.send(self.stats());
+            }
+            Command::Ping(tx) => self.ping(tx),
         }
     }
 
@@ -246,10 +254,20 @@ where
         let Open { head, body, respond, informational, key, slot } = open;
         // A body of exact size (or none) has a known length: the core declares it as
         // content-length, as hyper does from an exact size hint.
+        #[cfg(feature = "tracing")]
+        let stripped = self.conn.stats().connection_fields_stripped;
         let opened = match body.as_ref().map_or(Some(0), |b| b.size_hint().exact()) {
             Some(length) => self.conn.send_request_with_length(head, length, body.is_none()),
             None => self.conn.send_request(head, body.is_none()),
         };
+        #[cfg(feature = "tracing")]
+        if let Ok(id) = opened {
+            trace::fields_stripped(
+                id,
+                "request",
+                self.conn.stats().connection_fields_stripped - stripped,
+            );
+        }
         match opened {
             Ok(id) => {
                 let entry = Entry {
@@ -274,6 +292,7 @@ where
     /// Server: the handler ended (or panicked) without responding.
     fn handler_gone(&mut self, id: StreamId) {
         if self.entries.get(&id).is_some_and(|e| !e.responded) {
+            trace::handler_gone(id);
             let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
         }
     }
@@ -288,12 +307,20 @@ where
     ) {
         let Some(entry) = self.entries.get_mut(&id) else { return }; // reset meanwhile
         entry.responded = true;
+        #[cfg(feature = "tracing")]
+        let stripped = self.conn.stats().connection_fields_stripped;
         // A body of exact size (or none) has a known length: the core declares it as
         // content-length.
         let sent = match body.as_ref().map_or(Some(0), |b| b.size_hint().exact()) {
             Some(length) => self.conn.send_response_with_length(id, head, length, body.is_none()),
             None => self.conn.send_response(id, head, body.is_none()),
         };
+        #[cfg(feature = "tracing")]
+        trace::fields_stripped(
+            id,
+            "response",
+            self.conn.stats().connection_fields_stripped - stripped,
+        );
         match sent {
             Ok(()) => match body {
                 Some(body) => self.send_body(id, body, cx),
@@ -302,7 +329,8 @@ where
                     self.maybe_remove(id);
                 }
             },
-            Err(UserError::InvalidMessage(_)) => {
+            Err(UserError::InvalidMessage(why)) => {
+                trace::invalid_message(id, "response", why);
                 let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
             }
             Err(_) => {}
@@ -369,9 +397,19 @@ where
             }
             Pumped::End => self.offer(id, Bytes::new(), true, None),
             Pumped::Trailers(trailers) => {
-                match self.conn.send_trailers(id, trailers) {
+                #[cfg(feature = "tracing")]
+                let stripped = self.conn.stats().connection_fields_stripped;
+                let sent = self.conn.send_trailers(id, trailers);
+                #[cfg(feature = "tracing")]
+                trace::fields_stripped(
+                    id,
+                    "trailers",
+                    self.conn.stats().connection_fields_stripped - stripped,
+                );
+                match sent {
                     Ok(()) => self.sent_end(id),
-                    Err(UserError::InvalidMessage(_)) => {
+                    Err(UserError::InvalidMessage(why)) => {
+                        trace::invalid_message(id, "trailers", why);
                         let _ = self.conn.reset(id, ErrorCode::INTERNAL_ERROR);
                     }
                     Err(_) => {}
@@ -379,6 +417,7 @@ where
                 None
             }
             Pumped::Error(e) => {
+                trace::body_error(id, &*e);
                 let error = Error::body(e);
                 if let Some(respond) = self.entries.get_mut(&id).and_then(|e| e.respond.take()) {
                     let _ = respond.send(Err(error));
@@ -470,11 +509,13 @@ where
                 self.move_data(stream_id);
             }
             Event::Reset { stream_id, error_code, initiator, retryable } => {
+                trace::reset(stream_id, error_code, initiator);
                 if let Some(entry) = self.entries.remove(&stream_id) {
                     fail_entry(entry, &Error::reset(error_code, initiator, retryable));
                 }
             }
             Event::SendCapacity { stream_id } => self.on_send_capacity(stream_id, cx),
+            Event::PingAck { payload } => self.ping_answered(payload),
             Event::StreamsAvailable => self.open_pending(),
             Event::RemoteSettings { .. } => {
                 self.got_settings = true;
@@ -483,7 +524,8 @@ where
                 }
                 self.open_pending();
             }
-            Event::GoAway { .. } => {
+            Event::GoAway { last_stream_id, error_code, debug_data } => {
+                trace::goaway_received(last_stream_id, error_code, &debug_data);
                 // No new stream will be opened: handles stop handing out places, and what
                 // waits fails as not sent.
                 if let RoleState::Client { slots, .. } = &self.role {
@@ -492,6 +534,7 @@ where
                 self.open_pending();
             }
             Event::Closed { error } => {
+                trace::closed(error.as_ref());
                 let error = match error {
                     Some(e) => Error::from(e),
                     None => Error::new(ErrorKind::Closed),
@@ -532,11 +575,15 @@ where
             RecvBody::new(id, shared, tx.clone())
         };
         self.entries.insert(id, entry);
+        #[cfg(feature = "tracing")]
+        let span = self.trace.stream(id, &request);
         let (parts, ()) = request.into_parts();
         let mut request = Request::from_parts(parts, body);
         request.extensions_mut().insert(crate::server::Interim::new(id, tx.clone()));
         // A panic in the handler resets its stream only, as it would in a task of its own.
         let polled = catch_unwind(AssertUnwindSafe(|| {
+            #[cfg(feature = "tracing")]
+            let _span = span.enter();
             let mut future = serve(request);
             match future.as_mut().poll(cx) {
                 Poll::Ready(answer) => Ok(answer),
@@ -554,10 +601,16 @@ where
             Ok(Err(future)) => {
                 self.handlers_spawned = true;
                 let responder = Responder { id, tx, done: false };
-                tokio::spawn(async move {
+                let task = async move {
                     let (head, body) = future.await;
                     responder.respond(head, body);
-                });
+                };
+                #[cfg(feature = "tracing")]
+                let task = tracing::Instrument::instrument(task, span);
+                let task = tokio::spawn(task);
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    entry.handler = Some(task.abort_handle());
+                }
             }
             Err(_) => self.handler_gone(id),
         }
@@ -692,6 +745,10 @@ pub(super) fn fail_entry(entry: Entry, error: &Error) -> bool {
     }
     if let Some(abort) = entry.abort {
         abort.abort();
+    }
+    // A handler still waiting answers nobody: its future is dropped.
+    if let Some(handler) = entry.handler {
+        handler.abort();
     }
     affected || (!entry.send_done && entry.responded)
 }

@@ -205,12 +205,13 @@ impl Server {
     }
 
     /// Like [`serve_with_shutdown`](Self::serve_with_shutdown) over TLS: each connection
-    /// does the TLS handshake in its own task and is served only if ALPN chose `h2`.
+    /// does the TLS handshake in its own task, bounded by the acceptor's handshake timeout
+    /// (pass an `Arc<ServerConfig>` for the default), and is served only if ALPN chose `h2`.
     #[cfg(feature = "rustls")]
     pub async fn serve_tls_with_shutdown<H, S>(
         &self,
         listener: TcpListener,
-        tls: Arc<tokio_rustls::rustls::ServerConfig>,
+        tls: impl Into<crate::tls::Acceptor>,
         handler: H,
         signal: S,
     ) -> io::Result<()>
@@ -221,17 +222,14 @@ impl Server {
         self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spawn = spawner(Arc::new(handler));
         let server = self.clone();
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let acceptor = tls.into();
         let accept = move |tcp: TcpStream| {
             let server = server.clone();
             let spawn = spawn.clone();
             let acceptor = acceptor.clone();
             async move {
-                let tls = acceptor.accept(tcp).await.ok()?;
-                // req 9113-3.3-1
-                if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
-                    return None;
-                }
+                // req 9113-3.3-1 (the acceptor refuses any ALPN but h2)
+                let (tls, _info) = acceptor.accept(tcp).await.ok()?;
                 // req 9113-3.2-3
                 Some(server.handshake_with(tls, spawn))
             }
@@ -249,7 +247,7 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: H) -> io::Result<
 #[cfg(feature = "rustls")]
 pub async fn serve_tls<H: Handler>(
     listener: TcpListener,
-    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    tls: impl Into<crate::tls::Acceptor>,
     handler: H,
 ) -> io::Result<()> {
     Server::default().serve_tls_with_shutdown(listener, tls, handler, std::future::pending()).await

@@ -5,12 +5,14 @@
 mod support;
 
 use bytes::Bytes;
+use h2proto_tokio::server::Server;
 use h2proto_tokio::tls::{self, rustls};
 use h2proto_tokio::{Config, RecvBody, server};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use support::*;
 
 /// A TLS server with a fresh self-signed certificate for "localhost"; returns its address
@@ -70,4 +72,116 @@ async fn curl_negotiates_h2_with_our_tls_server() {
         assert_eq!(String::from_utf8_lossy(&output.stdout), "hello over tls\n2");
     })
     .await;
+}
+
+/// A certificate for "localhost", its key, and an acceptor for it.
+fn acceptor() -> (tls::Acceptor, rustls::pki_types::CertificateDer<'static>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    (tls::Acceptor::new(tls::server_config(vec![cert.clone()], key).unwrap()), cert)
+}
+
+/// Accepts one TCP connection, does the TLS handshake, and returns what it settled while
+/// keeping the connection open until the peer closes it.
+async fn accept_one(
+    acceptor: tls::Acceptor,
+) -> (SocketAddr, tokio::task::JoinHandle<tls::TlsInfo>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (mut stream, info) = acceptor.accept(tcp).await.unwrap();
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut sink).await;
+        info
+    });
+    (addr, task)
+}
+
+/// The provider (aws-lc-rs) offers the post-quantum hybrid X25519MLKEM768 first: our client
+/// and server, both on it, agree on it, over TLS 1.3 with ALPN h2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rustls_on_both_ends_negotiates_x25519mlkem768() {
+    within(async {
+        let (acceptor, cert) = acceptor();
+        let (addr, server) = accept_one(acceptor).await;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let connector = tokio_rustls::TlsConnector::from(tls::client_config(roots).unwrap());
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let stream = connector.connect(name, tcp).await.unwrap();
+        let client = stream.get_ref().1;
+        let group = client.negotiated_key_exchange_group().map(|g| g.name());
+        assert_eq!(group, Some(rustls::NamedGroup::X25519MLKEM768));
+        assert_eq!(client.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+        drop(stream);
+        let info = server.await.unwrap();
+        assert_eq!(info.key_exchange_group, Some(rustls::NamedGroup::X25519MLKEM768));
+        assert_eq!(info.server_name.as_deref(), Some("localhost"));
+        assert_eq!(info.alpn.as_deref(), Some(&b"h2"[..]));
+    })
+    .await;
+}
+
+/// A classic client (the openssl tool, offering only X25519 and P-256) still gets TLS
+/// with ALPN h2, over a classic group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_with_classic_groups_still_connects() {
+    within(async {
+        let (acceptor, _) = acceptor();
+        let (addr, server) = accept_one(acceptor).await;
+        let output = tokio::process::Command::new("openssl")
+            .args(["s_client", "-alpn", "h2", "-groups", "X25519:P-256", "-servername"])
+            .args(["localhost", "-connect", &addr.to_string()])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("the openssl tool must be installed to run this test");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("ALPN protocol: h2"), "{stdout}");
+        let info = server.await.unwrap();
+        assert_eq!(info.key_exchange_group, Some(rustls::NamedGroup::X25519));
+        assert_eq!(info.alpn.as_deref(), Some(&b"h2"[..]));
+    })
+    .await;
+}
+
+/// A client that connects and sends nothing is dropped by the server once the handshake
+/// timeout has passed (without one it would hold its socket and task forever, and this
+/// test would hit its deadline). A client that does its handshake meanwhile is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
+    within(async {
+        let (acceptor, cert) = acceptor();
+        let acceptor = acceptor.handshake_timeout(Duration::from_millis(300));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Server::new(Config::default());
+        tokio::spawn(async move {
+            server.serve_tls_with_shutdown(listener, acceptor, hello, std::future::pending()).await
+        });
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let client_tls = tls::client_config(roots).unwrap();
+        let (send, conn) =
+            tls::connect(addr, "localhost", client_tls, Config::default()).await.unwrap();
+        tokio::spawn(conn);
+        let uri = format!("https://localhost:{}/", addr.port());
+        let request = Request::get(&uri).body(Empty::<Bytes>::new()).unwrap();
+        let response = send.send_request(request).await.unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "hello\n");
+
+        let mut byte = [0u8; 1];
+        let read = tokio::io::AsyncReadExt::read(&mut silent, &mut byte).await;
+        assert!(matches!(read, Ok(0)) || read.is_err(), "the server closed it: {read:?}");
+    })
+    .await;
+}
+
+async fn hello(_: Request<RecvBody>) -> Response<Full<Bytes>> {
+    Response::new(Full::new(Bytes::from_static(b"hello\n")))
 }

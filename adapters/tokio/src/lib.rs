@@ -56,6 +56,8 @@
 //!   retries as RFC 9113 §8.7 allows, backoff, circuit breaker, `tower::Service`.
 //! - [`Tunnel`]: a CONNECT / extended CONNECT (RFC 8441) stream as `AsyncRead +
 //!   AsyncWrite`, e.g. for WebSockets over HTTP/2.
+//! - [`service`]: tower services (axum, tonic, tower-http) as handlers, per-connection
+//!   services (axum's `ConnectInfo`), `!Send` services on a `LocalSet`.
 //! - `tls` (feature `rustls`): ALPN `h2` configurations, `serve_tls`, `tls::connect`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -67,6 +69,7 @@ mod driver;
 mod error;
 pub mod pool;
 pub mod server;
+pub mod service;
 mod slots;
 #[cfg(feature = "rustls")]
 pub mod tls;

@@ -198,7 +198,7 @@ impl Server {
         let server = self.clone();
         let accept = move |tcp: TcpStream| {
             let server = server.clone();
-            let spawn = spawn.clone();
+            let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
             async move { Some(server.handshake_with(tcp, spawn)) }
         };
         accept_loop(listener, accept, signal).await
@@ -225,7 +225,7 @@ impl Server {
         let acceptor = tls.into();
         let accept = move |tcp: TcpStream| {
             let server = server.clone();
-            let spawn = spawn.clone();
+            let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
             let acceptor = acceptor.clone();
             async move {
                 // req 9113-3.3-1 (the acceptor refuses any ALPN but h2)
@@ -356,5 +356,125 @@ impl ShutdownHandle {
     /// Begins the graceful shutdown (see [`Connection::graceful_shutdown`]).
     pub fn shutdown(&self) {
         let _ = self.tx.send(Command::Shutdown);
+    }
+}
+
+// ----- Per-connection information -----
+
+/// The addresses of the TCP connection a request arrived on. [`Server::serve`] and its
+/// variants (TLS included) insert it into every request's extensions:
+///
+/// ```no_run
+/// # fn f(request: http::Request<h2proto_tokio::RecvBody>) {
+/// use h2proto_tokio::server::Connected;
+/// if let Some(conn) = request.extensions().get::<Connected>() {
+///     println!("{} -> {}", conn.remote_addr, conn.local_addr);
+/// }
+/// # }
+/// ```
+///
+/// A connection served with [`Server::handshake`] over a transport of the caller's has
+/// none; attach what it knows with [`Server::handshake_with_extensions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Connected {
+    /// The peer's address.
+    pub remote_addr: std::net::SocketAddr,
+    /// Our end's address (which of several listening addresses was reached).
+    pub local_addr: std::net::SocketAddr,
+}
+
+impl Connected {
+    /// The addresses of an accepted TCP connection (`None` if the socket no longer knows
+    /// them, e.g. the peer already left).
+    pub fn of(tcp: &TcpStream) -> Option<Connected> {
+        Some(Connected { remote_addr: tcp.peer_addr().ok()?, local_addr: tcp.local_addr().ok()? })
+    }
+}
+
+/// Wraps a handler so that every request also carries the connection's [`Connected`]
+/// (inserted as it is: cheaper than cloning a map of extensions for every request).
+fn with_connected(spawn: Serve, connected: Option<Connected>) -> Serve {
+    let Some(connected) = connected else { return spawn };
+    Arc::new(move |mut request| {
+        request.extensions_mut().insert(connected);
+        spawn(request)
+    })
+}
+
+/// Wraps a handler so that every request also carries a copy of `extensions`.
+fn with_extensions(spawn: Serve, extensions: http::Extensions) -> Serve {
+    if extensions.is_empty() {
+        return spawn;
+    }
+    Arc::new(move |mut request| {
+        request.extensions_mut().extend(extensions.clone());
+        spawn(request)
+    })
+}
+
+impl Server {
+    /// Like [`handshake`](Self::handshake), and every request of the connection carries a
+    /// clone of `extensions` (each value is cloned once per request, so keep them small or
+    /// behind an `Arc`). This is how a caller that builds its own transport (TLS, a unix
+    /// socket, a proxy protocol header) hands what it knows about the connection (peer
+    /// address, SNI, ALPN, certificates) to the handler, as [`serve`](Self::serve) does
+    /// with [`Connected`].
+    ///
+    /// ```no_run
+    /// # async fn f(tcp: tokio::net::TcpStream) {
+    /// use h2proto_tokio::server::{Connected, Server};
+    /// #[derive(Clone)]
+    /// struct Tenant(&'static str);
+    /// let mut extensions = http::Extensions::new();
+    /// extensions.insert(Tenant("blue"));
+    /// if let Some(connected) = Connected::of(&tcp) {
+    ///     extensions.insert(connected);
+    /// }
+    /// let handler = |request: http::Request<h2proto_tokio::RecvBody>| async move {
+    ///     let tenant = request.extensions().get::<Tenant>().map_or("none", |t| t.0);
+    ///     http::Response::new(http_body_util::Full::new(bytes::Bytes::from(tenant)))
+    /// };
+    /// let _ = Server::default().handshake_with_extensions(tcp, extensions, handler).await;
+    /// # }
+    /// ```
+    pub fn handshake_with_extensions<I, H>(
+        &self,
+        io: I,
+        extensions: http::Extensions,
+        handler: H,
+    ) -> Connection<I>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+        H: Handler,
+    {
+        self.handshake_with(io, with_extensions(spawner(Arc::new(handler)), extensions))
+    }
+
+    /// Like [`serve_with_shutdown`](Self::serve_with_shutdown) with a handler made for each
+    /// connection by `make`, from the connection's [`Connected`]: the form of hyper's
+    /// "make service", for per-connection state such as axum's `ConnectInfo` (see
+    /// [`crate::service`]).
+    pub async fn serve_make_with_shutdown<M, H, S>(
+        &self,
+        listener: TcpListener,
+        make: M,
+        signal: S,
+    ) -> io::Result<()>
+    where
+        M: Fn(&Connected) -> H,
+        H: Handler,
+        S: Future<Output = ()>,
+    {
+        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let server = self.clone();
+        let accept = move |tcp: TcpStream| {
+            let made = Connected::of(&tcp).map(|connected| {
+                let spawn = spawner(Arc::new(make(&connected)));
+                server.handshake_with(tcp, with_connected(spawn, Some(connected)))
+            });
+            async move { made }
+        };
+        accept_loop(listener, accept, signal).await
     }
 }

@@ -229,9 +229,9 @@ impl Server {
             let acceptor = acceptor.clone();
             async move {
                 // req 9113-3.3-1 (the acceptor refuses any ALPN but h2)
-                let (tls, _info) = acceptor.accept(tcp).await.ok()?;
+                let (tls, info) = acceptor.accept(tcp).await.ok()?;
                 // req 9113-3.2-3
-                Some(server.handshake_with(tls, spawn))
+                Some(server.handshake_with(tls, with_tls_info(spawn, info)))
             }
         };
         accept_loop(listener, accept, signal).await
@@ -398,6 +398,16 @@ fn with_connected(spawn: Serve, connected: Option<Connected>) -> Serve {
     let Some(connected) = connected else { return spawn };
     Arc::new(move |mut request| {
         request.extensions_mut().insert(connected);
+        spawn(request)
+    })
+}
+
+/// Wraps a handler so that every request also carries the connection's
+/// [`TlsInfo`](crate::tls::TlsInfo) (a cheap clone: the details are shared).
+#[cfg(feature = "rustls")]
+fn with_tls_info(spawn: Serve, info: crate::tls::TlsInfo) -> Serve {
+    Arc::new(move |mut request| {
+        request.extensions_mut().insert(info.clone());
         spawn(request)
     })
 }

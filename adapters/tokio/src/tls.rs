@@ -132,7 +132,7 @@ impl Acceptor {
             )??;
         let info = TlsInfo::of(stream.get_ref().1);
         // req 9113-3.3-1
-        if info.alpn.as_deref() != Some(b"h2") {
+        if info.alpn() != Some(b"h2") {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "ALPN did not choose h2"));
         }
         Ok((stream, info))
@@ -153,29 +153,39 @@ impl std::fmt::Debug for Acceptor {
     }
 }
 
-/// What a server's TLS handshake settled; every request on a TLS connection carries it in
-/// its extensions (`request.extensions().get::<TlsInfo>()`).
+/// What a server's TLS handshake settled. Every request on a connection that
+/// [`serve_tls`](crate::server::serve_tls) accepted carries it in its extensions, next to
+/// [`Connected`](crate::server::Connected):
+///
+/// ```no_run
+/// # fn f(request: http::Request<h2proto_tokio::RecvBody>) {
+/// use h2proto_tokio::tls::TlsInfo;
+/// if let Some(tls) = request.extensions().get::<TlsInfo>() {
+///     println!("SNI {:?}, {:?}, {:?}", tls.server_name(), tls.protocol_version(), tls.key_exchange_group());
+/// }
+/// # }
+/// ```
+///
+/// Cloning is cheap (the details are shared), so a clone goes with every request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct TlsInfo {
-    /// The name the client asked for (SNI), if it sent one.
-    pub server_name: Option<String>,
-    /// The protocol ALPN chose (`h2` on every connection the server serves).
-    pub alpn: Option<Vec<u8>>,
-    /// The client's certificate chain, leaf first; empty unless the configuration asks
-    /// for client certificates and the client sent some.
-    pub peer_certificates: Vec<CertificateDer<'static>>,
-    /// TLS 1.2 or 1.3.
-    pub protocol_version: Option<ProtocolVersion>,
-    /// The negotiated cipher suite.
-    pub cipher_suite: Option<CipherSuite>,
-    /// The key exchange group, e.g. `X25519MLKEM768` (post-quantum hybrid) or `X25519`.
-    pub key_exchange_group: Option<NamedGroup>,
+    inner: Arc<Details>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Details {
+    server_name: Option<String>,
+    alpn: Option<Vec<u8>>,
+    peer_certificates: Vec<CertificateDer<'static>>,
+    protocol_version: Option<ProtocolVersion>,
+    cipher_suite: Option<CipherSuite>,
+    key_exchange_group: Option<NamedGroup>,
 }
 
 impl TlsInfo {
-    fn of(conn: &rustls::ServerConnection) -> TlsInfo {
-        TlsInfo {
+    /// What the handshake of `conn` settled.
+    pub fn of(conn: &rustls::ServerConnection) -> TlsInfo {
+        let details = Details {
             server_name: conn.server_name().map(str::to_owned),
             alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
             peer_certificates: conn
@@ -185,7 +195,39 @@ impl TlsInfo {
             protocol_version: conn.protocol_version(),
             cipher_suite: conn.negotiated_cipher_suite().map(|s| s.suite()),
             key_exchange_group: conn.negotiated_key_exchange_group().map(|g| g.name()),
-        }
+        };
+        TlsInfo { inner: Arc::new(details) }
+    }
+
+    /// The name the client asked for (SNI), if it sent one.
+    pub fn server_name(&self) -> Option<&str> {
+        self.inner.server_name.as_deref()
+    }
+
+    /// The protocol ALPN chose (`h2` on every connection the server serves).
+    pub fn alpn(&self) -> Option<&[u8]> {
+        self.inner.alpn.as_deref()
+    }
+
+    /// The client's certificate chain, leaf first; empty unless the configuration asks for
+    /// client certificates and the client sent some.
+    pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
+        &self.inner.peer_certificates
+    }
+
+    /// TLS 1.2 or 1.3.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.inner.protocol_version
+    }
+
+    /// The negotiated cipher suite.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.inner.cipher_suite
+    }
+
+    /// The key exchange group, e.g. `X25519MLKEM768` (post-quantum hybrid) or `X25519`.
+    pub fn key_exchange_group(&self) -> Option<NamedGroup> {
+        self.inner.key_exchange_group
     }
 }
 

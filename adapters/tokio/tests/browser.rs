@@ -56,7 +56,7 @@ struct Seen {
     websockets: AtomicUsize,
     messages: AtomicU64,
     events: Arc<AtomicU64>,
-    /// The key exchange group of every TLS connection.
+    /// The key exchange group of every request's TLS connection.
     groups: Mutex<Vec<Option<rustls::NamedGroup>>>,
 }
 
@@ -129,25 +129,22 @@ fn certificate() -> (tls::Acceptor, String) {
     (tls::Acceptor::new(config), pin)
 }
 
-/// The server: the TLS acceptor (recording each connection's key exchange) and an HTTP/2
-/// connection per client, with extended CONNECT enabled.
+/// The server: `serve_tls` with extended CONNECT enabled; it stops when the test ends.
 async fn server(acceptor: tls::Acceptor, seen: Arc<Seen>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut config = Config::default();
     // RFC 8441 §3: SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 in the server's SETTINGS.
     config.enable_connect_protocol = true;
-    let server = Server::new(config);
+    let handler = move |request: Request<RecvBody>| {
+        // The TLS details of the connection come with every request.
+        let tls = request.extensions().get::<tls::TlsInfo>().cloned();
+        seen.groups.lock().unwrap().push(tls.and_then(|t| t.key_exchange_group()));
+        handle(seen.clone(), request)
+    };
     tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, server, seen) = (acceptor.clone(), server.clone(), seen.clone());
-            tokio::spawn(async move {
-                let Ok((stream, info)) = acceptor.accept(tcp).await else { return };
-                seen.groups.lock().unwrap().push(info.key_exchange_group);
-                let handler = move |request| handle(seen.clone(), request);
-                let _ = server.handshake(stream, handler).await;
-            });
-        }
+        let server = Server::new(config);
+        server.serve_tls_with_shutdown(listener, acceptor, handler, std::future::pending()).await
     });
     addr
 }

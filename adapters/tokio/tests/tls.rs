@@ -118,9 +118,9 @@ async fn rustls_on_both_ends_negotiates_x25519mlkem768() {
         assert_eq!(client.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
         drop(stream);
         let info = server.await.unwrap();
-        assert_eq!(info.key_exchange_group, Some(rustls::NamedGroup::X25519MLKEM768));
-        assert_eq!(info.server_name.as_deref(), Some("localhost"));
-        assert_eq!(info.alpn.as_deref(), Some(&b"h2"[..]));
+        assert_eq!(info.key_exchange_group(), Some(rustls::NamedGroup::X25519MLKEM768));
+        assert_eq!(info.server_name(), Some("localhost"));
+        assert_eq!(info.alpn(), Some(&b"h2"[..]));
     })
     .await;
 }
@@ -142,8 +142,8 @@ async fn openssl_with_classic_groups_still_connects() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.contains("ALPN protocol: h2"), "{stdout}");
         let info = server.await.unwrap();
-        assert_eq!(info.key_exchange_group, Some(rustls::NamedGroup::X25519));
-        assert_eq!(info.alpn.as_deref(), Some(&b"h2"[..]));
+        assert_eq!(info.key_exchange_group(), Some(rustls::NamedGroup::X25519));
+        assert_eq!(info.alpn(), Some(&b"h2"[..]));
     })
     .await;
 }
@@ -184,4 +184,95 @@ async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
 
 async fn hello(_: Request<RecvBody>) -> Response<Full<Bytes>> {
     Response::new(Full::new(Bytes::from_static(b"hello\n")))
+}
+
+/// The handler finds the TLS details of its connection in the request's extensions (SNI,
+/// ALPN, version, key exchange, the client's certificate when the configuration asks for
+/// one) next to the peer's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_see_the_tls_details_and_the_client_certificate() {
+    within(async {
+        let server_cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let client_cert = rcgen::generate_simple_self_signed(vec!["client".to_owned()]).unwrap();
+        let der = |c: &rcgen::CertifiedKey<rcgen::KeyPair>| c.cert.der().clone();
+        let key = |c: &rcgen::CertifiedKey<rcgen::KeyPair>| {
+            rustls::pki_types::PrivateKeyDer::Pkcs8(c.signing_key.serialize_der().into())
+        };
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+
+        // A server that asks for client certificates it can verify against `client_cert`.
+        let mut client_roots = rustls::RootCertStore::empty();
+        client_roots.add(der(&client_cert)).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(client_roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let mut server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![der(&server_cert)], key(&server_cert))
+            .unwrap();
+        server_tls.alpn_protocols = vec![b"h2".to_vec()];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let expected_chain = vec![der(&client_cert)];
+        tokio::spawn(server::serve_tls(
+            listener,
+            Arc::new(server_tls),
+            move |request: Request<RecvBody>| {
+                let expected_chain = expected_chain.clone();
+                async move {
+                    let tls = request.extensions().get::<tls::TlsInfo>().expect("TLS details");
+                    let peer =
+                        request.extensions().get::<server::Connected>().expect("peer address");
+                    let body = format!(
+                        "{:?} {:?} {:?} {:?} {} {}",
+                        tls.server_name(),
+                        tls.alpn().map(String::from_utf8_lossy),
+                        tls.protocol_version(),
+                        tls.key_exchange_group(),
+                        tls.peer_certificates().len(),
+                        peer.remote_addr,
+                    );
+                    let same_chain = tls.peer_certificates() == expected_chain.as_slice();
+                    let mut response = Response::new(Full::new(Bytes::from(body)));
+                    response.headers_mut().insert(
+                        "x-client-chain",
+                        if same_chain { "same" } else { "other" }.parse().unwrap(),
+                    );
+                    response
+                }
+            },
+        ));
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(der(&server_cert)).unwrap();
+        let mut client_tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(vec![der(&client_cert)], key(&client_cert))
+            .unwrap();
+        client_tls.alpn_protocols = vec![b"h2".to_vec()];
+        let (send, conn) =
+            tls::connect(addr, "localhost", Arc::new(client_tls), Config::default()).await.unwrap();
+        let conn = tokio::spawn(conn);
+        let uri = format!("https://localhost:{}/", addr.port());
+        let response = send
+            .send_request(Request::get(&uri).body(Empty::<Bytes>::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-client-chain"], "same", "the client's certificate");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let expected_prefix =
+            r#"Some("localhost") Some("h2") Some(TLSv1_3) Some(X25519MLKEM768) 1 127.0.0.1:"#;
+        assert!(body.starts_with(expected_prefix), "{body}");
+        drop(send);
+        let _ = conn.await;
+    })
+    .await;
 }

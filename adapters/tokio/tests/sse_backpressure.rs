@@ -4,6 +4,8 @@
 //! the producer resumes, in order, when the client reads again. The producer is the `sse`
 //! example's (`examples/shared/sse.rs`).
 
+#[path = "cli_support/mod.rs"]
+mod cli_support;
 #[path = "../examples/shared/sse.rs"]
 mod sse;
 mod support;
@@ -88,6 +90,7 @@ async fn a_client_that_stops_reading_pauses_the_event_producer_until_it_reads_ag
         // The client reads a little, then stops: the producer stops too, within the bound.
         read_events(&mut body, &mut parser, &mut next, 100).await;
         let paused = settled(&produced).await;
+        eprintln!("paused with {} events made and not read (bound {})", paused - next, bound());
         assert!(
             paused - next <= bound(),
             "{} events made and not read (bound {})",
@@ -108,6 +111,50 @@ async fn a_client_that_stops_reading_pauses_the_event_producer_until_it_reads_ag
         while Arc::strong_count(&produced) > 1 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    })
+    .await;
+}
+
+/// The `sse` example as a user runs it: `--help`, `--version`, and an event stream that a
+/// client reads in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sse_example_streams_events_in_order() {
+    within(async {
+        let bin = tokio::task::spawn_blocking(|| cli_support::example("h2proto-tokio", "sse", &[]))
+            .await
+            .unwrap();
+        let help = cli_support::run(&bin, &["--help"]);
+        assert_eq!(help.code, 0, "{help:?}");
+        assert!(String::from_utf8_lossy(&help.stdout).contains("--interval MS"));
+        let version = cli_support::run(&bin, &["--version"]);
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout),
+            format!("sse {}\n", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(cli_support::run(&bin, &["--interval", "soon"]).code, 2);
+
+        let mut child = tokio::process::Command::new(&bin)
+            .args(["--addr", "127.0.0.1:0", "--interval", "0"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        let first = lines.next_line().await.unwrap().expect("the example prints its address");
+        let addr: std::net::SocketAddr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .expect(&first);
+        let (send, _conn) = connect(addr, Config::default()).await;
+        let request = Request::get(url(addr, "/events")).body(Empty::<Bytes>::new()).unwrap();
+        let mut body = send.send_request(request).await.unwrap().into_body();
+        let (mut parser, mut next) = (sse::Parser::default(), 0);
+        read_events(&mut body, &mut parser, &mut next, 1000).await;
+        drop(body);
+        child.kill().await.unwrap();
     })
     .await;
 }

@@ -67,7 +67,11 @@ pub fn load_pem(
 ) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let (cert_file, key_file) = (cert_file.as_ref(), key_file.as_ref());
     let pem_error = |file: &std::path::Path, e: rustls::pki_types::pem::Error| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", file.display()))
+        let kind = match &e {
+            rustls::pki_types::pem::Error::Io(e) => e.kind(),
+            _ => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, format!("{}: {e}", file.display()))
     };
     let certs = CertificateDer::pem_file_iter(cert_file)
         .map_err(|e| pem_error(cert_file, e))?

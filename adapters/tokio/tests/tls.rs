@@ -276,3 +276,31 @@ async fn handlers_see_the_tls_details_and_the_client_certificate() {
     })
     .await;
 }
+
+/// `load_pem` reads what `openssl` and rcgen write (a chain and a PKCS#8 key), and says
+/// which file is wrong otherwise.
+#[test]
+fn load_pem_reads_a_chain_and_key_and_names_the_bad_file() {
+    let dir = std::env::temp_dir().join(format!("h2proto-pem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key, empty) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("empty.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    std::fs::write(&empty, "no pem here\n").unwrap();
+
+    let (chain, loaded_key) = tls::load_pem(&cert, &key).unwrap();
+    assert_eq!(chain, vec![certified.cert.der().clone()]);
+    assert_eq!(loaded_key.secret_der(), certified.signing_key.serialize_der().as_slice());
+    assert!(tls::server_config(chain, loaded_key).is_ok());
+
+    let no_certs = tls::load_pem(&empty, &key).unwrap_err();
+    assert_eq!(no_certs.kind(), std::io::ErrorKind::InvalidData);
+    assert!(no_certs.to_string().contains("empty.pem"), "{no_certs}");
+    let no_key = tls::load_pem(&cert, &empty).unwrap_err();
+    assert!(no_key.to_string().contains("empty.pem"), "{no_key}");
+    let missing = tls::load_pem(dir.join("missing.pem"), &key).unwrap_err();
+    assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    assert!(missing.to_string().contains("missing.pem"), "{missing}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

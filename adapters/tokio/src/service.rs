@@ -94,25 +94,32 @@
 //! (before the response head) or the response body (after it): a reset stream cancels
 //! the `!Send` work as it would a `Send` handler's.
 //!
-//! # axum's `WebSocketUpgrade`
+//! # WebSockets: axum's `WebSocketUpgrade`, or a [`Tunnel`]
 //!
-//! It does not work on this server, and cannot without hyper's internals. axum's extractor
-//! (`axum::extract::ws`) accepts an HTTP/2 extended CONNECT (RFC 8441: method CONNECT with
-//! a `:protocol` of `websocket`), but with its `http2` feature it looks for the protocol
-//! as hyper's own `hyper::ext::Protocol` in the request extensions (that one could be
-//! inserted: it has a public constructor), and in every case it takes the stream from a
-//! `hyper::upgrade::OnUpgrade` in the extensions. `OnUpgrade` has no public constructor
-//! (hyper 1.x: `upgrade::pending` and `Upgraded::new` are private to hyper): only hyper's
-//! connection code makes one, and only hyper can complete it with the upgraded I/O. Without
-//! it the extractor answers `426 Upgrade Required` (`ConnectionNotUpgradable`). The supported path is this crate's
-//! [`Tunnel`]. axum replaces the request body with its own type, so the
-//! stream is set aside first: serve the router with [`ServiceHandler::with_tunnels`], and
-//! the axum handler takes the [`PendingTunnel`] from the extensions
-//! (`Extension<PendingTunnel>`, next to any other extractor: headers, `Path`, `State`),
-//! answers 200 with its [`TunnelBody`], and runs any WebSocket library
-//! (tokio-tungstenite) on the tunnel; the `:protocol` is the request's
-//! [`Protocol`](crate::Protocol) extension. See `tests/axum.rs`. Serve with
-//! `enable_connect_protocol` set in [`Config`](crate::Config) (RFC 8441 §3).
+//! axum's extractor (`axum::extract::ws`) accepts an HTTP/2 extended CONNECT (RFC 8441:
+//! method CONNECT, `:protocol` `websocket`), but it takes the stream from a
+//! `hyper::upgrade::OnUpgrade` in the request's extensions (and, with axum's `http2`
+//! feature, wants the protocol as hyper's own `hyper::ext::Protocol`, which anyone can
+//! make). `OnUpgrade` has no public constructor: in hyper 1.x `upgrade::pending` and
+//! `Upgraded::new` are private, so only hyper's connection code makes one and only hyper
+//! completes it with the upgraded I/O. On this server alone the extractor therefore
+//! answers `426 Upgrade Required` (`ConnectionNotUpgradable`).
+//!
+//! Two ways work (both need `enable_connect_protocol` in [`Config`](crate::Config),
+//! RFC 8441 §3; both shown in `tests/axum.rs`):
+//!
+//! - `HyperUpgrades` (feature `hyper-upgrade`) gets a real `OnUpgrade` for every CONNECT
+//!   from hyper itself, through its public API only: a hyper HTTP/1.1 connection over an
+//!   in-memory pipe, asked to upgrade, whose upgraded I/O is spliced to the stream. axum's
+//!   `WebSocketUpgrade` handlers (and anything written against `hyper::upgrade::on`) then
+//!   run unchanged, at the price of one pipe and a second copy of each byte per socket.
+//! - Without hyper: this crate's [`Tunnel`]. axum replaces the request body with its own
+//!   type, so the stream is set aside first: serve the router with
+//!   [`ServiceHandler::with_tunnels`], and the axum handler takes the [`PendingTunnel`]
+//!   from the extensions (`Extension<PendingTunnel>`, next to any other extractor),
+//!   answers 200 with its [`TunnelBody`], and runs any WebSocket library
+//!   (tokio-tungstenite) on the tunnel; the `:protocol` is the request's
+//!   [`Protocol`](crate::Protocol) extension.
 //!
 //! # tonic
 //!
@@ -126,9 +133,13 @@
 
 mod grpc;
 mod local;
+#[cfg(feature = "hyper-upgrade")]
+mod upgrade;
 
 pub use grpc::GrpcTimeout;
 pub use local::{LocalBody, LocalFuture, LocalHandler};
+#[cfg(feature = "hyper-upgrade")]
+pub use upgrade::{HyperUpgrades, UpgradeBody, UpgradeFuture};
 
 use crate::RecvBody;
 use crate::error::BoxError;

@@ -1,13 +1,14 @@
 //! axum on h2proto-tokio, unchanged: one `Router` with extractors (`Path`, `Query`, `Json`,
 //! `State`, `ConnectInfo`) under tower-http middleware (trace, compression, timeout), served
 //! by [`ServiceHandler`] and exercised by this crate's clients, curl, nghttp and h2load.
-//! WebSocket over HTTP/2 (RFC 8441) runs through a [`PendingTunnel`]; axum's own
-//! `WebSocketUpgrade` cannot (it needs hyper's upgrade internals, see the `service` module
-//! docs), which the last test pins down.
+//! WebSocket over HTTP/2 (RFC 8441) runs through a [`PendingTunnel`], and axum's own
+//! `WebSocketUpgrade` through `HyperUpgrades` (feature `hyper-upgrade`: it needs a hyper
+//! `OnUpgrade`, see the `service` module docs); without it the extractor refuses.
 //!
 //! The command-line tools come from the Debian packages `curl` and `nghttp2-client`; a
 //! missing tool fails the test.
 
+mod example_server;
 mod support;
 
 use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
@@ -270,7 +271,7 @@ async fn websocket_from_an_axum_handler_over_extended_connect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn axums_websocket_upgrade_extractor_rejects_extended_connect_here() {
+async fn axums_websocket_upgrade_extractor_needs_hyper_upgrades() {
     within(async {
         let addr = serve_app().await;
         let (send, conn) = h2proto_tokio::client::connect(addr).await.unwrap();
@@ -281,10 +282,91 @@ async fn axums_websocket_upgrade_extractor_rejects_extended_connect_here() {
             .unwrap();
         request.extensions_mut().insert(Protocol::from("websocket"));
         let (response, _tunnel) = send.connect(request).await.unwrap();
-        // axum takes the stream from hyper's `OnUpgrade` extension, which no server but
-        // hyper can make: "426 Upgrade Required" (`ConnectionNotUpgradable`). With axum's
-        // `http2` feature it asks for hyper's own `Protocol` extension first (400).
+        // axum takes the stream from hyper's `OnUpgrade` extension, which only hyper can
+        // make: without `HyperUpgrades` to get one, "426 Upgrade Required"
+        // (`ConnectionNotUpgradable`). With axum's `http2` feature it asks for hyper's own
+        // `Protocol` extension first (400).
         assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    })
+    .await;
+}
+
+/// axum's own `WebSocketUpgrade`, unchanged, over extended CONNECT: through hyper's upgrade
+/// API, which `HyperUpgrades` provides (feature `hyper-upgrade`).
+#[cfg(feature = "hyper-upgrade")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axums_websocket_upgrade_works_through_hyper_upgrades() {
+    use axum::extract::ws::{Message as AxumMessage, WebSocket};
+    use h2proto_tokio::service::HyperUpgrades;
+    async fn echo(mut socket: WebSocket) {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, AxumMessage::Close(_)) || socket.send(message).await.is_err() {
+                break;
+            }
+        }
+    }
+    within(async {
+        let router = Router::new()
+            .route(
+                "/ws",
+                any(|ws: WebSocketUpgrade| async move { ws.protocols(["chat"]).on_upgrade(echo) }),
+            )
+            .route("/hello", get(|| async { "hello\n" }))
+            .layer(TraceLayer::new_for_http());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::default();
+        config.enable_connect_protocol = true;
+        let handler = ServiceHandler::new(HyperUpgrades::new(router));
+        tokio::spawn(async move { Server::new(config).serve(listener, handler).await });
+
+        let (send, conn) = h2proto_tokio::client::connect(addr).await.unwrap();
+        tokio::spawn(conn);
+        let websocket = |protocols: &str| {
+            let mut request = Request::connect(url(addr, "/ws"))
+                .header(header::SEC_WEBSOCKET_VERSION, "13")
+                .header(header::SEC_WEBSOCKET_PROTOCOL, protocols)
+                .body(())
+                .unwrap();
+            request.extensions_mut().insert(Protocol::from("websocket"));
+            request
+        };
+        // Two sockets at once on one connection, each with its own messages.
+        let mut sockets = Vec::new();
+        for _ in 0..2 {
+            let (response, tunnel) = send.connect(websocket("mqtt, chat")).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()[header::SEC_WEBSOCKET_PROTOCOL], "chat");
+            sockets.push(WebSocketStream::from_raw_socket(tunnel, Role::Client, None).await);
+        }
+        for i in 0..200 {
+            for (n, ws) in sockets.iter_mut().enumerate() {
+                let text = format!("socket {n} message {i}");
+                ws.send(Message::text(text.clone())).await.unwrap();
+                let echoed = ws.next().await.unwrap().unwrap();
+                assert_eq!(echoed.into_text().unwrap().as_str(), text);
+            }
+        }
+        let big = pattern(300 << 10).to_vec();
+        for ws in &mut sockets {
+            ws.send(Message::binary(big.clone())).await.unwrap();
+            let echoed = ws.next().await.unwrap().unwrap();
+            assert!(echoed.into_data().as_ref() == big.as_slice());
+        }
+        // A close handshake: the server's echo loop ends, and so does the stream.
+        for mut ws in sockets {
+            ws.close(None).await.unwrap();
+            while let Some(Ok(message)) = ws.next().await {
+                assert!(message.is_close(), "{message:?}");
+            }
+        }
+        // An upgrade axum refuses (no Sec-WebSocket-Version) is its answer, not a tunnel.
+        let mut request = Request::connect(url(addr, "/ws")).body(()).unwrap();
+        request.extensions_mut().insert(Protocol::from("websocket"));
+        let (response, _) = send.connect(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let response = send.send_request(get_request(addr, "/hello")).await.unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "hello\n");
     })
     .await;
 }
@@ -451,6 +533,33 @@ async fn the_same_router_over_tls_with_connect_info_from_a_layer() {
         let peer: SocketAddr = String::from_utf8_lossy(&out.stdout).parse().unwrap();
         assert_eq!(peer.ip(), addr.ip());
         assert!((47100..=47999).contains(&peer.port()), "{peer}");
+    })
+    .await;
+}
+
+// ----- The examples -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_axum_examples_serve_the_same_router_on_h2proto_and_on_hyper() {
+    // Built first: the time limit is for serving, not for compiling.
+    for name in ["axum_hello", "axum_hyper"] {
+        example_server::build(name);
+    }
+    within(async {
+        for name in ["axum_hello", "axum_hyper"] {
+            example_server::check_help_and_version(name);
+            for workers in ["0", "2"] {
+                let server = example_server::start(name, &["--workers", workers]);
+                let addr = server.addr;
+                let out =
+                    run("curl", &["-sS", "--http2-prior-knowledge", &url(addr, "/users/4")]).await;
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "user 4\n", "{name}");
+                let out =
+                    run("h2load", &["-n", "2000", "-c", "10", "-m", "100", &url(addr, "/")]).await;
+                let report = String::from_utf8_lossy(&out.stdout);
+                assert!(report.contains("2000 succeeded, 0 failed, 0 errored"), "{name}: {report}");
+            }
+        }
     })
     .await;
 }

@@ -5,6 +5,7 @@
 //! trailers (trailers-only and after data), deadlines from `grpc-timeout`. The pooled
 //! client also calls tonic's own server, so both halves meet hyper's gRPC.
 
+mod example_server;
 mod support;
 
 use bytes::Bytes;
@@ -226,6 +227,19 @@ async fn tonic_client_over_the_pool_client_against_tonics_own_server() {
         // tonic's server ends an expired call with CANCELLED ("Timeout expired"), its own
         // choice; `GrpcTimeout` answers DEADLINE_EXCEEDED as the gRPC status list says.
         exercise(pool_client(addr), Some(Code::Cancelled)).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tonic_echo_example_answers_both_clients() {
+    // Built first: the time limit is for serving, not for compiling.
+    example_server::build("tonic_echo");
+    within(async {
+        example_server::check_help_and_version("tonic_echo");
+        let server = example_server::start("tonic_echo", &[]);
+        exercise(pool_client(server.addr), Some(Code::DeadlineExceeded)).await;
+        exercise(hyper_client(server.addr).await, None).await;
     })
     .await;
 }

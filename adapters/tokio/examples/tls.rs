@@ -4,6 +4,9 @@
 //! ```text
 //! cargo run -p h2proto-tokio --features rustls --example tls
 //! ```
+//!
+//! The handshake negotiates X25519MLKEM768 (the provider's post-quantum hybrid group)
+//! between these two rustls ends; the example prints it.
 
 use bytes::Bytes;
 use h2proto_tokio::tls::{self, rustls};
@@ -11,8 +14,30 @@ use h2proto_tokio::{Config, RecvBody, server};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
 
+const HELP: &str = "\
+usage: tls
+
+Starts an HTTP/2 server over TLS (ALPN h2) on 127.0.0.1 with a fresh self-signed
+certificate, sends it one request with a client trusting that certificate, prints the
+response and the TLS details the handler saw, and exits.
+
+  -h, --help     this text
+  -V, --version  print the version
+";
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(arg) = std::env::args().nth(1) {
+        match arg.as_str() {
+            "-h" | "--help" => print!("{HELP}"),
+            "-V" | "--version" => println!("tls {}", env!("CARGO_PKG_VERSION")),
+            _ => {
+                eprintln!("tls: unknown argument {arg}\n\n{HELP}");
+                std::process::exit(2);
+            }
+        }
+        return Ok(());
+    }
     // A self-signed certificate for "localhost".
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
     let cert = certified.cert.der().clone();
@@ -25,7 +50,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         listener,
         server_tls,
         |request: Request<RecvBody>| async move {
-            let body = format!("hello over TLS, {}\n", request.uri().path());
+            let tls = request.extensions().get::<tls::TlsInfo>();
+            let body = format!(
+                "hello over TLS, {} ({:?}, {:?}, SNI {:?})\n",
+                request.uri().path(),
+                tls.and_then(|t| t.protocol_version()),
+                tls.and_then(|t| t.key_exchange_group()),
+                tls.and_then(|t| t.server_name()),
+            );
             Response::new(Full::new(Bytes::from(body)))
         },
     ));

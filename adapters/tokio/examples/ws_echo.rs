@@ -21,6 +21,17 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
+const HELP: &str = "\
+usage: ws_echo [--server HOST:PORT]
+
+WebSocket over HTTP/2 (RFC 8441 extended CONNECT, h2c). Without arguments: an echo server
+and a client in one process, which echo a few messages and exit. With --server: only the
+server, on HOST:PORT.
+
+  -h, --help     this text
+  -V, --version  print the version
+";
+
 type Body = Either<TunnelBody, Empty<Bytes>>;
 
 async fn handle(request: Request<RecvBody>) -> Response<Body> {
@@ -34,15 +45,13 @@ async fn handle(request: Request<RecvBody>) -> Response<Body> {
     let (tunnel, body) = Tunnel::new(request.into_body());
     tokio::spawn(async move {
         let mut ws = WebSocketStream::from_raw_socket(tunnel, Role::Server, None).await;
+        // A Close from the client is answered inside next(), which then ends the stream,
+        // so the closing handshake completes (RFC 6455 §7.1.2).
         while let Some(Ok(message)) = ws.next().await {
-            if message.is_close() {
-                break;
-            }
             if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
                 break;
             }
         }
-        let _ = ws.close(None).await;
     });
     Response::new(Either::Left(body))
 }
@@ -56,11 +65,24 @@ async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, addr] = args.as_slice() {
-        if flag == "--server" {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => {}
+        ["-h" | "--help"] => {
+            print!("{HELP}");
+            return Ok(());
+        }
+        ["-V" | "--version"] => {
+            println!("ws_echo {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        ["--server", addr] => {
             let listener = tokio::net::TcpListener::bind(addr).await?;
             println!("WebSocket echo on ws over h2c at {}", listener.local_addr()?);
             return Ok(serve(listener).await?);
+        }
+        _ => {
+            eprintln!("ws_echo: bad arguments {args:?}\n\n{HELP}");
+            std::process::exit(2);
         }
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

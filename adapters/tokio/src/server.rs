@@ -254,12 +254,13 @@ impl Server {
     }
 
     /// Like [`serve_with_shutdown`](Self::serve_with_shutdown) over TLS: each connection
-    /// does the TLS handshake in its own task and is served only if ALPN chose `h2`.
+    /// does the TLS handshake in its own task, bounded by the acceptor's handshake timeout
+    /// (pass an `Arc<ServerConfig>` for the default), and is served only if ALPN chose `h2`.
     #[cfg(feature = "rustls")]
     pub async fn serve_tls_with_shutdown<H, S>(
         &self,
         listener: TcpListener,
-        tls: Arc<tokio_rustls::rustls::ServerConfig>,
+        tls: impl Into<crate::tls::Acceptor>,
         handler: H,
         signal: S,
     ) -> io::Result<()>
@@ -270,19 +271,16 @@ impl Server {
         self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spawn = spawner(Arc::new(handler));
         let server = self.clone();
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let acceptor = tls.into();
         let accept = move |tcp: TcpStream| {
             let server = server.clone();
             let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
             let acceptor = acceptor.clone();
             async move {
-                let tls = acceptor.accept(tcp).await.ok()?;
-                // req 9113-3.3-1
-                if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
-                    return None;
-                }
+                // req 9113-3.3-1 (the acceptor refuses any ALPN but h2)
+                let (tls, info) = acceptor.accept(tcp).await.ok()?;
                 // req 9113-3.2-3
-                Some(server.handshake_with(tls, spawn))
+                Some(server.handshake_with(tls, with_tls_info(spawn, info)))
             }
         };
         self.accept_loop(listener, accept, signal).await
@@ -387,7 +385,7 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: H) -> io::Result<
 #[cfg(feature = "rustls")]
 pub async fn serve_tls<H: Handler>(
     listener: TcpListener,
-    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    tls: impl Into<crate::tls::Acceptor>,
     handler: H,
 ) -> io::Result<()> {
     Server::default().serve_tls_with_shutdown(listener, tls, handler, std::future::pending()).await
@@ -568,6 +566,16 @@ fn with_connected(spawn: Serve, connected: Option<Connected>) -> Serve {
     let Some(connected) = connected else { return spawn };
     Arc::new(move |mut request| {
         request.extensions_mut().insert(connected);
+        spawn(request)
+    })
+}
+
+/// Wraps a handler so that every request also carries the connection's
+/// [`TlsInfo`](crate::tls::TlsInfo) (a cheap clone: the details are shared).
+#[cfg(feature = "rustls")]
+fn with_tls_info(spawn: Serve, info: crate::tls::TlsInfo) -> Serve {
+    Arc::new(move |mut request| {
+        request.extensions_mut().insert(info.clone());
         spawn(request)
     })
 }

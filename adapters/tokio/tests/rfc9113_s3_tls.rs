@@ -17,7 +17,7 @@ use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A fresh self-signed certificate for "localhost" and its key.

@@ -41,7 +41,7 @@ const PERMITTED: &[u16] = &[
 ];
 
 fn provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::ring::default_provider()
+    rustls::crypto::aws_lc_rs::default_provider()
 }
 
 /// A fresh self-signed ECDSA P-256 certificate for "localhost" and its key.
@@ -52,7 +52,7 @@ fn certificate() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
 }
 
 /// A fresh self-signed certificate for "localhost" with an RSA 2048 key, the key made with
-/// the openssl tool (ring, rustls' provider here, signs with RSA but cannot generate keys).
+/// the openssl tool (rcgen signs with ring here, which cannot generate RSA keys).
 fn rsa_certificate() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
     let output = std::process::Command::new("openssl")
         .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
@@ -147,13 +147,20 @@ async fn rfc9113_9_2_handshakes_negotiate_permitted_parameters() {
             assert_eq!(seen.version, Some(version), "{seen:?}");
             let suite = u16::from(seen.suite.unwrap());
             assert!(PERMITTED.contains(&suite) && suite != 0x00ff, "{seen:?}");
-            assert!(
-                matches!(
-                    seen.group,
-                    Some(NamedGroup::X25519 | NamedGroup::secp256r1 | NamedGroup::secp384r1)
-                ),
-                "{seen:?}"
-            );
+            // Ephemeral key exchange (§9.2.1): over TLS 1.3 the post-quantum hybrid
+            // X25519MLKEM768 (ECDHE X25519 with ML-KEM-768) that the provider prefers; TLS 1.2
+            // has no hybrid groups, so classic ECDHE.
+            if version == ProtocolVersion::TLSv1_3 {
+                assert_eq!(seen.group, Some(NamedGroup::X25519MLKEM768), "{seen:?}");
+            } else {
+                assert!(
+                    matches!(
+                        seen.group,
+                        Some(NamedGroup::X25519 | NamedGroup::secp256r1 | NamedGroup::secp384r1)
+                    ),
+                    "{seen:?}"
+                );
+            }
             assert_eq!(seen.sni.as_deref(), Some("localhost"), "{seen:?}");
             assert_eq!(seen.alpn.as_deref(), Some(&b"h2"[..]), "{seen:?}");
         }
@@ -171,8 +178,8 @@ async fn rfc9113_9_2_2_the_mandatory_tls12_suite_is_supported() {
         let (addr, mut seen) = observed_server(cert.clone(), key).await;
         let mut only = provider();
         only.cipher_suites =
-            vec![rustls::crypto::ring::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256];
-        only.kx_groups = vec![rustls::crypto::ring::kx_group::SECP256R1];
+            vec![rustls::crypto::aws_lc_rs::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256];
+        only.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::SECP256R1];
         get_over(addr, tls12_client(only, roots(cert))).await;
         let seen = seen.recv().await.unwrap();
         assert_eq!(seen.version, Some(ProtocolVersion::TLSv1_2), "{seen:?}");

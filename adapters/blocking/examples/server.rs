@@ -9,19 +9,20 @@
 use h2proto_blocking::{Body, RequestBody, Server};
 use http::{Request, Response};
 
+#[path = "../../tokio/examples/shared/serve_cli.rs"]
+mod serve_cli;
+
 fn main() -> std::io::Result<()> {
-    let mut addr = "127.0.0.1:8080".to_string();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--addr", Some(value)) => addr = value,
-            _ => {
-                eprintln!("usage: server [--addr HOST:PORT]");
-                std::process::exit(2);
-            }
-        }
+    let options = serve_cli::Options::parse(
+        "blocking-server",
+        "An h2c server on h2proto-blocking: every path answers 200 \"hello\", /echo streams \
+         the request body back. --workers N: handler threads (0, the default, is the \
+         server's default pool).",
+    );
+    let mut server = Server::bind(&options.addr)?;
+    if options.workers > 0 {
+        server = server.workers(options.workers);
     }
-    let server = Server::bind(&addr)?;
     eprintln!("listening on http://{}", server.local_addr()?);
     server.serve(|request: Request<RequestBody>| {
         let body = match request.uri().path() {

@@ -108,6 +108,7 @@ impl Client {
             pool,
             builder.config,
             builder.connect_timeout,
+            builder.max_streams_per_connection,
             #[cfg(feature = "rustls")]
             builder.tls,
         );

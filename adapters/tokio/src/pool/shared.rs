@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     state: Mutex<Shared>,
     pub(crate) config: Config,
     pub(crate) connect_timeout: Duration,
+    /// The client's own cap on streams per connection (`None`: the server's limit).
+    max_streams: Option<u32>,
     #[cfg(feature = "rustls")]
     pub(crate) tls: Option<Arc<crate::tls::rustls::ClientConfig>>,
     timer: Arc<Notify>,
@@ -72,6 +74,7 @@ impl Inner {
         pool: Pool,
         config: Config,
         connect_timeout: Duration,
+        max_streams: Option<u32>,
         #[cfg(feature = "rustls")] tls: Option<Arc<crate::tls::rustls::ClientConfig>>,
     ) -> Arc<Inner> {
         let shared = Shared {
@@ -85,6 +88,7 @@ impl Inner {
             state: Mutex::new(shared),
             config,
             connect_timeout,
+            max_streams,
             #[cfg(feature = "rustls")]
             tls,
             timer: Arc::default(),
@@ -247,10 +251,16 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
     // starts from what it learned on this origin, else from the core's assumption before
     // SETTINGS (RFC 9113 §6.5.2 leaves the limit open until then), and learns from
     // connections that say they are full or refuse a stream.
+    // With the client's own cap, the pool takes it as the limit (a server allowing fewer
+    // says so when full, and the pool learns as above).
     let assumed = inner.config.initial_max_send_streams;
+    let cap = inner.max_streams;
     inner.run(|shared, now| {
         shared.handles.insert(conn, send);
-        shared.pool.connected_assuming(conn, assumed, now);
+        match cap {
+            Some(cap) => shared.pool.connected(conn, cap, now),
+            None => shared.pool.connected_assuming(conn, assumed, now),
+        }
     });
     let weak = Arc::downgrade(&inner);
     drop(inner);

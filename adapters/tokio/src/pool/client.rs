@@ -2,6 +2,7 @@
 
 use super::ClientBuilder;
 use super::error::{ClientError, ClientErrorKind};
+use super::lane;
 use super::lease::{Lease, ResponseBody};
 use super::shared::{Inner, now};
 use crate::{BoxError, ErrorKind};
@@ -16,6 +17,7 @@ use http_body_util::Empty;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -64,6 +66,22 @@ where
 
 /// Makes a body again, for a retry.
 type MakeBody<B> = Arc<dyn Fn() -> B + Send + Sync>;
+
+/// How an attempt makes its body again: a function (`Empty`), or the closure of
+/// [`replayable`] (shared, as the request may be retried more than once).
+enum Remake<T> {
+    Fn(fn() -> T),
+    Shared(MakeBody<T>),
+}
+
+impl<T> Remake<T> {
+    fn make(&self) -> T {
+        match self {
+            Remake::Fn(f) => f(),
+            Remake::Shared(f) => f(),
+        }
+    }
+}
 
 /// How to make a body again (a request extension).
 struct Replay<B>(MakeBody<B>);
@@ -124,7 +142,11 @@ impl Client {
     /// A snapshot of the pool's counters (connections opened and closed by reason, hits,
     /// misses, waits, retries, breaker transitions).
     pub fn metrics(&self) -> PoolMetrics {
-        self.inner.run(|shared, _| shared.pool.metrics())
+        self.inner.run(|shared, _| {
+            let mut metrics = shared.pool.metrics();
+            metrics.hits += Inner::hits(shared);
+            metrics
+        })
     }
 
     /// Sends a request to the origin of its URI (`http://` or `https://`) and waits for
@@ -154,12 +176,22 @@ impl Client {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let origin = match (Origin::from_uri(request.uri()), &self.default_origin) {
+        let (mut parts, body) = request.into_parts();
+        let replay = parts.extensions.remove::<Replay<B>>().map(|r| Remake::Shared(r.0));
+        if body.is_end_stream() {
+            // Empty from the start: every attempt sends `Empty`, always replayable.
+            let replay = Remake::Fn(Empty::<Bytes>::new);
+            return self.attempts_with(parts, Empty::new(), Some(replay)).await;
+        }
+        self.attempts_with(parts, body, replay).await
+    }
+
+    /// The origin a request goes to: its URI's, or for a path alone the default origin
+    /// (the connection completes `:scheme` and `:authority` from it).
+    fn origin_of(&self, uri: &http::Uri) -> Result<Origin, ClientError> {
+        let origin = match (Origin::from_uri(uri), &self.default_origin) {
             (Ok(origin), _) => origin,
-            // A path alone: the connection completes :scheme and :authority from its origin.
-            (Err(OriginError::MissingScheme), Some(default))
-                if request.uri().authority().is_none() =>
-            {
+            (Err(OriginError::MissingScheme), Some(default)) if uri.authority().is_none() => {
                 default.clone()
             }
             (Err(e), _) => return Err(ClientError::new(ClientErrorKind::Uri(e))),
@@ -167,22 +199,14 @@ impl Client {
         if !self.inner.can_reach(&origin) {
             return Err(ClientError::new(ClientErrorKind::TlsUnavailable));
         }
-        let (mut parts, body) = request.into_parts();
-        let replay = parts.extensions.remove::<Replay<B>>().map(|r| r.0);
-        if body.is_end_stream() {
-            // Empty from the start: every attempt sends `Empty`, always replayable.
-            let replay: MakeBody<Empty<Bytes>> = Arc::new(Empty::new);
-            return self.attempts_with(&origin, parts, Empty::new(), Some(replay)).await;
-        }
-        self.attempts_with(&origin, parts, body, replay).await
+        Ok(origin)
     }
 
     async fn attempts_with<T>(
         &self,
-        origin: &Origin,
         parts: http::request::Parts,
         body: T,
-        replay: Option<MakeBody<T>>,
+        replay: Option<Remake<T>>,
     ) -> Result<Response<ResponseBody>, ClientError>
     where
         T: Body + Send + 'static,
@@ -190,11 +214,25 @@ impl Client {
         T::Error: Into<BoxError>,
     {
         let mut request = Request::from_parts(parts.clone(), body);
+        let mut origin = None;
         let mut retries = 0;
         let mut busy = 0;
         loop {
-            let mut lease = self.checkout(origin).await?;
-            let future = match lease.send.try_send_request(request) {
+            // A credit on a lane of the origin, else the pool (see `lane.rs`).
+            let fast =
+                lane::take(&self.inner, request.uri()).map(|l| Lease::new(self.inner.clone(), l));
+            let mut lease = match fast {
+                Some(lease) => lease,
+                None => {
+                    // Only the pool needs the origin (building it allocates).
+                    let origin = match &origin {
+                        Some(origin) => origin,
+                        None => origin.insert(self.origin_of(request.uri())?),
+                    };
+                    self.checkout(origin).await?
+                }
+            };
+            let future = match lease.lane.send.try_send(request) {
                 Ok(future) => future,
                 Err(refused)
                     if matches!(refused.error().kind(), ErrorKind::Busy) && busy < MAX_BUSY =>
@@ -209,7 +247,7 @@ impl Client {
                 Err(refused) if matches!(refused.error().kind(), ErrorKind::Busy) => {
                     // Still busy after many tries: wait on this connection.
                     let request = refused.into_request();
-                    match lease.send.send_request(request).await {
+                    match lease.lane.send.send_request(request).await {
                         Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
                         Err(error) => {
                             let verdict = self.retry.verdict(classify(&error), false, retries);
@@ -241,7 +279,7 @@ impl Client {
                 Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
                 Err(error) => error,
             };
-            if lease.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
+            if lease.lane.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
                 lease.going_away();
             } else if error.reset_code() == Some(ErrorCode::REFUSED_STREAM) {
                 lease.refused();
@@ -250,7 +288,7 @@ impl Client {
             let verdict = self.retry.verdict(classify(&error), replay.is_some(), retries);
             match (verdict, &replay) {
                 (Verdict::Retry, Some(replay)) => {
-                    request = Request::from_parts(parts.clone(), replay());
+                    request = Request::from_parts(parts.clone(), replay.make());
                 }
                 _ => return Err(ClientError::new(ClientErrorKind::Request { error, verdict })),
             }
@@ -265,19 +303,26 @@ impl Client {
         let waiting = inner.run(|shared, now| {
             loop {
                 match shared.pool.checkout(origin, now) {
-                    Ok(Checkout::Use(conn)) => match shared.handles.get(&conn) {
-                        Some(send) if !send.is_closed() => {
-                            return Ok(Ok(Lease::new(inner.clone(), conn, send.clone())));
+                    Ok(Checkout::Use(conn)) => match shared.lanes.get(&conn) {
+                        Some(lane) if !lane.send.is_closed() => {
+                            return Ok(Ok(Lease::new(inner.clone(), lane.clone())));
                         }
                         // It takes no new requests: drain it and look again.
-                        _ => {
+                        lane => {
+                            let credits = lane.map_or(0, |lane| lane.drain());
                             shared.pool.go_away(conn);
-                            shared.pool.stream_finished(conn, now);
+                            for _ in 0..=credits {
+                                shared.pool.stream_finished(conn, now);
+                            }
                         }
                     },
                     Ok(Checkout::Wait(ticket)) => {
                         let (tx, rx) = oneshot::channel();
                         shared.waiters.insert(ticket, tx);
+                        // Credits kept by the lanes go to the waiters (see `lane.rs`):
+                        // published first, so a lane adding one sees this wait.
+                        inner.waiting.store(shared.waiters.len() as u64, Ordering::SeqCst);
+                        Inner::reclaim(shared, origin, now);
                         return Ok(Err((ticket, rx)));
                     }
                     Err(e) => return Err(ClientError::new(ClientErrorKind::Pool(e))),

@@ -1,0 +1,274 @@
+//! The lock-free fast path: streams a connection keeps between requests.
+//!
+//! The pool counts a stream busy from checkout until it is given back. Giving back every
+//! stream at once and checking out a new one for the next request would take the client's
+//! lock twice per request, and run the pool's bookkeeping both times. Instead, a finished
+//! stream stays with its connection's [`Lane`] as a *credit*: still counted busy by the
+//! pool, free for the next request to the same origin, which takes it with one atomic
+//! operation. So under load requests neither lock nor touch the pool; it decides only when
+//! something changes:
+//!
+//! - a request that finds no credit goes to the pool (checkout, wait, connect) as before;
+//! - when requests wait in the pool, credits go back to it (a finishing stream, and every
+//!   credit of the origin when a request starts waiting), so nobody waits beside an unused
+//!   stream;
+//! - a connection without active streams for a whole sweep interval (`SWEEP`, run by the
+//!   client's timer) gives its credits back, so the pool sees it idle (idle timeout, LRU
+//!   eviction) as before, that much later; a request waiting in the pool takes the credits
+//!   of idle connections at once;
+//! - a connection that takes no new requests (GOAWAY, closed) gives its credits back.
+//!
+//! Finding the lanes of an origin without a shared lock: the client publishes an immutable
+//! [`Snapshot`] of its lanes with a generation number, changed only when a connection
+//! opens or closes. Each thread caches the snapshot it last saw; a request compares the
+//! generation (an atomic load, no write) and refreshes its copy only when it changed. The
+//! snapshot holds the lanes weakly, so a cached copy never keeps a connection open.
+
+use super::shared::Inner;
+use crate::client::SendRequest;
+use h2proto::pool::{ConnId, Origin};
+use http::Uri;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+/// One connection of the pool, with the streams it keeps between requests.
+pub(crate) struct Lane {
+    pub(crate) conn: ConnId,
+    pub(crate) origin: Origin,
+    pub(crate) send: SendRequest,
+    /// Streams the pool counts busy that no request uses.
+    credits: AtomicU32,
+    /// Requests using the connection now.
+    active: AtomicU32,
+    /// A request started since the last sweep.
+    touched: AtomicBool,
+    /// Requests that took a credit (pool hits the pool never saw).
+    pub(crate) hits: AtomicU64,
+    /// The connection left the pool: credits are not kept any more.
+    retired: AtomicBool,
+}
+
+impl Lane {
+    pub(crate) fn new(conn: ConnId, origin: Origin, send: SendRequest) -> Lane {
+        Lane {
+            conn,
+            origin,
+            send,
+            credits: AtomicU32::new(0),
+            active: AtomicU32::new(0),
+            touched: AtomicBool::new(true),
+            hits: AtomicU64::new(0),
+            retired: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes a credit, if the lane has one. (A connection that stopped taking requests
+    /// says so when the request is sent, and the lease gives its credits back.)
+    fn take_credit(&self) -> bool {
+        if self.retired.load(Ordering::Relaxed) {
+            return false;
+        }
+        let took = self
+            .credits
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if took {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        took
+    }
+
+    /// A request starts using the connection (with a credit or a stream from the pool).
+    pub(crate) fn enter(&self) {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        self.touched.store(true, Ordering::Relaxed);
+    }
+
+    /// A request stops using the connection: its stream is kept as a credit, or is to go
+    /// back to the pool with the lane's other credits (the pool has waiters, or the
+    /// connection takes no new requests).
+    pub(crate) fn leave(&self, waiters: &AtomicU64) -> Leave {
+        let last = self.active.fetch_sub(1, Ordering::AcqRel) == 1;
+        if self.retired.load(Ordering::Relaxed) || self.send.is_closed() {
+            return Leave::GiveBack(1 + self.drain());
+        }
+        self.credits.fetch_add(1, Ordering::SeqCst);
+        // A request may have started waiting in the pool just before the credit was
+        // added (it drained the credits it could see): look again (both sides SeqCst).
+        if waiters.load(Ordering::SeqCst) > 0 {
+            return Leave::GiveBack(self.drain());
+        }
+        if last { Leave::KeptIdle } else { Leave::Kept }
+    }
+
+    /// The sweep: if no request used the lane since the last sweep, takes its credits (to
+    /// give back to the pool); `None` if it is busy or was used lately.
+    pub(crate) fn sweep(&self) -> Option<u32> {
+        let used = self.touched.swap(false, Ordering::Relaxed);
+        (!used && self.active.load(Ordering::Acquire) == 0).then(|| self.drain())
+    }
+
+    /// Whether no request uses the connection now.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.active.load(Ordering::Acquire) == 0
+    }
+
+    /// Whether the lane keeps credits.
+    pub(crate) fn has_credits(&self) -> bool {
+        self.credits.load(Ordering::Relaxed) > 0
+    }
+
+    /// A request stops using the connection and its stream goes back to the pool, with
+    /// every credit: returns how many streams that is.
+    pub(crate) fn quit(&self) -> u32 {
+        self.active.fetch_sub(1, Ordering::AcqRel);
+        1 + self.drain()
+    }
+
+    /// Takes every credit (to give them back to the pool).
+    pub(crate) fn drain(&self) -> u32 {
+        self.credits.swap(0, Ordering::SeqCst)
+    }
+
+    /// The connection left the pool (closed, or the pool closes it).
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+        self.credits.store(0, Ordering::SeqCst);
+    }
+}
+
+/// What became of a stream when its request left the lane.
+pub(crate) enum Leave {
+    /// Kept as a credit.
+    Kept,
+    /// Kept as a credit, and no request uses the connection now: a sweep is due.
+    KeptIdle,
+    /// These many streams go back to the pool.
+    GiveBack(u32),
+}
+
+/// How long a connection keeps credits without a request before they go back to the
+/// pool (between one and two of these).
+pub(crate) const SWEEP: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The lanes of a client at one moment, by origin. Immutable once published.
+#[derive(Default)]
+pub(crate) struct Snapshot {
+    origins: Vec<Lanes>,
+}
+
+/// The lanes of one origin.
+struct Lanes {
+    origin: Origin,
+    /// The origin's authority as URIs usually spell it (`host` with the default port,
+    /// else `host:port`), to recognise a URI without parsing it.
+    authority: String,
+    lanes: Vec<Weak<Lane>>,
+}
+
+impl Snapshot {
+    pub(crate) fn new<'a>(lanes: impl Iterator<Item = &'a Arc<Lane>>) -> Snapshot {
+        let mut origins: Vec<Lanes> = Vec::new();
+        for lane in lanes {
+            match origins.iter_mut().find(|o| o.origin == lane.origin) {
+                Some(o) => o.lanes.push(Arc::downgrade(lane)),
+                None => origins.push(Lanes {
+                    origin: lane.origin.clone(),
+                    authority: authority(&lane.origin),
+                    lanes: vec![Arc::downgrade(lane)],
+                }),
+            }
+        }
+        Snapshot { origins }
+    }
+
+    /// A lane of the URI's origin with a credit, its credit taken; `hint` is where this
+    /// thread found one last time (looked at first, and updated).
+    fn take(&self, uri: &Uri, hint: &mut usize) -> Option<Arc<Lane>> {
+        let lanes = &self.origins.iter().find(|o| o.matches(uri))?.lanes;
+        let start = if *hint < lanes.len() { *hint } else { 0 };
+        let (head, tail) = lanes.split_at(start);
+        let (at, lane) =
+            tail.iter().chain(head).enumerate().find_map(|(i, lane)| {
+                Some((i, lane.upgrade().filter(|lane| lane.take_credit())?))
+            })?;
+        *hint = (start + at) % lanes.len();
+        Some(lane)
+    }
+}
+
+impl Lanes {
+    fn matches(&self, uri: &Uri) -> bool {
+        let quick =
+            uri.authority().is_some_and(|a| a.as_str().eq_ignore_ascii_case(&self.authority))
+                && uri.scheme_str().is_some_and(|s| {
+                    s.eq_ignore_ascii_case(if self.origin.is_https() { "https" } else { "http" })
+                });
+        quick || same_origin(&self.origin, uri)
+    }
+}
+
+/// `host[:port]` of `origin`, the port left out when it is the scheme's default.
+fn authority(origin: &Origin) -> String {
+    let host = origin.host();
+    let host = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
+    let default = if origin.is_https() { 443 } else { 80 };
+    if origin.port() == default { host } else { format!("{host}:{}", origin.port()) }
+}
+
+/// Whether `uri` is of `origin`, without building an `Origin` (which allocates).
+fn same_origin(origin: &Origin, uri: &Uri) -> bool {
+    let https = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => true,
+        Some(s) if s.eq_ignore_ascii_case("http") => false,
+        _ => return false,
+    };
+    let Some(host) = uri.host() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    origin.is_https() == https && origin.port() == port && origin.host().eq_ignore_ascii_case(host)
+}
+
+/// Snapshots a thread keeps, one per client it used lately.
+const CACHED_CLIENTS: usize = 4;
+
+/// A thread's copy of a client's snapshot.
+struct Cached {
+    client: u64,
+    generation: u64,
+    snapshot: Arc<Snapshot>,
+    /// The lane that had a credit last time.
+    hint: usize,
+}
+
+thread_local! {
+    static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A credit of a lane of the URI's origin, from this thread's copy of the client's
+/// snapshot (refreshed when the client published a newer one).
+pub(crate) fn take(inner: &Inner, uri: &Uri) -> Option<Arc<Lane>> {
+    let generation = inner.generation();
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let at = match cache.iter().position(|c| c.client == inner.id) {
+            Some(at) if cache[at].generation == generation => at,
+            Some(at) => {
+                let (generation, snapshot) = inner.snapshot();
+                cache[at] = Cached { client: inner.id, generation, snapshot, hint: 0 };
+                at
+            }
+            None => {
+                let (generation, snapshot) = inner.snapshot();
+                if cache.len() == CACHED_CLIENTS {
+                    cache.remove(0);
+                }
+                cache.push(Cached { client: inner.id, generation, snapshot, hint: 0 });
+                cache.len() - 1
+            }
+        };
+        let cached = &mut cache[at];
+        cached.snapshot.take(uri, &mut cached.hint)
+    })
+}

@@ -22,7 +22,6 @@ mod stats;
 
 use bytes::Bytes;
 use clap::Parser;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use h2proto_tokio::client::{self, SendRequest};
 use h2proto_tokio::pool::Client;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
@@ -33,8 +32,8 @@ use stats::Stats;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -90,6 +89,10 @@ struct Cli {
     /// Trust the PEM certificates in FILE for https:// (default: the system bundle).
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
+    /// Print the pooled client's metrics (connections, hits, misses, waits) on stderr after
+    /// each run.
+    #[arg(long)]
+    metrics: bool,
     /// No progress line on stderr.
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -110,7 +113,9 @@ impl Template {
         let mut request = Request::new(Full::new(self.body.clone()));
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
+        if !self.headers.is_empty() {
+            *request.headers_mut() = self.headers.clone();
+        }
         request
     }
 }
@@ -159,20 +164,35 @@ where
     Ok((status, head, bytes))
 }
 
-/// What the client tasks of one run share (read-only, but for the counters).
+/// What the tasks of one run share (read-only, but for the counters and the groups'
+/// results).
 struct Plan {
     template: Template,
-    streams: usize,
     /// Requests left to start (`-n` mode).
     tickets: Option<AtomicU64>,
     /// Results count from here (after the warm-up).
     measure_from: Instant,
     /// No request starts after this (`-D` mode).
     stop_at: Option<Instant>,
-    /// Between two intended starts of one client task (`--rate`).
+    /// Between two intended starts of one task (`--rate`).
     interval: Option<Duration>,
-    /// Requests completed, per client task (for the progress line).
-    done: Vec<AtomicU64>,
+    /// One per client (`-c`): what its `-m` tasks measured.
+    groups: Vec<Group>,
+}
+
+/// A client's results: its tasks record here (each group its own lock, so recording a
+/// request takes no lock shared by the whole run).
+#[derive(Default)]
+struct Group {
+    results: Mutex<Results>,
+    /// Requests completed (for the progress line).
+    done: AtomicU64,
+}
+
+#[derive(Default)]
+struct Results {
+    stats: Option<Stats>,
+    first_error: Option<String>,
 }
 
 impl Plan {
@@ -191,60 +211,44 @@ impl Plan {
     }
 }
 
-/// One client: keeps up to `streams` requests in flight until the plan says stop.
-async fn client_task(sender: Sender, plan: Arc<Plan>, index: usize) -> (Stats, Option<String>) {
-    let mut stats = Stats::new();
-    let mut first_error = None;
-    let mut in_flight = FuturesUnordered::new();
+/// One of a client's `-m` tasks: a request at a time until the plan says stop; with
+/// `--rate`, each started at its intended time (`first`, then every `interval`), or at
+/// once if the previous one ended late, its latency still counted from the intended time.
+async fn worker(sender: Sender, plan: Arc<Plan>, group: usize, first: Instant) {
     let sent = plan.template.body.len() as u64;
-    let mut next = Instant::now();
-    let mut launching = true;
+    let group = &plan.groups[group];
+    let mut next = first;
     loop {
-        while launching && in_flight.len() < plan.streams {
-            let start = match plan.interval {
-                Some(interval) => {
-                    if next > Instant::now() {
-                        break;
-                    }
-                    let start = next;
-                    next += interval;
-                    start
-                }
-                None => Instant::now(),
-            };
-            if !plan.admit(start) {
-                launching = false;
-                break;
+        let start = match plan.interval {
+            Some(interval) => {
+                tokio::time::sleep_until(next).await;
+                let start = next;
+                next += interval;
+                start
             }
-            let request = plan.template.request();
-            let sender = &sender;
-            in_flight.push(async move { (start, sender.send(request).await) });
+            None => Instant::now(),
+        };
+        if !plan.admit(start) {
+            return;
         }
-        if in_flight.is_empty() && !launching {
-            break;
+        let outcome = sender.send(plan.template.request()).await;
+        group.done.fetch_add(1, Ordering::Relaxed);
+        if start < plan.measure_from {
+            continue;
         }
-        let wait_for_schedule =
-            launching && plan.interval.is_some() && in_flight.len() < plan.streams;
-        tokio::select! {
-            Some((start, outcome)) = in_flight.next() => {
-                plan.done[index].fetch_add(1, Ordering::Relaxed);
-                if start < plan.measure_from {
-                    continue;
-                }
-                match outcome {
-                    Ok((status, head, bytes)) => {
-                        stats.record(status, head - start, start.elapsed(), bytes + sent);
-                    }
-                    Err(e) => {
-                        stats.failed += 1;
-                        first_error.get_or_insert(e);
-                    }
-                }
+        let mut results = group.results.lock().unwrap_or_else(PoisonError::into_inner);
+        let results = &mut *results;
+        let stats = results.stats.get_or_insert_with(Stats::new);
+        match outcome {
+            Ok((status, head, bytes)) => {
+                stats.record(status, head - start, start.elapsed(), bytes + sent);
             }
-            () = tokio::time::sleep_until(next), if wait_for_schedule => {}
+            Err(e) => {
+                stats.failed += 1;
+                results.first_error.get_or_insert(e);
+            }
         }
     }
-    (stats, first_error)
 }
 
 /// Prints, about once a second, how many requests are done.
@@ -255,7 +259,7 @@ async fn progress(plan: Arc<Plan>, total: Option<u64>) {
     let mut last = 0;
     loop {
         tick.tick().await;
-        let done: u64 = plan.done.iter().map(|d| d.load(Ordering::Relaxed)).sum();
+        let done: u64 = plan.groups.iter().map(|g| g.done.load(Ordering::Relaxed)).sum();
         let share = total.map(|t| format!(" of {t}")).unwrap_or_default();
         let line = format!("progress: {done}{share} done, {} req/s", done - last);
         last = done;
@@ -267,35 +271,52 @@ async fn progress(plan: Arc<Plan>, total: Option<u64>) {
 async fn run_once(cli: &Cli, template: Template) -> Result<(Run, Option<String>), String> {
     let clients = cli.clients as usize;
     let senders = senders(cli).await?;
+    let pooled = match senders.first() {
+        Some(Sender::Pool(client)) if cli.metrics => Some(client.clone()),
+        _ => None,
+    };
     let begin = Instant::now();
     let warm = Duration::from_secs_f64(cli.warm_up.max(0.0));
     let measure_from = begin + warm;
-    let per_client_rate = cli.rate.map(|r| r / clients as f64);
+    let tasks = clients * cli.streams as usize;
+    // With --rate R, the tasks take turns: task i starts at i / R, then every tasks / R.
+    let rate = cli.rate.filter(|r| *r > 0.0);
     let plan = Arc::new(Plan {
         template,
-        streams: cli.streams as usize,
         tickets: cli.duration.is_none().then(|| AtomicU64::new(cli.requests)),
         measure_from,
         stop_at: cli.duration.map(|d| measure_from + Duration::from_secs_f64(d.max(0.0))),
-        interval: per_client_rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r)),
-        done: (0..clients).map(|_| AtomicU64::new(0)).collect(),
+        interval: rate.map(|r| Duration::from_secs_f64(tasks as f64 / r)),
+        groups: (0..clients).map(|_| Group::default()).collect(),
     });
     let progress = (!cli.quiet).then(|| {
         tokio::spawn(progress(plan.clone(), cli.duration.is_none().then_some(cli.requests)))
     });
-    let tasks: Vec<_> = senders
-        .into_iter()
-        .enumerate()
-        .map(|(i, sender)| tokio::spawn(client_task(sender, plan.clone(), i)))
-        .collect();
+    let mut handles = Vec::with_capacity(tasks);
+    for (group, sender) in senders.into_iter().enumerate() {
+        for stream in 0..cli.streams as usize {
+            let i = group * cli.streams as usize + stream;
+            let first =
+                begin + rate.map_or(Duration::ZERO, |r| Duration::from_secs_f64(i as f64 / r));
+            handles.push(tokio::spawn(worker(sender.clone(), plan.clone(), group, first)));
+        }
+    }
+    for handle in handles {
+        handle.await.map_err(|e| format!("client task: {e}"))?;
+    }
     let mut stats = Stats::new();
     let mut first_error = None;
-    for task in tasks {
-        let (s, e) = task.await.map_err(|e| format!("client task: {e}"))?;
-        stats.merge(&s);
-        first_error = first_error.or(e);
+    for group in &plan.groups {
+        let mut results = group.results.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = &results.stats {
+            stats.merge(s);
+        }
+        first_error = first_error.or(results.first_error.take());
     }
     let ended = Instant::now();
+    if let Some(client) = pooled {
+        eprintln!("load: pool metrics: {:?}", client.metrics());
+    }
     if let Some(progress) = progress {
         progress.abort();
         if std::io::stderr().is_terminal() {

@@ -1,6 +1,5 @@
 //! What one run measured: latency and time-to-first-byte histograms, statuses, errors,
-//! bytes. Each client task keeps its own and they are merged at the end, so recording a
-//! request touches nothing shared.
+//! bytes. Each client (`-c`) keeps its own and they are merged at the end.
 
 use hdrhistogram::Histogram;
 use std::time::Duration;

@@ -28,6 +28,7 @@ use super::shared::Inner;
 use crate::client::SendRequest;
 use h2proto::pool::{ConnId, Origin};
 use http::Uri;
+use http::uri::Scheme;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -87,10 +88,12 @@ impl Lane {
 
     /// A request stops using the connection: its stream is kept as a credit, or is to go
     /// back to the pool with the lane's other credits (the pool has waiters, or the
-    /// connection takes no new requests).
+    /// connection left the pool). A connection that stopped taking requests but is still
+    /// in the pool keeps them until a request finds out (its lease gives them back) or
+    /// the sweep does.
     pub(crate) fn leave(&self, waiters: &AtomicU64) -> Leave {
         let last = self.active.fetch_sub(1, Ordering::AcqRel) == 1;
-        if self.retired.load(Ordering::Relaxed) || self.send.is_closed() {
+        if self.retired.load(Ordering::Relaxed) {
             return Leave::GiveBack(1 + self.drain());
         }
         self.credits.fetch_add(1, Ordering::SeqCst);
@@ -102,11 +105,14 @@ impl Lane {
         if last { Leave::KeptIdle } else { Leave::Kept }
     }
 
-    /// The sweep: if no request used the lane since the last sweep, takes its credits (to
-    /// give back to the pool); `None` if it is busy or was used lately.
+    /// The sweep: if no request used the lane since the last sweep, or its connection
+    /// takes no new requests, takes its credits (to give back to the pool); `None` if it
+    /// is busy or was used lately.
     pub(crate) fn sweep(&self) -> Option<u32> {
         let used = self.touched.swap(false, Ordering::Relaxed);
-        (!used && self.active.load(Ordering::Acquire) == 0).then(|| self.drain())
+        let idle = !used && self.active.load(Ordering::Acquire) == 0;
+        // A connection that takes no new requests gives its credits back at once.
+        (idle || self.send.is_closed()).then(|| self.drain())
     }
 
     /// Whether no request uses the connection now.
@@ -200,11 +206,10 @@ impl Snapshot {
 
 impl Lanes {
     fn matches(&self, uri: &Uri) -> bool {
-        let quick =
-            uri.authority().is_some_and(|a| a.as_str().eq_ignore_ascii_case(&self.authority))
-                && uri.scheme_str().is_some_and(|s| {
-                    s.eq_ignore_ascii_case(if self.origin.is_https() { "https" } else { "http" })
-                });
+        // Spelled as usual (the same bytes: a plain comparison); else parsed.
+        let scheme = if self.origin.is_https() { &Scheme::HTTPS } else { &Scheme::HTTP };
+        let quick = uri.authority().is_some_and(|a| a.as_str() == self.authority)
+            && uri.scheme() == Some(scheme);
         quick || same_origin(&self.origin, uri)
     }
 }

@@ -229,7 +229,9 @@ impl Client {
                         Some(origin) => origin,
                         None => origin.insert(self.origin_of(request.uri())?),
                     };
-                    self.checkout(origin).await?
+                    // Boxed: the pool's path is the rare one, and its future is large
+                    // (every request's future would carry it, and be moved with it).
+                    Box::pin(self.checkout(origin)).await?
                 }
             };
             let future = match lease.lane.send.try_send(request) {
@@ -247,7 +249,7 @@ impl Client {
                 Err(refused) if matches!(refused.error().kind(), ErrorKind::Busy) => {
                     // Still busy after many tries: wait on this connection.
                     let request = refused.into_request();
-                    match lease.lane.send.send_request(request).await {
+                    match Box::pin(lease.lane.send.send_request(request)).await {
                         Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
                         Err(error) => {
                             let verdict = self.retry.verdict(classify(&error), false, retries);

@@ -277,3 +277,127 @@ pub(crate) fn take(inner: &Inner, uri: &Uri) -> Option<Arc<Lane>> {
         cached.snapshot.take(uri, &mut cached.hint)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use h2proto::pool::Origin;
+
+    /// A connection nobody drives (its handle takes requests; nothing is sent), kept
+    /// with its lane so that the handle stays open.
+    type Undriven = crate::client::Connection<tokio::io::DuplexStream>;
+
+    fn lane(origin: &str) -> (Arc<Lane>, Undriven) {
+        let (io, _peer) = tokio::io::duplex(64);
+        let (send, connection) = crate::client::handshake(io);
+        let origin = Origin::from_uri(&origin.parse().unwrap()).unwrap();
+        let conn = h2proto::pool::ConnId(1);
+        (Arc::new(Lane::new(conn, origin, send)), connection)
+    }
+
+    #[tokio::test]
+    async fn a_stream_left_is_kept_as_a_credit_that_one_request_takes() {
+        let (lane, _connection) = lane("http://127.0.0.1:8080");
+        let waiters = AtomicU64::new(0);
+        lane.enter();
+        lane.enter();
+        assert!(matches!(lane.leave(&waiters), Leave::Kept));
+        assert!(
+            matches!(lane.leave(&waiters), Leave::KeptIdle),
+            "the last one out: a sweep is due"
+        );
+        assert!(lane.take_credit() && lane.take_credit());
+        assert!(!lane.take_credit(), "two streams, two credits");
+        assert_eq!(lane.hits.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn with_requests_waiting_in_the_pool_streams_and_credits_go_back() {
+        let (lane, _connection) = lane("http://127.0.0.1:8080");
+        let waiters = AtomicU64::new(0);
+        lane.enter();
+        lane.enter();
+        assert!(matches!(lane.leave(&waiters), Leave::Kept));
+        waiters.store(1, Ordering::SeqCst);
+        assert!(matches!(lane.leave(&waiters), Leave::GiveBack(2)), "this stream and the credit");
+        assert!(!lane.take_credit());
+    }
+
+    #[tokio::test]
+    async fn the_sweep_takes_the_credits_of_a_lane_unused_for_a_whole_interval() {
+        let (lane, _connection) = lane("http://127.0.0.1:8080");
+        let waiters = AtomicU64::new(0);
+        lane.enter();
+        assert!(matches!(lane.leave(&waiters), Leave::KeptIdle));
+        assert_eq!(lane.sweep(), None, "used since the last sweep");
+        assert_eq!(lane.sweep(), Some(1), "unused for a whole interval");
+        lane.enter();
+        assert_eq!(lane.sweep(), None, "busy");
+        assert_eq!(lane.sweep(), None, "still busy");
+        lane.enter();
+        assert!(matches!(lane.leave(&waiters), Leave::Kept), "one credit, one stream busy");
+        drop(_connection);
+        assert!(lane.send.is_closed());
+        assert_eq!(lane.sweep(), Some(1), "busy, but closed: its credit goes back at once");
+    }
+
+    #[tokio::test]
+    async fn a_retired_lane_keeps_nothing() {
+        let (lane, _connection) = lane("http://127.0.0.1:8080");
+        let waiters = AtomicU64::new(0);
+        lane.enter();
+        lane.enter();
+        assert!(matches!(lane.leave(&waiters), Leave::Kept));
+        lane.retire();
+        assert!(!lane.take_credit());
+        assert!(matches!(lane.leave(&waiters), Leave::GiveBack(1)));
+    }
+
+    #[tokio::test]
+    async fn a_uri_finds_the_lanes_of_its_origin_however_it_is_spelled() {
+        let (plain, _a) = lane("http://127.0.0.1:8080");
+        let (default_port, _b) = lane("http://example.com");
+        let snapshot = Snapshot::new([&plain, &default_port].into_iter());
+        let waiters = AtomicU64::new(0);
+        let mut hint = 0;
+        let mut finds = |uri: &str, lane: &Arc<Lane>| {
+            lane.enter();
+            let _ = lane.leave(&waiters);
+            let found = snapshot.take(&uri.parse().unwrap(), &mut hint);
+            let same = found.as_ref().is_some_and(|f| Arc::ptr_eq(f, lane));
+            // Leave no credit behind for the next case.
+            let _ = lane.drain();
+            same
+        };
+        assert!(finds("http://127.0.0.1:8080/a", &plain));
+        assert!(finds("HTTP://127.0.0.1:8080/a", &plain), "scheme in capitals");
+        assert!(finds("http://EXAMPLE.com/", &default_port), "host in capitals");
+        assert!(finds("http://example.com:80/", &default_port), "the default port spelled");
+        assert!(!finds("http://127.0.0.1:8081/", &plain), "another port");
+        assert!(!finds("https://127.0.0.1:8080/", &plain), "another scheme");
+        assert!(!finds("/a", &plain), "no origin");
+    }
+
+    #[tokio::test]
+    async fn sequential_requests_after_the_first_skip_the_pool() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(crate::server::serve(listener, |_: http::Request<crate::RecvBody>| async {
+            http::Response::new(http_body_util::Full::new(bytes::Bytes::from("hi")))
+        }));
+        let client = super::super::Client::new();
+        for _ in 0..50 {
+            let request = http::Request::get(format!("http://{addr}/"))
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap();
+            let response = client.request(request).await.unwrap();
+            let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap();
+            assert_eq!(body.to_bytes(), "hi");
+        }
+        let metrics = client.metrics();
+        // The first request checks out a stream from the pool; its stream stays with the
+        // connection as a credit, which every later request takes.
+        assert_eq!((metrics.misses, metrics.hits), (1, 49), "{metrics:?}");
+        assert_eq!(metrics.connects, 1);
+    }
+}

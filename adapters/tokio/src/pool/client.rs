@@ -6,14 +6,13 @@ use super::lane;
 use super::lease::{Lease, ResponseBody};
 use super::shared::{Inner, now};
 use crate::{BoxError, ErrorKind};
-use bytes::Bytes;
 use h2proto::ErrorCode;
 use h2proto::pool::{
     Checkout, Failure, NotProcessed, Origin, OriginError, Pool, PoolMetrics, RetryPolicy, Verdict,
 };
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::Empty;
+use http_body_util::{Either, Empty};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -67,18 +66,18 @@ where
 /// Makes a body again, for a retry.
 type MakeBody<B> = Arc<dyn Fn() -> B + Send + Sync>;
 
-/// How an attempt makes its body again: a function (`Empty`), or the closure of
-/// [`replayable`] (shared, as the request may be retried more than once).
-enum Remake<T> {
-    Fn(fn() -> T),
-    Shared(MakeBody<T>),
+/// How an attempt makes its body again: empty, or with the closure of [`replayable`]
+/// (shared, as the request may be retried more than once).
+enum Remake<B> {
+    Empty,
+    Shared(MakeBody<B>),
 }
 
-impl<T> Remake<T> {
-    fn make(&self) -> T {
+impl<B: Body> Remake<B> {
+    fn make(&self) -> Either<Empty<B::Data>, B> {
         match self {
-            Remake::Fn(f) => f(),
-            Remake::Shared(f) => f(),
+            Remake::Empty => Either::Left(Empty::new()),
+            Remake::Shared(f) => Either::Right(f()),
         }
     }
 }
@@ -162,28 +161,20 @@ impl Client {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        match self.request_timeout {
-            Some(limit) => tokio::time::timeout(limit, self.attempts(request))
-                .await
-                .unwrap_or_else(|_| Err(ClientError::new(ClientErrorKind::Timeout))),
-            None => self.attempts(request).await,
-        }
-    }
-
-    async fn attempts<B>(&self, request: Request<B>) -> Result<Response<ResponseBody>, ClientError>
-    where
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
         let (mut parts, body) = request.into_parts();
         let replay = parts.extensions.remove::<Replay<B>>().map(|r| Remake::Shared(r.0));
-        if body.is_end_stream() {
-            // Empty from the start: every attempt sends `Empty`, always replayable.
-            let replay = Remake::Fn(Empty::<Bytes>::new);
-            return self.attempts_with(parts, Empty::new(), Some(replay)).await;
+        // Empty from the start: every attempt sends `Empty`, always replayable.
+        let (body, replay) = match body.is_end_stream() {
+            true => (Either::Left(Empty::new()), Some(Remake::Empty)),
+            false => (Either::Right(body), replay),
+        };
+        let attempts = self.attempts(parts, body, replay);
+        match self.request_timeout {
+            Some(limit) => tokio::time::timeout(limit, attempts)
+                .await
+                .unwrap_or_else(|_| Err(ClientError::new(ClientErrorKind::Timeout))),
+            None => attempts.await,
         }
-        self.attempts_with(parts, body, replay).await
     }
 
     /// The origin a request goes to: its URI's, or for a path alone the default origin
@@ -202,16 +193,19 @@ impl Client {
         Ok(origin)
     }
 
-    async fn attempts_with<T>(
+    /// Sends the request until it is answered, fails in a way that may not be retried, or
+    /// has used its retries. (One body type, so that a request's future holds one copy of
+    /// this state: the future is moved at every level of await.)
+    async fn attempts<B>(
         &self,
         parts: http::request::Parts,
-        body: T,
-        replay: Option<Remake<T>>,
+        body: Either<Empty<B::Data>, B>,
+        replay: Option<Remake<B>>,
     ) -> Result<Response<ResponseBody>, ClientError>
     where
-        T: Body + Send + 'static,
-        T::Data: Send,
-        T::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
     {
         let mut request = Request::from_parts(parts.clone(), body);
         let mut origin = None;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Client instructions (callgrind Ir) per request: `load` (pooled Client, or --raw) and
-# h2load against the same server, same -n/-c/-m, 13-byte responses. Deterministic where
+# Client instructions (callgrind Ir) per request: `load` (pooled Client, and --raw),
+# hyper-util's pooled Client (bench_hyper), hyperium/h2 (bench_h2) and h2load against the
+# same server, same -n/-c/-m, 13-byte responses. Deterministic where
 # wall-clock CPU is not (a shared, noisy machine). Run under the bench lock:
 #   flock /work/notes/bench.lock benches/client-ir.sh [N C M]
 # Needs: valgrind, h2load, a release build of `load` and of the reference server:
-#   cargo build --release -p h2proto-tokio --example load -p h2proto-conformance
+#   cargo build --release -p h2proto-conformance
+#   cargo build --release -p h2proto-tokio --example load --example bench_hyper --example bench_h2
 set -u
 n=${1:-20000}; c=${2:-10}; m=${3:-100}
 target=${CARGO_TARGET_DIR:-target}/release
@@ -35,8 +37,10 @@ ir() {
 h2=$(ir h2load h2load -n "$n" -c "$c" -m "$m" "$url")
 pooled=$(ir load "$load" -q -n "$n" -c "$c" -m "$m" "$url")
 raw=$(ir load-raw "$load" -q --raw -n "$n" -c "$c" -m "$m" "$url")
+hyper=$(ir hyper-util "$target/examples/bench_hyper" -n "$n" -c "$c" -m "$m" "$url")
+h2crate=$(ir h2 "$target/examples/bench_h2" -n "$n" -c "$c" -m "$m" "$url")
 printf '%-10s %15s %12s %8s\n' client "total Ir" "Ir/request" "vs h2load"
 base=$(echo "$h2" | awk '{print $3}')
-for line in "$h2" "$pooled" "$raw"; do
+for line in "$h2" "$pooled" "$raw" "$hyper" "$h2crate"; do
     echo "$line" | awk -v b="$base" '{printf "%-10s %15d %12d %7.2fx\n", $1, $2, $3, $3 / b}'
 done

@@ -66,6 +66,12 @@ fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// A figure as printed: milliseconds' precision for what is below 100 (seconds, short
+/// runs), one decimal otherwise.
+fn cell(v: f64) -> String {
+    if v.abs() < 100.0 { format!("{v:.3}") } else { format!("{v:.1}") }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
@@ -92,7 +98,7 @@ pub fn print(format: Format, runs: &[Run]) {
         Format::Csv => {
             println!("run,{}", COLUMNS.join(","));
             let line = |label: &str, cells: &mut dyn Iterator<Item = f64>| {
-                let cells: Vec<String> = cells.map(|v| format!("{v:.1}")).collect();
+                let cells: Vec<String> = cells.map(cell).collect();
                 println!("{label},{}", cells.join(","));
             };
             for (i, r) in rows.iter().enumerate() {
@@ -105,8 +111,11 @@ pub fn print(format: Format, runs: &[Run]) {
         }
         Format::Json => {
             let object = |values: &mut dyn Iterator<Item = f64>| {
-                let fields: Vec<String> =
-                    COLUMNS.iter().zip(values).map(|(k, v)| format!("\"{k}\":{v:.1}")).collect();
+                let fields: Vec<String> = COLUMNS
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| format!("\"{k}\":{}", cell(v)))
+                    .collect();
                 format!("{{{}}}", fields.join(","))
             };
             let runs_json: Vec<String> =

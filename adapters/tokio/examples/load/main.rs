@@ -50,10 +50,12 @@ struct Cli {
     #[arg(short = 'n', long = "requests", default_value_t = 1)]
     requests: u64,
     /// Concurrent clients: connections, and tasks each keeping -m requests in flight.
-    #[arg(short = 'c', long = "clients", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'c', long = "clients",
+        visible_alias = "connections", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     clients: u32,
     /// Requests in flight per client (streams per connection).
-    #[arg(short = 'm', long = "max-concurrent-streams", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'm', long = "max-concurrent-streams",
+        visible_alias = "streams", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     streams: u32,
     /// POST the contents of FILE with every request.
     #[arg(short = 'd', long = "data", value_name = "FILE")]

@@ -286,6 +286,27 @@ impl SendRequest {
         Ok(self.start(request, slot))
     }
 
+    /// [`try_send_request`](Self::try_send_request) through a shared handle: only a free
+    /// place (no reservation), for the pool, whose lanes share one handle per connection.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn try_send<B>(
+        &self,
+        request: Request<B>,
+    ) -> Result<ResponseFuture, TrySendError<Request<B>>>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        if self.slots.is_closed() || self.tx.is_closed() {
+            return Err(TrySendError { error: Error::new(ErrorKind::NotSent), request });
+        }
+        let Some(slot) = self.slots.try_acquire() else {
+            return Err(TrySendError { error: Error::new(ErrorKind::Busy), request });
+        };
+        Ok(self.start(request, slot))
+    }
+
     /// Sends a request and waits for the response head; waits first for a place while the
     /// connection is full (see the module docs). The body is sent as the server's flow
     /// control allows; it may end with trailers. Dropping the future cancels the request.

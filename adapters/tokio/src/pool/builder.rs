@@ -27,6 +27,7 @@ pub struct ClientBuilder {
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) seed: Option<u64>,
+    pub(crate) max_streams_per_connection: Option<u32>,
     pub(crate) default_origin: Option<Origin>,
     #[cfg(feature = "rustls")]
     pub(crate) tls: Option<std::sync::Arc<crate::tls::rustls::ClientConfig>>,
@@ -41,6 +42,7 @@ impl Default for ClientBuilder {
             request_timeout: Some(Duration::from_secs(60)),
             body_timeout: Some(Duration::from_secs(60)),
             seed: None,
+            max_streams_per_connection: None,
             default_origin: None,
             #[cfg(feature = "rustls")]
             tls: None,
@@ -118,6 +120,14 @@ impl ClientBuilder {
     /// when its body is replayable ([`replayable`](super::replayable) or empty). Default 3.
     pub fn max_retries(mut self, n: u32) -> Self {
         self.pool.retry = RetryPolicy { max_retries: n };
+        self
+    }
+
+    /// Streams the client opens at most on one connection, even when the server allows
+    /// more (its SETTINGS_MAX_CONCURRENT_STREAMS stays the bound when lower): spreads
+    /// requests over more connections, as h2load's `-m`. Default: none, the server's limit.
+    pub fn max_streams_per_connection(mut self, n: Option<u32>) -> Self {
+        self.max_streams_per_connection = n.map(|n| n.max(1));
         self
     }
 

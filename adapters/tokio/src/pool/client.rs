@@ -2,20 +2,21 @@
 
 use super::ClientBuilder;
 use super::error::{ClientError, ClientErrorKind};
+use super::lane;
 use super::lease::{Lease, ResponseBody};
 use super::shared::{Inner, now};
 use crate::{BoxError, ErrorKind};
-use bytes::Bytes;
 use h2proto::ErrorCode;
 use h2proto::pool::{
     Checkout, Failure, NotProcessed, Origin, OriginError, Pool, PoolMetrics, RetryPolicy, Verdict,
 };
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::Empty;
+use http_body_util::{Either, Empty};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -65,6 +66,22 @@ where
 /// Makes a body again, for a retry.
 type MakeBody<B> = Arc<dyn Fn() -> B + Send + Sync>;
 
+/// How an attempt makes its body again: empty, or with the closure of [`replayable`]
+/// (shared, as the request may be retried more than once).
+enum Remake<B> {
+    Empty,
+    Shared(MakeBody<B>),
+}
+
+impl<B: Body> Remake<B> {
+    fn make(&self) -> Either<Empty<B::Data>, B> {
+        match self {
+            Remake::Empty => Either::Left(Empty::new()),
+            Remake::Shared(f) => Either::Right(f()),
+        }
+    }
+}
+
 /// How to make a body again (a request extension).
 struct Replay<B>(MakeBody<B>);
 
@@ -108,6 +125,7 @@ impl Client {
             pool,
             builder.config,
             builder.connect_timeout,
+            builder.max_streams_per_connection,
             #[cfg(feature = "rustls")]
             builder.tls,
         );
@@ -123,7 +141,11 @@ impl Client {
     /// A snapshot of the pool's counters (connections opened and closed by reason, hits,
     /// misses, waits, retries, breaker transitions).
     pub fn metrics(&self) -> PoolMetrics {
-        self.inner.run(|shared, _| shared.pool.metrics())
+        self.inner.run(|shared, _| {
+            let mut metrics = shared.pool.metrics();
+            metrics.hits += Inner::hits(shared);
+            metrics
+        })
     }
 
     /// Sends a request to the origin of its URI (`http://` or `https://`) and waits for
@@ -139,26 +161,28 @@ impl Client {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
+        let (mut parts, body) = request.into_parts();
+        let replay = parts.extensions.remove::<Replay<B>>().map(|r| Remake::Shared(r.0));
+        // Empty from the start: every attempt sends `Empty`, always replayable.
+        let (body, replay) = match body.is_end_stream() {
+            true => (Either::Left(Empty::new()), Some(Remake::Empty)),
+            false => (Either::Right(body), replay),
+        };
+        let attempts = self.attempts(parts, body, replay);
         match self.request_timeout {
-            Some(limit) => tokio::time::timeout(limit, self.attempts(request))
+            Some(limit) => tokio::time::timeout(limit, attempts)
                 .await
                 .unwrap_or_else(|_| Err(ClientError::new(ClientErrorKind::Timeout))),
-            None => self.attempts(request).await,
+            None => attempts.await,
         }
     }
 
-    async fn attempts<B>(&self, request: Request<B>) -> Result<Response<ResponseBody>, ClientError>
-    where
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        let origin = match (Origin::from_uri(request.uri()), &self.default_origin) {
+    /// The origin a request goes to: its URI's, or for a path alone the default origin
+    /// (the connection completes `:scheme` and `:authority` from it).
+    fn origin_of(&self, uri: &http::Uri) -> Result<Origin, ClientError> {
+        let origin = match (Origin::from_uri(uri), &self.default_origin) {
             (Ok(origin), _) => origin,
-            // A path alone: the connection completes :scheme and :authority from its origin.
-            (Err(OriginError::MissingScheme), Some(default))
-                if request.uri().authority().is_none() =>
-            {
+            (Err(OriginError::MissingScheme), Some(default)) if uri.authority().is_none() => {
                 default.clone()
             }
             (Err(e), _) => return Err(ClientError::new(ClientErrorKind::Uri(e))),
@@ -166,34 +190,45 @@ impl Client {
         if !self.inner.can_reach(&origin) {
             return Err(ClientError::new(ClientErrorKind::TlsUnavailable));
         }
-        let (mut parts, body) = request.into_parts();
-        let replay = parts.extensions.remove::<Replay<B>>().map(|r| r.0);
-        if body.is_end_stream() {
-            // Empty from the start: every attempt sends `Empty`, always replayable.
-            let replay: MakeBody<Empty<Bytes>> = Arc::new(Empty::new);
-            return self.attempts_with(&origin, parts, Empty::new(), Some(replay)).await;
-        }
-        self.attempts_with(&origin, parts, body, replay).await
+        Ok(origin)
     }
 
-    async fn attempts_with<T>(
+    /// Sends the request until it is answered, fails in a way that may not be retried, or
+    /// has used its retries. (One body type, so that a request's future holds one copy of
+    /// this state: the future is moved at every level of await.)
+    async fn attempts<B>(
         &self,
-        origin: &Origin,
         parts: http::request::Parts,
-        body: T,
-        replay: Option<MakeBody<T>>,
+        body: Either<Empty<B::Data>, B>,
+        replay: Option<Remake<B>>,
     ) -> Result<Response<ResponseBody>, ClientError>
     where
-        T: Body + Send + 'static,
-        T::Data: Send,
-        T::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
     {
         let mut request = Request::from_parts(parts.clone(), body);
+        let mut origin = None;
         let mut retries = 0;
         let mut busy = 0;
         loop {
-            let mut lease = self.checkout(origin).await?;
-            let future = match lease.send.try_send_request(request) {
+            // A credit on a lane of the origin, else the pool (see `lane.rs`).
+            let fast =
+                lane::take(&self.inner, request.uri()).map(|l| Lease::new(self.inner.clone(), l));
+            let mut lease = match fast {
+                Some(lease) => lease,
+                None => {
+                    // Only the pool needs the origin (building it allocates).
+                    let origin = match &origin {
+                        Some(origin) => origin,
+                        None => origin.insert(self.origin_of(request.uri())?),
+                    };
+                    // Boxed: the pool's path is the rare one, and its future is large
+                    // (every request's future would carry it, and be moved with it).
+                    Box::pin(self.checkout(origin)).await?
+                }
+            };
+            let future = match lease.lane.send.try_send(request) {
                 Ok(future) => future,
                 Err(refused)
                     if matches!(refused.error().kind(), ErrorKind::Busy) && busy < MAX_BUSY =>
@@ -208,7 +243,7 @@ impl Client {
                 Err(refused) if matches!(refused.error().kind(), ErrorKind::Busy) => {
                     // Still busy after many tries: wait on this connection.
                     let request = refused.into_request();
-                    match lease.send.send_request(request).await {
+                    match Box::pin(lease.lane.send.send_request(request)).await {
                         Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
                         Err(error) => {
                             let verdict = self.retry.verdict(classify(&error), false, retries);
@@ -240,7 +275,7 @@ impl Client {
                 Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
                 Err(error) => error,
             };
-            if lease.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
+            if lease.lane.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
                 lease.going_away();
             } else if error.reset_code() == Some(ErrorCode::REFUSED_STREAM) {
                 lease.refused();
@@ -249,7 +284,7 @@ impl Client {
             let verdict = self.retry.verdict(classify(&error), replay.is_some(), retries);
             match (verdict, &replay) {
                 (Verdict::Retry, Some(replay)) => {
-                    request = Request::from_parts(parts.clone(), replay());
+                    request = Request::from_parts(parts.clone(), replay.make());
                 }
                 _ => return Err(ClientError::new(ClientErrorKind::Request { error, verdict })),
             }
@@ -264,19 +299,26 @@ impl Client {
         let waiting = inner.run(|shared, now| {
             loop {
                 match shared.pool.checkout(origin, now) {
-                    Ok(Checkout::Use(conn)) => match shared.handles.get(&conn) {
-                        Some(send) if !send.is_closed() => {
-                            return Ok(Ok(Lease::new(inner.clone(), conn, send.clone())));
+                    Ok(Checkout::Use(conn)) => match shared.lanes.get(&conn) {
+                        Some(lane) if !lane.send.is_closed() => {
+                            return Ok(Ok(Lease::new(inner.clone(), lane.clone())));
                         }
                         // It takes no new requests: drain it and look again.
-                        _ => {
+                        lane => {
+                            let credits = lane.map_or(0, |lane| lane.drain());
                             shared.pool.go_away(conn);
-                            shared.pool.stream_finished(conn, now);
+                            for _ in 0..=credits {
+                                shared.pool.stream_finished(conn, now);
+                            }
                         }
                     },
                     Ok(Checkout::Wait(ticket)) => {
                         let (tx, rx) = oneshot::channel();
                         shared.waiters.insert(ticket, tx);
+                        // Credits kept by the lanes go to the waiters (see `lane.rs`):
+                        // published first, so a lane adding one sees this wait.
+                        inner.waiting.store(shared.waiters.len() as u64, Ordering::SeqCst);
+                        Inner::reclaim(shared, origin, now);
                         return Ok(Err((ticket, rx)));
                     }
                     Err(e) => return Err(ClientError::new(ClientErrorKind::Pool(e))),

@@ -6,12 +6,11 @@
 //! frees up. Dropping a [`Lease`] tells the pool; the [`ResponseBody`] carries it.
 
 use super::error::{ClientError, ClientErrorKind};
+use super::lane::{Lane, Leave};
 use super::shared::Inner;
 use crate::RecvBody;
-use crate::client::SendRequest;
 use bytes::Bytes;
 use h2proto::StreamId;
-use h2proto::pool::ConnId;
 use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;
@@ -19,41 +18,76 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// One stream of connection `conn`, given back to the pool when dropped.
+/// One stream of a connection (its lane), given back when dropped: kept by the lane as a
+/// credit for the next request, or given back to the pool (see `lane.rs`).
 pub(crate) struct Lease {
     inner: Arc<Inner>,
-    pub(crate) conn: ConnId,
-    pub(crate) send: SendRequest,
+    pub(crate) lane: Arc<Lane>,
+    /// The stream goes back to the pool, never to the lane (the connection was full,
+    /// refused it, or is going away).
+    to_pool: bool,
 }
 
 impl Lease {
-    pub(crate) fn new(inner: Arc<Inner>, conn: ConnId, send: SendRequest) -> Lease {
-        Lease { inner, conn, send }
+    /// A stream the pool gave, or a credit taken from `lane`.
+    pub(crate) fn new(inner: Arc<Inner>, lane: Arc<Lane>) -> Lease {
+        lane.enter();
+        Lease { inner, lane, to_pool: false }
     }
 
-    /// The connection is full below the pool's guess of its limit (the pool learns).
-    pub(crate) fn busy(&self) {
-        let conn = self.conn;
-        self.inner.run(|shared, now| shared.pool.busy(conn, now));
+    /// The connection is full below the pool's guess of its limit (the pool learns). Its
+    /// credits go back first: the pool counts the streams really in use.
+    pub(crate) fn busy(&mut self) {
+        self.to_pool = true;
+        let lane = self.lane.clone();
+        self.inner.run(|shared, now| {
+            for _ in 0..lane.drain() {
+                shared.pool.stream_finished(lane.conn, now);
+            }
+            shared.pool.busy(lane.conn, now);
+        });
     }
 
     /// The peer refused the stream (REFUSED_STREAM): maybe a limit below the pool's guess.
-    pub(crate) fn refused(&self) {
-        let conn = self.conn;
+    pub(crate) fn refused(&mut self) {
+        self.to_pool = true;
+        let conn = self.lane.conn;
         self.inner.run(|shared, now| shared.pool.refused(conn, now));
     }
 
-    /// The connection takes no new requests (GOAWAY, closed): the pool drains it.
-    pub(crate) fn going_away(&self) {
-        let conn = self.conn;
-        self.inner.run(|shared, _| shared.pool.go_away(conn));
+    /// The connection takes no new requests (GOAWAY, closed): the pool drains it, and
+    /// gets its credits back.
+    pub(crate) fn going_away(&mut self) {
+        self.to_pool = true;
+        let lane = self.lane.clone();
+        self.inner.run(|shared, now| {
+            shared.pool.go_away(lane.conn);
+            for _ in 0..lane.drain() {
+                shared.pool.stream_finished(lane.conn, now);
+            }
+        });
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let conn = self.conn;
-        self.inner.run(|shared, now| shared.pool.stream_finished(conn, now));
+        let give_back = if self.to_pool {
+            self.lane.quit()
+        } else {
+            match self.lane.leave(&self.inner.waiting) {
+                Leave::GiveBack(n) => n,
+                Leave::Kept => return,
+                Leave::KeptIdle => return self.inner.arm_sweep(),
+            }
+        };
+        if give_back > 0 {
+            let conn = self.lane.conn;
+            self.inner.run(|shared, now| {
+                for _ in 0..give_back {
+                    shared.pool.stream_finished(conn, now);
+                }
+            });
+        }
     }
 }
 
@@ -73,7 +107,8 @@ pub struct ResponseBody {
 
 struct Stall {
     timeout: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// Made at the first empty poll: a body that is there when read needs no timer.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     armed: bool,
 }
 
@@ -82,7 +117,7 @@ impl ResponseBody {
         let lease = if body.is_end_stream() { None } else { Some(lease) };
         let stall = timeout.filter(|_| lease.is_some()).map(|timeout| Stall {
             timeout,
-            sleep: Box::pin(tokio::time::sleep(timeout)),
+            sleep: None,
             armed: false,
         });
         ResponseBody { body, lease, stall }
@@ -103,11 +138,13 @@ impl std::fmt::Debug for ResponseBody {
 impl Stall {
     /// Arms the timer if this is the first empty poll since data came; whether it expired.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         if !self.armed {
             self.armed = true;
-            self.sleep.as_mut().reset(tokio::time::Instant::now() + self.timeout);
+            sleep.as_mut().reset(deadline);
         }
-        self.sleep.as_mut().poll(cx).is_ready()
+        sleep.as_mut().poll(cx).is_ready()
     }
 }
 

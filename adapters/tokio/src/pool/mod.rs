@@ -26,8 +26,12 @@
 //! A response body ([`ResponseBody`]) holds its stream's place in the pool until it ends
 //! or is dropped.
 //!
-//! The pool's state is behind one mutex per client, taken briefly at checkout and when a
-//! stream ends (never across an await); the connections themselves share no lock.
+//! The pool's state is behind one mutex per client, taken briefly (never across an
+//! await) when a request needs the pool: a connection to open, a wait, a stream given
+//! back. Under load, requests skip it: a finished stream stays with its connection as a
+//! credit that the next request takes with an atomic operation (`lane.rs` says how the
+//! pool still sees every connection's streams, idle time and waiters right). The
+//! connections themselves share no lock.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -55,6 +59,7 @@
 mod builder;
 mod client;
 mod error;
+mod lane;
 mod lease;
 mod shared;
 

@@ -1,19 +1,21 @@
 //! The state every clone of a `Client` shares, and how the pool's actions are carried out.
 //!
-//! One mutex guards the sans-IO [`Pool`] with the handles of its connections and the
-//! senders of waiting requests. It is held only for the pool's decision and the
+//! One mutex guards the sans-IO [`Pool`] with the lanes of its connections (their
+//! handles, see `lane.rs`) and the senders of waiting requests. Requests that find a
+//! credit on a lane do not take it; others hold it only for the pool's decision and the
 //! bookkeeping around it, never across an await; what the actions hand to tasks (a
 //! connection to a waiting request, a failure, a closed handle) is delivered after it is
 //! released. Connects, connection tasks and the pool's timer are tasks of their own that
 //! hold the state weakly, so dropping the last `Client` closes every connection.
 
 use super::error::{ClientError, ClientErrorKind};
+use super::lane::{Lane, Snapshot};
 use super::lease::Lease;
 use crate::client::{Builder, SendRequest};
 use h2proto::Config;
 use h2proto::pool::{Action, CheckoutError, CloseReason, ConnId, Origin, Pool, Ticket};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -23,18 +25,35 @@ type Waiter = oneshot::Sender<Result<Lease, ClientError>>;
 
 pub(crate) struct Shared {
     pub(crate) pool: Pool,
-    pub(crate) handles: HashMap<ConnId, SendRequest>,
+    pub(crate) lanes: HashMap<ConnId, Arc<Lane>>,
+    /// Credit hits of lanes that are gone (for the metrics).
+    retired_hits: u64,
     pub(crate) waiters: HashMap<Ticket, Waiter>,
     /// Why a connect failed, while its waiters are told.
     connect_errors: HashMap<ConnId, ClientError>,
     /// The deadline the timer task sleeps until.
     armed: Option<Instant>,
+    /// When the lanes' idle credits are next swept (see `lane.rs`).
+    sweep_at: Option<Instant>,
 }
 
 pub(crate) struct Inner {
     state: Mutex<Shared>,
+    /// Names this client in the threads' snapshot caches.
+    pub(crate) id: u64,
+    /// The lanes as last published, with their generation; a thread refreshes its copy
+    /// when `generation` moved (this lock is taken only then).
+    published: Mutex<(u64, Arc<Snapshot>)>,
+    generation: AtomicU64,
+    /// Requests waiting in the pool (all origins): lanes give their credits back while
+    /// there are any.
+    pub(crate) waiting: AtomicU64,
+    /// A sweep of idle credits is due (so a lane going idle takes the lock only once).
+    sweep_armed: AtomicBool,
     pub(crate) config: Config,
     pub(crate) connect_timeout: Duration,
+    /// The client's own cap on streams per connection (`None`: the server's limit).
+    max_streams: Option<u32>,
     #[cfg(feature = "rustls")]
     pub(crate) tls: Option<Arc<crate::tls::rustls::ClientConfig>>,
     timer: Arc<Notify>,
@@ -54,11 +73,21 @@ fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) -> bool {
     }
 }
 
+impl Shared {
+    /// The earliest of the pool's deadline and the sweep.
+    fn next_deadline(&self) -> Option<Instant> {
+        match (self.pool.poll_timeout(), self.sweep_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 /// What is delivered once the lock is released.
 #[derive(Default)]
 pub(crate) struct Later {
     deliveries: Vec<(Waiter, Result<Lease, ClientError>)>,
-    dropped: Vec<SendRequest>,
+    dropped: Vec<Arc<Lane>>,
     wake_timer: bool,
 }
 
@@ -72,24 +101,117 @@ impl Inner {
         pool: Pool,
         config: Config,
         connect_timeout: Duration,
+        max_streams: Option<u32>,
         #[cfg(feature = "rustls")] tls: Option<Arc<crate::tls::rustls::ClientConfig>>,
     ) -> Arc<Inner> {
         let shared = Shared {
             pool,
-            handles: HashMap::new(),
-            waiters: HashMap::new(),
-            connect_errors: HashMap::new(),
+            lanes: HashMap::default(),
+            retired_hits: 0,
+            waiters: HashMap::default(),
+            connect_errors: HashMap::default(),
             armed: None,
+            sweep_at: None,
         };
+        static IDS: AtomicU64 = AtomicU64::new(0);
         Arc::new(Inner {
             state: Mutex::new(shared),
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+            published: Mutex::new((0, Arc::default())),
+            generation: AtomicU64::new(0),
+            waiting: AtomicU64::new(0),
+            sweep_armed: AtomicBool::new(false),
             config,
             connect_timeout,
+            max_streams,
             #[cfg(feature = "rustls")]
             tls,
             timer: Arc::default(),
             timer_started: AtomicBool::new(false),
         })
+    }
+
+    /// The generation of the published snapshot.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The published snapshot, with its generation.
+    pub(crate) fn snapshot(&self) -> (u64, Arc<Snapshot>) {
+        let published = self.published.lock().unwrap_or_else(PoisonError::into_inner);
+        (published.0, published.1.clone())
+    }
+
+    /// Publishes the lanes after a connection joined or left (with the state locked).
+    fn publish(&self, shared: &Shared) {
+        let snapshot = Arc::new(Snapshot::new(shared.lanes.values()));
+        let mut published = self.published.lock().unwrap_or_else(PoisonError::into_inner);
+        let generation = published.0 + 1;
+        *published = (generation, snapshot);
+        self.generation.store(generation, Ordering::Release);
+    }
+
+    /// Takes connection `conn` out of the pool's lanes (with the state locked).
+    pub(crate) fn retire(&self, shared: &mut Shared, conn: ConnId) -> Option<Arc<Lane>> {
+        let lane = shared.lanes.remove(&conn)?;
+        lane.retire();
+        shared.retired_hits += lane.hits.load(Ordering::Relaxed);
+        self.publish(shared);
+        Some(lane)
+    }
+
+    /// Gives back to the pool every credit of `origin`'s lanes and of idle lanes (a
+    /// request waits there: for a stream of the origin, or for room under the total bound).
+    pub(crate) fn reclaim(shared: &mut Shared, origin: &Origin, now: Instant) {
+        let lanes: Vec<_> = shared
+            .lanes
+            .values()
+            .filter(|l| l.has_credits() && (l.origin == *origin || l.is_idle()))
+            .cloned()
+            .collect();
+        for lane in lanes {
+            for _ in 0..lane.drain() {
+                shared.pool.stream_finished(lane.conn, now);
+            }
+        }
+    }
+
+    /// A lane kept credits with no request left: sweeps them back to the pool after a
+    /// while unless requests use them.
+    pub(crate) fn arm_sweep(self: &Arc<Self>) {
+        if !self.sweep_armed.swap(true, Ordering::AcqRel) {
+            self.run(|shared, now| {
+                shared.sweep_at.get_or_insert(now + super::lane::SWEEP);
+            });
+        }
+    }
+
+    /// Gives the credits of lanes unused since the last sweep back to the pool; sweeps
+    /// again later while some lane keeps credits.
+    fn sweep(&self, shared: &mut Shared, now: Instant) {
+        shared.sweep_at = None;
+        self.sweep_armed.store(false, Ordering::Release);
+        let mut again = false;
+        let lanes: Vec<_> = shared.lanes.values().cloned().collect();
+        for lane in lanes {
+            match lane.sweep() {
+                Some(credits) => {
+                    for _ in 0..credits {
+                        shared.pool.stream_finished(lane.conn, now);
+                    }
+                }
+                None => again |= lane.has_credits(),
+            }
+        }
+        if again && !self.sweep_armed.swap(true, Ordering::AcqRel) {
+            shared.sweep_at = Some(now + super::lane::SWEEP);
+        }
+    }
+
+    /// Pool hits: the pool's own and the lanes' credits.
+    pub(crate) fn hits(shared: &Shared) -> u64 {
+        let lanes: u64 = shared.lanes.values().map(|l| l.hits.load(Ordering::Relaxed)).sum();
+        shared.retired_hits + lanes
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
@@ -107,6 +229,10 @@ impl Inner {
             let now = now();
             let result = f(&mut shared, now);
             self.carry_out(&mut shared, &mut later);
+            let waiting = shared.waiters.len() as u64;
+            if self.waiting.load(Ordering::Relaxed) != waiting {
+                self.waiting.store(waiting, Ordering::SeqCst);
+            }
             result
         };
         for (waiter, result) in later.deliveries {
@@ -136,12 +262,12 @@ impl Inner {
                     }
                 }
                 Action::Assign { ticket, conn } => {
-                    let handle = shared.handles.get(&conn).cloned();
+                    let lane = shared.lanes.get(&conn).cloned();
                     let waiter = shared.waiters.remove(&ticket);
-                    match (handle, waiter) {
-                        (Some(send), Some(waiter)) => later
-                            .deliveries
-                            .push((waiter, Ok(Lease::new(self.clone(), conn, send)))),
+                    match (lane, waiter) {
+                        (Some(lane), Some(waiter)) => {
+                            later.deliveries.push((waiter, Ok(Lease::new(self.clone(), lane))))
+                        }
                         // Nobody to take it (or no handle): give the stream back at once.
                         _ => shared.pool.stream_finished(conn, now()),
                     }
@@ -163,7 +289,7 @@ impl Inner {
                     // The handle offers no PING; the core's keepalive watches idle
                     // connections instead (the builder leaves `check_after_idle` off), so
                     // this only answers a configured check with what is known.
-                    let closed = shared.handles.get(&conn).is_none_or(SendRequest::is_closed);
+                    let closed = shared.lanes.get(&conn).is_none_or(|l| l.send.is_closed());
                     if closed {
                         shared.pool.closed(conn, CloseReason::Error, now());
                     } else {
@@ -173,14 +299,14 @@ impl Inner {
                 Action::Close { conn, .. } => {
                     // Dropping the handle closes the connection gracefully once its
                     // streams end.
-                    if let Some(send) = shared.handles.remove(&conn) {
-                        later.dropped.push(send);
+                    if let Some(lane) = self.retire(shared, conn) {
+                        later.dropped.push(lane);
                     }
                 }
             }
         }
         shared.connect_errors.clear();
-        let next = shared.pool.poll_timeout();
+        let next = shared.next_deadline();
         if next.is_some() && (shared.armed.is_none() || next < shared.armed) {
             shared.armed = next;
             later.wake_timer = true;
@@ -202,7 +328,7 @@ async fn timer(inner: Weak<Inner>, wake: Arc<Notify>) {
         let deadline = {
             let Some(inner) = inner.upgrade() else { return };
             let mut shared = inner.lock();
-            shared.armed = shared.pool.poll_timeout();
+            shared.armed = shared.next_deadline();
             shared.armed
         };
         match deadline {
@@ -211,7 +337,12 @@ async fn timer(inner: Weak<Inner>, wake: Arc<Notify>) {
                 tokio::select! {
                     () = tokio::time::sleep_until(at) => {
                         let Some(inner) = inner.upgrade() else { return };
-                        inner.run(|shared, now| shared.pool.handle_timeout(now));
+                        inner.run(|shared, now| {
+                            if shared.sweep_at.is_some_and(|at| at <= now) {
+                                inner.sweep(shared, now);
+                            }
+                            shared.pool.handle_timeout(now);
+                        });
                     }
                     () = wake.notified() => {}
                 }
@@ -247,10 +378,17 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
     // starts from what it learned on this origin, else from the core's assumption before
     // SETTINGS (RFC 9113 §6.5.2 leaves the limit open until then), and learns from
     // connections that say they are full or refuse a stream.
+    // With the client's own cap, the pool takes it as the limit (a server allowing fewer
+    // says so when full, and the pool learns as above).
     let assumed = inner.config.initial_max_send_streams;
+    let cap = inner.max_streams;
     inner.run(|shared, now| {
-        shared.handles.insert(conn, send);
-        shared.pool.connected_assuming(conn, assumed, now);
+        shared.lanes.insert(conn, Arc::new(Lane::new(conn, origin, send)));
+        inner.publish(shared);
+        match cap {
+            Some(cap) => shared.pool.connected(conn, cap, now),
+            None => shared.pool.connected_assuming(conn, assumed, now),
+        }
     });
     let weak = Arc::downgrade(&inner);
     drop(inner);
@@ -259,7 +397,7 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
         if let Some(inner) = weak.upgrade() {
             let reason = if result.is_ok() { CloseReason::PeerClosed } else { CloseReason::Error };
             inner.run(|shared, now| {
-                let gone = shared.handles.remove(&conn);
+                let gone = inner.retire(shared, conn);
                 shared.pool.closed(conn, reason, now);
                 gone
             });

@@ -95,6 +95,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The verdict for a request that failed with `failure` after `retries` retries so far,
     /// whose body is `replayable` (an empty body always is).
+    // req 9113-8.7-1
     pub fn verdict(&self, failure: Failure, replayable: bool, retries: u32) -> Verdict {
         match failure {
             Failure::MayHaveBeenProcessed => Verdict::NotSafe,

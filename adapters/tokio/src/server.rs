@@ -277,8 +277,9 @@ impl Server {
             let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
             let acceptor = acceptor.clone();
             async move {
-                // req 9113-3.3-1 (the acceptor refuses any ALPN but h2)
-                let (tls, info) = acceptor.accept(tcp).await.ok()?;
+                // req 9113-3.3-1 (the acceptor refuses any ALPN but h2, or hands HTTP/1.1
+                // to the caller's HTTP/1 server: `tls::Acceptor::http1`)
+                let (tls, info) = acceptor.accept_or_hand_off(tcp).await.ok()??;
                 // req 9113-3.2-3
                 Some(server.handshake_with(tls, with_tls_info(spawn, info)))
             }

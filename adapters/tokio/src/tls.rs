@@ -17,6 +17,7 @@ use crate::client::{Builder, Connection, SendRequest};
 use crate::error::Error;
 use h2proto::{Config, Origin};
 use http::uri::{Authority, Scheme};
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,13 +109,66 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Acceptor {
     inner: tokio_rustls::TlsAcceptor,
+    config: Arc<ServerConfig>,
     handshake_timeout: Duration,
+    http1: Option<Http1Handoff>,
 }
+
+/// Where [`Acceptor::http1`] sends the connections whose client chose HTTP/1.1.
+type Http1Handoff = Arc<
+    dyn Fn(
+            ServerTlsStream<TcpStream>,
+            TlsInfo,
+        ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
 
 impl Acceptor {
     /// An acceptor for this configuration, with [`DEFAULT_HANDSHAKE_TIMEOUT`].
     pub fn new(config: Arc<ServerConfig>) -> Acceptor {
-        Acceptor { inner: config.into(), handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT }
+        Acceptor {
+            inner: config.clone().into(),
+            config,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            http1: None,
+        }
+    }
+
+    /// Also serves clients that do not speak HTTP/2, on the same listener: ALPN offers
+    /// `http/1.1` after `h2`, and a connection whose client chose it, or offered no ALPN at
+    /// all (clients without ALPN speak HTTP/1.1), is handed after its handshake to
+    /// `handoff`, for an HTTP/1 server such as hyper's `server::conn::http1` to serve.
+    /// Browsers and HTTP/2 tools still get `h2`, served by h2proto.
+    ///
+    /// The hand-off runs in a task of its own, outside the server's connection limit and
+    /// graceful shutdown: the HTTP/1 server owns its connections, and its own shutdown
+    /// (hyper's `graceful_shutdown`) is the caller's. `tests/http1_handoff.rs` serves one
+    /// listener to curl over both protocols with hyper as the HTTP/1 server.
+    ///
+    /// ```no_run
+    /// # async fn f(config: std::sync::Arc<h2proto_tokio::tls::rustls::ServerConfig>) {
+    /// use h2proto_tokio::tls::{Acceptor, ServerTlsStream, TlsInfo};
+    /// let acceptor = Acceptor::new(config).http1(|stream: ServerTlsStream, _info: TlsInfo| async move {
+    ///     // e.g. hyper::server::conn::http1::Builder::new()
+    ///     //     .serve_connection(hyper_util::rt::TokioIo::new(stream), service).await
+    ///     drop(stream);
+    /// });
+    /// # }
+    /// ```
+    pub fn http1<F, Fut>(mut self, handoff: F) -> Acceptor
+    where
+        F: Fn(ServerTlsStream<TcpStream>, TlsInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut config = (*self.config).clone();
+        if !config.alpn_protocols.iter().any(|p| p == b"http/1.1") {
+            config.alpn_protocols.push(b"http/1.1".to_vec());
+        }
+        self.config = Arc::new(config);
+        self.inner = self.config.clone().into();
+        self.http1 = Some(Arc::new(move |stream, info| Box::pin(handoff(stream, info))));
+        self
     }
 
     /// Sets how long a client has from the accepted TCP connection to the end of the TLS
@@ -130,16 +184,45 @@ impl Acceptor {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let stream =
-            tokio::time::timeout(self.handshake_timeout, self.inner.accept(io)).await.map_err(
-                |_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"),
-            )??;
+        let stream = self.handshake(io).await?;
         let info = TlsInfo::of(stream.get_ref().1);
         // req 9113-3.3-1
         if info.alpn() != Some(b"h2") {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "ALPN did not choose h2"));
         }
         Ok((stream, info))
+    }
+}
+
+impl Acceptor {
+    /// The server's handshake: [`accept`](Self::accept), except that with an
+    /// [`http1`](Self::http1) hand-off a client that chose HTTP/1.1 (or no ALPN) is handed
+    /// to it, in a task of its own, instead of being refused: `Ok(None)`.
+    pub(crate) async fn accept_or_hand_off(
+        &self,
+        io: TcpStream,
+    ) -> io::Result<Option<(ServerTlsStream<TcpStream>, TlsInfo)>> {
+        let stream = self.handshake(io).await?;
+        let info = TlsInfo::of(stream.get_ref().1);
+        // req 9113-3.3-1
+        match (info.alpn(), &self.http1) {
+            (Some(b"h2"), _) => Ok(Some((stream, info))),
+            (Some(b"http/1.1") | None, Some(handoff)) => {
+                tokio::spawn(handoff(stream, info));
+                Ok(None)
+            }
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "ALPN did not choose h2")),
+        }
+    }
+
+    /// The TLS handshake within the timeout (`ErrorKind::TimedOut` past it).
+    async fn handshake<IO>(&self, io: IO) -> io::Result<ServerTlsStream<IO>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        tokio::time::timeout(self.handshake_timeout, self.inner.accept(io))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
     }
 }
 
@@ -153,6 +236,7 @@ impl std::fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Acceptor")
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("http1", &self.http1.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -5,7 +5,7 @@
 
 mod support;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use h2proto::{Config, Event, Protocol, StreamId};
 use h2proto_mio::{Body, Connection, TunnelIo};
 use http::{Method, Request, Response, StatusCode};
@@ -15,27 +15,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{RawPeer, watchdog};
-
-fn echo() -> Body {
-    let mut pending = Bytes::new();
-    Body::tunnel(move |io: &mut TunnelIo<'_>| {
-        loop {
-            let sent = io.send(pending.clone());
-            pending.advance(sent);
-            if !pending.is_empty() {
-                return;
-            }
-            match io.read() {
-                Some(bytes) => pending = bytes,
-                None => break,
-            }
-        }
-        if io.is_read_closed() {
-            io.close();
-        }
-    })
-}
+use support::{RawPeer, echo_tunnel, watchdog};
 
 /// Serves one connection from its own `Poll`, holding every request until one for `/go`
 /// arrives, then answering all of them: a CONNECT with an echo tunnel, anything else with
@@ -68,7 +48,7 @@ fn serve_held(listener: TcpListener) {
         if held.iter().any(|(_, r)| r.uri().path() == "/go") {
             for (id, request) in held.drain(..) {
                 let response = match *request.method() {
-                    Method::CONNECT => Response::new(echo()),
+                    Method::CONNECT => Response::new(echo_tunnel()),
                     _ => Response::new(Body::from(request.uri().path().to_string())),
                 };
                 conn.respond(id, response).unwrap();

@@ -4,7 +4,7 @@
 
 mod support;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use h2proto::{Config, Connection, ErrorCode, Event, Protocol, StreamId};
 use h2proto_mio::{Body, Server, TunnelIo};
 use http::{Method, Request, Response, StatusCode};
@@ -13,28 +13,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{RawPeer, TestServer, pattern, small_windows, watchdog};
-
-/// Sends back what it reads, reading the next piece only once the last one is taken.
-fn echo() -> Body {
-    let mut pending = Bytes::new();
-    Body::tunnel(move |io: &mut TunnelIo<'_>| {
-        loop {
-            let sent = io.send(pending.clone());
-            pending.advance(sent);
-            if !pending.is_empty() {
-                return;
-            }
-            match io.read() {
-                Some(bytes) => pending = bytes,
-                None => break,
-            }
-        }
-        if io.is_read_closed() {
-            io.close();
-        }
-    })
-}
+use support::{RawPeer, TestServer, echo_tunnel, pattern, small_windows, watchdog};
 
 /// Counts drops of the value it is moved into.
 struct DropCount(Arc<AtomicUsize>);
@@ -104,7 +83,7 @@ fn an_echo_tunnel_is_paced_by_flow_control_both_ways() {
     let _w = watchdog(30);
     let server = Server::bind("127.0.0.1:0").unwrap().config(server_config());
     let server = TestServer::start(server, |request: Request<Bytes>| match *request.method() {
-        Method::CONNECT => Response::new(echo()),
+        Method::CONNECT => Response::new(echo_tunnel()),
         _ => Response::new(Body::from("hello")),
     });
     let mut peer = RawPeer::new(TcpStream::connect(server.addr).unwrap(), client());

@@ -146,3 +146,27 @@ impl RawPeer {
         events
     }
 }
+
+/// A tunnel that sends back what it reads, reading the next piece only once the last one is
+/// taken (so flow control paces the peer), and ends its direction after the peer's.
+#[allow(dead_code)] // not every test uses it
+pub fn echo_tunnel() -> Body {
+    use bytes::Buf;
+    let mut pending = Bytes::new();
+    Body::tunnel(move |io: &mut h2proto_mio::TunnelIo<'_>| {
+        loop {
+            let sent = io.send(pending.clone());
+            pending.advance(sent);
+            if !pending.is_empty() {
+                return;
+            }
+            match io.read() {
+                Some(bytes) => pending = bytes,
+                None => break,
+            }
+        }
+        if io.is_read_closed() {
+            io.close();
+        }
+    })
+}

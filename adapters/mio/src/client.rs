@@ -1,26 +1,51 @@
-//! The client: requests run on a loop thread of their own, over one connection.
+//! The client: requests run on a loop thread of their own, over one connection at a time,
+//! retried as the core's [`RetryPolicy`] says (RFC 9113 §8.7).
+//!
+//! The retry decision is made where the failure is seen, on the loop thread: a connection
+//! that fails a request hands it to [`settle`], which asks the policy and either calls the
+//! caller back with the error or returns the request, which the loop sends again on the
+//! connection that takes new requests (a fresh one when the old one is going away or gone,
+//! opened with a non-blocking connect, so the loop never waits). Nothing blocks and no
+//! request goes back through the caller's thread.
 
-use crate::event_loop::{Cmd, Loop, Remote};
-use crate::{DEFAULT_MAX_BODY, ResponseCallback};
+use crate::error::{Error, ErrorKind};
+use crate::event_loop::{ClientSide, Cmd, Loop, Remote};
+use crate::{Body, DEFAULT_MAX_BODY, ResponseCallback, Trailers};
 use bytes::Bytes;
-use h2proto::Config;
-use http::{Request, Response};
-use mio::Token;
+use h2proto::pool::{RetryPolicy, Verdict};
+use h2proto::{Config, Protocol, UserError};
+use http::{HeaderMap, Request, Response};
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 
-/// An HTTP/2 client over one connection driven by a mio loop thread.
+/// The chunks of a streamed request body.
+pub(crate) type Chunks = Box<dyn Iterator<Item = Bytes> + Send>;
+
+/// An HTTP/2 client of one server, driven by a mio loop thread.
 ///
-/// `Client` is `Clone + Send + Sync`; all clones share the connection. Requests and
-/// responses carry whole bodies ([`Trailers`](crate::Trailers) in the extensions). When
-/// the last clone is dropped the connection ends gracefully and the loop thread exits.
+/// `Client` is `Clone + Send + Sync`; all clones share the loop and its connection.
+/// Requests carry a [`Body`] (whole bytes, or chunks pulled as flow control allows) and
+/// get whole responses ([`Trailers`] in the extensions). Requests beyond the server's
+/// SETTINGS_MAX_CONCURRENT_STREAMS wait in the client.
 ///
-/// Requests beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS wait in the client; but
-/// requests sent before the server's SETTINGS arrive may be refused (REFUSED_STREAM, an
-/// error of kind `ConnectionReset`): the server did not process them, so they are safe
-/// to send again.
+/// Retries follow RFC 9113 §8.7 through the core's [`RetryPolicy`] (the one the tokio and
+/// blocking clients use): a request the server certainly did not process (REFUSED_STREAM,
+/// above a GOAWAY's last stream id, or never sent because its connection was going away or
+/// gone) is sent again, at most [`RetryPolicy::max_retries`] times, when its body can be
+/// replayed (whole bytes can; chunks already pulled cannot). It goes on the connection
+/// that takes new requests: the same one if it is healthy (a refused stream), a fresh one
+/// when it received GOAWAY, ran out of stream ids or ended. When a request that was not
+/// processed is not sent again, the error is [`ErrorKind::NotRetried`] with the reason;
+/// [`Error::is_retry_safe`] is true. Anything that may have been processed is never sent
+/// again: the caller gets the error and decides.
+///
+/// A connection that ended is replaced by the next request. A fresh connection that cannot
+/// connect fails the requests given to it with [`ErrorKind::Connect`] (not retried: the
+/// server is not reachable now). When the last clone is dropped the connections end
+/// gracefully once the requests handed over are answered, and the loop thread exits.
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -29,7 +54,14 @@ pub struct Client {
 #[derive(Debug)]
 struct Inner {
     remote: Remote,
-    token: Token,
+    counters: Arc<Counters>,
+}
+
+/// What the loop counts for [`Client::connects`] and [`Client::retries`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) connects: AtomicU64,
+    pub(crate) retries: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -46,46 +78,172 @@ impl Client {
 
     /// Connects to `addr` with `config`. Response bodies over 16 MiB fail the request.
     pub fn connect_with(addr: impl ToSocketAddrs, config: Config) -> io::Result<Client> {
+        Client::connect_with_retry(addr, config, RetryPolicy::default())
+    }
+
+    /// Connects to `addr` with `config`, sending unprocessed requests again as `retry`
+    /// says. The first connection is made here (its failure is this call's error); later
+    /// ones, when a connection ended, by the loop.
+    pub fn connect_with_retry(
+        addr: impl ToSocketAddrs,
+        config: Config,
+        retry: RetryPolicy,
+    ) -> io::Result<Client> {
+        Client::start(addr, config, retry, true)
+    }
+
+    /// A client of exactly one connection, the level of hyper's `client::conn`: it is
+    /// never replaced and nothing is sent again (a request the server did not process
+    /// fails with [`ErrorKind::NotRetried`]); once it has ended, requests fail with
+    /// [`ErrorKind::NotSent`]. For callers that run their own pool or retries, and for
+    /// tests that must see one connection per client.
+    pub fn connect_single(addr: impl ToSocketAddrs, config: Config) -> io::Result<Client> {
+        Client::start(addr, config, RetryPolicy { max_retries: 0 }, false)
+    }
+
+    fn start(
+        addr: impl ToSocketAddrs,
+        config: Config,
+        retry: RetryPolicy,
+        reconnect: bool,
+    ) -> io::Result<Client> {
+        config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let socket = TcpStream::connect(addr)?;
         socket.set_nodelay(true)?;
         socket.set_nonblocking(true)?;
+        let counters = Arc::new(Counters::default());
+        let mut side =
+            ClientSide::new(socket.peer_addr()?, config, DEFAULT_MAX_BODY, retry, &counters);
+        side.reconnect = reconnect;
         let mut event_loop = Loop::new()?;
-        let token = event_loop.connect(socket, config, DEFAULT_MAX_BODY)?;
+        event_loop.client(side, socket)?;
         let remote = event_loop.remote();
         thread::Builder::new().name("h2-mio-client".into()).spawn(move || event_loop.run())?;
-        Ok(Client { inner: Arc::new(Inner { remote, token }) })
+        Ok(Client { inner: Arc::new(Inner { remote, counters }) })
+    }
+
+    /// Connections opened so far (the first included).
+    pub fn connects(&self) -> u64 {
+        self.inner.counters.connects.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent again because the server had not processed them.
+    pub fn retries(&self) -> u64 {
+        self.inner.counters.retries.load(Ordering::Relaxed)
     }
 
     /// Sends a request; `on_response` runs on the loop thread with the whole response (so
     /// it must not block, nor call [`request`](Self::request)). A URI without scheme and
-    /// authority (`/path`) goes to the connected address; an `https://` URI is refused
-    /// (`ErrorKind::Unsupported`: this client has no TLS). The body's length is sent as
-    /// `content-length`.
-    pub fn send(
+    /// authority (`/path`) goes to the connected address over `http://`; an `https://`
+    /// URI is refused ([`ErrorKind::TlsUnavailable`]: this client has no TLS). A whole
+    /// body's length is sent as `content-length`; a [`Body::from_chunks`] body is pulled as
+    /// flow control allows, and once pulled cannot be replayed. A [`Body::tunnel`] is for
+    /// servers and is refused.
+    pub fn send<B: Into<Body>>(
         &self,
-        request: Request<Bytes>,
-        on_response: impl FnOnce(io::Result<Response<Bytes>>) + Send + 'static,
+        request: Request<B>,
+        on_response: impl FnOnce(Result<Response<Bytes>, Error>) + Send + 'static,
     ) {
-        if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+        let (mut parts, body) = request.into_parts();
+        if parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
             // No TLS here: sending it in cleartext would expose what was meant to be private.
-            let why =
-                "https:// needs TLS, which h2proto-mio does not have (it speaks h2c: http://)";
-            return on_response(Err(io::Error::new(io::ErrorKind::Unsupported, why)));
+            return on_response(Err(Error::new(ErrorKind::TlsUnavailable)));
         }
-        let callback: ResponseCallback = Box::new(on_response);
-        if let Err(Cmd::Request(_, _, callback)) =
-            self.inner.remote.send(Cmd::Request(self.inner.token, Box::new(request), callback))
-        {
-            callback(Err(io::ErrorKind::NotConnected.into()));
+        let Body { full, chunks, tunnel } = body.into();
+        if tunnel.is_some() {
+            let refused = UserError::NotAllowed("a tunnel body is a server's answer to CONNECT");
+            return on_response(Err(Error::new(ErrorKind::Request(refused))));
+        }
+        let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
+        let out = Outgoing {
+            head: Request::from_parts(parts, ()),
+            body: full,
+            chunks,
+            trailers,
+            callback: Box::new(on_response),
+            retries: 0,
+            replayable: true,
+        };
+        if let Err(Cmd::Request(out)) = self.inner.remote.send(Cmd::Request(Box::new(out))) {
+            (out.callback)(Err(Error::not_sent(Error::new(ErrorKind::Closed))));
         }
     }
 
     /// Sends a request and waits for the whole response.
-    pub fn request(&self, request: Request<Bytes>) -> io::Result<Response<Bytes>> {
+    pub fn request<B: Into<Body>>(&self, request: Request<B>) -> Result<Response<Bytes>, Error> {
         let (tx, rx) = mpsc::channel();
         self.send(request, move |response| {
             let _ = tx.send(response);
         });
-        rx.recv().unwrap_or_else(|_| Err(io::ErrorKind::NotConnected.into()))
+        rx.recv().unwrap_or_else(|_| Err(Error::new(ErrorKind::Closed)))
     }
+}
+
+/// A request on its way: what is sent, where its response goes, and how often it was sent
+/// again.
+pub(crate) struct Outgoing {
+    /// The head, kept to send it again (each attempt sends a copy).
+    head: Request<()>,
+    body: Bytes,
+    /// A streamed body's chunks, until an attempt takes them.
+    chunks: Option<Chunks>,
+    trailers: Option<HeaderMap>,
+    pub(crate) callback: ResponseCallback,
+    retries: u32,
+    /// Whether the body can be produced again (not if an attempt pulled its chunks).
+    replayable: bool,
+}
+
+impl Outgoing {
+    /// What one attempt sends: a copy of the head, the body, the chunks of a streamed
+    /// body (taken: they are pulled once, so the request cannot be replayed after this),
+    /// the trailers.
+    pub(crate) fn open(&mut self) -> (Request<()>, Bytes, Option<Chunks>, Option<HeaderMap>) {
+        let chunks = self.chunks.take();
+        self.replayable &= chunks.is_none();
+        (copy_head(&self.head), self.body.clone(), chunks, self.trailers.clone())
+    }
+
+    /// Gives back what [`open`](Self::open) took, for an attempt refused before anything
+    /// was written.
+    pub(crate) fn unopen(&mut self, chunks: Option<Chunks>) {
+        if chunks.is_some() {
+            (self.chunks, self.replayable) = (chunks, true);
+        }
+    }
+}
+
+/// A request failed with `error`: RFC 9113 §8.7 through `retry`. Returns it when it is to
+/// be sent again (the server did not process it, its body can be replayed, retries are
+/// left); otherwise calls its caller back with the error, saying why a request that was
+/// not processed was not sent again.
+pub(crate) fn settle(retry: &RetryPolicy, mut out: Outgoing, error: Error) -> Option<Outgoing> {
+    match retry.verdict(error.failure(), out.replayable, out.retries) {
+        Verdict::Retry => {
+            out.retries += 1;
+            Some(out)
+        }
+        Verdict::NotSafe => {
+            (out.callback)(Err(error));
+            None
+        }
+        verdict => {
+            let kind = ErrorKind::NotRetried { error: Box::new(error), verdict };
+            (out.callback)(Err(Error::new(kind)));
+            None
+        }
+    }
+}
+
+/// A copy of a request head, to send it again.
+fn copy_head(head: &Request<()>) -> Request<()> {
+    let mut copy = Request::new(());
+    *copy.method_mut() = head.method().clone();
+    *copy.uri_mut() = head.uri().clone();
+    *copy.version_mut() = head.version();
+    *copy.headers_mut() = head.headers().clone();
+    if let Some(protocol) = head.extensions().get::<Protocol>() {
+        copy.extensions_mut().insert(protocol.clone());
+    }
+    copy
 }

@@ -8,10 +8,13 @@
 //! while anything moved, because each step can unblock another (written output lets a
 //! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
 
+use crate::client::{Outgoing, settle};
+use crate::error::{Error, ErrorKind};
 use crate::read_arena::ReadArena;
 use crate::tunnel::{Ends, Tunnel, TunnelIo};
-use crate::{Body, Handler, ResponseCallback, Trailers};
+use crate::{Body, Handler, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
+use h2proto::pool::RetryPolicy;
 use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId, UserError};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use mio::net::TcpStream;
@@ -19,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The most room reserved for a body on the strength of its declared length alone.
 const MAX_RESERVE: usize = 1 << 20;
@@ -41,9 +44,9 @@ pub(crate) enum Role {
     /// A user-driven server ([`crate::Connection`]): whole requests wait here to be taken
     /// and answered (at most one per open stream: a reset stream's request is dropped).
     Queue(VecDeque<(StreamId, Request<Bytes>)>),
-    Client {
-        queued: VecDeque<(Request<Bytes>, ResponseCallback)>,
-    },
+    /// A client connection: requests waiting for a stream, the core's retry policy, and
+    /// the requests to send again elsewhere (the loop takes them after each drive).
+    Client { queued: VecDeque<Outgoing>, retry: RetryPolicy, again: Vec<Outgoing> },
 }
 
 /// A stream's bodies: the one being gathered and the one being sent.
@@ -53,7 +56,9 @@ struct Stream {
     response: Option<Response<()>>,
     body: BytesMut,
     trailers: Option<HeaderMap>,
-    callback: Option<ResponseCallback>,
+    /// Client: the request this stream carries, kept until its response is whole (to send
+    /// it again if the server did not process it, see [`settle`]).
+    client: Option<Outgoing>,
     /// Send side: bytes the core has not accepted yet, the chunks still to come, trailers.
     out: Bytes,
     chunks: Option<Box<dyn Iterator<Item = Bytes> + Send>>,
@@ -110,10 +115,12 @@ pub(crate) struct Conn {
     linger: Option<Instant>,
     /// A graceful shutdown was asked for; it begins once queued requests are sent.
     closing: bool,
-    /// The PING out to measure the round trip (its payload and when it went), and the last
-    /// round trip measured.
-    ping: Option<([u8; 8], Instant)>,
-    rtt: Option<Duration>,
+    /// Some bytes reached the socket: the connection was established (a fresh client
+    /// connection that fails before is a failed connect, see [`fail_all`](Self::fail_all)).
+    wrote: bool,
+    /// The payload of our measuring PING while it is out (the core times it), and how
+    /// many were sent (the next payload).
+    ping: Option<[u8; 8]>,
     pings: u64,
 }
 
@@ -139,8 +146,8 @@ impl Conn {
             dead: None,
             linger: None,
             closing: false,
+            wrote: false,
             ping: None,
-            rtt: None,
             pings: 0,
         }
     }
@@ -193,10 +200,30 @@ impl Conn {
         self.streams.len()
     }
 
-    pub(crate) fn request(&mut self, request: Request<Bytes>, callback: ResponseCallback) {
+    /// Client: queues a request for a stream.
+    pub(crate) fn request(&mut self, out: Outgoing) {
         match &mut self.role {
-            Role::Client { queued, .. } => queued.push_back((request, callback)),
-            Role::Server(_) | Role::Queue(_) => callback(Err(io::ErrorKind::Unsupported.into())),
+            Role::Client { queued, .. } => queued.push_back(out),
+            Role::Server(_) | Role::Queue(_) => {
+                (out.callback)(Err(Error::new(ErrorKind::Request(UserError::WrongRole))));
+            }
+        }
+    }
+
+    /// Client: whether new requests may go here (not ending, not going away, ids left).
+    pub(crate) fn takes_requests(&self) -> bool {
+        self.dead.is_none()
+            && self.linger.is_none()
+            && !self.closing
+            && !self.h2.is_going_away()
+            && !self.h2.stream_ids_exhausted()
+    }
+
+    /// Client: the requests that failed here unprocessed and are to be sent again.
+    pub(crate) fn take_again(&mut self) -> Vec<Outgoing> {
+        match &mut self.role {
+            Role::Client { again, .. } if !again.is_empty() => std::mem::take(again),
+            _ => Vec::new(),
         }
     }
 
@@ -225,21 +252,19 @@ impl Conn {
         self.drive_tunnel(id);
     }
 
-    /// Sends a PING to measure the round trip (see [`rtt`](Self::rtt)), unless one is out.
+    /// Sends a PING to measure the round trip, unless one of ours is out; the core times it
+    /// from `now` (given to it first: its clock is otherwise the last drive's) and
+    /// publishes the answer as [`Connection::rtt`].
     pub(crate) fn ping(&mut self, now: Instant) -> Result<(), UserError> {
         if self.ping.is_some() {
             return Ok(());
         }
-        self.pings += 1;
-        let payload = self.pings.to_be_bytes();
+        self.h2.handle_timeout(now);
+        let payload = (self.pings + 1).to_be_bytes();
         self.h2.ping(payload)?;
-        self.ping = Some((payload, now));
+        self.pings += 1;
+        self.ping = Some(payload);
         Ok(())
-    }
-
-    /// The round trip the last answered [`ping`](Self::ping) took.
-    pub(crate) fn rtt(&self) -> Option<Duration> {
-        self.rtt
     }
 
     pub(crate) fn shutdown(&mut self) {
@@ -274,8 +299,12 @@ impl Conn {
             }
         }
         if let Some(e) = &self.dead {
-            let (kind, why) = (e.kind(), e.to_string());
-            self.fail_all(kind, &why);
+            let e = io::Error::new(e.kind(), e.to_string());
+            let error = match self.wrote {
+                true => Error::io(e),
+                false => Error::new(ErrorKind::Connect(Arc::new(e))),
+            };
+            self.fail_all(error);
         }
     }
 
@@ -343,7 +372,7 @@ impl Conn {
                 Ok(0) => self.dead = Some(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     out.advance(n);
-                    moved = true;
+                    (moved, self.wrote) = (true, true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -384,7 +413,7 @@ impl Conn {
                 // A stream only being answered (a CONNECT refused with a streamed body, say)
                 // has nobody to gather for.
                 let waiting =
-                    |s: &&mut Stream| s.connect || s.request.is_some() || s.callback.is_some();
+                    |s: &&mut Stream| s.connect || s.request.is_some() || s.client.is_some();
                 let mut s = self.streams.get_mut(&stream_id).filter(waiting);
                 if let Some(tunnel) = s.as_mut().filter(|s| s.connect) {
                     tunnel.ends.peer |= end_stream;
@@ -410,33 +439,27 @@ impl Conn {
                 }
                 self.complete(stream_id);
             }
-            Event::Reset { stream_id, error_code, .. } => {
+            Event::Reset { stream_id, error_code, initiator, retryable } => {
                 if let Role::Queue(requests) = &mut self.role {
                     requests.retain(|(id, _)| *id != stream_id);
                 }
                 let Some(s) = self.streams.remove(&stream_id) else { return };
-                let Some(callback) = s.callback else { return };
-                // Streams reset because the connection ended report why it ended.
-                callback(Err(match self.h2.error() {
-                    Some(e) => io::Error::new(io::ErrorKind::ConnectionAborted, e.clone()),
-                    None => {
-                        let why = format!("stream reset with {error_code}");
-                        io::Error::new(io::ErrorKind::ConnectionReset, why)
-                    }
-                }));
+                let Some(out) = s.client else { return };
+                // Streams reset because the connection ended report why it ended; those
+                // the peer did not process (§8.7) say so.
+                let kind = match self.h2.error() {
+                    Some(e) if !retryable => ErrorKind::Connection(e.clone()),
+                    _ => ErrorKind::Reset { code: error_code, initiator, retryable },
+                };
+                self.settle(out, Error::new(kind));
             }
             Event::SendCapacity { stream_id } => self.send_more(stream_id),
             Event::Closed { error } => {
                 self.linger = Some(now + self.h2.config().shutdown_timeout);
-                let why = error.map_or("the connection closed".into(), |e| e.to_string());
-                self.fail_all(io::ErrorKind::ConnectionAborted, &why);
+                self.fail_all(Error::new(error.map_or(ErrorKind::Closed, ErrorKind::Connection)));
             }
-            Event::PingAck { payload } => {
-                // Only the answer to our own measuring PING (the core's keepalive is its own).
-                if let Some((_, at)) = self.ping.filter(|(sent, _)| *sent == payload) {
-                    (self.ping, self.rtt) = (None, Some(now.saturating_duration_since(at)));
-                }
-            }
+            // Our measuring PING is answered: another may go.
+            Event::PingAck { payload } if self.ping == Some(payload) => self.ping = None,
             _ => {}
         }
     }
@@ -446,7 +469,7 @@ impl Conn {
         let Some(s) = self.streams.get_mut(&id) else { return };
         let body = std::mem::take(&mut s.body).freeze();
         let trailers = s.trailers.take();
-        if let Some(callback) = s.callback.take() {
+        if let Some(out) = s.client.take() {
             let mut response = s.response.take().unwrap_or_default().map(|()| body);
             if let Some(trailers) = trailers {
                 response.extensions_mut().insert(Trailers(trailers));
@@ -454,7 +477,7 @@ impl Conn {
             if !s.sending {
                 self.streams.remove(&id);
             }
-            return callback(Ok(response));
+            return (out.callback)(Ok(response));
         }
         let Some(mut request) = s.request.take() else { return };
         if let Some(trailers) = trailers {
@@ -583,9 +606,9 @@ impl Conn {
     /// client cancels the stream.
     fn too_large(&mut self, id: StreamId) {
         let Some(s) = self.streams.remove(&id) else { return };
-        if let Some(callback) = s.callback {
+        if let Some(out) = s.client {
             let _ = self.h2.reset(id, ErrorCode::CANCEL);
-            return callback(Err(io::Error::new(io::ErrorKind::InvalidData, "body too large")));
+            return (out.callback)(Err(Error::new(ErrorKind::BodyTooLarge)));
         }
         let status = Response::builder().status(StatusCode::PAYLOAD_TOO_LARGE).body(());
         let _ = self.h2.send_response(id, status.unwrap_or_default(), true);
@@ -602,40 +625,60 @@ impl Conn {
             return self.drive_tunnel(id);
         }
         pump(&mut self.h2, id, s);
-        if !s.sending && s.callback.is_none() && s.response.is_none() {
+        if !s.sending && s.client.is_none() && s.response.is_none() {
             self.streams.remove(&id);
         }
     }
 
-    /// Client: opens streams for queued requests while the peer allows.
+    /// Client: opens streams for queued requests while the peer allows (while going away,
+    /// the core refuses each, and [`settle`] sends it elsewhere).
     fn open_queued(&mut self) {
         loop {
-            let Role::Client { queued } = &mut self.role else { return };
+            let Role::Client { queued, .. } = &mut self.role else { return };
             if queued.is_empty() || !(self.h2.can_open_stream() || self.h2.is_going_away()) {
                 return;
             }
-            let Some((request, callback)) = queued.pop_front() else { return };
-            let (mut parts, body) = request.into_parts();
-            let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
-            let empty = body.is_empty() && trailers.is_none();
+            let Some(mut out) = queued.pop_front() else { return };
+            let (head, body, chunks, trailers) = out.open();
+            let empty = body.is_empty() && chunks.is_none() && trailers.is_none();
             // A whole body has a known length: the core declares it as content-length.
-            let head = Request::from_parts(parts, ());
-            match self.h2.send_request_with_length(head, body.len() as u64, empty) {
+            let sent = match chunks {
+                None => self.h2.send_request_with_length(head, body.len() as u64, empty),
+                Some(_) => self.h2.send_request(head, empty),
+            };
+            match sent {
                 Ok(id) => {
                     let s = self.streams.entry(id).or_default();
-                    s.callback = Some(callback);
-                    (s.out, s.out_trailers, s.sending) = (body, trailers, !empty);
+                    s.client = Some(out);
+                    (s.out, s.chunks, s.out_trailers, s.sending) = (body, chunks, trailers, !empty);
                     self.send_more(id);
                 }
-                Err(e) => callback(Err(io::Error::new(io::ErrorKind::ConnectionAborted, e))),
+                // Nothing was written: this connection takes no new streams.
+                Err(
+                    e @ (UserError::GoingAway | UserError::StreamIdsExhausted | UserError::Closed),
+                ) => {
+                    out.unopen(chunks);
+                    self.settle(out, Error::not_sent(Error::new(ErrorKind::Request(e))));
+                }
+                Err(e) => (out.callback)(Err(Error::new(ErrorKind::Request(e)))),
             }
         }
     }
 
-    /// Fails every request waiting for a response or for a stream.
-    fn fail_all(&mut self, kind: io::ErrorKind, why: &str) {
+    /// Client: a request failed with `error`; the core's retry policy decides whether it
+    /// goes again (on the loop's connection for new requests) or its caller gets the error.
+    fn settle(&mut self, out: Outgoing, error: Error) {
+        let Role::Client { retry, again, .. } = &mut self.role else { return };
+        again.extend(settle(retry, out, error));
+    }
+
+    /// Fails every request waiting for a response or for a stream: those on streams with
+    /// `error`, those never sent as not sent (RFC 9113 §8.7: safe to send again). On a
+    /// connection that never wrote a byte (a fresh connection whose connect failed) they
+    /// all fail with `error` and go nowhere else: the server is not reachable now.
+    fn fail_all(&mut self, error: Error) {
         let queued: Vec<_> = match &mut self.role {
-            Role::Client { queued, .. } => queued.drain(..).map(|(_, callback)| callback).collect(),
+            Role::Client { queued, .. } => queued.drain(..).collect(),
             Role::Server(_) => Vec::new(),
             // Nobody can be answered any more.
             Role::Queue(requests) => {
@@ -643,9 +686,19 @@ impl Conn {
                 Vec::new()
             }
         };
-        let waiting: Vec<_> = self.streams.drain().filter_map(|(_, s)| s.callback).collect();
-        for callback in waiting.into_iter().chain(queued) {
-            callback(Err(io::Error::new(kind, why)));
+        let waiting: Vec<_> = self.streams.drain().filter_map(|(_, s)| s.client).collect();
+        let connect_failed = matches!(error.kind(), ErrorKind::Connect(_));
+        for out in waiting {
+            match connect_failed {
+                true => (out.callback)(Err(error.clone())),
+                false => self.settle(out, error.clone()),
+            }
+        }
+        for out in queued {
+            match connect_failed {
+                true => (out.callback)(Err(error.clone())),
+                false => self.settle(out, Error::not_sent(error.clone())),
+            }
         }
     }
 }

@@ -35,7 +35,7 @@
 //! let addr = listener.local_addr()?;
 //! let asking = std::thread::spawn(move || {
 //!     let client = Client::connect(addr)?;
-//!     client.request(Request::get("/hi").body(Bytes::new()).unwrap())
+//!     Ok::<_, std::io::Error>(client.request(Request::get("/hi").body(Bytes::new()).unwrap())?)
 //! });
 //!
 //! let mut events = Events::with_capacity(64);
@@ -237,8 +237,9 @@ impl Connection {
         self.conn.h2().stats()
     }
 
-    /// Sends a PING to measure the round trip to the peer (unless one is out already); the
-    /// answer sets [`rtt`](Self::rtt). Fails once the connection is closing.
+    /// Sends a PING to measure the round trip to the peer (unless one sent this way is out
+    /// already); the core times it and its answer updates [`rtt`](Self::rtt). Fails once
+    /// the connection is closing.
     pub fn ping(&mut self) -> Result<(), UserError> {
         let now = Instant::now();
         let sent = self.conn.ping(now);
@@ -246,10 +247,13 @@ impl Connection {
         sent
     }
 
-    /// The round trip the last answered [`ping`](Self::ping) took, as this loop saw it
-    /// (from the drive that sent it to the drive that read the answer).
+    /// The latest PING round trip measured on this connection: the core's
+    /// [`Connection::rtt`](h2proto::Connection::rtt) (also
+    /// [`Stats::ping_rtt`](h2proto::Stats::ping_rtt)), from a [`ping`](Self::ping) or one
+    /// of the core's own PINGs (keepalive, shutdown). Timed on this loop's clock: from the
+    /// moment the PING was handed to the core to the drive that read the answer.
     pub fn rtt(&self) -> Option<Duration> {
-        self.conn.rtt()
+        self.conn.h2().rtt()
     }
 
     fn drive(&mut self, now: Instant) {

@@ -10,18 +10,20 @@
 //! deadline waits in one ordered set, updated after each drive (only a drive changes it).
 //! Ten thousand idle keep-alive connections cost a busy loop nothing per turn.
 
+use crate::Handler;
+use crate::client::{Counters, Outgoing};
 use crate::conn::{Conn, Role};
+use crate::error::{Error, ErrorKind};
 use crate::read_arena::ReadArena;
-use crate::{Handler, ResponseCallback};
-use bytes::Bytes;
+use h2proto::pool::RetryPolicy;
 use h2proto::{Config, Connection, HeaderPool, Origin, Stats};
-use http::Request;
 use http::uri::{Authority, Scheme};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -36,7 +38,8 @@ const WAKER: Token = Token(1);
 
 /// What other threads ask of a loop.
 pub(crate) enum Cmd {
-    Request(Token, Box<Request<Bytes>>, ResponseCallback),
+    /// A client request, for the connection that takes new requests.
+    Request(Box<Outgoing>),
     /// Send back the core's counters summed over the loop's connections, live and ended.
     Stats(Sender<Stats>),
     Shutdown,
@@ -63,6 +66,58 @@ struct Listener {
     config: Config,
     handler: Arc<Handler>,
     max_body: usize,
+}
+
+/// The client a loop serves: where its connections go, how they are made, and the one that
+/// takes new requests.
+pub(crate) struct ClientSide {
+    addr: SocketAddr,
+    config: Config,
+    max_body: usize,
+    retry: RetryPolicy,
+    counters: Arc<Counters>,
+    current: Option<Token>,
+    /// Whether a connection that ended is replaced (see `Client::connect_single`).
+    pub(crate) reconnect: bool,
+    /// The client is gone: the loop ends once its connections are done (requests still
+    /// being retried may open one more, which closes once they are answered).
+    closing: bool,
+}
+
+impl ClientSide {
+    pub(crate) fn new(
+        addr: SocketAddr,
+        mut config: Config,
+        max_body: usize,
+        retry: RetryPolicy,
+        counters: &Arc<Counters>,
+    ) -> ClientSide {
+        // Bodies are gathered whole as they arrive: reading them releases the window.
+        config.auto_release_capacity = true;
+        let counters = counters.clone();
+        let current = None;
+        ClientSide {
+            addr,
+            config,
+            max_body,
+            retry,
+            counters,
+            current,
+            reconnect: true,
+            closing: false,
+        }
+    }
+
+    /// A client connection (not connected yet, or connecting) to this side's address.
+    fn conn(&self) -> io::Result<(Connection, Role)> {
+        let authority = Authority::try_from(self.addr.to_string())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let mut h2 = Connection::client(self.config.clone());
+        // Requests naming only a path go to the address connected to, over cleartext.
+        h2.set_origin(Origin::new(Scheme::HTTP, authority));
+        let role = Role::Client { queued: VecDeque::new(), retry: self.retry, again: Vec::new() };
+        Ok((h2, role))
+    }
 }
 
 struct Entry {
@@ -94,6 +149,7 @@ pub(crate) struct Loop {
     commands: Receiver<Cmd>,
     remote: Remote,
     listener: Option<Listener>,
+    client: Option<ClientSide>,
     /// Keyed by tokens the loop hands out one after the other: nothing a peer picks, so
     /// SipHash's protection would buy nothing, and a turn looks a connection up several
     /// times (FxHash is one multiplication).
@@ -126,6 +182,7 @@ impl Loop {
             commands,
             remote,
             listener: None,
+            client: None,
             conns: FxHashMap::default(),
             pending: Vec::new(),
             timers: BTreeSet::new(),
@@ -163,21 +220,68 @@ impl Loop {
         Ok(())
     }
 
-    /// Adds a client connection over `socket` (connected, non-blocking).
-    pub(crate) fn connect(
+    /// Serves `client` (until [`Cmd::Shutdown`]), its first connection over `socket`
+    /// (connected, non-blocking).
+    pub(crate) fn client(
         &mut self,
+        mut client: ClientSide,
         socket: std::net::TcpStream,
-        mut config: Config,
-        max_body: usize,
-    ) -> io::Result<Token> {
-        let authority = Authority::try_from(socket.peer_addr()?.to_string())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        config.auto_release_capacity = true;
-        let mut h2 = Connection::client(config);
-        // Requests naming only a path go to the address connected to, over cleartext.
-        h2.set_origin(Origin::new(Scheme::HTTP, authority));
-        let role = Role::Client { queued: VecDeque::new() };
-        self.add(TcpStream::from_std(socket), h2, role, max_body)
+    ) -> io::Result<()> {
+        let (h2, role) = client.conn()?;
+        let token = self.add(TcpStream::from_std(socket), h2, role, client.max_body)?;
+        client.counters.connects.fetch_add(1, Ordering::Relaxed);
+        client.current = Some(token);
+        self.client = Some(client);
+        Ok(())
+    }
+
+    /// Client: hands a request to the connection that takes new requests, first opening
+    /// a fresh one if the current one is going away or gone.
+    fn dispatch(&mut self, out: Outgoing) {
+        let closed = || Error::not_sent(Error::new(ErrorKind::Closed));
+        let Some(client) = &self.client else { return (out.callback)(Err(closed())) };
+        let current = client
+            .current
+            .filter(|token| self.conns.get(token).is_some_and(|entry| entry.conn.takes_requests()));
+        let token = match current {
+            Some(token) => token,
+            None if !client.reconnect => return (out.callback)(Err(closed())),
+            None => match self.replace_connection() {
+                Ok(token) => token,
+                Err(e) => return (out.callback)(Err(Error::new(ErrorKind::Connect(Arc::new(e))))),
+            },
+        };
+        if let Some(entry) = self.conns.get_mut(&token) {
+            entry.conn.request(out);
+            entry.queue(token, &mut self.pending);
+        }
+    }
+
+    /// Client: opens a fresh connection (a non-blocking connect: the loop does not wait)
+    /// to take new requests. The one it replaces finishes its streams, then closes.
+    fn replace_connection(&mut self) -> io::Result<Token> {
+        let Some(client) = &mut self.client else { return Err(io::ErrorKind::NotConnected.into()) };
+        let (h2, role) = client.conn()?;
+        let socket = TcpStream::connect(client.addr)?;
+        let _ = socket.set_nodelay(true);
+        let (max_body, closing, old) = (client.max_body, client.closing, client.current.take());
+        client.counters.connects.fetch_add(1, Ordering::Relaxed);
+        if let Some((old, entry)) = old.and_then(|old| Some((old, self.conns.get_mut(&old)?))) {
+            entry.conn.shutdown();
+            entry.queue(old, &mut self.pending);
+        }
+        let token = self.add(socket, h2, role, max_body)?;
+        if let Some(client) = &mut self.client {
+            client.current = Some(token);
+        }
+        if closing {
+            // Only for requests being retried after the client went: it closes once they
+            // are answered.
+            if let Some(entry) = self.conns.get_mut(&token) {
+                entry.conn.shutdown();
+            }
+        }
+        Ok(token)
     }
 
     fn add(
@@ -202,7 +306,10 @@ impl Loop {
     /// ended.
     pub(crate) fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
-        while self.listener.is_some() || !self.conns.is_empty() {
+        while self.listener.is_some()
+            || self.client.as_ref().is_some_and(|c| !c.closing)
+            || !self.conns.is_empty()
+        {
             let timeout = if !self.pending.is_empty() {
                 Some(Duration::ZERO)
             } else {
@@ -253,6 +360,7 @@ impl Loop {
         entry.pending = false;
         let streams_before = entry.conn.stream_count();
         entry.conn.drive(now, &mut self.arena, &mut self.headers);
+        let again = entry.conn.take_again();
         self.streams = self.streams + entry.conn.stream_count() - streams_before;
         let done = entry.conn.is_done(now);
         let deadline = if done { None } else { entry.conn.deadline() };
@@ -273,6 +381,13 @@ impl Loop {
             }
         } else if entry.conn.is_hot() {
             entry.queue(token, &mut self.pending);
+        }
+        // Requests the server did not process, to send again (RFC 9113 §8.7).
+        for out in again {
+            if let Some(client) = &self.client {
+                client.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            self.dispatch(out);
         }
     }
 
@@ -298,13 +413,7 @@ impl Loop {
     fn run_commands(&mut self) {
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
-                Cmd::Request(token, request, callback) => match self.conns.get_mut(&token) {
-                    Some(entry) => {
-                        entry.conn.request(*request, callback);
-                        entry.queue(token, &mut self.pending);
-                    }
-                    None => callback(Err(io::ErrorKind::NotConnected.into())),
-                },
+                Cmd::Request(out) => self.dispatch(*out),
                 Cmd::Stats(reply) => {
                     let mut total = self.ended.clone();
                     for entry in self.conns.values() {
@@ -316,6 +425,9 @@ impl Loop {
                     // Stop accepting; GOAWAY everywhere; `run` returns once all are closed.
                     if let Some(mut listener) = self.listener.take() {
                         let _ = self.poll.registry().deregister(&mut listener.socket);
+                    }
+                    if let Some(client) = &mut self.client {
+                        client.closing = true;
                     }
                     for (&token, entry) in &mut self.conns {
                         entry.conn.shutdown();

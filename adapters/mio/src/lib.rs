@@ -62,6 +62,7 @@
 mod client;
 mod conn;
 mod embed;
+mod error;
 mod event_loop;
 mod read_arena;
 mod server;
@@ -70,10 +71,10 @@ mod tunnel;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use std::fmt;
-use std::io;
 
 pub use client::Client;
 pub use embed::Connection;
+pub use error::{Error, ErrorKind};
 pub use h2proto::{Config, StreamId};
 pub use server::{Server, ServerStats, ShutdownHandle};
 pub use tunnel::{Tunnel, TunnelIo};
@@ -151,4 +152,4 @@ impl From<String> for Body {
 /// A server's request handler, as the loops share it.
 type Handler = dyn Fn(Request<Bytes>) -> Response<Body> + Send + Sync;
 /// Where a client's response goes.
-type ResponseCallback = Box<dyn FnOnce(io::Result<Response<Bytes>>) + Send>;
+type ResponseCallback = Box<dyn FnOnce(Result<Response<Bytes>, Error>) + Send>;

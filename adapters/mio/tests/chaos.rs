@@ -64,7 +64,9 @@ fn chaos_proxy_faults_end_every_stream_and_connection() {
         })
     });
     let counts = move || (stats.connections(), stats.open_streams());
-    let connect = |proxy| Client::connect_with(proxy, keepalive()).unwrap();
+    // One connection per client, never replaced: the proxy gives each its fault by the
+    // order it accepts them.
+    let connect = |proxy| Client::connect_single(proxy, keepalive()).unwrap();
     chaos_threads::run(addr, connect, echo_once, counts, &live);
     stop.shutdown();
     serving.join().unwrap().unwrap();

@@ -9,7 +9,7 @@ mod support;
 
 use bytes::Bytes;
 use early::{EARLY_ANSWER, early_server};
-use h2proto_mio::Client;
+use h2proto_mio::{Client, ErrorKind};
 use http::Request;
 use std::io;
 use support::*;
@@ -44,8 +44,9 @@ fn https_is_refused_not_sent_in_cleartext() {
     let client = Client::connect(server.addr).unwrap();
     let request = Request::get(format!("https://{}/", server.addr)).body(Bytes::new()).unwrap();
     let error = client.request(request).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::Unsupported);
+    assert!(matches!(error.kind(), ErrorKind::TlsUnavailable), "{error:?}");
     assert!(error.to_string().contains("TLS"), "{error}");
+    assert_eq!(io::Error::from(error).kind(), io::ErrorKind::Unsupported);
     // The connection is unharmed.
     let ok = client.request(Request::get("/").body(Bytes::new()).unwrap()).unwrap();
     assert_eq!(ok.body(), "hello");

@@ -5,7 +5,8 @@
 mod support;
 
 use bytes::Bytes;
-use h2proto_mio::{Body, Client, Config, Server, Trailers};
+use h2proto::ErrorCode;
+use h2proto_mio::{Body, Client, Config, ErrorKind, Server, Trailers};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use std::collections::HashSet;
 use std::io::{self, Read};
@@ -229,7 +230,16 @@ fn panics_reset_oversized_bodies_get_413_and_cancels_drop_the_source() {
     });
     let client = Client::connect(server.addr).unwrap();
     let error = client.request(get("/panic")).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
+    // RFC 9113 §5.4.2: the panicking handler's stream is reset with INTERNAL_ERROR, which
+    // says the request may have been processed.
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Reset { code: ErrorCode::INTERNAL_ERROR, retryable: false, .. }
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_retry_safe());
 
     let response = client.request(post("/upload", vec![0; 2 << 20])).unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);

@@ -4,8 +4,8 @@
 mod support;
 
 use bytes::Bytes;
-use h2proto::{Connection, Event};
-use h2proto_mio::{Client, Config};
+use h2proto::{Connection, ConnectionErrorKind, Event};
+use h2proto_mio::{Client, Config, ErrorKind};
 use http::{Request, Response};
 use std::io;
 use std::net::{TcpListener, TcpStream};
@@ -54,8 +54,13 @@ fn client_request_fails_when_the_server_goes_silent() {
     });
     let client = Client::connect_with(addr, keepalive()).unwrap();
     let error = client.request(get()).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
+    let ended = error.connection_error().map(|e| e.kind);
+    assert_eq!(ended, Some(ConnectionErrorKind::KeepaliveTimeout), "{error:?}");
     assert!(error.to_string().contains("keepalive PING not answered"), "{error}");
+    // The request was on the wire when the server went silent: it may have been processed,
+    // so it is not sent again (RFC 9113 §8.7).
+    assert!(!error.is_retry_safe());
+    assert_eq!(client.retries(), 0);
     silent.join().unwrap();
 }
 
@@ -64,7 +69,7 @@ fn client_request_fails_when_the_server_vanishes_mid_stream() {
     let _w = watchdog(30);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
+    let vanishing = thread::spawn(move || {
         let (socket, _) = listener.accept().unwrap();
         let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
         let events = peer.run_until(|e| matches!(e, Event::Request { .. }));
@@ -75,12 +80,21 @@ fn client_request_fails_when_the_server_vanishes_mid_stream() {
         peer.flush();
     });
     let client = Client::connect(addr).unwrap();
-    // EOF, or a TCP reset if the vanished peer left bytes unread: an error either way.
+    // EOF, or a TCP reset if the vanished peer left bytes unread: an error either way, and
+    // one that may have been processed (its response had begun), so it is not retried.
     let error = client.request(get()).unwrap_err();
+    let ErrorKind::Io(cause) = error.kind() else { panic!("{error:?}") };
     let vanished = [io::ErrorKind::UnexpectedEof, io::ErrorKind::ConnectionReset];
-    assert!(vanished.contains(&error.kind()), "{error}");
+    assert!(vanished.contains(&cause.kind()), "{error}");
+    assert!(!error.is_retry_safe());
+    vanishing.join().unwrap();
+    // The next request gets a fresh connection, which nobody accepts any more: a connect
+    // error (nothing sent), not retried.
     let error = client.request(get()).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::NotConnected, "{error}");
+    let ErrorKind::Connect(cause) = error.kind() else { panic!("{error:?}") };
+    assert_eq!(cause.kind(), io::ErrorKind::ConnectionRefused, "{error}");
+    assert!(error.is_retry_safe());
+    assert_eq!((client.connects(), client.retries()), (2, 0));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The user-driven [`Connection`] in a hand-written loop: requests wait until the loop
 //! chooses to answer them, on a later turn; a CONNECT answered late with a tunnel still
-//! gets the bytes and the half-close its client sent before the answer; and a tunnel fed
-//! from outside the connection sends when the loop wakes it.
+//! gets the bytes and the half-close its client sent before the answer; a tunnel fed
+//! from outside the connection sends when the loop wakes it; and `ping`/`rtt` report the
+//! core's round trip.
 
 mod support;
 
@@ -187,4 +188,67 @@ fn requests_are_answered_when_the_loop_chooses_and_late_tunnels_get_early_bytes(
 
     drop(peer);
     serving.join().unwrap();
+}
+
+/// `ping` and `rtt` are the core's round trip (`h2proto::Connection::rtt`, the same as
+/// `Stats::ping_rtt`): nothing before a PING is answered, then the sample the core took.
+/// The PING is timed from the moment it is handed over, even after the connection sat idle
+/// (no drive) for a while: the measured round trip lies within the interval from just
+/// before `ping` to just after the drive that read the answer, not since the last drive.
+#[test]
+fn ping_reports_the_cores_round_trip() {
+    let _w = watchdog(30);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = thread::spawn(move || {
+        let mut peer = RawPeer::new(TcpStream::connect(addr).unwrap(), {
+            h2proto::Connection::client(Config::default())
+        });
+        let request = Request::get(format!("http://{addr}/")).body(()).unwrap();
+        peer.conn.send_request(request, true).unwrap();
+        // The core answers the PING by itself meanwhile.
+        peer.run_until(|e| matches!(e, Event::Data { end_stream: true, .. }));
+        peer.conn.stats().pings_received
+    });
+    let (socket, _) = listener.accept().unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let socket = mio::net::TcpStream::from_std(socket);
+    let mut conn = Connection::server(socket, Config::default()).unwrap();
+    let mut poll = Poll::new().unwrap();
+    conn.register(poll.registry(), Token(1)).unwrap();
+    let mut events = Events::with_capacity(16);
+    let mut turn = |conn: &mut Connection| {
+        poll.poll(&mut events, Some(Duration::from_millis(20))).unwrap();
+        for event in events.iter() {
+            conn.ready(event);
+        }
+    };
+    let id = loop {
+        turn(&mut conn);
+        if let Some((id, _)) = conn.next_request() {
+            break id;
+        }
+    };
+    assert_eq!(conn.rtt(), None, "no PING answered yet");
+
+    // Idle: no drive for a while, so the core's clock is the last drive's.
+    thread::sleep(Duration::from_millis(200));
+    let before = Instant::now();
+    conn.ping().unwrap();
+    // One of ours is out: a second call sends nothing more and is no error.
+    conn.ping().unwrap();
+    while conn.rtt().is_none() {
+        turn(&mut conn);
+    }
+    let elapsed = before.elapsed();
+    let rtt = conn.rtt().unwrap();
+    assert!(rtt <= elapsed, "{rtt:?} measured, {elapsed:?} from ping to answer");
+    assert_eq!(Some(rtt), conn.stats().ping_rtt);
+    assert_eq!(Some(rtt), conn.h2().rtt());
+
+    conn.respond(id, Response::new(Body::from("done"))).unwrap();
+    assert_eq!(client.join().unwrap(), 1, "one PING reached the client");
+    while !conn.is_closed() {
+        turn(&mut conn);
+    }
 }

@@ -1,13 +1,17 @@
 //! The mio client example used as curl is: exit codes (7, 22, 28), output (`-i`, `-o`,
-//! the body on an HTTP error), `-H`/`-X`/`-d`, and `https://` refused with curl's code 1
-//! (this crate has no TLS) instead of being sent in cleartext.
+//! the body on an HTTP error), `-H`/`-X`/`-d`, an early response (the server answers
+//! before the upload is complete) printed with exit 0, and `https://` refused with curl's
+//! code 1 (this crate has no TLS) instead of being sent in cleartext.
 
 #[path = "../../tokio/tests/cli_support/mod.rs"]
 mod cli_support;
+#[path = "../../tokio/tests/cli_support/early.rs"]
+mod early;
 mod support;
 
 use bytes::Bytes;
 use cli_support::*;
+use early::{EARLY_ANSWER, early_server};
 use h2proto_mio::Server;
 use http::{Request, Response, StatusCode};
 use support::*;
@@ -48,4 +52,25 @@ fn the_client_behaves_like_curl() {
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("TLS"), "{refused:?}");
     server.stop();
+}
+
+/// RFC 9113 §8.1: a response that arrives while the request body is still going out (1 MiB
+/// against a 64 KiB window the server never opens) is the answer: its body is printed and
+/// the exit is 0, with or without the server's RST_STREAM NO_ERROR asking to stop sending.
+#[test]
+fn an_early_response_is_printed_and_exits_0() {
+    let _w = watchdog(120);
+    let bin = example("h2proto-mio", "mio-client", &[]);
+    let dir = std::env::temp_dir().join(format!("h2proto-mio-early-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("upload.bin");
+    std::fs::write(&data, pattern(1 << 20, 3)).unwrap();
+    for reset in [false, true] {
+        let (addr, heads) = early_server(reset);
+        let url = format!("http://{addr}/upload");
+        let early = run(&bin, &["-d", data.to_str().unwrap(), &url]);
+        assert_eq!((early.code, early.stdout.as_slice()), (0, EARLY_ANSWER), "{reset}: {early:?}");
+        assert_eq!(heads.recv().unwrap().headers()["content-length"], "1048576");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -45,7 +45,19 @@
 //! of all connections, accepts, and drives the connections that have news. `server.rs`
 //! runs one such loop per thread, each with an SO_REUSEPORT listener on the same port.
 //! Around them: `embed.rs` ([`Connection`]) hands `conn.rs` to your loop, `tunnel.rs`
-//! carries CONNECT streams, `read_arena.rs` is where reads land.
+//! carries CONNECT streams, `read_arena.rs` is where reads land, `client.rs` ([`Client`])
+//! runs a loop of its own for requests, and `error.rs` ([`Error`]) says why one failed.
+//!
+//! # The client
+//!
+//! [`Client`] follows the core's [`RetryPolicy`](h2proto::pool::RetryPolicy), as the tokio
+//! and blocking clients do (RFC 9113 §8.7): what the server certainly did not process
+//! (REFUSED_STREAM, above a GOAWAY's last stream id, never sent) is sent again, a bounded
+//! number of times and only with a body that can be replayed; on a fresh connection when
+//! the old one is going away. Everything else reaches the caller as a typed [`Error`]
+//! whose [`is_retry_safe`](Error::is_retry_safe) says whether sending it again is safe.
+//! The decision is made on the loop thread, where the failure is seen, and a fresh
+//! connection is a non-blocking connect: retrying never blocks the loop.
 //!
 //! Handlers and callbacks run on the loop thread, so they must not block. Bodies are
 //! whole [`Bytes`], bounded by a maximum size; a response body can also be

@@ -42,6 +42,10 @@
 //! [`handle_timeout`](h2proto::Connection::handle_timeout) whenever it wakes, so keepalive,
 //! idle and shutdown timers work without any timer thread.
 //!
+//! Each connection reports the core's counters, its send window and PING round-trip times
+//! ([`ConnectionStats`]): a handler through the [`ConnectionHandle`] among its request's
+//! extensions, a client through [`Client::stats`] and [`Client::ping`].
+//!
 //! Bodies are plain [`std::io::Read`]: [`RecvBody`] on the receiving side, [`Body`] (whole
 //! bytes or a reader) on the sending side. Flow control follows the application: received
 //! bytes are released to the peer only when read, and a streamed body is read only as fast
@@ -56,12 +60,14 @@ mod client;
 mod driver;
 mod error;
 mod server;
+mod stats;
 
 pub use body::{Body, RecvBody};
-pub use client::Client;
+pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT};
 pub use error::Error;
 pub use h2proto::{Config, ErrorCode, Initiator};
 pub use server::{Server, ServerStats, ShutdownHandle};
+pub use stats::{ConnectionHandle, ConnectionStats};
 
 /// A response body being received (client side).
 pub type ResponseBody = RecvBody;

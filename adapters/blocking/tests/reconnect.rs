@@ -25,10 +25,6 @@ fn tiny_backlog() -> TcpListener {
     socket.into()
 }
 
-fn typed(e: &io::Error) -> &Error {
-    e.get_ref().and_then(|e| e.downcast_ref::<Error>()).unwrap_or_else(|| panic!("{e:?}"))
-}
-
 #[test]
 fn a_reconnect_to_an_unreachable_server_times_out_and_blocks_no_other_caller() {
     let _w = watchdog(60);
@@ -58,7 +54,7 @@ fn a_reconnect_to_an_unreachable_server_times_out_and_blocks_no_other_caller() {
     for caller in callers {
         let error = caller.join().unwrap();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
-        let error = typed(&error);
+        let error = blocking_error(&error);
         assert!(
             matches!(error, Error::Connect(e) if e.kind() == io::ErrorKind::TimedOut),
             "{error:?}"

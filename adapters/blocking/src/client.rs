@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 /// as the tokio adapter's pool.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An HTTP/2 client of one server (cleartext, prior knowledge).
+/// An HTTP/2 client of one server: cleartext with prior knowledge (h2c), or TLS with ALPN
+/// `h2` when made with [`Builder::tls`] (feature `rustls`).
 ///
 /// `Client` is `Clone + Send + Sync`: clones share one connection at a time, and any
 /// number of threads may have requests in flight at once, each on its own stream.
@@ -62,6 +63,7 @@ struct Inner {
     config: Config,
     retry: RetryPolicy,
     connect_timeout: Duration,
+    tls: Option<Tls>,
     slot: Mutex<Slot>,
     /// Signalled when a connect attempt ends.
     connected: Condvar,
@@ -101,7 +103,15 @@ pub struct Builder {
     config: Config,
     retry: RetryPolicy,
     connect_timeout: Duration,
+    tls: Option<Tls>,
 }
+
+#[cfg(feature = "rustls")]
+use crate::tls::Settings as Tls;
+/// Without the `rustls` feature there is no TLS to configure.
+#[cfg(not(feature = "rustls"))]
+#[derive(Clone, Debug)]
+enum Tls {}
 
 impl Default for Builder {
     fn default() -> Builder {
@@ -109,6 +119,7 @@ impl Default for Builder {
             config: Config::default(),
             retry: RetryPolicy::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -129,29 +140,46 @@ impl Builder {
         self
     }
 
-    /// How long a TCP connect may take, the first and every reconnect; a request whose
-    /// connection cannot be made in time fails with [`Error::Connect`] of kind
-    /// `ErrorKind::TimedOut`. Default [`DEFAULT_CONNECT_TIMEOUT`] (10 s).
+    /// How long a TCP connect may take, the first and every reconnect, and as long again
+    /// the TLS handshake after it; a request whose connection cannot be made in time fails
+    /// with [`Error::Connect`] of kind `ErrorKind::TimedOut`. Default
+    /// [`DEFAULT_CONNECT_TIMEOUT`] (10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
         self.connect_timeout = timeout;
         self
     }
 
+    /// Speaks TLS (`https://`) with `config`, sending `server_name` as SNI and verifying
+    /// the server's certificate for it; only ALPN `h2` is offered (RFC 9113 §3.3), and a
+    /// server that chooses none fails the connection. Requests naming only a path go to
+    /// `https://server_name[:port]`. Feature `rustls`.
+    #[cfg(feature = "rustls")]
+    pub fn tls(
+        mut self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        server_name: &str,
+    ) -> io::Result<Builder> {
+        self.tls = Some(Tls::new(config, server_name)?);
+        Ok(self)
+    }
+
     /// Connects to `addr` (each of its addresses in turn, each within the connect
     /// timeout); later connections go to the address that answered.
     pub fn connect(self, addr: impl ToSocketAddrs) -> io::Result<Client> {
-        let Builder { mut config, retry, connect_timeout } = self;
+        let Builder { mut config, retry, connect_timeout, tls } = self;
         config.auto_release_capacity = false;
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let socket = dial(&addrs, connect_timeout)?;
         let addr = socket.peer_addr()?;
-        let conn = open(socket, &config)?;
+        let conn = open(socket, &config, tls.as_ref(), connect_timeout)
+            .map_err(|e| io::Error::from(Error::Connect(Arc::new(e))))?;
         let slot = Slot { current: conn, connecting: false, attempts: 0, failure: None };
         let inner = Inner {
             addr,
             config,
             retry,
             connect_timeout,
+            tls,
             slot: Mutex::new(slot),
             connected: Condvar::new(),
             connects: AtomicU64::new(1),
@@ -239,11 +267,11 @@ impl Client {
     /// replayed, so it is never retried); a body in memory is declared as
     /// `content-length`.
     ///
-    /// An `https://` URI is refused (`ErrorKind::Unsupported`): this client has no TLS, and
+    /// An `https://` URI is refused (`ErrorKind::Unsupported`) by a client without TLS:
     /// sending it over cleartext would expose what the caller meant to protect.
     pub fn request<B: Into<Body>>(&self, request: Request<B>) -> io::Result<Response<RecvBody>> {
         let (parts, body) = request.into_parts();
-        if parts.uri.scheme() == Some(&Scheme::HTTPS) {
+        if parts.uri.scheme() == Some(&Scheme::HTTPS) && self.inner.tls.is_none() {
             return Err(no_tls());
         }
         let Body { kind, trailers } = body.into();
@@ -341,7 +369,8 @@ impl Client {
         slot.connecting = true;
         drop(slot);
         let fresh = dial(&[inner.addr], inner.connect_timeout).and_then(|socket| {
-            open(socket, &inner.config).map_err(|e| Error::Connect(Arc::new(e)).into())
+            open(socket, &inner.config, inner.tls.as_ref(), inner.connect_timeout)
+                .map_err(|e| Error::Connect(Arc::new(e)).into())
         });
         let mut slot = inner.slot();
         slot.connecting = false;
@@ -387,16 +416,42 @@ fn connect_error(e: io::Error) -> Error {
     }
 }
 
-/// Starts a driver for a connected socket.
-fn open(socket: TcpStream, config: &Config) -> io::Result<Conn> {
+/// Starts a driver for a connected socket, after the TLS handshake (within `timeout`) if
+/// there is TLS.
+fn open(
+    mut socket: TcpStream,
+    config: &Config,
+    tls: Option<&Tls>,
+    timeout: Duration,
+) -> io::Result<Conn> {
     socket.set_nodelay(true)?;
-    let authority = Authority::try_from(socket.peer_addr()?.to_string())
+    let peer = socket.peer_addr()?;
+    // Requests naming only a path go to the address connected to over cleartext, or to
+    // the server's name over TLS.
+    let (scheme, authority) = match tls {
+        None => (Scheme::HTTP, peer.to_string()),
+        #[cfg(feature = "rustls")]
+        Some(tls) if peer.port() == 443 => (Scheme::HTTPS, tls.host()),
+        #[cfg(feature = "rustls")]
+        Some(tls) => (Scheme::HTTPS, format!("{}:{}", tls.host(), peer.port())),
+        #[cfg(not(feature = "rustls"))]
+        Some(tls) => match *tls {},
+    };
+    let authority = Authority::try_from(authority)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let mut conn = Connection::client(config.clone());
-    // Requests naming only a path go to the address connected to, over cleartext.
-    conn.set_origin(Origin::new(Scheme::HTTP, authority));
+    conn.set_origin(Origin::new(scheme, authority));
     let side = Side::Client { queued: VecDeque::new() };
+    #[cfg(feature = "rustls")]
+    let session =
+        tls.map(|tls| crate::tls::Session::client(tls, &mut socket, timeout)).transpose()?;
+    #[cfg(not(feature = "rustls"))]
+    let _ = (&mut socket, timeout);
     let (mut driver, tx) = Driver::new(socket, conn, side)?;
+    #[cfg(feature = "rustls")]
+    if let Some(session) = session {
+        driver.use_tls(session);
+    }
     let retired = Arc::new(AtomicBool::new(false));
     driver.publish_retired(retired.clone());
     thread::Builder::new().name("h2-client".into()).spawn(move || driver.run())?;
@@ -433,10 +488,11 @@ fn copy_head(head: &Request<()>) -> Request<()> {
     copy
 }
 
-/// The error for an `https://` request: this crate has no TLS.
+/// The error for an `https://` request on a client without TLS.
 fn no_tls() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
-        "https:// needs TLS, which h2proto-blocking does not have (it speaks h2c: http://)",
+        "https:// needs TLS: a client made with Builder::tls (feature `rustls`); this one \
+         speaks h2c (http://)",
     )
 }

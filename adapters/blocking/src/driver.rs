@@ -218,6 +218,9 @@ pub(crate) struct Driver {
     pings: Vec<([u8; 8], PingReply)>,
     /// The payload of the next application PING (a counter).
     next_ping: u64,
+    /// The TLS session the socket's bytes go through, for `https://`.
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::Session>,
 }
 
 impl Driver {
@@ -260,6 +263,8 @@ impl Driver {
             retired: None,
             pings: Vec::new(),
             next_ping: 0,
+            #[cfg(feature = "rustls")]
+            tls: None,
         };
         Ok((driver, me))
     }
@@ -268,6 +273,30 @@ impl Driver {
     /// after every turn of the loop.
     pub(crate) fn publish_streams(&mut self, gauge: Arc<AtomicUsize>) {
         self.stream_gauge = Some(gauge);
+    }
+
+    /// Runs the connection over `session`: what the socket carries is TLS records.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn use_tls(&mut self, session: crate::tls::Session) {
+        self.tls = Some(session);
+    }
+
+    /// The plaintext of what the socket delivered (itself without TLS).
+    fn decrypt(&mut self, bytes: Bytes) -> io::Result<Bytes> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &mut self.tls {
+            return tls.decrypt(&bytes);
+        }
+        Ok(bytes)
+    }
+
+    /// What to write for the core's output (itself without TLS).
+    fn encrypt(&mut self, batch: Vec<Bytes>) -> io::Result<Vec<Bytes>> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &mut self.tls {
+            return tls.encrypt(batch);
+        }
+        Ok(batch)
     }
 
     /// Sets `flag` once the connection takes no new request (client).
@@ -386,6 +415,13 @@ impl Driver {
             let len = out.chunk().len();
             batch.push(out.copy_to_bytes(len));
         }
+        let batch = match self.encrypt(batch) {
+            Ok(batch) => batch,
+            Err(e) => {
+                self.failure.get_or_insert(Error::Transport(Arc::new(e)));
+                return;
+            }
+        };
         if !batch.is_empty() {
             self.writing = self.writer.send(batch).is_ok();
         }
@@ -396,7 +432,14 @@ impl Driver {
             Msg::Input(Ok(bytes)) if bytes.is_empty() => {
                 self.failure.get_or_insert_with(Error::eof);
             }
-            Msg::Input(Ok(bytes)) => self.input.push_back(bytes),
+            Msg::Input(Ok(bytes)) => match self.decrypt(bytes) {
+                // One piece of plaintext per read, even empty: the reader's credit for it
+                // comes back once the core has consumed it.
+                Ok(plain) => self.input.push_back(plain),
+                Err(e) => {
+                    self.failure.get_or_insert(Error::Transport(Arc::new(e)));
+                }
+            },
             Msg::Input(Err(e)) | Msg::Written(Err(e)) => {
                 self.failure.get_or_insert(Error::Transport(Arc::new(e)));
             }

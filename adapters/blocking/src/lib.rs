@@ -61,6 +61,8 @@ mod driver;
 mod error;
 mod server;
 mod stats;
+#[cfg(feature = "rustls")]
+pub mod tls;
 
 pub use body::{Body, RecvBody};
 pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT};

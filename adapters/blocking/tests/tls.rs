@@ -13,7 +13,7 @@ use http::{Request, Response};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -25,6 +25,29 @@ type Seen = Vec<(String, String, usize)>;
 /// A TLS server for `localhost` offering `alpn`, answering each request with the length of
 /// its body, until its client goes. Returns its address, its certificate and what it saw.
 fn tls_server(alpn: Vec<Vec<u8>>) -> (SocketAddr, CertificateDer<'static>, JoinHandle<Seen>) {
+    let (config, cert) = server_config(alpn);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let Some(tls) = handshake(&mut socket, config) else { return Vec::new() };
+        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        serve(StreamOwned::new(tls, socket))
+    });
+    (addr, cert, serving)
+}
+
+/// The server's side of a handshake; `None` if it failed.
+fn handshake(socket: &mut TcpStream, config: Arc<ServerConfig>) -> Option<ServerConnection> {
+    let mut tls = ServerConnection::new(config).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(socket).ok()?;
+    }
+    Some(tls)
+}
+
+/// A configuration for `localhost` with a certificate made now, offering `alpn`.
+fn server_config(alpn: Vec<Vec<u8>>) -> (Arc<ServerConfig>, CertificateDer<'static>) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert = certified.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
@@ -36,23 +59,10 @@ fn tls_server(alpn: Vec<Vec<u8>>) -> (SocketAddr, CertificateDer<'static>, JoinH
         .with_single_cert(vec![cert.clone()], key)
         .unwrap();
     config.alpn_protocols = alpn;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serving = thread::spawn(move || {
-        let (mut socket, _) = listener.accept().unwrap();
-        let mut tls = ServerConnection::new(Arc::new(config)).unwrap();
-        while tls.is_handshaking() {
-            if tls.complete_io(&mut socket).is_err() {
-                return Vec::new();
-            }
-        }
-        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-        serve(StreamOwned::new(tls, socket))
-    });
-    (addr, cert, serving)
+    (Arc::new(config), cert)
 }
 
-fn serve(mut stream: StreamOwned<ServerConnection, std::net::TcpStream>) -> Seen {
+fn serve(mut stream: StreamOwned<ServerConnection, TcpStream>) -> Seen {
     let mut conn = Connection::server(Config::default());
     let mut seen = Vec::new();
     let mut bodies = std::collections::HashMap::new();
@@ -158,4 +168,60 @@ fn an_untrusted_certificate_fails_the_connect() {
     assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
     assert!(connect_error(&error).to_string().contains("certificate"), "{error}");
     assert!(server.join().unwrap().is_empty());
+}
+
+#[test]
+fn a_reconnect_whose_handshake_hangs_holds_no_lock_and_times_out() {
+    // The handshake is part of the connect: bounded by the connect timeout, and made with
+    // the client's lock released, so other callers are not stuck behind it.
+    let _w = watchdog(60);
+    let (config, cert) = server_config(vec![b"h2".to_vec()]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        // A handshake, then the server closes: the next request needs a new connection.
+        handshake(&mut socket, config).unwrap();
+        listener
+    });
+    let client = Client::builder()
+        .tls(trusting(cert), "localhost")
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+        .connect(addr)
+        .unwrap();
+    let listener = first.join().unwrap();
+    while client.stats().is_some() {
+        thread::sleep(Duration::from_millis(5));
+    }
+
+    let request = |client: &Client| {
+        let client = client.clone();
+        thread::spawn(move || client.request(Request::get("/").body(()).unwrap()).unwrap_err())
+    };
+    let a = request(&client);
+    // The reconnect's ClientHello arrives, and the server answers nothing.
+    let (mut stalled, _) = listener.accept().unwrap();
+    let mut header = [0; 5];
+    stalled.read_exact(&mut header).unwrap();
+    assert_eq!(header[0], 22, "a handshake record");
+    let mut hello = vec![0; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+    stalled.read_exact(&mut hello).unwrap();
+
+    // While A is in its handshake, the client answers at once...
+    assert!(client.stats().is_none(), "no live connection");
+    assert_eq!(client.connects(), 1);
+    // ...and A is still waiting: had the lock been held until its connect failed, A's
+    // socket would be closed by now.
+    stalled.set_nonblocking(true).unwrap();
+    let still_open = stalled.read(&mut [0; 1]).unwrap_err();
+    assert_eq!(still_open.kind(), io::ErrorKind::WouldBlock, "{still_open}");
+    // B comes while A connects: it waits for A's attempt, not behind a lock.
+    let b = request(&client);
+    for (name, caller) in [("A", a), ("B", b)] {
+        let error = caller.join().unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{name}: {error}");
+        assert!(matches!(blocking_error(&error), Error::Connect(_)), "{name}: {error:?}");
+    }
+    assert_eq!(client.connects(), 1);
 }

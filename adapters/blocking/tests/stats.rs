@@ -6,7 +6,9 @@
 
 mod support;
 
-use h2proto_blocking::{Body, Client, Config, ConnectionHandle, ConnectionStats, RequestBody};
+use h2proto_blocking::{
+    Body, Client, Config, ConnectionHandle, ConnectionStats, RequestBody, Server,
+};
 use http::{Request, Response};
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Sender};
@@ -167,4 +169,33 @@ fn the_servers_send_window_shrinks_under_a_response_the_client_does_not_read() {
     assert_eq!(done.counters.streams_opened_remote, 1);
     drop(client);
     server.stop();
+}
+
+#[test]
+fn the_server_reaches_every_live_connection() {
+    let _w = watchdog(30);
+    let server = Server::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stats, stop) = (server.stats(), server.shutdown_handle());
+    let serving = thread::spawn(move || server.serve(|_| Response::new(vec![b'x'; 100])));
+    let clients: Vec<Client> = (0..2).map(|_| Client::connect(addr).unwrap()).collect();
+    for client in &clients {
+        let response = client.request(Request::get("/").body(()).unwrap()).unwrap();
+        assert_eq!(response.into_body().read_to_vec().unwrap().len(), 100);
+    }
+    let handles = stats.handles();
+    assert_eq!(handles.len(), 2);
+    for handle in &handles {
+        let one = wait_until(|| handle.stats(), |s| s.counters.data_sent == 100);
+        assert_eq!(one.counters.streams_opened_remote, 1);
+    }
+    let total = stats.totals();
+    assert_eq!((total.streams_opened_remote, total.data_sent), (2, 200));
+    // A PING from the server's side reaches a client, which answers it.
+    handles[0].ping(PING_WAIT).unwrap();
+    let pinged: u64 = clients.iter().map(|c| c.stats().unwrap().counters.pings_received).sum();
+    assert_eq!(pinged, 1);
+    drop(clients);
+    stop.shutdown();
+    serving.join().unwrap().unwrap();
 }

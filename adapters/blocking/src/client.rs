@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An HTTP/2 client of one server: cleartext with prior knowledge (h2c), or TLS with ALPN
-/// `h2` when made with [`Builder::tls`] (feature `rustls`).
+/// `h2` when made with `Builder::tls` (feature `rustls`).
 ///
 /// `Client` is `Clone + Send + Sync`: clones share one connection at a time, and any
 /// number of threads may have requests in flight at once, each on its own stream.

@@ -51,6 +51,13 @@
 //! bytes are released to the peer only when read, and a streamed body is read only as fast
 //! as the peer accepts it. Nothing in this crate decides anything about the protocol; that
 //! is the core's job.
+//!
+//! # Features
+//!
+//! - `rustls`: `https://` for the client (`Builder::tls`, the `tls` module): TLS with
+//!   ALPN `h2` through rustls and its aws-lc-rs provider, the handshake part of the connect
+//!   and bounded by [`Builder::connect_timeout`]. Without it the client speaks h2c only
+//!   and refuses `https://` URIs rather than send them in cleartext.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]

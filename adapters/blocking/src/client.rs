@@ -1,9 +1,17 @@
 //! The client: multiplexed connections shared by every clone and every thread, with the
 //! core's retry policy ([`h2proto::pool::RetryPolicy`], the one the tokio pool uses).
+//!
+//! The shared state is one slot: the current connection, and whether a caller is opening
+//! its replacement. Its lock is held only to look at the slot, never across a connect: the
+//! first caller to find the connection retired connects (bounded by the connect timeout)
+//! with the lock released, and the callers that come while it does wait for that attempt's
+//! result, for no longer than their own connect timeout. One connect per outage, and no
+//! caller stuck behind a connect that hangs.
 
 use crate::body::{Body, Kind, RecvBody};
 use crate::driver::{Driver, Msg, Outgoing, Pending, Side, pump};
 use crate::error::Error;
+use crate::stats::{ConnectionHandle, ConnectionStats};
 use h2proto::pool::{Failure, NotProcessed, RetryPolicy, Verdict};
 use h2proto::{Config, Connection, ErrorCode, Origin, Protocol, UserError};
 use http::uri::{Authority, Scheme};
@@ -13,10 +21,16 @@ use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
+use std::time::{Duration, Instant};
 
-/// An HTTP/2 client of one server (cleartext, prior knowledge).
+/// How long a connect may take unless [`Builder::connect_timeout`] says otherwise: 10 s,
+/// as the tokio adapter's pool.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP/2 client of one server: cleartext with prior knowledge (h2c), or TLS with ALPN
+/// `h2` when made with `Builder::tls` (feature `rustls`).
 ///
 /// `Client` is `Clone + Send + Sync`: clones share one connection at a time, and any
 /// number of threads may have requests in flight at once, each on its own stream.
@@ -35,7 +49,9 @@ use std::thread;
 /// ends gracefully (GOAWAY) once the responses still being read are done.
 ///
 /// A connection that ended (GOAWAY, a connection error, the core's timeouts such as
-/// [`Config::idle_timeout`]) is replaced by the next request.
+/// [`Config::idle_timeout`]) is replaced by the next request, with a connect bounded by
+/// [`Builder::connect_timeout`]; while one caller connects, the others wait for its result
+/// rather than for a lock.
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -46,9 +62,131 @@ struct Inner {
     addr: SocketAddr,
     config: Config,
     retry: RetryPolicy,
-    current: Mutex<Conn>,
+    connect_timeout: Duration,
+    tls: Option<Tls>,
+    slot: Mutex<Slot>,
+    /// Signalled when a connect attempt ends.
+    connected: Condvar,
     connects: AtomicU64,
     retries: AtomicU64,
+}
+
+/// The current connection and its replacement under way.
+#[derive(Debug)]
+struct Slot {
+    current: Conn,
+    /// A caller is connecting, with the lock released.
+    connecting: bool,
+    /// Connect attempts ended so far, to tell the one waited for has ended.
+    attempts: u64,
+    /// Why the latest attempt failed, for the callers that waited for it.
+    failure: Option<Error>,
+}
+
+impl Inner {
+    fn slot(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Configures a [`Client`]: its [`Config`], retry policy and connect timeout.
+///
+/// ```no_run
+/// use h2proto_blocking::Client;
+/// use std::time::Duration;
+///
+/// let client = Client::builder().connect_timeout(Duration::from_secs(3)).connect("127.0.0.1:8080")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    config: Config,
+    retry: RetryPolicy,
+    connect_timeout: Duration,
+    tls: Option<Tls>,
+}
+
+#[cfg(feature = "rustls")]
+use crate::tls::Settings as Tls;
+/// Without the `rustls` feature there is no TLS to configure.
+#[cfg(not(feature = "rustls"))]
+#[derive(Clone, Debug)]
+enum Tls {}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            config: Config::default(),
+            retry: RetryPolicy::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            tls: None,
+        }
+    }
+}
+
+impl Builder {
+    /// The configuration of each connection. Receive capacity is always released as
+    /// bodies are read (`auto_release_capacity` is turned off), so a slow reader slows the
+    /// server.
+    pub fn config(mut self, config: Config) -> Builder {
+        self.config = config;
+        self
+    }
+
+    /// Which unprocessed requests are sent again (RFC 9113 §8.7). Default
+    /// [`RetryPolicy::default`].
+    pub fn retry(mut self, retry: RetryPolicy) -> Builder {
+        self.retry = retry;
+        self
+    }
+
+    /// How long a TCP connect may take, the first and every reconnect, and as long again
+    /// the TLS handshake after it; a request whose connection cannot be made in time fails
+    /// with [`Error::Connect`] of kind `ErrorKind::TimedOut`. Default
+    /// [`DEFAULT_CONNECT_TIMEOUT`] (10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Speaks TLS (`https://`) with `config`, sending `server_name` as SNI and verifying
+    /// the server's certificate for it; only ALPN `h2` is offered (RFC 9113 §3.3), and a
+    /// server that chooses none fails the connection. Requests naming only a path go to
+    /// `https://server_name[:port]`. Feature `rustls`.
+    #[cfg(feature = "rustls")]
+    pub fn tls(
+        mut self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        server_name: &str,
+    ) -> io::Result<Builder> {
+        self.tls = Some(Tls::new(config, server_name)?);
+        Ok(self)
+    }
+
+    /// Connects to `addr` (each of its addresses in turn, each within the connect
+    /// timeout); later connections go to the address that answered.
+    pub fn connect(self, addr: impl ToSocketAddrs) -> io::Result<Client> {
+        let Builder { mut config, retry, connect_timeout, tls } = self;
+        config.auto_release_capacity = false;
+        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        let socket = dial(&addrs, connect_timeout)?;
+        let addr = socket.peer_addr()?;
+        let conn = open(socket, &config, tls.as_ref(), connect_timeout)
+            .map_err(|e| io::Error::from(Error::Connect(Arc::new(e))))?;
+        let slot = Slot { current: conn, connecting: false, attempts: 0, failure: None };
+        let inner = Inner {
+            addr,
+            config,
+            retry,
+            connect_timeout,
+            tls,
+            slot: Mutex::new(slot),
+            connected: Condvar::new(),
+            connects: AtomicU64::new(1),
+            retries: AtomicU64::new(0),
+        };
+        Ok(Client { inner: Arc::new(inner) })
+    }
 }
 
 /// One connection's driver, and whether it still takes new requests.
@@ -60,43 +198,54 @@ struct Conn {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Ok(current) = self.current.get_mut() {
-            let _ = current.driver.send(Msg::Shutdown);
+        if let Ok(slot) = self.slot.get_mut() {
+            let _ = slot.current.driver.send(Msg::Shutdown);
         }
     }
 }
 
 impl Client {
-    /// Connects to `addr` with the default [`Config`].
-    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<Client> {
-        Client::connect_with(addr, Config::default())
+    /// A [`Builder`] with the defaults: [`Config::default`], [`RetryPolicy::default`],
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn builder() -> Builder {
+        Builder::default()
     }
 
-    /// Connects to `addr` with `config`. Receive capacity is always released as bodies are
-    /// read (`auto_release_capacity` is turned off), so a slow reader slows the server.
+    /// Connects to `addr` with the defaults (see [`builder`](Self::builder)).
+    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<Client> {
+        Client::builder().connect(addr)
+    }
+
+    /// Connects to `addr` with `config` (see [`Builder::config`]).
     pub fn connect_with(addr: impl ToSocketAddrs, config: Config) -> io::Result<Client> {
-        Client::connect_with_retry(addr, config, RetryPolicy::default())
+        Client::builder().config(config).connect(addr)
     }
 
     /// Connects to `addr` with `config`, retrying unprocessed requests as `retry` says.
     pub fn connect_with_retry(
         addr: impl ToSocketAddrs,
-        mut config: Config,
+        config: Config,
         retry: RetryPolicy,
     ) -> io::Result<Client> {
-        config.auto_release_capacity = false;
-        let socket = TcpStream::connect(addr)?;
-        let addr = socket.peer_addr()?;
-        let conn = open(socket, &config)?;
-        let inner = Inner {
-            addr,
-            config,
-            retry,
-            current: Mutex::new(conn),
-            connects: AtomicU64::new(1),
-            retries: AtomicU64::new(0),
-        };
-        Ok(Client { inner: Arc::new(inner) })
+        Client::builder().config(config).retry(retry).connect(addr)
+    }
+
+    /// A snapshot of the current connection: the core's counters, its send window, the
+    /// latest PING round-trip time. `None` when it has ended (the next request opens
+    /// another). Never connects.
+    pub fn stats(&self) -> Option<ConnectionStats> {
+        self.handle().stats()
+    }
+
+    /// Sends a PING on the current connection and returns the round-trip time the core
+    /// measured (see [`ConnectionHandle::ping`]). Never connects.
+    pub fn ping(&self, timeout: Duration) -> io::Result<Duration> {
+        self.handle().ping(timeout)
+    }
+
+    /// The current connection, retired or not.
+    fn handle(&self) -> ConnectionHandle {
+        ConnectionHandle::new(self.inner.slot().current.driver.clone())
     }
 
     /// Connections opened so far (the first included).
@@ -118,11 +267,11 @@ impl Client {
     /// replayed, so it is never retried); a body in memory is declared as
     /// `content-length`.
     ///
-    /// An `https://` URI is refused (`ErrorKind::Unsupported`): this client has no TLS, and
+    /// An `https://` URI is refused (`ErrorKind::Unsupported`) by a client without TLS:
     /// sending it over cleartext would expose what the caller meant to protect.
     pub fn request<B: Into<Body>>(&self, request: Request<B>) -> io::Result<Response<RecvBody>> {
         let (parts, body) = request.into_parts();
-        if parts.uri.scheme() == Some(&Scheme::HTTPS) {
+        if parts.uri.scheme() == Some(&Scheme::HTTPS) && self.inner.tls.is_none() {
             return Err(no_tls());
         }
         let Body { kind, trailers } = body.into();
@@ -185,31 +334,124 @@ impl Client {
     }
 
     /// The connection for the next request: the current one, or a fresh one when it takes
-    /// no new requests.
-    fn connection(&self) -> io::Result<Conn> {
-        let mut current = self.inner.current.lock().map_err(|_| Error::closed())?;
-        if current.retired.load(Ordering::Acquire) {
-            let socket = TcpStream::connect(self.inner.addr)?;
-            let fresh = open(socket, &self.inner.config)?;
-            self.inner.connects.fetch_add(1, Ordering::Relaxed);
-            let old = std::mem::replace(&mut *current, fresh);
-            // It finishes its streams, then closes.
-            let _ = old.driver.send(Msg::Shutdown);
+    /// no new requests (see the module docs for who connects and who waits).
+    fn connection(&self) -> Result<Conn, Error> {
+        let inner = &*self.inner;
+        let deadline = Instant::now() + inner.connect_timeout;
+        let mut slot = inner.slot();
+        loop {
+            if !slot.current.retired.load(Ordering::Acquire) {
+                return Ok(slot.current.clone());
+            }
+            if !slot.connecting {
+                break;
+            }
+            // Another caller is connecting: its result is ours too.
+            let attempt = slot.attempts;
+            while slot.connecting && slot.attempts == attempt {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    let e = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
+                    return Err(Error::Connect(Arc::new(e)));
+                }
+                slot = inner
+                    .connected
+                    .wait_timeout(slot, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            if let (Some(failure), true) = (&slot.failure, slot.attempts != attempt) {
+                if slot.current.retired.load(Ordering::Acquire) {
+                    return Err(failure.clone());
+                }
+            }
         }
-        Ok(current.clone())
+        slot.connecting = true;
+        drop(slot);
+        let fresh = dial(&[inner.addr], inner.connect_timeout).and_then(|socket| {
+            open(socket, &inner.config, inner.tls.as_ref(), inner.connect_timeout)
+                .map_err(|e| Error::Connect(Arc::new(e)).into())
+        });
+        let mut slot = inner.slot();
+        slot.connecting = false;
+        slot.attempts += 1;
+        let result = match fresh {
+            Ok(fresh) => {
+                slot.failure = None;
+                inner.connects.fetch_add(1, Ordering::Relaxed);
+                let old = std::mem::replace(&mut slot.current, fresh.clone());
+                // It finishes its streams, then closes.
+                let _ = old.driver.send(Msg::Shutdown);
+                Ok(fresh)
+            }
+            Err(e) => {
+                let error = connect_error(e);
+                slot.failure = Some(error.clone());
+                Err(error)
+            }
+        };
+        drop(slot);
+        inner.connected.notify_all();
+        result
     }
 }
 
-/// Starts a driver for a connected socket.
-fn open(socket: TcpStream, config: &Config) -> io::Result<Conn> {
+/// Connects to the first of `addrs` that answers within `timeout` each.
+fn dial(addrs: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to");
+    for addr in addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(socket) => return Ok(socket),
+            Err(e) => last = e,
+        }
+    }
+    Err(Error::Connect(Arc::new(last)).into())
+}
+
+/// The typed error inside an `io::Error` from `dial` or `open`.
+fn connect_error(e: io::Error) -> Error {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+        Some(typed) => typed.clone(),
+        None => Error::Connect(Arc::new(e)),
+    }
+}
+
+/// Starts a driver for a connected socket, after the TLS handshake (within `timeout`) if
+/// there is TLS.
+fn open(
+    mut socket: TcpStream,
+    config: &Config,
+    tls: Option<&Tls>,
+    timeout: Duration,
+) -> io::Result<Conn> {
     socket.set_nodelay(true)?;
-    let authority = Authority::try_from(socket.peer_addr()?.to_string())
+    let peer = socket.peer_addr()?;
+    // Requests naming only a path go to the address connected to over cleartext, or to
+    // the server's name over TLS.
+    let (scheme, authority) = match tls {
+        None => (Scheme::HTTP, peer.to_string()),
+        #[cfg(feature = "rustls")]
+        Some(tls) if peer.port() == 443 => (Scheme::HTTPS, tls.host()),
+        #[cfg(feature = "rustls")]
+        Some(tls) => (Scheme::HTTPS, format!("{}:{}", tls.host(), peer.port())),
+        #[cfg(not(feature = "rustls"))]
+        Some(tls) => match *tls {},
+    };
+    let authority = Authority::try_from(authority)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let mut conn = Connection::client(config.clone());
-    // Requests naming only a path go to the address connected to, over cleartext.
-    conn.set_origin(Origin::new(Scheme::HTTP, authority));
+    conn.set_origin(Origin::new(scheme, authority));
     let side = Side::Client { queued: VecDeque::new() };
+    #[cfg(feature = "rustls")]
+    let session =
+        tls.map(|tls| crate::tls::Session::client(tls, &mut socket, timeout)).transpose()?;
+    #[cfg(not(feature = "rustls"))]
+    let _ = (&mut socket, timeout);
     let (mut driver, tx) = Driver::new(socket, conn, side)?;
+    #[cfg(feature = "rustls")]
+    if let Some(session) = session {
+        driver.use_tls(session);
+    }
     let retired = Arc::new(AtomicBool::new(false));
     driver.publish_retired(retired.clone());
     thread::Builder::new().name("h2-client".into()).spawn(move || driver.run())?;
@@ -246,10 +488,11 @@ fn copy_head(head: &Request<()>) -> Request<()> {
     copy
 }
 
-/// The error for an `https://` request: this crate has no TLS.
+/// The error for an `https://` request on a client without TLS.
 fn no_tls() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
-        "https:// needs TLS, which h2proto-blocking does not have (it speaks h2c: http://)",
+        "https:// needs TLS: a client made with Builder::tls (feature `rustls`); this one \
+         speaks h2c (http://)",
     )
 }

@@ -16,6 +16,7 @@
 
 use crate::body::{Chunk, RecvBody};
 use crate::error::Error;
+use crate::stats::{ConnectionHandle, ConnectionStats};
 use bytes::{Buf, Bytes, BytesMut};
 use h2proto::{Connection, ErrorCode, Event, StreamId, UserError};
 use http::{HeaderMap, Request, Response};
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 64 << 10;
@@ -44,6 +45,9 @@ pub(crate) type Reply = Sender<Result<Response<RecvBody>, Error>>;
 /// A producer of a streamed body waits on this: `Some(id)` to read the next chunk, `None`
 /// to stop.
 pub(crate) type Go = Sender<Option<StreamId>>;
+/// Where the answer to a PING of ours goes: the core's round-trip time, or why it was not
+/// sent.
+pub(crate) type PingReply = Sender<Result<Duration, Error>>;
 /// What a server does with a new request: hand it to a worker.
 pub(crate) type OnRequest = Box<dyn Fn(StreamId, Request<RecvBody>, Sender<Msg>) + Send>;
 
@@ -69,6 +73,10 @@ pub(crate) enum Msg {
     Respond(StreamId, Response<()>, Outgoing),
     /// Graceful shutdown (GOAWAY).
     Shutdown,
+    /// A snapshot of the connection's counters and windows.
+    Stats(Sender<ConnectionStats>),
+    /// Send a PING and answer with its round-trip time once acknowledged.
+    Ping(PingReply),
 }
 
 /// What follows the last data of a body.
@@ -206,6 +214,13 @@ pub(crate) struct Driver {
     /// Client: set once the connection takes no new request (GOAWAY, closed, gone), so
     /// the next request goes to a fresh connection.
     retired: Option<Arc<AtomicBool>>,
+    /// PINGs of the application waiting for their ACK, by payload.
+    pings: Vec<([u8; 8], PingReply)>,
+    /// The payload of the next application PING (a counter).
+    next_ping: u64,
+    /// The TLS session the socket's bytes go through, for `https://`.
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::Session>,
 }
 
 impl Driver {
@@ -246,6 +261,10 @@ impl Driver {
             linger: None,
             stream_gauge: None,
             retired: None,
+            pings: Vec::new(),
+            next_ping: 0,
+            #[cfg(feature = "rustls")]
+            tls: None,
         };
         Ok((driver, me))
     }
@@ -254,6 +273,30 @@ impl Driver {
     /// after every turn of the loop.
     pub(crate) fn publish_streams(&mut self, gauge: Arc<AtomicUsize>) {
         self.stream_gauge = Some(gauge);
+    }
+
+    /// Runs the connection over `session`: what the socket carries is TLS records.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn use_tls(&mut self, session: crate::tls::Session) {
+        self.tls = Some(session);
+    }
+
+    /// The plaintext of what the socket delivered (itself without TLS).
+    fn decrypt(&mut self, bytes: Bytes) -> io::Result<Bytes> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &mut self.tls {
+            return tls.decrypt(&bytes);
+        }
+        Ok(bytes)
+    }
+
+    /// What to write for the core's output (itself without TLS).
+    fn encrypt(&mut self, batch: Vec<Bytes>) -> io::Result<Vec<Bytes>> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &mut self.tls {
+            return tls.encrypt(batch);
+        }
+        Ok(batch)
     }
 
     /// Sets `flag` once the connection takes no new request (client).
@@ -372,6 +415,13 @@ impl Driver {
             let len = out.chunk().len();
             batch.push(out.copy_to_bytes(len));
         }
+        let batch = match self.encrypt(batch) {
+            Ok(batch) => batch,
+            Err(e) => {
+                self.failure.get_or_insert(Error::Transport(Arc::new(e)));
+                return;
+            }
+        };
         if !batch.is_empty() {
             self.writing = self.writer.send(batch).is_ok();
         }
@@ -382,7 +432,14 @@ impl Driver {
             Msg::Input(Ok(bytes)) if bytes.is_empty() => {
                 self.failure.get_or_insert_with(Error::eof);
             }
-            Msg::Input(Ok(bytes)) => self.input.push_back(bytes),
+            Msg::Input(Ok(bytes)) => match self.decrypt(bytes) {
+                // One piece of plaintext per read, even empty: the reader's credit for it
+                // comes back once the core has consumed it.
+                Ok(plain) => self.input.push_back(plain),
+                Err(e) => {
+                    self.failure.get_or_insert(Error::Transport(Arc::new(e)));
+                }
+            },
             Msg::Input(Err(e)) | Msg::Written(Err(e)) => {
                 self.failure.get_or_insert(Error::Transport(Arc::new(e)));
             }
@@ -410,14 +467,35 @@ impl Driver {
             Msg::Request(pending) => self.open(pending),
             Msg::Respond(id, head, body) => self.respond(id, head, body),
             Msg::Shutdown => self.conn.shutdown(),
+            Msg::Stats(reply) => {
+                let _ = reply.send(ConnectionStats::of(&self.conn));
+            }
+            Msg::Ping(reply) => self.ping(reply),
+        }
+    }
+
+    /// Sends a PING of the application's (RFC 9113 §6.7). The core times it from the
+    /// latest `now` it was given, so it is given the time first: the driver may have slept
+    /// long on its inbox before this message came.
+    fn ping(&mut self, reply: PingReply) {
+        self.conn.handle_timeout(Instant::now());
+        self.next_ping += 1;
+        let payload = self.next_ping.to_be_bytes();
+        match self.conn.ping(payload) {
+            Ok(()) => self.pings.push((payload, reply)),
+            Err(e) => {
+                let _ = reply.send(Err(Error::User(e)));
+            }
         }
     }
 
     fn on_event(&mut self, event: Event) {
         match event {
-            Event::Request { stream_id, request, end_stream } => {
+            Event::Request { stream_id, mut request, end_stream } => {
                 let body = self.new_body(stream_id, end_stream);
                 if let Side::Server { on_request } = &self.side {
+                    // The handler's way to this connection's stats and PINGs.
+                    request.extensions_mut().insert(ConnectionHandle::new(self.me.clone()));
                     on_request(stream_id, request.map(|()| body), self.me.clone());
                 }
             }
@@ -453,6 +531,14 @@ impl Driver {
             }
             Event::SendCapacity { stream_id } => self.send_more(stream_id),
             Event::GoAway { .. } => self.retire(),
+            Event::PingAck { payload } => {
+                let Some(at) = self.pings.iter().position(|(p, _)| *p == payload) else { return };
+                let (_, reply) = self.pings.swap_remove(at);
+                // The core timed the round trip when it read the ACK.
+                if let Some(rtt) = self.conn.rtt() {
+                    let _ = reply.send(Ok(rtt));
+                }
+            }
             Event::Closed { error } => {
                 self.retire();
                 let error = error.map_or(Error::closed(), Error::Connection);
@@ -634,6 +720,9 @@ impl Driver {
 
     /// Fails every stream, and every request still waiting to be opened.
     fn fail_all(&mut self, error: &Error) {
+        for (_, reply) in self.pings.drain(..) {
+            let _ = reply.send(Err(error.clone()));
+        }
         for (_, s) in self.streams.drain() {
             s.fail(error);
         }

@@ -31,6 +31,10 @@ pub enum Error {
     User(UserError),
     /// The transport failed or the peer closed it (the transport's error kind).
     Transport(Arc<io::Error>),
+    /// No connection could be made: refused, unreachable, or not made within the client's
+    /// connect timeout (`io::ErrorKind::TimedOut`); the inner error's kind is the
+    /// `io::Error`'s. The request was never sent: safe to retry.
+    Connect(Arc<io::Error>),
     /// The request never left: its connection ended, or was going away, before its head
     /// was written. Not processed (RFC 9113 §8.7). The inner error says why.
     NotSent(Box<Error>),
@@ -63,7 +67,7 @@ impl Error {
     pub fn is_retry_safe(&self) -> bool {
         match self {
             Error::Reset { retryable, .. } => *retryable,
-            Error::NotSent(_) => true,
+            Error::NotSent(_) | Error::Connect(_) => true,
             Error::NotRetried { verdict, .. } => verdict.is_safe_to_retry(),
             _ => false,
         }
@@ -80,6 +84,7 @@ impl fmt::Display for Error {
             Error::Connection(e) => e.fmt(f),
             Error::User(e) => e.fmt(f),
             Error::Transport(e) => write!(f, "transport: {e}"),
+            Error::Connect(e) => write!(f, "connect: {e}"),
             Error::NotSent(e) => write!(f, "request not sent: {e}"),
             Error::NotRetried { error, verdict: Verdict::SafeButNotReplayable } => {
                 write!(f, "{error} (not processed; the body cannot be replayed: safe to retry)")
@@ -101,7 +106,7 @@ impl From<Error> for io::Error {
                 io::ErrorKind::ConnectionAborted
             }
             Error::User(_) => io::ErrorKind::InvalidInput,
-            Error::Transport(t) => t.kind(),
+            Error::Transport(t) | Error::Connect(t) => t.kind(),
             Error::NotSent(inner) | Error::NotRetried { error: inner, .. } => {
                 io::Error::from((**inner).clone()).kind()
             }

@@ -42,11 +42,22 @@
 //! [`handle_timeout`](h2proto::Connection::handle_timeout) whenever it wakes, so keepalive,
 //! idle and shutdown timers work without any timer thread.
 //!
+//! Each connection reports the core's counters, its send window and PING round-trip times
+//! ([`ConnectionStats`]): a handler through the [`ConnectionHandle`] among its request's
+//! extensions, a client through [`Client::stats`] and [`Client::ping`].
+//!
 //! Bodies are plain [`std::io::Read`]: [`RecvBody`] on the receiving side, [`Body`] (whole
 //! bytes or a reader) on the sending side. Flow control follows the application: received
 //! bytes are released to the peer only when read, and a streamed body is read only as fast
 //! as the peer accepts it. Nothing in this crate decides anything about the protocol; that
 //! is the core's job.
+//!
+//! # Features
+//!
+//! - `rustls`: `https://` for the client (`Builder::tls`, the `tls` module): TLS with
+//!   ALPN `h2` through rustls and its aws-lc-rs provider, the handshake part of the connect
+//!   and bounded by [`Builder::connect_timeout`]. Without it the client speaks h2c only
+//!   and refuses `https://` URIs rather than send them in cleartext.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -56,12 +67,16 @@ mod client;
 mod driver;
 mod error;
 mod server;
+mod stats;
+#[cfg(feature = "rustls")]
+pub mod tls;
 
 pub use body::{Body, RecvBody};
-pub use client::Client;
+pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT};
 pub use error::Error;
 pub use h2proto::{Config, ErrorCode, Initiator};
 pub use server::{Server, ServerStats, ShutdownHandle};
+pub use stats::{ConnectionHandle, ConnectionStats};
 
 /// A response body being received (client side).
 pub type ResponseBody = RecvBody;

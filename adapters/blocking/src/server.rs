@@ -3,6 +3,7 @@
 
 use crate::body::{Body, Kind, RecvBody};
 use crate::driver::{Driver, Msg, OnRequest, Outgoing, Side, pump};
+use crate::stats::ConnectionHandle;
 use h2proto::{Config, Connection, ErrorCode, StreamId};
 use http::{Request, Response};
 use std::collections::HashMap;
@@ -79,7 +80,8 @@ impl ShutdownHandle {
 }
 
 /// Read-only counts of a running [`Server`], e.g. to see that connections and streams
-/// end when their peers fail (the chaos tests use it).
+/// end when their peers fail (the chaos tests use it), and a way to each live
+/// connection's [`ConnectionStats`](crate::ConnectionStats).
 #[derive(Clone, Debug)]
 pub struct ServerStats {
     shared: Arc<Shared>,
@@ -96,6 +98,23 @@ impl ServerStats {
     pub fn open_streams(&self) -> usize {
         let registry = self.shared.lock();
         registry.connections.values().map(|(_, n)| n.load(Ordering::Relaxed)).sum()
+    }
+
+    /// A handle on each live connection (its stats, PINGs, shutdown), as a handler finds
+    /// its own among the request's extensions.
+    pub fn handles(&self) -> Vec<ConnectionHandle> {
+        let registry = self.shared.lock();
+        registry.connections.values().map(|(tx, _)| ConnectionHandle::new(tx.clone())).collect()
+    }
+
+    /// The core's counters summed over the live connections
+    /// ([`h2proto::Stats::accumulate`]); each driver is asked in turn, with no lock held.
+    pub fn totals(&self) -> h2proto::Stats {
+        let mut total = h2proto::Stats::default();
+        for stats in self.handles().iter().filter_map(ConnectionHandle::stats) {
+            total.accumulate(&stats.counters);
+        }
+        total
     }
 }
 

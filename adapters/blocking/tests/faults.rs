@@ -6,13 +6,12 @@ mod support;
 use bytes::Bytes;
 use h2proto::frame::StreamId;
 use h2proto::{Connection, Event};
-use h2proto_blocking::{Body, Client, Config, Error, ErrorCode, RequestBody};
+use h2proto_blocking::{Body, Client, Config, Error, RequestBody};
 use http::{Request, Response};
 use std::io::{self, Read};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Mutex;
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 use support::*;
 
@@ -51,11 +50,7 @@ fn server_closes_a_connection_whose_peer_goes_silent() {
 #[test]
 fn client_request_fails_when_the_server_goes_silent() {
     let _w = watchdog(30);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let silent = thread::spawn(move || {
-        let (socket, _) = listener.accept().unwrap();
-        let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
+    let (addr, silent) = one_connection_server(|mut peer| {
         peer.run_until(|e| matches!(e, Event::Request { .. }));
         peer.silent_until_eof()
     });
@@ -65,7 +60,7 @@ fn client_request_fails_when_the_server_goes_silent() {
     assert_eq!(conn.reason, "keepalive PING not answered");
     assert!(conn.is_keepalive_timeout(), "typed: {conn:?}");
     assert!(error.to_string().contains("keepalive timeout"), "{error}");
-    let typed = error.get_ref().and_then(|e| e.downcast_ref::<Error>()).unwrap();
+    let typed = blocking_error(&error);
     assert!(!typed.is_retry_safe(), "the request was in flight: it may have been processed");
     // The client closed the transport.
     silent.join().unwrap();
@@ -74,11 +69,7 @@ fn client_request_fails_when_the_server_goes_silent() {
 #[test]
 fn client_body_fails_when_the_server_vanishes_mid_stream() {
     let _w = watchdog(30);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        let (socket, _) = listener.accept().unwrap();
-        let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
+    let (addr, _server) = one_connection_server(|mut peer| {
         let events = peer.run_until(|e| matches!(e, Event::Request { .. }));
         let Some(Event::Request { stream_id, .. }) = events.last() else { unreachable!() };
         let id = *stream_id;
@@ -134,11 +125,7 @@ fn refused_streams_are_sent_again() {
     // RFC 9113 §8.7: a stream refused with REFUSED_STREAM was not processed; a request
     // whose body is in memory is retried on a new stream, invisibly to the caller.
     let _w = watchdog(30);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = thread::spawn(move || {
-        let (socket, _) = listener.accept().unwrap();
-        let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
+    let (addr, server) = one_connection_server(|mut peer| {
         let mut bodies = Vec::new();
         for _ in 0..2 {
             let mut id = StreamId::ZERO;
@@ -156,12 +143,12 @@ fn refused_streams_are_sent_again() {
             }
             bodies.push((id, body));
             if bodies.len() == 1 {
-                peer.conn.reset(id, ErrorCode::REFUSED_STREAM).unwrap();
+                peer.refuse(id);
             } else {
                 peer.conn.send_response(id, Response::new(()), false).unwrap();
                 peer.conn.send_data(id, Bytes::from_static(b"second try"), true).unwrap();
+                peer.flush();
             }
-            peer.flush();
         }
         peer.silent_until_eof();
         bodies

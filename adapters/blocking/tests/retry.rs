@@ -7,9 +7,9 @@
 mod support;
 
 use bytes::{Bytes, BytesMut};
+use h2proto::Event;
 use h2proto::frame::{Frame, GoAway, StreamId};
 use h2proto::pool::{RetryPolicy, Verdict};
-use h2proto::{Connection, Event};
 use h2proto_blocking::{Body, Client, Config, Error, ErrorCode};
 use http::{Request, Response};
 use std::io::{self, Write};
@@ -25,32 +25,16 @@ fn request_id(request: &Request<()>) -> usize {
     request.headers()["x-request-id"].to_str().unwrap().parse().unwrap()
 }
 
-fn blocking_error(e: &io::Error) -> &Error {
-    e.get_ref().and_then(|e| e.downcast_ref::<Error>()).unwrap_or_else(|| panic!("{e:?}"))
-}
-
 #[test]
 fn refused_streams_are_retried_until_the_policy_gives_up() {
     // REFUSED_STREAM: not processed (§8.7), sent again on the same healthy connection, at
     // most max_retries times; then a typed error that says a retry is safe.
     let _w = watchdog(30);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = thread::spawn(move || {
-        let (socket, _) = listener.accept().unwrap();
-        let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
+    let (addr, server) = one_connection_server(|mut peer| {
         let mut refused = Vec::new();
         for _ in 0..3 {
-            let mut id = StreamId::ZERO;
-            peer.run_until(|e| match e {
-                Event::Request { stream_id, .. } => {
-                    id = *stream_id;
-                    true
-                }
-                _ => false,
-            });
-            peer.conn.reset(id, ErrorCode::REFUSED_STREAM).unwrap();
-            peer.flush();
+            let id = peer.next_request();
+            peer.refuse(id);
             refused.push(id.0);
         }
         peer.silent_until_eof();
@@ -77,21 +61,9 @@ fn refused_streams_are_retried_until_the_policy_gives_up() {
 fn a_streamed_body_is_not_replayed_and_says_a_retry_is_safe() {
     // A reader cannot be read twice: a refused upload is reported, not resent.
     let _w = watchdog(30);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = thread::spawn(move || {
-        let (socket, _) = listener.accept().unwrap();
-        let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
-        let mut id = StreamId::ZERO;
-        peer.run_until(|e| match e {
-            Event::Request { stream_id, .. } => {
-                id = *stream_id;
-                true
-            }
-            _ => false,
-        });
-        peer.conn.reset(id, ErrorCode::REFUSED_STREAM).unwrap();
-        peer.flush();
+    let (addr, server) = one_connection_server(|mut peer| {
+        let id = peer.next_request();
+        peer.refuse(id);
         let later = peer.silent_until_eof();
         later.iter().filter(|e| matches!(e, Event::Request { .. })).count()
     });
@@ -113,8 +85,7 @@ fn a_streamed_body_is_not_replayed_and_says_a_retry_is_safe() {
 /// processes (with `code`), answers the first two and closes; the second connection
 /// answers whatever comes. Returns the request ids each connection processed.
 fn goaway_server(listener: TcpListener, code: ErrorCode) -> (Vec<usize>, Vec<usize>) {
-    let (socket, _) = listener.accept().unwrap();
-    let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
+    let mut peer = RawPeer::accept(&listener);
     let mut received = Vec::new();
     peer.run_until(|e| {
         if let Event::Request { stream_id, request, .. } = e {
@@ -137,8 +108,7 @@ fn goaway_server(listener: TcpListener, code: ErrorCode) -> (Vec<usize>, Vec<usi
     peer.flush();
     drop(peer);
 
-    let (socket, _) = listener.accept().unwrap();
-    let mut peer = RawPeer::new(socket, Connection::server(Config::default()));
+    let mut peer = RawPeer::accept(&listener);
     let mut second = Vec::new();
     peer.run_until(|e| {
         if let Event::Request { request, .. } = e {

@@ -1,6 +1,10 @@
-//! Test helpers: a watchdog, a server on an ephemeral port, a hand-driven raw peer, and
-//! counting readers.
+//! Test helpers: a watchdog, a server on an ephemeral port, a hand-driven raw peer (and
+//! the misbehaving servers made of it, in `raw_server`), and counting readers.
 #![allow(dead_code)]
+
+mod raw_server;
+#[allow(unused_imports)] // Not every test uses them.
+pub use raw_server::*;
 
 use bytes::Bytes;
 use h2proto::{Config, Connection, Event};

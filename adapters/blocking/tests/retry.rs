@@ -106,7 +106,7 @@ fn goaway_server(listener: TcpListener, code: ErrorCode) -> (Vec<usize>, Vec<usi
         first.push(*request);
     }
     peer.flush();
-    drop(peer);
+    peer.close_gracefully();
 
     let mut peer = RawPeer::accept(&listener);
     let mut second = Vec::new();

@@ -34,6 +34,22 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// room in the flow-control window to send, is stuck or gone.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The request timeout of one request, in place of [`Builder::request_timeout`]: put it
+/// among the request's extensions (`None` for no bound).
+///
+/// ```no_run
+/// use h2proto_blocking::{Client, RequestTimeout};
+/// use std::time::Duration;
+///
+/// let client = Client::connect("127.0.0.1:8080")?;
+/// let mut request = http::Request::get("/slow").body(())?;
+/// request.extensions_mut().insert(RequestTimeout(Some(Duration::from_secs(2))));
+/// let response = client.request(request)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<Duration>);
+
 /// An HTTP/2 client of one server: cleartext with prior knowledge (h2c), or TLS with ALPN
 /// `h2` when made with `Builder::tls` (feature `rustls`).
 ///
@@ -57,6 +73,11 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`Config::idle_timeout`]) is replaced by the next request, with a connect bounded by
 /// [`Builder::connect_timeout`]; while one caller connects, the others wait for its result
 /// rather than for a lock.
+///
+/// A request that takes too long in all ([`Builder::request_timeout`], [`RequestTimeout`])
+/// or whose response stops coming ([`Builder::stall_timeout`]) fails with
+/// [`Error::TimedOut`](crate::Error::TimedOut); the connection's driver times both, resets
+/// the stream with CANCEL and keeps the connection for the other requests.
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -328,12 +349,17 @@ impl Client {
     /// The builder's [`request_timeout`](Builder::request_timeout) and
     /// [`stall_timeout`](Builder::stall_timeout) bound this call and the reads of the
     /// returned body; either ends in [`Error::TimedOut`](crate::Error::TimedOut).
+    ///
+    /// A [`RequestTimeout`] among the request's extensions replaces the builder's request
+    /// timeout for this request.
     pub fn request<B: Into<Body>>(&self, request: Request<B>) -> io::Result<Response<RecvBody>> {
+        let (parts, body) = request.into_parts();
+        let timeout =
+            parts.extensions.get::<RequestTimeout>().map_or(self.inner.request_timeout, |t| t.0);
         let timers = Timers {
-            deadline: self.inner.request_timeout.and_then(|t| Instant::now().checked_add(t)),
+            deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
             stall: self.inner.stall_timeout,
         };
-        let (parts, body) = request.into_parts();
         if parts.uri.scheme() == Some(&Scheme::HTTPS) && self.inner.tls.is_none() {
             return Err(no_tls());
         }

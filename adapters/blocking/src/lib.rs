@@ -72,7 +72,7 @@ mod stats;
 pub mod tls;
 
 pub use body::{Body, RecvBody};
-pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STALL_TIMEOUT};
+pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STALL_TIMEOUT, RequestTimeout};
 pub use error::{Error, Timeout};
 pub use h2proto::{Config, ErrorCode, Initiator};
 pub use server::{Server, ServerStats, ShutdownHandle};

@@ -40,7 +40,10 @@
 //! waits on that channel no longer than the core's next timer
 //! ([`poll_timeout`](h2proto::Connection::poll_timeout)) and calls
 //! [`handle_timeout`](h2proto::Connection::handle_timeout) whenever it wakes, so keepalive,
-//! idle and shutdown timers work without any timer thread.
+//! idle and shutdown timers work without any timer thread. The client's request timeouts
+//! ([`Builder::request_timeout`], [`Builder::stall_timeout`]) are timers of the same
+//! loop: the driver sees every byte of each stream, and ends one that ran out of time
+//! with RST_STREAM CANCEL through the core.
 //!
 //! Each connection reports the core's counters, its send window and PING round-trip times
 //! ([`ConnectionStats`]): a handler through the [`ConnectionHandle`] among its request's

@@ -9,7 +9,7 @@ mod support;
 
 use h2proto::frame::StreamId;
 use h2proto::{Config, Connection, ErrorCode, Event, Initiator};
-use h2proto_blocking::{Client, Error, Timeout};
+use h2proto_blocking::{Body, Client, Error, RequestTimeout, Timeout};
 use http::Request;
 use std::io::{self, Read};
 use std::net::TcpListener;
@@ -188,6 +188,41 @@ fn the_whole_request_timeout_ends_a_request_never_answered() {
     let error = client.request(Request::get("/first").body(()).unwrap()).unwrap_err();
     assert_eq!(timeout_of(&error), Timeout::Request);
     assert!(!blocking_error(&error).is_retry_safe(), "it may have been processed");
+    assert_eq!(resets.recv().unwrap(), ErrorCode::CANCEL);
+    second_request_on_the_same_connection(&client);
+    serving.join().unwrap();
+}
+
+#[test]
+fn the_whole_request_timeout_covers_an_upload_the_server_stops_reading() {
+    // The server never reads the endless body, so its window (64 KiB) closes and then the
+    // client's send buffer fills: the request timeout ends the upload too, and its reader
+    // is dropped.
+    let _w = watchdog(60);
+    let (addr, resets, serving) = server(|_, _| Vec::new());
+    let client = Client::builder().request_timeout(Some(1000 * MS)).connect(addr).unwrap();
+    let (reader, progress) = Counting::new(usize::MAX);
+    let request = Request::post("/upload").body(Body::from_reader(reader)).unwrap();
+    assert_eq!(timeout_of(&client.request(request).unwrap_err()), Timeout::Request);
+    assert_eq!(resets.recv().unwrap(), ErrorCode::CANCEL);
+    progress.wait_dropped();
+    second_request_on_the_same_connection(&client);
+    serving.join().unwrap();
+}
+
+#[test]
+fn a_requests_own_timeout_replaces_the_builders() {
+    // The builder's 10 minutes would outlast the watchdog; the request's 500 ms decides.
+    let _w = watchdog(60);
+    let (addr, resets, serving) = server(|_, _| Vec::new());
+    let client = Client::builder()
+        .stall_timeout(None)
+        .request_timeout(Some(Duration::from_secs(600)))
+        .connect(addr)
+        .unwrap();
+    let mut request = Request::get("/first").body(()).unwrap();
+    request.extensions_mut().insert(RequestTimeout(Some(500 * MS)));
+    assert_eq!(timeout_of(&client.request(request).unwrap_err()), Timeout::Request);
     assert_eq!(resets.recv().unwrap(), ErrorCode::CANCEL);
     second_request_on_the_same_connection(&client);
     serving.join().unwrap();

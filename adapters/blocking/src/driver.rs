@@ -213,6 +213,18 @@ impl StreamIo {
         }
     }
 
+    /// Hands received data to the body; false when nobody reads it any more.
+    fn deliver(&mut self, data: Bytes) -> bool {
+        let n = data.len();
+        let Some(body) = &self.body else { return false };
+        if body.send(Chunk::Data(data)).is_err() {
+            return false;
+        }
+        self.unread += n;
+        self.touch();
+        true
+    }
+
     fn fail(self, error: &Error) {
         if let Some(reply) = self.reply {
             let _ = reply.send(Err(error.clone()));
@@ -560,19 +572,9 @@ impl Driver {
                 let mut s = self.streams.get_mut(&stream_id);
                 while let Some(data) = self.conn.read_data(stream_id) {
                     let n = data.len();
-                    match s.as_deref_mut() {
-                        Some(s)
-                            if s.body
-                                .as_ref()
-                                .is_some_and(|b| b.send(Chunk::Data(data)).is_ok()) =>
-                        {
-                            s.unread += n;
-                            s.touch();
-                        }
+                    if !s.as_deref_mut().is_some_and(|s| s.deliver(data)) {
                         // Nobody reads it: consumed on the spot.
-                        _ => {
-                            let _ = self.conn.release_capacity(stream_id, n);
-                        }
+                        let _ = self.conn.release_capacity(stream_id, n);
                     }
                 }
                 if end_stream {
@@ -784,14 +786,12 @@ impl Driver {
 
     // ----- Timeouts (client) -----
 
-    /// When the next request timeout passes: a stream's, or a queued request's.
+    /// When the next request timeout passes: a stream's, or a queued request's. A server
+    /// has none.
     fn next_expiry(&self) -> Option<Instant> {
+        let Side::Client { queued } = &self.side else { return None };
         let streams = self.streams.values().filter_map(|s| s.expiry().map(|(at, _)| at));
-        let queued = match &self.side {
-            Side::Client { queued } => queued.iter().filter_map(|p| p.timers.deadline).min(),
-            Side::Server { .. } => None,
-        };
-        streams.chain(queued).min()
+        streams.chain(queued.iter().filter_map(|p| p.timers.deadline)).min()
     }
 
     /// Fails the requests whose timeout has passed with [`Error::TimedOut`]. A stream is
@@ -799,6 +799,9 @@ impl Driver {
     /// on it and the connection carries on with the others; a request still queued for a
     /// stream is dropped unsent.
     fn expire(&mut self, now: Instant) {
+        if matches!(self.side, Side::Server { .. }) {
+            return;
+        }
         let expired: Vec<(StreamId, Timeout)> = self
             .streams
             .iter()

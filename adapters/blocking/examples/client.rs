@@ -13,22 +13,44 @@
 //! (`--help`; the shared parser is `adapters/tokio/examples/shared/curl_cli.rs`): 7 when
 //! the connect fails, 28 when it or anything after it times out, 35 when the TLS handshake
 //! fails.
+//!
+//! `--max-time` is the client's own timeouts, not a watchdog around it: the connect
+//! timeout is at most `--max-time`, and what the connect left of it is the request's
+//! timeout (`RequestTimeout`, as `Builder::request_timeout`), which bounds sending the
+//! request, its response head and its body. A transfer that runs out of time fails with
+//! `Error::TimedOut`, its stream reset with CANCEL, and exits 28; so does one whose
+//! response stalls for the client's stall timeout (`DEFAULT_STALL_TIMEOUT`), as curl's
+//! `--speed-time` does.
 
 #[path = "../../tokio/examples/shared/curl_cli.rs"]
 mod curl_cli;
 
-use curl_cli::{Args, Failure};
-use h2proto_blocking::{Body, Builder, Client};
+use curl_cli::{Args, Command, Failure};
+use h2proto_blocking::{Body, Builder, Client, DEFAULT_CONNECT_TIMEOUT, RequestTimeout};
 use std::io::{self, Read};
 use std::process::ExitCode;
+use std::time::Instant;
 
 fn main() -> ExitCode {
-    curl_cli::main_blocking(fetch)
+    let args = match curl_cli::parse(std::env::args().skip(1)) {
+        Ok(Command::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Run(args)) => args,
+        Err(failure) => return curl_cli::exit(failure),
+    };
+    match fetch(&args).and_then(|status| args.verdict(status)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => curl_cli::exit(failure),
+    }
 }
 
 fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
+    let started = Instant::now();
     let (host, port) = args.addr();
     let builder = if args.is_https() { with_tls(args, &host)? } else { Client::builder() };
+    let builder = builder.connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(args.max_time));
     let client = builder.connect((host.as_str(), port)).map_err(|e| {
         let message = format!("connect to {host}:{port}: {e}");
         match e.kind() {
@@ -39,13 +61,23 @@ fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
         }
     })?;
     let body = args.body()?.map_or_else(Body::empty, Body::from);
-    let (head, ()) = args.head().into_parts();
-    let response = client.request(http::Request::from_parts(head, body)).map_err(Failure::recv)?;
+    let (mut head, ()) = args.head().into_parts();
+    // What the connect left of --max-time bounds the rest.
+    let left = args.max_time.saturating_sub(started.elapsed());
+    if left.is_zero() {
+        return Err(Failure::timeout(args.max_time));
+    }
+    head.extensions.insert(RequestTimeout(Some(left)));
+    let failed = |e: io::Error| match e.kind() {
+        io::ErrorKind::TimedOut => Failure::new(28, format!("{}: {e}", args.url)),
+        _ => Failure::recv(e),
+    };
+    let response = client.request(http::Request::from_parts(head, body)).map_err(failed)?;
     let (head, mut body) = response.into_parts();
     if let Some(mut out) = args.output(&head)? {
         let mut buf = vec![0; 64 << 10];
         loop {
-            let n = body.read(&mut buf).map_err(Failure::recv)?;
+            let n = body.read(&mut buf).map_err(failed)?;
             if n == 0 {
                 break;
             }

@@ -9,7 +9,7 @@
 //! caller stuck behind a connect that hangs.
 
 use crate::body::{Body, Kind, RecvBody};
-use crate::driver::{Driver, Msg, Outgoing, Pending, Side, pump};
+use crate::driver::{Driver, Msg, Outgoing, Pending, Side, Timers, pump};
 use crate::error::Error;
 use crate::stats::{ConnectionHandle, ConnectionStats};
 use h2proto::pool::{Failure, NotProcessed, RetryPolicy, Verdict};
@@ -28,6 +28,27 @@ use std::time::{Duration, Instant};
 /// How long a connect may take unless [`Builder::connect_timeout`] says otherwise: 10 s,
 /// as the tokio adapter's pool.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a response may go without a byte unless [`Builder::stall_timeout`] says
+/// otherwise: 60 s, as the tokio adapter's body timeout. A server silent that long, with
+/// room in the flow-control window to send, is stuck or gone.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The request timeout of one request, in place of [`Builder::request_timeout`]: put it
+/// among the request's extensions (`None` for no bound).
+///
+/// ```no_run
+/// use h2proto_blocking::{Client, RequestTimeout};
+/// use std::time::Duration;
+///
+/// let client = Client::connect("127.0.0.1:8080")?;
+/// let mut request = http::Request::get("/slow").body(())?;
+/// request.extensions_mut().insert(RequestTimeout(Some(Duration::from_secs(2))));
+/// let response = client.request(request)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<Duration>);
 
 /// An HTTP/2 client of one server: cleartext with prior knowledge (h2c), or TLS with ALPN
 /// `h2` when made with `Builder::tls` (feature `rustls`).
@@ -52,6 +73,11 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`Config::idle_timeout`]) is replaced by the next request, with a connect bounded by
 /// [`Builder::connect_timeout`]; while one caller connects, the others wait for its result
 /// rather than for a lock.
+///
+/// A request that takes too long in all ([`Builder::request_timeout`], [`RequestTimeout`])
+/// or whose response stops coming ([`Builder::stall_timeout`]) fails with
+/// [`Error::TimedOut`](crate::Error::TimedOut); the connection's driver times both, resets
+/// the stream with CANCEL and keeps the connection for the other requests.
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -63,6 +89,8 @@ struct Inner {
     config: Config,
     retry: RetryPolicy,
     connect_timeout: Duration,
+    request_timeout: Option<Duration>,
+    stall_timeout: Option<Duration>,
     tls: Option<Tls>,
     slot: Mutex<Slot>,
     /// Signalled when a connect attempt ends.
@@ -89,13 +117,17 @@ impl Inner {
     }
 }
 
-/// Configures a [`Client`]: its [`Config`], retry policy and connect timeout.
+/// Configures a [`Client`]: its [`Config`], retry policy and timeouts.
 ///
 /// ```no_run
 /// use h2proto_blocking::Client;
 /// use std::time::Duration;
 ///
-/// let client = Client::builder().connect_timeout(Duration::from_secs(3)).connect("127.0.0.1:8080")?;
+/// let client = Client::builder()
+///     .connect_timeout(Duration::from_secs(3))
+///     .request_timeout(Some(Duration::from_secs(30)))
+///     .stall_timeout(Some(Duration::from_secs(5)))
+///     .connect("127.0.0.1:8080")?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -103,6 +135,8 @@ pub struct Builder {
     config: Config,
     retry: RetryPolicy,
     connect_timeout: Duration,
+    request_timeout: Option<Duration>,
+    stall_timeout: Option<Duration>,
     tls: Option<Tls>,
 }
 
@@ -119,6 +153,8 @@ impl Default for Builder {
             config: Config::default(),
             retry: RetryPolicy::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: None,
+            stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
             tls: None,
         }
     }
@@ -149,6 +185,43 @@ impl Builder {
         self
     }
 
+    /// How long a whole request may take: from the call to [`Client::request`] (a connect
+    /// it waits for included) through sending it and its response head to the last byte of
+    /// its response body. When it passes, the request (or the body's `read`) fails with
+    /// [`Error::TimedOut`]`(`[`Timeout::Request`]`)`, kind `ErrorKind::TimedOut`; its stream
+    /// is reset with CANCEL (RFC 9113 §7) so the server stops, and the connection goes on
+    /// serving the other requests. Retries of an unprocessed request (RFC 9113 §8.7) share
+    /// the one deadline.
+    ///
+    /// Default `None`: no bound. A whole-request bound must fit the largest transfer the
+    /// application makes over its slowest link, which only the application knows; a
+    /// server that stops sending is caught without it by the
+    /// [`stall_timeout`](Self::stall_timeout), and a dead connection by the core's
+    /// keepalive when it is on ([`Config::keepalive_interval`]).
+    ///
+    /// [`Timeout::Request`]: crate::Timeout::Request
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Builder {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long a response may go without a byte: counted from the moment the request is
+    /// sent (its end handed to the connection), and from each byte of the response head
+    /// or body received or read since, until the response's end. The clock does not run
+    /// out while received bytes wait to be read: then the application, not the server, is
+    /// behind. A response that keeps trickling bytes never trips it, however slow. When it
+    /// passes, as for [`request_timeout`](Self::request_timeout): [`Error::TimedOut`]`(`
+    /// [`Timeout::Stalled`]`)`, the stream reset with CANCEL, the connection kept.
+    ///
+    /// Default [`DEFAULT_STALL_TIMEOUT`] (60 s); `None` turns it off (long polling, a
+    /// server that answers only when something happens).
+    ///
+    /// [`Timeout::Stalled`]: crate::Timeout::Stalled
+    pub fn stall_timeout(mut self, timeout: Option<Duration>) -> Builder {
+        self.stall_timeout = timeout;
+        self
+    }
+
     /// Speaks TLS (`https://`) with `config`, sending `server_name` as SNI and verifying
     /// the server's certificate for it; only ALPN `h2` is offered (RFC 9113 §3.3), and a
     /// server that chooses none fails the connection. Requests naming only a path go to
@@ -166,7 +239,8 @@ impl Builder {
     /// Connects to `addr` (each of its addresses in turn, each within the connect
     /// timeout); later connections go to the address that answered.
     pub fn connect(self, addr: impl ToSocketAddrs) -> io::Result<Client> {
-        let Builder { mut config, retry, connect_timeout, tls } = self;
+        let Builder { mut config, retry, connect_timeout, request_timeout, stall_timeout, tls } =
+            self;
         config.auto_release_capacity = false;
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let socket = dial(&addrs, connect_timeout)?;
@@ -179,6 +253,8 @@ impl Builder {
             config,
             retry,
             connect_timeout,
+            request_timeout,
+            stall_timeout,
             tls,
             slot: Mutex::new(slot),
             connected: Condvar::new(),
@@ -206,7 +282,7 @@ impl Drop for Inner {
 
 impl Client {
     /// A [`Builder`] with the defaults: [`Config::default`], [`RetryPolicy::default`],
-    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    /// [`DEFAULT_CONNECT_TIMEOUT`], no request timeout, [`DEFAULT_STALL_TIMEOUT`].
     pub fn builder() -> Builder {
         Builder::default()
     }
@@ -269,8 +345,21 @@ impl Client {
     ///
     /// An `https://` URI is refused (`ErrorKind::Unsupported`) by a client without TLS:
     /// sending it over cleartext would expose what the caller meant to protect.
+    ///
+    /// The builder's [`request_timeout`](Builder::request_timeout) and
+    /// [`stall_timeout`](Builder::stall_timeout) bound this call and the reads of the
+    /// returned body; either ends in [`Error::TimedOut`](crate::Error::TimedOut).
+    ///
+    /// A [`RequestTimeout`] among the request's extensions replaces the builder's request
+    /// timeout for this request.
     pub fn request<B: Into<Body>>(&self, request: Request<B>) -> io::Result<Response<RecvBody>> {
         let (parts, body) = request.into_parts();
+        let timeout =
+            parts.extensions.get::<RequestTimeout>().map_or(self.inner.request_timeout, |t| t.0);
+        let timers = Timers {
+            deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
+            stall: self.inner.stall_timeout,
+        };
         if parts.uri.scheme() == Some(&Scheme::HTTPS) && self.inner.tls.is_none() {
             return Err(no_tls());
         }
@@ -280,22 +369,22 @@ impl Client {
             Kind::Full(data) => data,
             Kind::Reader(reader) => {
                 // Streamed from a thread of its own, and sent once: it cannot be replayed.
-                let conn = self.connection()?;
+                let conn = self.connection(timers.deadline)?;
                 let (go, go_rx) = mpsc::channel();
                 let driver = conn.driver.clone();
                 thread::Builder::new()
                     .name("h2-upload".into())
                     .spawn(move || pump(reader, trailers, driver, go_rx))?;
                 return self
-                    .attempt(&conn, head, Outgoing::streamed(go))
+                    .attempt(&conn, head, Outgoing::streamed(go), timers)
                     .map_err(|error| self.give_up(error, false, 0));
             }
         };
         let mut retries = 0;
         loop {
-            let conn = self.connection()?;
+            let conn = self.connection(timers.deadline)?;
             let out = Outgoing::full(data.clone(), trailers.clone());
-            let error = match self.attempt(&conn, copy_head(&head), out) {
+            let error = match self.attempt(&conn, copy_head(&head), out, timers) {
                 Ok(response) => return Ok(response),
                 Err(error) => error,
             };
@@ -323,9 +412,10 @@ impl Client {
         conn: &Conn,
         head: Request<()>,
         body: Outgoing,
+        timers: Timers,
     ) -> Result<Response<RecvBody>, Error> {
         let (reply, response) = mpsc::channel();
-        let pending = Pending { head, body, reply };
+        let pending = Pending { head, body, reply, timers };
         if conn.driver.send(Msg::Request(pending)).is_err() {
             conn.retired.store(true, Ordering::Release);
             return Err(Error::NotSent(Box::new(Error::closed())));
@@ -334,10 +424,18 @@ impl Client {
     }
 
     /// The connection for the next request: the current one, or a fresh one when it takes
-    /// no new requests (see the module docs for who connects and who waits).
-    fn connection(&self) -> Result<Conn, Error> {
+    /// no new requests (see the module docs for who connects and who waits). A connect
+    /// ends by the request's `deadline` too, when there is one.
+    fn connection(&self, deadline: Option<Instant>) -> Result<Conn, Error> {
         let inner = &*self.inner;
-        let deadline = Instant::now() + inner.connect_timeout;
+        let mut limit = inner.connect_timeout;
+        if let Some(at) = deadline {
+            limit = limit.min(at.saturating_duration_since(Instant::now()));
+            if limit.is_zero() {
+                return Err(Error::TimedOut(crate::Timeout::Request));
+            }
+        }
+        let deadline = Instant::now() + limit;
         let mut slot = inner.slot();
         loop {
             if !slot.current.retired.load(Ordering::Acquire) {
@@ -368,8 +466,8 @@ impl Client {
         }
         slot.connecting = true;
         drop(slot);
-        let fresh = dial(&[inner.addr], inner.connect_timeout).and_then(|socket| {
-            open(socket, &inner.config, inner.tls.as_ref(), inner.connect_timeout)
+        let fresh = dial(&[inner.addr], limit).and_then(|socket| {
+            open(socket, &inner.config, inner.tls.as_ref(), limit)
                 .map_err(|e| Error::Connect(Arc::new(e)).into())
         });
         let mut slot = inner.slot();

@@ -15,7 +15,7 @@
 //! (credit is released only as the application reads).
 
 use crate::body::{Chunk, RecvBody};
-use crate::error::Error;
+use crate::error::{Error, Timeout};
 use crate::stats::{ConnectionHandle, ConnectionStats};
 use bytes::{Buf, Bytes, BytesMut};
 use h2proto::{Connection, ErrorCode, Event, StreamId, UserError};
@@ -151,6 +151,19 @@ pub(crate) struct Pending {
     pub(crate) head: Request<()>,
     pub(crate) body: Outgoing,
     pub(crate) reply: Reply,
+    /// Its timeouts, timed by the driver.
+    pub(crate) timers: Timers,
+}
+
+/// A request's timeouts (client; see `Builder::request_timeout` and
+/// `Builder::stall_timeout`). The driver keeps them: it alone sees every byte of the
+/// stream, and a timeout ends in a command to the core (RST_STREAM CANCEL).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Timers {
+    /// When the whole request must be over: sent, and its response received to the end.
+    pub(crate) deadline: Option<Instant>,
+    /// How long the response may go without a byte once the request is sent.
+    pub(crate) stall: Option<Duration>,
 }
 
 /// The driver's view of one stream.
@@ -168,9 +181,50 @@ struct StreamIo {
     /// The producer waits for a go-ahead once `out` is accepted.
     owed: bool,
     send_done: bool,
+    timers: Timers,
+    /// When the stall clock last restarted: a byte of the response received or read by the
+    /// application, or the request's end handed to the core.
+    active: Option<Instant>,
+    /// Bytes handed to the body and not read yet: while there are some, the application,
+    /// not the server, is behind, and the stall clock does not run out.
+    unread: usize,
 }
 
 impl StreamIo {
+    /// When the next of this stream's timeouts passes, and which it is. The stall clock
+    /// runs only once the request is sent, until the response's end, and while everything
+    /// received has been read.
+    fn expiry(&self) -> Option<(Instant, Timeout)> {
+        let whole = self.timers.deadline.map(|at| (at, Timeout::Request));
+        let stalled = match (self.timers.stall, self.active) {
+            (Some(stall), Some(since)) if self.send_done && !self.recv_done && self.unread == 0 => {
+                since.checked_add(stall).map(|at| (at, Timeout::Stalled))
+            }
+            _ => None,
+        };
+        [whole, stalled].into_iter().flatten().min_by_key(|(at, _)| *at)
+    }
+
+    /// Something moved on the response (or the request's end went out): the stall clock
+    /// starts again.
+    fn touch(&mut self) {
+        if self.timers.stall.is_some() {
+            self.active = Some(Instant::now());
+        }
+    }
+
+    /// Hands received data to the body; false when nobody reads it any more.
+    fn deliver(&mut self, data: Bytes) -> bool {
+        let n = data.len();
+        let Some(body) = &self.body else { return false };
+        if body.send(Chunk::Data(data)).is_err() {
+            return false;
+        }
+        self.unread += n;
+        self.touch();
+        true
+    }
+
     fn fail(self, error: &Error) {
         if let Some(reply) = self.reply {
             let _ = reply.send(Err(error.clone()));
@@ -322,10 +376,10 @@ impl Driver {
             if self.dead || (self.conn.is_closed() && !self.writing) {
                 break;
             }
-            let deadline = match (self.conn.poll_timeout(), self.linger) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = [self.conn.poll_timeout(), self.linger, self.next_expiry()]
+                .into_iter()
+                .flatten()
+                .min();
             let first = match deadline {
                 Some(at) => {
                     match self.inbox.recv_timeout(at.saturating_duration_since(Instant::now())) {
@@ -347,6 +401,7 @@ impl Driver {
                 }
             }
             self.conn.handle_timeout(now);
+            self.expire(Instant::now());
         }
         self.retire();
         self.fail_all(&Error::closed());
@@ -445,6 +500,10 @@ impl Driver {
             }
             Msg::Written(Ok(())) => self.writing = false,
             Msg::Release(id, n) => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.unread = s.unread.saturating_sub(n);
+                    s.touch();
+                }
                 let _ = self.conn.release_capacity(id, n);
             }
             Msg::BodyDropped(id) => self.body_dropped(id),
@@ -502,6 +561,7 @@ impl Driver {
             Event::Response { stream_id, response, end_stream } => {
                 let body = self.new_body(stream_id, end_stream);
                 if let Some(s) = self.streams.get_mut(&stream_id) {
+                    s.touch();
                     if let Some(reply) = s.reply.take() {
                         let _ = reply.send(Ok(response.map(|()| body)));
                     }
@@ -509,10 +569,10 @@ impl Driver {
                 self.forget_if_done(stream_id);
             }
             Event::Data { stream_id, end_stream } => {
-                let body = self.streams.get(&stream_id).and_then(|s| s.body.as_ref());
+                let mut s = self.streams.get_mut(&stream_id);
                 while let Some(data) = self.conn.read_data(stream_id) {
                     let n = data.len();
-                    if body.is_none_or(|b| b.send(Chunk::Data(data)).is_err()) {
+                    if !s.as_deref_mut().is_some_and(|s| s.deliver(data)) {
                         // Nobody reads it: consumed on the spot.
                         let _ = self.conn.release_capacity(stream_id, n);
                     }
@@ -592,7 +652,12 @@ impl Driver {
             queued.push_back(pending);
             return;
         }
-        let Pending { head, body, reply } = pending;
+        let Pending { head, body, reply, timers } = pending;
+        if timers.deadline.is_some_and(|at| at <= Instant::now()) {
+            // It timed out waiting for a stream; nothing went out.
+            let _ = reply.send(Err(Error::TimedOut(Timeout::Request)));
+            return;
+        }
         // A whole body has a known length: the core declares it as content-length.
         let opened = match body.known_length() {
             Some(length) => self.conn.send_request_with_length(head, length, body.is_empty()),
@@ -602,6 +667,7 @@ impl Driver {
             Ok(id) => {
                 let s = self.streams.entry(id).or_default();
                 s.reply = Some(reply);
+                s.timers = timers;
                 self.start_body(id, body);
             }
             Err(e) => {
@@ -650,6 +716,7 @@ impl Driver {
         let s = self.streams.entry(id).or_default();
         if body.is_empty() {
             s.send_done = true;
+            s.touch();
             return self.forget_if_done(id);
         }
         s.owed = body.go.is_some();
@@ -695,6 +762,7 @@ impl Driver {
         }
         s.send_done = true;
         s.go = None;
+        s.touch();
         self.forget_if_done(id);
     }
 
@@ -713,6 +781,53 @@ impl Driver {
     fn forget_if_done(&mut self, id: StreamId) {
         if self.streams.get(&id).is_some_and(|s| s.recv_done && s.send_done && s.reply.is_none()) {
             self.streams.remove(&id);
+        }
+    }
+
+    // ----- Timeouts (client) -----
+
+    /// When the next request timeout passes: a stream's, or a queued request's. A server
+    /// has none.
+    fn next_expiry(&self) -> Option<Instant> {
+        let Side::Client { queued } = &self.side else { return None };
+        let streams = self.streams.values().filter_map(|s| s.expiry().map(|(at, _)| at));
+        streams.chain(queued.iter().filter_map(|p| p.timers.deadline)).min()
+    }
+
+    /// Fails the requests whose timeout has passed with [`Error::TimedOut`]. A stream is
+    /// reset with CANCEL (RFC 9113 §6.4, §7: no longer needed), so the server stops work
+    /// on it and the connection carries on with the others; a request still queued for a
+    /// stream is dropped unsent.
+    fn expire(&mut self, now: Instant) {
+        if matches!(self.side, Side::Server { .. }) {
+            return;
+        }
+        let expired: Vec<(StreamId, Timeout)> = self
+            .streams
+            .iter()
+            .filter_map(|(id, s)| s.expiry().filter(|(at, _)| *at <= now).map(|(_, t)| (*id, t)))
+            .collect();
+        for (id, timeout) in expired {
+            // Forgotten first: the reset's own `Event::Reset` then finds nobody to tell.
+            if let Some(s) = self.streams.remove(&id) {
+                let _ = self.conn.reset(id, ErrorCode::CANCEL);
+                s.fail(&Error::TimedOut(timeout));
+            }
+        }
+        let late = |p: &Pending| p.timers.deadline.is_some_and(|at| at <= now);
+        if let Side::Client { queued } = &mut self.side {
+            if !queued.iter().any(late) {
+                return;
+            }
+            let (late, waiting): (VecDeque<Pending>, VecDeque<Pending>) =
+                std::mem::take(queued).into_iter().partition(late);
+            *queued = waiting;
+            for Pending { body, reply, .. } in late {
+                let _ = reply.send(Err(Error::TimedOut(Timeout::Request)));
+                if let Some(go) = body.go {
+                    let _ = go.send(None);
+                }
+            }
         }
     }
 

@@ -48,6 +48,22 @@ pub enum Error {
         /// [`Verdict::SafeButNotReplayable`] or [`Verdict::SafeButAttemptsExhausted`].
         verdict: Verdict,
     },
+    /// One of the client's request timeouts passed (`io::ErrorKind::TimedOut`): the
+    /// stream was reset with CANCEL (RFC 9113 §7) and the connection serves other
+    /// requests. The request may have been processed: never retried.
+    TimedOut(Timeout),
+}
+
+/// Which of the client's timeouts passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The whole request, from the call to the response's end
+    /// ([`Builder::request_timeout`](crate::Builder::request_timeout)).
+    Request,
+    /// The response stalled: no byte of its head or body for
+    /// [`Builder::stall_timeout`](crate::Builder::stall_timeout).
+    Stalled,
 }
 
 impl Error {
@@ -92,6 +108,12 @@ impl fmt::Display for Error {
             Error::NotRetried { error, .. } => {
                 write!(f, "{error} (not processed; retries exhausted: safe to retry)")
             }
+            Error::TimedOut(Timeout::Request) => {
+                f.write_str("request timed out (the client's request timeout passed)")
+            }
+            Error::TimedOut(Timeout::Stalled) => {
+                f.write_str("response stalled: no byte within the client's stall timeout")
+            }
         }
     }
 }
@@ -110,6 +132,7 @@ impl From<Error> for io::Error {
             Error::NotSent(inner) | Error::NotRetried { error: inner, .. } => {
                 io::Error::from((**inner).clone()).kind()
             }
+            Error::TimedOut(_) => io::ErrorKind::TimedOut,
         };
         io::Error::new(kind, e)
     }

@@ -40,7 +40,10 @@
 //! waits on that channel no longer than the core's next timer
 //! ([`poll_timeout`](h2proto::Connection::poll_timeout)) and calls
 //! [`handle_timeout`](h2proto::Connection::handle_timeout) whenever it wakes, so keepalive,
-//! idle and shutdown timers work without any timer thread.
+//! idle and shutdown timers work without any timer thread. The client's request timeouts
+//! ([`Builder::request_timeout`], [`Builder::stall_timeout`]) are timers of the same
+//! loop: the driver sees every byte of each stream, and ends one that ran out of time
+//! with RST_STREAM CANCEL through the core.
 //!
 //! Each connection reports the core's counters, its send window and PING round-trip times
 //! ([`ConnectionStats`]): a handler through the [`ConnectionHandle`] among its request's
@@ -72,8 +75,8 @@ mod stats;
 pub mod tls;
 
 pub use body::{Body, RecvBody};
-pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT};
-pub use error::Error;
+pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STALL_TIMEOUT, RequestTimeout};
+pub use error::{Error, Timeout};
 pub use h2proto::{Config, ErrorCode, Initiator};
 pub use server::{Server, ServerStats, ShutdownHandle};
 pub use stats::{ConnectionHandle, ConnectionStats};

@@ -1,7 +1,7 @@
 //! The blocking client example used as curl is: exit codes (7, 22, 28), output (`-i`, `-o`,
-//! the body on an HTTP error), `-H`/`-X`/`-d`; `https://` with the `rustls` feature (35
-//! for an untrusted certificate), and without it refused with curl's code 1 instead of
-//! being sent in cleartext.
+//! the body on an HTTP error), `-H`/`-X`/`-d`, `--max-time` as the client's request
+//! timeout; `https://` with the `rustls` feature (35 for an untrusted certificate), and
+//! without it refused with curl's code 1 instead of being sent in cleartext.
 
 #[path = "../../tokio/tests/cli_support/mod.rs"]
 mod cli_support;
@@ -51,6 +51,26 @@ fn the_client_behaves_like_curl() {
     let bin = client();
     common_checks(&bin, server.addr, NOT_FOUND);
     server.stop();
+}
+
+#[test]
+fn max_time_is_the_clients_request_timeout() {
+    // A response that stops after its head and a few bytes: --max-time 1 becomes the
+    // client's request timeout, whose typed error (not a watchdog around the client) ends
+    // the transfer with curl's 28, after the bytes that came were written out.
+    let _w = watchdog(120);
+    let (addr, serving) = one_connection_server(|mut peer| {
+        let id = peer.next_request();
+        peer.send_head(id);
+        peer.send_body(id, b"partial", false);
+        // Until the client has gone.
+        peer.silent_until_eof()
+    });
+    let stalled = run(&client(), &["--max-time", "1", &format!("http://{addr}/")]);
+    assert_eq!(stalled.code, 28, "{stalled:?}");
+    assert_eq!(stalled.stdout, b"partial", "{stalled:?}");
+    assert!(stalled.stderr.contains("request timed out"), "{stalled:?}");
+    serving.join().unwrap();
 }
 
 #[cfg(not(feature = "rustls"))]

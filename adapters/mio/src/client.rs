@@ -8,6 +8,7 @@
 //! opened with a non-blocking connect, so the loop never waits). Nothing blocks and no
 //! request goes back through the caller's thread.
 
+use crate::builder::{ClientBuilder, Options};
 use crate::error::{Error, ErrorKind};
 use crate::event_loop::{ClientSide, Cmd, Loop, Remote};
 use crate::{Body, DEFAULT_MAX_BODY, ResponseCallback, Trailers};
@@ -16,7 +17,7 @@ use h2proto::pool::{RetryPolicy, Verdict};
 use h2proto::{Config, Protocol, UserError};
 use http::{HeaderMap, Request, Response};
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
@@ -73,12 +74,12 @@ impl Drop for Inner {
 impl Client {
     /// Connects to `addr` with the default [`Config`].
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<Client> {
-        Client::connect_with(addr, Config::default())
+        Client::builder(addr).connect()
     }
 
     /// Connects to `addr` with `config`. Response bodies over 16 MiB fail the request.
     pub fn connect_with(addr: impl ToSocketAddrs, config: Config) -> io::Result<Client> {
-        Client::connect_with_retry(addr, config, RetryPolicy::default())
+        Client::builder(addr).config(config).connect()
     }
 
     /// Connects to `addr` with `config`, sending unprocessed requests again as `retry`
@@ -89,32 +90,51 @@ impl Client {
         config: Config,
         retry: RetryPolicy,
     ) -> io::Result<Client> {
-        Client::start(addr, config, retry, true)
+        Client::builder(addr).config(config).retry(retry).connect()
+    }
+
+    /// A client of `addr` configured beyond the defaults: connect timeout, backoff,
+    /// circuit breaker, keepalive, retries (see [`ClientBuilder`]).
+    pub fn builder(addr: impl ToSocketAddrs) -> ClientBuilder {
+        ClientBuilder::new(addr)
     }
 
     /// A client of exactly one connection, the level of hyper's `client::conn`: it is
     /// never replaced and nothing is sent again (a request the server did not process
     /// fails with [`ErrorKind::NotRetried`]); once it has ended, requests fail with
-    /// [`ErrorKind::NotSent`]. For callers that run their own pool or retries, and for
-    /// tests that must see one connection per client.
+    /// [`ErrorKind::NotSent`]. For callers that run their own pool or retries.
     pub fn connect_single(addr: impl ToSocketAddrs, config: Config) -> io::Result<Client> {
-        Client::start(addr, config, RetryPolicy { max_retries: 0 }, false)
+        let single = |o: &mut Options| {
+            (o.retry, o.replace) = (RetryPolicy { max_retries: 0 }, false);
+        };
+        Client::builder(addr).config(config).options(single).connect()
     }
 
-    fn start(
-        addr: impl ToSocketAddrs,
-        config: Config,
-        retry: RetryPolicy,
-        reconnect: bool,
-    ) -> io::Result<Client> {
+    /// Makes the first connection (within the connect timeout, trying each address in
+    /// turn) and starts the loop thread.
+    pub(crate) fn start(addrs: &[SocketAddr], options: Options) -> io::Result<Client> {
+        let config = &options.config;
         config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let socket = TcpStream::connect(addr)?;
+        let timeout = options.connect_timeout;
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to");
+        let mut connected = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(addr, timeout) {
+                Ok(socket) => {
+                    connected = Some(socket);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    last = Error::new(ErrorKind::ConnectTimeout { timeout }).into();
+                }
+                Err(e) => last = e,
+            }
+        }
+        let socket = connected.ok_or(last)?;
         socket.set_nodelay(true)?;
         socket.set_nonblocking(true)?;
         let counters = Arc::new(Counters::default());
-        let mut side =
-            ClientSide::new(socket.peer_addr()?, config, DEFAULT_MAX_BODY, retry, &counters);
-        side.reconnect = reconnect;
+        let side = ClientSide::new(socket.peer_addr()?, options, DEFAULT_MAX_BODY, &counters);
         let mut event_loop = Loop::new()?;
         event_loop.client(side, socket)?;
         let remote = event_loop.remote();

@@ -22,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The most room reserved for a body on the strength of its declared length alone.
 const MAX_RESERVE: usize = 1 << 20;
@@ -118,6 +118,9 @@ pub(crate) struct Conn {
     /// Some bytes reached the socket: the connection was established (a fresh client
     /// connection that fails before is a failed connect, see [`fail_all`](Self::fail_all)).
     wrote: bool,
+    /// A fresh client connection: the connect timeout and when it runs out, until the
+    /// first bytes reach the socket (see [`connect_within`](Self::connect_within)).
+    connect_by: Option<(Instant, Duration)>,
     /// The payload of our measuring PING while it is out (the core times it), and how
     /// many were sent (the next payload).
     ping: Option<[u8; 8]>,
@@ -147,6 +150,7 @@ impl Conn {
             linger: None,
             closing: false,
             wrote: false,
+            connect_by: None,
             ping: None,
             pings: 0,
         }
@@ -178,10 +182,21 @@ impl Conn {
 
     /// When this connection needs `drive` again at the latest.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        match (self.h2.poll_timeout(), self.linger) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let connect = self.connect_by.map(|(at, _)| at);
+        [self.h2.poll_timeout(), self.linger, connect].into_iter().flatten().min()
+    }
+
+    /// Client: this connection's non-blocking connect must complete within `timeout` from
+    /// `now`; past it, the connection fails with [`ErrorKind::ConnectTimeout`] (and so do
+    /// the requests given to it).
+    pub(crate) fn connect_within(&mut self, timeout: Duration, now: Instant) {
+        self.connect_by = Some((now.checked_add(timeout).unwrap_or(now), timeout));
+    }
+
+    /// Whether the connection was established: some bytes reached the socket, which a
+    /// socket still connecting refuses (`WouldBlock`).
+    pub(crate) fn established(&self) -> bool {
+        self.wrote
     }
 
     /// Whether readiness is left over (a turn ended before `WouldBlock`).
@@ -298,11 +313,21 @@ impl Conn {
                 break;
             }
         }
+        let mut timed_out = None;
+        match self.connect_by {
+            Some(_) if self.wrote => self.connect_by = None,
+            Some((at, timeout)) if at <= now && self.dead.is_none() => {
+                self.dead = Some(io::ErrorKind::TimedOut.into());
+                timed_out = Some(timeout);
+            }
+            _ => {}
+        }
         if let Some(e) = &self.dead {
             let e = io::Error::new(e.kind(), e.to_string());
-            let error = match self.wrote {
-                true => Error::io(e),
-                false => Error::new(ErrorKind::Connect(Arc::new(e))),
+            let error = match (self.wrote, timed_out) {
+                (true, _) => Error::io(e),
+                (false, Some(timeout)) => Error::new(ErrorKind::ConnectTimeout { timeout }),
+                (false, None) => Error::new(ErrorKind::Connect(Arc::new(e))),
             };
             self.fail_all(error);
         }
@@ -687,7 +712,8 @@ impl Conn {
             }
         };
         let waiting: Vec<_> = self.streams.drain().filter_map(|(_, s)| s.client).collect();
-        let connect_failed = matches!(error.kind(), ErrorKind::Connect(_));
+        let connect_failed =
+            matches!(error.kind(), ErrorKind::Connect(_) | ErrorKind::ConnectTimeout { .. });
         for out in waiting {
             match connect_failed {
                 true => (out.callback)(Err(error.clone())),

@@ -71,12 +71,14 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod builder;
 mod client;
 mod conn;
 mod embed;
 mod error;
 mod event_loop;
 mod read_arena;
+mod reconnect;
 mod server;
 mod tunnel;
 
@@ -84,6 +86,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use std::fmt;
 
+pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_WAITING};
 pub use client::Client;
 pub use embed::Connection;
 pub use error::{Error, ErrorKind};

@@ -1,5 +1,6 @@
 //! The client: requests run on a loop thread of their own, over one connection at a time,
-//! retried as the core's [`RetryPolicy`] says (RFC 9113 §8.7).
+//! retried as the core's [`RetryPolicy`] says (RFC 9113 §8.7), with connections replaced
+//! as the core's breaker and backoff allow (`reconnect.rs`).
 //!
 //! The retry decision is made where the failure is seen, on the loop thread: a connection
 //! that fails a request hands it to [`settle`], which asks the policy and either calls the
@@ -43,10 +44,22 @@ pub(crate) type Chunks = Box<dyn Iterator<Item = Bytes> + Send>;
 /// [`Error::is_retry_safe`] is true. Anything that may have been processed is never sent
 /// again: the caller gets the error and decides.
 ///
-/// A connection that ended is replaced by the next request. A fresh connection that cannot
-/// connect fails the requests given to it with [`ErrorKind::Connect`] (not retried: the
-/// server is not reachable now). When the last clone is dropped the connections end
-/// gracefully once the requests handed over are answered, and the loop thread exits.
+/// The client heals: a connection that ended (closed, reset, or found dead by a keepalive
+/// PING left unanswered, see [`ClientBuilder::keepalive`]) is replaced by the next request.
+/// A fresh connection must be established within the connect timeout (10 s by default);
+/// one that cannot be fails the requests given to it with [`ErrorKind::Connect`] or
+/// [`ErrorKind::ConnectTimeout`] (nothing was sent: safe to retry, but not retried here:
+/// the server is not reachable now). Failed connects are paced by the core's [`Backoff`]
+/// (requests arriving meanwhile wait, then share the next connect) and counted by its
+/// [`Breaker`]: after enough of them in a row requests fail at once with
+/// [`ErrorKind::BreakerOpen`] until the cool-down is over and a probe connect succeeds.
+/// See [`ClientBuilder`] for the knobs.
+///
+/// When the last clone is dropped the connections end gracefully once the requests handed
+/// over are answered, and the loop thread exits.
+///
+/// [`Backoff`]: h2proto::pool::Backoff
+/// [`Breaker`]: h2proto::pool::Breaker
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,

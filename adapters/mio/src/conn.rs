@@ -12,7 +12,7 @@ use crate::client::{Outgoing, settle};
 use crate::error::{Error, ErrorKind};
 use crate::read_arena::ReadArena;
 use crate::tunnel::{Ends, Tunnel, TunnelIo};
-use crate::{Body, Handler, Trailers};
+use crate::{Body, Handler, RemoteAddr, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
 use h2proto::pool::RetryPolicy;
 use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId, UserError};
@@ -20,6 +20,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use mio::net::TcpStream;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Write};
+use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,6 +122,8 @@ pub(crate) struct Conn {
     /// A fresh client connection: the connect timeout and when it runs out, until the
     /// first bytes reach the socket (see [`connect_within`](Self::connect_within)).
     connect_by: Option<(Instant, Duration)>,
+    /// Server: the peer's address, put in every request's extensions when set.
+    remote_addr: Option<SocketAddr>,
     /// The payload of our measuring PING while it is out (the core times it), and how
     /// many were sent (the next payload).
     ping: Option<[u8; 8]>,
@@ -151,6 +154,7 @@ impl Conn {
             closing: false,
             wrote: false,
             connect_by: None,
+            remote_addr: None,
             ping: None,
             pings: 0,
         }
@@ -191,6 +195,11 @@ impl Conn {
     /// the requests given to it).
     pub(crate) fn connect_within(&mut self, timeout: Duration, now: Instant) {
         self.connect_by = Some((now.checked_add(timeout).unwrap_or(now), timeout));
+    }
+
+    /// Server: requests on this connection carry `addr` as their [`RemoteAddr`].
+    pub(crate) fn set_remote_addr(&mut self, addr: SocketAddr) {
+        self.remote_addr = Some(addr);
     }
 
     /// Whether the connection was established: some bytes reached the socket, which a
@@ -514,7 +523,10 @@ impl Conn {
     }
 
     /// Server: runs the handler on a whole request and sends its response.
-    fn serve(&mut self, id: StreamId, head: Request<()>, body: Bytes) {
+    fn serve(&mut self, id: StreamId, mut head: Request<()>, body: Bytes) {
+        if let Some(addr) = self.remote_addr {
+            head.extensions_mut().insert(RemoteAddr(addr));
+        }
         let handler = match &mut self.role {
             Role::Server(handler) => handler,
             Role::Queue(requests) => return requests.push_back((id, head.map(|()| body))),

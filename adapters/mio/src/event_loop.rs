@@ -68,6 +68,8 @@ struct Listener {
     config: Config,
     handler: Arc<Handler>,
     max_body: usize,
+    /// Whether requests carry their peer's address ([`crate::RemoteAddr`]).
+    remote_addr: bool,
 }
 
 /// The client a loop serves: where its connections go, how they are made and healed, and
@@ -213,19 +215,21 @@ impl Loop {
         self.remote.clone()
     }
 
-    /// Serves connections accepted from `socket` (non-blocking) with `handler`.
+    /// Serves connections accepted from `socket` (non-blocking) with `handler`; with
+    /// `remote_addr`, each request carries its peer's address.
     pub(crate) fn listen(
         &mut self,
         socket: std::net::TcpListener,
         mut config: Config,
         handler: Arc<Handler>,
         max_body: usize,
+        remote_addr: bool,
     ) -> io::Result<()> {
         let mut socket = TcpListener::from_std(socket);
         self.poll.registry().register(&mut socket, LISTENER, Interest::READABLE)?;
         // Bodies are gathered whole as they arrive: reading them releases the window.
         config.auto_release_capacity = true;
-        self.listener = Some(Listener { socket, config, handler, max_body });
+        self.listener = Some(Listener { socket, config, handler, max_body, remote_addr });
         Ok(())
     }
 
@@ -452,12 +456,15 @@ impl Loop {
         loop {
             let Some(listener) = &self.listener else { return };
             match listener.socket.accept() {
-                Ok((socket, _)) => {
+                Ok((socket, peer)) => {
                     let _ = socket.set_nodelay(true);
                     let h2 = Connection::server(listener.config.clone());
                     let role = Role::Server(listener.handler.clone());
-                    let max_body = listener.max_body;
-                    let _ = self.add(socket, h2, role, max_body);
+                    let (max_body, remote_addr) = (listener.max_body, listener.remote_addr);
+                    let Ok(token) = self.add(socket, h2, role, max_body) else { continue };
+                    if let Some(entry) = self.conns.get_mut(&token).filter(|_| remote_addr) {
+                        entry.conn.set_remote_addr(peer);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // WouldBlock: all accepted. Anything else (out of descriptors, say): the

@@ -200,9 +200,10 @@ fn keepalive_finds_an_idle_connection_dead_and_the_next_request_goes_on_a_fresh_
             let Some(Event::Request { stream_id, .. }) = events.last() else { unreachable!() };
             peer.conn.send_response(*stream_id, Response::new(()), true).unwrap();
             peer.flush();
+            // Reads on, answers nothing (no PING ACK), until the client closes (the second
+            // connection only at the end: its answer must not be lost to a reset).
+            peer.silent_until_eof();
             if silent {
-                // Reads on, answers nothing (no PING ACK), until the client closes.
-                peer.silent_until_eof();
                 tx.send(peer.conn.stats().pings_received).unwrap();
             }
         }

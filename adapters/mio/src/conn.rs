@@ -119,8 +119,10 @@ pub(crate) struct Conn {
     /// Some bytes reached the socket: the connection was established (a fresh client
     /// connection that fails before is a failed connect, see [`fail_all`](Self::fail_all)).
     wrote: bool,
+    /// The peer's SETTINGS arrived: an HTTP/2 peer is there.
+    handshaken: bool,
     /// A fresh client connection: the connect timeout and when it runs out, until the
-    /// first bytes reach the socket (see [`connect_within`](Self::connect_within)).
+    /// first bytes reach the socket (see [`connecting`](Self::connecting)).
     connect_by: Option<(Instant, Duration)>,
     /// Server: the peer's address, put in every request's extensions when set.
     remote_addr: Option<SocketAddr>,
@@ -131,14 +133,40 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// A connection over a connected socket; the core's clock starts at `now`.
     pub(crate) fn new(
         socket: TcpStream,
-        mut h2: Connection,
+        h2: Connection,
         role: Role,
         max_body: usize,
         now: Instant,
     ) -> Conn {
-        h2.handle_timeout(now);
+        let mut conn = Conn::unclocked(socket, h2, role, max_body);
+        conn.h2.handle_timeout(now);
+        conn
+    }
+
+    /// Client: a connection over a socket whose non-blocking connect is under way. It must
+    /// complete within `timeout` from `now`; past it, the connection fails with
+    /// [`ErrorKind::ConnectTimeout`] (and so do the requests given to it). Until it
+    /// completes the core has no clock, so its timers (the preface timeout, keepalive)
+    /// count from the moment the connection is there, not from the SYN.
+    pub(crate) fn connecting(
+        socket: TcpStream,
+        h2: Connection,
+        role: Role,
+        max_body: usize,
+        timeout: Duration,
+        now: Instant,
+    ) -> Conn {
+        let mut conn = Conn::unclocked(socket, h2, role, max_body);
+        conn.connect_by = Some((now.checked_add(timeout).unwrap_or(now), timeout));
+        // Nothing can be read before the connect completes; the first edge says when.
+        conn.readable = false;
+        conn
+    }
+
+    fn unclocked(socket: TcpStream, h2: Connection, role: Role, max_body: usize) -> Conn {
         Conn {
             socket,
             h2,
@@ -153,6 +181,7 @@ impl Conn {
             linger: None,
             closing: false,
             wrote: false,
+            handshaken: false,
             connect_by: None,
             remote_addr: None,
             ping: None,
@@ -190,22 +219,18 @@ impl Conn {
         [self.h2.poll_timeout(), self.linger, connect].into_iter().flatten().min()
     }
 
-    /// Client: this connection's non-blocking connect must complete within `timeout` from
-    /// `now`; past it, the connection fails with [`ErrorKind::ConnectTimeout`] (and so do
-    /// the requests given to it).
-    pub(crate) fn connect_within(&mut self, timeout: Duration, now: Instant) {
-        self.connect_by = Some((now.checked_add(timeout).unwrap_or(now), timeout));
-    }
-
     /// Server: requests on this connection carry `addr` as their [`RemoteAddr`].
     pub(crate) fn set_remote_addr(&mut self, addr: SocketAddr) {
         self.remote_addr = Some(addr);
     }
 
-    /// Whether the connection was established: some bytes reached the socket, which a
-    /// socket still connecting refuses (`WouldBlock`).
+    /// Whether the connection was established as HTTP/2: the peer's SETTINGS arrived
+    /// (what the circuit breaker counts as a successful connect; a server that accepts TCP
+    /// and then fails, or is no HTTP/2 server, counts as a failure). The TCP connect is
+    /// done once bytes reached the socket (a socket still connecting refuses them with
+    /// `WouldBlock`); the core's `preface_timeout` bounds the wait for SETTINGS after it.
     pub(crate) fn established(&self) -> bool {
-        self.wrote
+        self.handshaken
     }
 
     /// Whether readiness is left over (a turn ended before `WouldBlock`).
@@ -304,6 +329,9 @@ impl Conn {
     }
 
     fn turn(&mut self, now: Instant, arena: &mut ReadArena) {
+        if self.connect_by.is_some() && !self.connect(now) {
+            return;
+        }
         let mut reads = READS_PER_TURN;
         loop {
             let mut moved = self.read(arena, now, &mut reads);
@@ -322,24 +350,39 @@ impl Conn {
                 break;
             }
         }
-        let mut timed_out = None;
-        match self.connect_by {
-            Some(_) if self.wrote => self.connect_by = None,
-            Some((at, timeout)) if at <= now && self.dead.is_none() => {
-                self.dead = Some(io::ErrorKind::TimedOut.into());
-                timed_out = Some(timeout);
-            }
-            _ => {}
-        }
         if let Some(e) = &self.dead {
             let e = io::Error::new(e.kind(), e.to_string());
-            let error = match (self.wrote, timed_out) {
-                (true, _) => Error::io(e),
-                (false, Some(timeout)) => Error::new(ErrorKind::ConnectTimeout { timeout }),
-                (false, None) => Error::new(ErrorKind::Connect(Arc::new(e))),
+            let error = match self.wrote {
+                true => Error::io(e),
+                false => Error::new(ErrorKind::Connect(Arc::new(e))),
             };
             self.fail_all(error);
         }
+    }
+
+    /// Client, while the non-blocking connect is under way: tries to write (the core's
+    /// preface), which a socket still connecting refuses with `WouldBlock`. Returns whether
+    /// the connect completed (the turn goes on, and the core's clock starts); fails the
+    /// connection when the connect failed or its time is up.
+    fn connect(&mut self, now: Instant) -> bool {
+        self.write();
+        if self.wrote {
+            self.connect_by = None;
+            return true;
+        }
+        let error = match (&self.dead, self.connect_by) {
+            (Some(e), _) => {
+                let e = io::Error::new(e.kind(), e.to_string());
+                Error::new(ErrorKind::Connect(Arc::new(e)))
+            }
+            (None, Some((at, timeout))) if at <= now => {
+                self.dead = Some(io::ErrorKind::TimedOut.into());
+                Error::new(ErrorKind::ConnectTimeout { timeout })
+            }
+            (None, _) => return false,
+        };
+        self.fail_all(error);
+        false
     }
 
     /// Reads into the core until `WouldBlock` or a short read, EOF, a paused `recv` or the
@@ -494,6 +537,8 @@ impl Conn {
             }
             // Our measuring PING is answered: another may go.
             Event::PingAck { payload } if self.ping == Some(payload) => self.ping = None,
+            // The peer's first SETTINGS: the HTTP/2 handshake is done (RFC 9113 §3.4).
+            Event::RemoteSettings { .. } => self.handshaken = true,
             _ => {}
         }
     }

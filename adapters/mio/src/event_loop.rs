@@ -241,7 +241,8 @@ impl Loop {
         socket: std::net::TcpStream,
     ) -> io::Result<()> {
         let (h2, role) = client.conn()?;
-        let token = self.add(TcpStream::from_std(socket), h2, role, client.max_body)?;
+        let socket = TcpStream::from_std(socket);
+        let token = self.add(Conn::new(socket, h2, role, client.max_body, Instant::now()))?;
         client.counters.connects.fetch_add(1, Ordering::Relaxed);
         client.current = Some(token);
         self.client = Some(client);
@@ -299,13 +300,13 @@ impl Loop {
             entry.conn.shutdown();
             entry.queue(old, &mut self.pending);
         }
-        let token = self.add(socket, h2, role, max_body)?;
+        let conn = Conn::connecting(socket, h2, role, max_body, connect_timeout, now);
+        let token = self.add(conn)?;
         if let Some(client) = &mut self.client {
             client.current = Some(token);
             client.connecting = Some(token);
         }
         if let Some(entry) = self.conns.get_mut(&token) {
-            entry.conn.connect_within(connect_timeout, now);
             if closing {
                 // Only for requests being retried after the client went: it closes once
                 // they are answered.
@@ -340,18 +341,11 @@ impl Loop {
         }
     }
 
-    fn add(
-        &mut self,
-        mut socket: TcpStream,
-        h2: Connection,
-        role: Role,
-        max_body: usize,
-    ) -> io::Result<Token> {
+    fn add(&mut self, mut conn: Conn) -> io::Result<Token> {
         let token = Token(self.next_token);
         self.next_token += 1;
         let interest = Interest::READABLE | Interest::WRITABLE;
-        self.poll.registry().register(&mut socket, token, interest)?;
-        let conn = Conn::new(socket, h2, role, max_body, Instant::now());
+        self.poll.registry().register(conn.socket(), token, interest)?;
         // Driven in this turn, like any connection with news.
         self.conns.insert(token, Entry { conn, pending: true, deadline: None });
         self.pending.push(token);
@@ -461,10 +455,11 @@ impl Loop {
                     let h2 = Connection::server(listener.config.clone());
                     let role = Role::Server(listener.handler.clone());
                     let (max_body, remote_addr) = (listener.max_body, listener.remote_addr);
-                    let Ok(token) = self.add(socket, h2, role, max_body) else { continue };
-                    if let Some(entry) = self.conns.get_mut(&token).filter(|_| remote_addr) {
-                        entry.conn.set_remote_addr(peer);
+                    let mut conn = Conn::new(socket, h2, role, max_body, Instant::now());
+                    if remote_addr {
+                        conn.set_remote_addr(peer);
                     }
+                    let _ = self.add(conn);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // WouldBlock: all accepted. Anything else (out of descriptors, say): the

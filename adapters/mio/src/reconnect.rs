@@ -5,7 +5,8 @@
 //! The decisions are the core's; this file only holds their state, the requests that wait
 //! for a connect, and the jitter's randomness (which the core takes as an input):
 //!
-//! - A connect that fails (refused, reset, timed out, see [`failed`](Reconnect::failed))
+//! - A connect that fails (refused, reset, timed out, or a connection that ends before the
+//!   server's SETTINGS: no HTTP/2 server is there, see [`failed`](Reconnect::failed))
 //!   counts toward the breaker. Unless that opened it, no connect starts before the
 //!   backoff's delay (exponential, with jitter, so clients that failed together do not come
 //!   back together); requests arriving meanwhile wait, a bounded number, and go on the
@@ -13,7 +14,8 @@
 //! - An open breaker fails requests at once ([`ErrorKind::BreakerOpen`]) until its cool-down
 //!   is over; then one probe connect goes, later requests wait on it, and its success
 //!   closes the breaker (its failure opens it again).
-//! - A connect that succeeds ([`connected`](Reconnect::connected)) resets both.
+//! - A connect that succeeds (the server's SETTINGS arrived,
+//!   [`connected`](Reconnect::connected)) resets both.
 
 use crate::client::Outgoing;
 use crate::error::{Error, ErrorKind};

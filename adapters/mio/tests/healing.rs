@@ -69,15 +69,26 @@ fn the_first_connect_times_out_with_a_typed_error() {
 fn a_fresh_connection_that_gets_no_answer_times_out_and_counts_toward_the_breaker() {
     let _w = watchdog(30);
     let (listener, addr) = tiny_backlog();
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_millis(400);
     let breaker = BreakerConfig { failure_threshold: 1, cool_down: Duration::from_secs(60) };
-    let client = Client::builder(addr).connect_timeout(timeout).breaker(breaker).connect().unwrap();
-    // The client's connection is taken from the queue, and the queue filled behind it.
+    // The core's preface timeout is shorter, yet it is the connect timeout that fires: the
+    // core's clock starts once the connection is there.
+    let mut config = Config::default();
+    config.preface_timeout = Some(Duration::from_millis(100));
+    let client = Client::builder(addr)
+        .config(config)
+        .connect_timeout(timeout)
+        .breaker(breaker)
+        .connect()
+        .unwrap();
+    // The client's connection is taken from the queue (and sent the server's SETTINGS),
+    // and the queue filled behind it.
     let (socket, _) = listener.accept().unwrap();
+    let mut peer = RawPeer::new(socket.into(), Connection::server(Config::default()));
+    peer.flush();
     let _fillers = fill_backlog(addr);
     let server = thread::spawn(move || {
         // Answers one request, with a GOAWAY first: the client needs a fresh connection.
-        let mut peer = RawPeer::new(socket.into(), Connection::server(Config::default()));
         let events = peer.run_until(|e| matches!(e, Event::Request { .. }));
         let Some(Event::Request { stream_id, .. }) = events.last() else { unreachable!() };
         peer.conn.shutdown();
@@ -98,6 +109,34 @@ fn a_fresh_connection_that_gets_no_answer_times_out_and_counts_toward_the_breake
     assert!(matches!(error.kind(), ErrorKind::BreakerOpen { .. }), "{error:?}");
     assert_eq!(client.connects(), 2);
     drop(client);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_server_that_accepts_but_never_speaks_http2_counts_toward_the_breaker() {
+    // A connect is a success only once the server's SETTINGS arrived (RFC 9113 §3.4): one
+    // that accepts TCP and closes at once is as down as one that refuses.
+    let _w = watchdog(30);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The first connection (made by `connect`), then the two fresh ones the breaker allows.
+    let server = thread::spawn(move || listener.incoming().take(3).for_each(drop));
+    let breaker = BreakerConfig { failure_threshold: 2, cool_down: Duration::from_secs(60) };
+    let backoff = Backoff { base: Duration::from_millis(1), max: Duration::from_millis(2) };
+    let client = Client::builder(addr).breaker(breaker).backoff(backoff).connect().unwrap();
+    let mut open = None;
+    for _ in 0..10 {
+        match client.request(get()) {
+            Err(e) if e.retry_after().is_some() => {
+                open = Some(e);
+                break;
+            }
+            Err(_) => {}
+            Ok(response) => panic!("answered: {response:?}"),
+        }
+    }
+    assert!(open.is_some(), "the breaker never opened");
+    assert_eq!(client.connects(), 3, "the first connection and two failed handshakes");
     server.join().unwrap();
 }
 

@@ -228,6 +228,14 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
+    /// A bodiless GET whose outcome goes to `callback` (for the loop's unit tests).
+    #[cfg(test)]
+    pub(crate) fn get(callback: ResponseCallback) -> Outgoing {
+        let head = Request::new(());
+        let (body, chunks, trailers, retries) = (Bytes::new(), None, None, 0);
+        Outgoing { head, body, chunks, trailers, callback, retries, replayable: true }
+    }
+
     /// What one attempt sends: a copy of the head, the body, the chunks of a streamed
     /// body (taken: they are pulled once, so the request cannot be replayed after this),
     /// the trailers.

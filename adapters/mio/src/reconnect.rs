@@ -126,3 +126,123 @@ impl Reconnect {
         h.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    type Seen = Arc<Mutex<Vec<String>>>;
+
+    /// A request whose outcome lands in `seen` ("ok" or the error's kind).
+    fn request(seen: &Seen) -> Outgoing {
+        let seen = seen.clone();
+        Outgoing::get(Box::new(move |result| {
+            let outcome = match result {
+                Ok(_) => "ok".to_string(),
+                Err(e) => format!("{:?}", e.kind()),
+            };
+            seen.lock().unwrap().push(outcome);
+        }))
+    }
+
+    fn reconnect(threshold: u32, max_waiting: usize) -> Reconnect {
+        let breaker = BreakerConfig { failure_threshold: threshold, cool_down: secs(5) };
+        let backoff = Backoff { base: Duration::from_millis(100), max: secs(1) };
+        Reconnect::new(breaker, backoff, max_waiting, 7)
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn failed_connects_back_off_exponentially_with_jitter_while_requests_wait() {
+        let t = Instant::now();
+        let mut r = reconnect(0, 16);
+        let seen = Seen::default();
+        let mut now = t;
+        for failures in 1..=5u32 {
+            assert!(r.gate(now).unwrap(), "a connect may start");
+            r.failed(now);
+            let until = r.until.unwrap();
+            let ceiling =
+                Backoff { base: Duration::from_millis(100), max: secs(1) }.ceiling(failures);
+            assert!(until - now >= ceiling / 2 && until - now <= ceiling, "{failures}");
+            // Meanwhile requests wait; the loop is woken at the backoff's end.
+            assert!(!r.gate(now).unwrap(), "the backoff runs");
+            assert_eq!(r.deadline(), None, "nobody waits yet");
+            r.wait(request(&seen));
+            assert_eq!(r.deadline(), Some(until));
+            assert!(r.take_due(until - Duration::from_nanos(1)).is_empty());
+            assert_eq!(r.take_due(until).len(), 1);
+            now = until;
+        }
+        assert!(seen.lock().unwrap().is_empty(), "no request failed: they wait");
+        r.connected();
+        assert_eq!((r.gate(now).unwrap(), r.until), (true, None), "a success resets it");
+    }
+
+    #[test]
+    fn the_jitter_comes_from_the_seed() {
+        let delay = |seed| {
+            let mut r = reconnect(0, 1);
+            r.seed = seed;
+            let t = Instant::now();
+            r.failed(t);
+            r.until.unwrap() - t
+        };
+        assert_eq!(delay(1), delay(1));
+        let delays: std::collections::BTreeSet<_> = (0..16).map(delay).collect();
+        assert!(delays.len() > 8, "seeds spread the delays: {delays:?}");
+    }
+
+    #[test]
+    fn the_breaker_opens_fails_fast_and_a_probe_decides() {
+        let t = Instant::now();
+        let mut r = reconnect(2, 16);
+        let seen = Seen::default();
+        assert!(r.gate(t).unwrap());
+        r.failed(t);
+        // A request waits out the backoff; the failure that opens the breaker fails it.
+        r.wait(request(&seen));
+        r.failed(t);
+        assert_eq!(*seen.lock().unwrap(), ["BreakerOpen { retry_after: 5s }"]);
+        let open = r.gate(t + secs(1)).unwrap_err();
+        assert_eq!(open.retry_after(), Some(secs(4)));
+
+        // Cool-down over: one probe; requests meanwhile wait for it, and are not let go
+        // while it runs.
+        let later = t + secs(5);
+        assert!(r.gate(later).unwrap(), "the probe");
+        assert!(!r.gate(later).unwrap(), "one probe at a time");
+        r.wait(request(&seen));
+        assert!(r.take_due(later).is_empty());
+        // It fails: open again at once.
+        r.failed(later);
+        assert_eq!(seen.lock().unwrap().len(), 2, "the waiting request failed fast");
+        assert!(r.gate(later).is_err());
+
+        // The next probe succeeds: closed, and what waited goes.
+        let last = later + secs(5);
+        assert!(r.gate(last).unwrap());
+        r.wait(request(&seen));
+        r.connected();
+        assert_eq!(r.take_due(last).len(), 1);
+        assert!(r.gate(last).unwrap(), "closed");
+    }
+
+    #[test]
+    fn the_requests_that_wait_are_bounded() {
+        let t = Instant::now();
+        let mut r = reconnect(0, 2);
+        let seen = Seen::default();
+        r.failed(t);
+        for _ in 0..3 {
+            r.wait(request(&seen));
+        }
+        assert_eq!(*seen.lock().unwrap(), ["QueueFull"]);
+        assert_eq!(r.take_due(r.until.unwrap()).len(), 2);
+    }
+}

@@ -69,12 +69,12 @@ fn the_first_connect_times_out_with_a_typed_error() {
 fn a_fresh_connection_that_gets_no_answer_times_out_and_counts_toward_the_breaker() {
     let _w = watchdog(30);
     let (listener, addr) = tiny_backlog();
-    let timeout = Duration::from_millis(400);
+    let timeout = Duration::from_millis(750);
     let breaker = BreakerConfig { failure_threshold: 1, cool_down: Duration::from_secs(60) };
     // The core's preface timeout is shorter, yet it is the connect timeout that fires: the
     // core's clock starts once the connection is there.
     let mut config = Config::default();
-    config.preface_timeout = Some(Duration::from_millis(100));
+    config.preface_timeout = Some(Duration::from_millis(250));
     let client = Client::builder(addr)
         .config(config)
         .connect_timeout(timeout)
@@ -145,7 +145,7 @@ fn the_breaker_opens_fails_fast_and_a_probe_closes_it_when_the_server_is_back() 
     let _w = watchdog(30);
     let server = TestServer::hello_echo(Config::default());
     let addr = server.addr;
-    let cool_down = Duration::from_millis(300);
+    let cool_down = Duration::from_secs(1);
     let client = Client::builder(addr)
         .breaker(BreakerConfig { failure_threshold: 3, cool_down })
         .backoff(Backoff { base: Duration::from_millis(1), max: Duration::from_millis(4) })

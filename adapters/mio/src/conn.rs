@@ -7,6 +7,11 @@
 //! [`transmit`](Connection::transmit) with `write_vectored` until `WouldBlock` — and repeat
 //! while anything moved, because each step can unblock another (written output lets a
 //! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
+//!
+//! A fresh client connection comes before that recipe: while its non-blocking connect is
+//! under way only a write is tried (the socket refuses it until connected) and the connect
+//! deadline watched ([`Conn::connecting`]); the core gets its first clock once the
+//! connection is there, so its own timers never count the time spent on the SYN.
 
 use crate::client::{Outgoing, settle};
 use crate::error::{Error, ErrorKind};

@@ -9,6 +9,9 @@
 //! them: the ones to drive are queued as their news arrives, and every connection's next
 //! deadline waits in one ordered set, updated after each drive (only a drive changes it).
 //! Ten thousand idle keep-alive connections cost a busy loop nothing per turn.
+//!
+//! A client loop has one more timer: the end of a reconnect backoff while requests wait
+//! for a connect (`reconnect.rs`), after which they are dispatched again.
 
 use crate::Handler;
 use crate::builder::Options;

@@ -1,5 +1,6 @@
 //! The client: requests run on a loop thread of their own, over one connection at a time,
-//! retried as the core's [`RetryPolicy`] says (RFC 9113 §8.7).
+//! retried as the core's [`RetryPolicy`] says (RFC 9113 §8.7), with connections replaced
+//! as the core's breaker and backoff allow (`reconnect.rs`).
 //!
 //! The retry decision is made where the failure is seen, on the loop thread: a connection
 //! that fails a request hands it to [`settle`], which asks the policy and either calls the
@@ -8,6 +9,7 @@
 //! opened with a non-blocking connect, so the loop never waits). Nothing blocks and no
 //! request goes back through the caller's thread.
 
+use crate::builder::{ClientBuilder, Options};
 use crate::error::{Error, ErrorKind};
 use crate::event_loop::{ClientSide, Cmd, Loop, Remote};
 use crate::{Body, DEFAULT_MAX_BODY, ResponseCallback, Trailers};
@@ -16,7 +18,7 @@ use h2proto::pool::{RetryPolicy, Verdict};
 use h2proto::{Config, Protocol, UserError};
 use http::{HeaderMap, Request, Response};
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
@@ -42,10 +44,22 @@ pub(crate) type Chunks = Box<dyn Iterator<Item = Bytes> + Send>;
 /// [`Error::is_retry_safe`] is true. Anything that may have been processed is never sent
 /// again: the caller gets the error and decides.
 ///
-/// A connection that ended is replaced by the next request. A fresh connection that cannot
-/// connect fails the requests given to it with [`ErrorKind::Connect`] (not retried: the
-/// server is not reachable now). When the last clone is dropped the connections end
-/// gracefully once the requests handed over are answered, and the loop thread exits.
+/// The client heals: a connection that ended (closed, reset, or found dead by a keepalive
+/// PING left unanswered, see [`ClientBuilder::keepalive`]) is replaced by the next request.
+/// A fresh connection must be established within the connect timeout (10 s by default);
+/// one that cannot be fails the requests given to it with [`ErrorKind::Connect`] or
+/// [`ErrorKind::ConnectTimeout`] (nothing was sent: safe to retry, but not retried here:
+/// the server is not reachable now). Failed connects are paced by the core's [`Backoff`]
+/// (requests arriving meanwhile wait, then share the next connect) and counted by its
+/// [`Breaker`]: after enough of them in a row requests fail at once with
+/// [`ErrorKind::BreakerOpen`] until the cool-down is over and a probe connect succeeds.
+/// See [`ClientBuilder`] for the knobs.
+///
+/// When the last clone is dropped the connections end gracefully once the requests handed
+/// over are answered, and the loop thread exits.
+///
+/// [`Backoff`]: h2proto::pool::Backoff
+/// [`Breaker`]: h2proto::pool::Breaker
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -73,12 +87,12 @@ impl Drop for Inner {
 impl Client {
     /// Connects to `addr` with the default [`Config`].
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<Client> {
-        Client::connect_with(addr, Config::default())
+        Client::builder(addr).connect()
     }
 
     /// Connects to `addr` with `config`. Response bodies over 16 MiB fail the request.
     pub fn connect_with(addr: impl ToSocketAddrs, config: Config) -> io::Result<Client> {
-        Client::connect_with_retry(addr, config, RetryPolicy::default())
+        Client::builder(addr).config(config).connect()
     }
 
     /// Connects to `addr` with `config`, sending unprocessed requests again as `retry`
@@ -89,32 +103,51 @@ impl Client {
         config: Config,
         retry: RetryPolicy,
     ) -> io::Result<Client> {
-        Client::start(addr, config, retry, true)
+        Client::builder(addr).config(config).retry(retry).connect()
+    }
+
+    /// A client of `addr` configured beyond the defaults: connect timeout, backoff,
+    /// circuit breaker, keepalive, retries (see [`ClientBuilder`]).
+    pub fn builder(addr: impl ToSocketAddrs) -> ClientBuilder {
+        ClientBuilder::new(addr)
     }
 
     /// A client of exactly one connection, the level of hyper's `client::conn`: it is
     /// never replaced and nothing is sent again (a request the server did not process
     /// fails with [`ErrorKind::NotRetried`]); once it has ended, requests fail with
-    /// [`ErrorKind::NotSent`]. For callers that run their own pool or retries, and for
-    /// tests that must see one connection per client.
+    /// [`ErrorKind::NotSent`]. For callers that run their own pool or retries.
     pub fn connect_single(addr: impl ToSocketAddrs, config: Config) -> io::Result<Client> {
-        Client::start(addr, config, RetryPolicy { max_retries: 0 }, false)
+        let single = |o: &mut Options| {
+            (o.retry, o.replace) = (RetryPolicy { max_retries: 0 }, false);
+        };
+        Client::builder(addr).config(config).options(single).connect()
     }
 
-    fn start(
-        addr: impl ToSocketAddrs,
-        config: Config,
-        retry: RetryPolicy,
-        reconnect: bool,
-    ) -> io::Result<Client> {
+    /// Makes the first connection (within the connect timeout, trying each address in
+    /// turn) and starts the loop thread.
+    pub(crate) fn start(addrs: &[SocketAddr], options: Options) -> io::Result<Client> {
+        let config = &options.config;
         config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let socket = TcpStream::connect(addr)?;
+        let timeout = options.connect_timeout;
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to");
+        let mut connected = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(addr, timeout) {
+                Ok(socket) => {
+                    connected = Some(socket);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    last = Error::new(ErrorKind::ConnectTimeout { timeout }).into();
+                }
+                Err(e) => last = e,
+            }
+        }
+        let socket = connected.ok_or(last)?;
         socket.set_nodelay(true)?;
         socket.set_nonblocking(true)?;
         let counters = Arc::new(Counters::default());
-        let mut side =
-            ClientSide::new(socket.peer_addr()?, config, DEFAULT_MAX_BODY, retry, &counters);
-        side.reconnect = reconnect;
+        let side = ClientSide::new(socket.peer_addr()?, options, DEFAULT_MAX_BODY, &counters);
         let mut event_loop = Loop::new()?;
         event_loop.client(side, socket)?;
         let remote = event_loop.remote();
@@ -195,6 +228,14 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
+    /// A bodiless GET whose outcome goes to `callback` (for the loop's unit tests).
+    #[cfg(test)]
+    pub(crate) fn get(callback: ResponseCallback) -> Outgoing {
+        let head = Request::new(());
+        let (body, chunks, trailers, retries) = (Bytes::new(), None, None, 0);
+        Outgoing { head, body, chunks, trailers, callback, retries, replayable: true }
+    }
+
     /// What one attempt sends: a copy of the head, the body, the chunks of a streamed
     /// body (taken: they are pulled once, so the request cannot be replayed after this),
     /// the trailers.

@@ -7,12 +7,17 @@
 //! [`transmit`](Connection::transmit) with `write_vectored` until `WouldBlock` — and repeat
 //! while anything moved, because each step can unblock another (written output lets a
 //! paused `recv` continue, a WINDOW_UPDATE read lets more DATA go out).
+//!
+//! A fresh client connection comes before that recipe: while its non-blocking connect is
+//! under way only a write is tried (the socket refuses it until connected) and the connect
+//! deadline watched ([`Conn::connecting`]); the core gets its first clock once the
+//! connection is there, so its own timers never count the time spent on the SYN.
 
 use crate::client::{Outgoing, settle};
 use crate::error::{Error, ErrorKind};
 use crate::read_arena::ReadArena;
 use crate::tunnel::{Ends, Tunnel, TunnelIo};
-use crate::{Body, Handler, Trailers};
+use crate::{Body, Handler, RemoteAddr, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
 use h2proto::pool::RetryPolicy;
 use h2proto::{Connection, ErrorCode, Event, HeaderPool, StreamId, UserError};
@@ -20,9 +25,10 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use mio::net::TcpStream;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Write};
+use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The most room reserved for a body on the strength of its declared length alone.
 const MAX_RESERVE: usize = 1 << 20;
@@ -118,6 +124,13 @@ pub(crate) struct Conn {
     /// Some bytes reached the socket: the connection was established (a fresh client
     /// connection that fails before is a failed connect, see [`fail_all`](Self::fail_all)).
     wrote: bool,
+    /// The peer's SETTINGS arrived: an HTTP/2 peer is there.
+    handshaken: bool,
+    /// A fresh client connection: the connect timeout and when it runs out, until the
+    /// first bytes reach the socket (see [`connecting`](Self::connecting)).
+    connect_by: Option<(Instant, Duration)>,
+    /// Server: the peer's address, put in every request's extensions when set.
+    remote_addr: Option<SocketAddr>,
     /// The payload of our measuring PING while it is out (the core times it), and how
     /// many were sent (the next payload).
     ping: Option<[u8; 8]>,
@@ -125,14 +138,40 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// A connection over a connected socket; the core's clock starts at `now`.
     pub(crate) fn new(
         socket: TcpStream,
-        mut h2: Connection,
+        h2: Connection,
         role: Role,
         max_body: usize,
         now: Instant,
     ) -> Conn {
-        h2.handle_timeout(now);
+        let mut conn = Conn::unclocked(socket, h2, role, max_body);
+        conn.h2.handle_timeout(now);
+        conn
+    }
+
+    /// Client: a connection over a socket whose non-blocking connect is under way. It must
+    /// complete within `timeout` from `now`; past it, the connection fails with
+    /// [`ErrorKind::ConnectTimeout`] (and so do the requests given to it). Until it
+    /// completes the core has no clock, so its timers (the preface timeout, keepalive)
+    /// count from the moment the connection is there, not from the SYN.
+    pub(crate) fn connecting(
+        socket: TcpStream,
+        h2: Connection,
+        role: Role,
+        max_body: usize,
+        timeout: Duration,
+        now: Instant,
+    ) -> Conn {
+        let mut conn = Conn::unclocked(socket, h2, role, max_body);
+        conn.connect_by = Some((now.checked_add(timeout).unwrap_or(now), timeout));
+        // Nothing can be read before the connect completes; the first edge says when.
+        conn.readable = false;
+        conn
+    }
+
+    fn unclocked(socket: TcpStream, h2: Connection, role: Role, max_body: usize) -> Conn {
         Conn {
             socket,
             h2,
@@ -147,6 +186,9 @@ impl Conn {
             linger: None,
             closing: false,
             wrote: false,
+            handshaken: false,
+            connect_by: None,
+            remote_addr: None,
             ping: None,
             pings: 0,
         }
@@ -178,10 +220,22 @@ impl Conn {
 
     /// When this connection needs `drive` again at the latest.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        match (self.h2.poll_timeout(), self.linger) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let connect = self.connect_by.map(|(at, _)| at);
+        [self.h2.poll_timeout(), self.linger, connect].into_iter().flatten().min()
+    }
+
+    /// Server: requests on this connection carry `addr` as their [`RemoteAddr`].
+    pub(crate) fn set_remote_addr(&mut self, addr: SocketAddr) {
+        self.remote_addr = Some(addr);
+    }
+
+    /// Whether the connection was established as HTTP/2: the peer's SETTINGS arrived
+    /// (what the circuit breaker counts as a successful connect; a server that accepts TCP
+    /// and then fails, or is no HTTP/2 server, counts as a failure). The TCP connect is
+    /// done once bytes reached the socket (a socket still connecting refuses them with
+    /// `WouldBlock`); the core's `preface_timeout` bounds the wait for SETTINGS after it.
+    pub(crate) fn established(&self) -> bool {
+        self.handshaken
     }
 
     /// Whether readiness is left over (a turn ended before `WouldBlock`).
@@ -280,6 +334,9 @@ impl Conn {
     }
 
     fn turn(&mut self, now: Instant, arena: &mut ReadArena) {
+        if self.connect_by.is_some() && !self.connect(now) {
+            return;
+        }
         let mut reads = READS_PER_TURN;
         loop {
             let mut moved = self.read(arena, now, &mut reads);
@@ -306,6 +363,31 @@ impl Conn {
             };
             self.fail_all(error);
         }
+    }
+
+    /// Client, while the non-blocking connect is under way: tries to write (the core's
+    /// preface), which a socket still connecting refuses with `WouldBlock`. Returns whether
+    /// the connect completed (the turn goes on, and the core's clock starts); fails the
+    /// connection when the connect failed or its time is up.
+    fn connect(&mut self, now: Instant) -> bool {
+        self.write();
+        if self.wrote {
+            self.connect_by = None;
+            return true;
+        }
+        let error = match (&self.dead, self.connect_by) {
+            (Some(e), _) => {
+                let e = io::Error::new(e.kind(), e.to_string());
+                Error::new(ErrorKind::Connect(Arc::new(e)))
+            }
+            (None, Some((at, timeout))) if at <= now => {
+                self.dead = Some(io::ErrorKind::TimedOut.into());
+                Error::new(ErrorKind::ConnectTimeout { timeout })
+            }
+            (None, _) => return false,
+        };
+        self.fail_all(error);
+        false
     }
 
     /// Reads into the core until `WouldBlock` or a short read, EOF, a paused `recv` or the
@@ -460,6 +542,8 @@ impl Conn {
             }
             // Our measuring PING is answered: another may go.
             Event::PingAck { payload } if self.ping == Some(payload) => self.ping = None,
+            // The peer's first SETTINGS: the HTTP/2 handshake is done (RFC 9113 §3.4).
+            Event::RemoteSettings { .. } => self.handshaken = true,
             _ => {}
         }
     }
@@ -489,7 +573,10 @@ impl Conn {
     }
 
     /// Server: runs the handler on a whole request and sends its response.
-    fn serve(&mut self, id: StreamId, head: Request<()>, body: Bytes) {
+    fn serve(&mut self, id: StreamId, mut head: Request<()>, body: Bytes) {
+        if let Some(addr) = self.remote_addr {
+            head.extensions_mut().insert(RemoteAddr(addr));
+        }
         let handler = match &mut self.role {
             Role::Server(handler) => handler,
             Role::Queue(requests) => return requests.push_back((id, head.map(|()| body))),
@@ -687,7 +774,8 @@ impl Conn {
             }
         };
         let waiting: Vec<_> = self.streams.drain().filter_map(|(_, s)| s.client).collect();
-        let connect_failed = matches!(error.kind(), ErrorKind::Connect(_));
+        let connect_failed =
+            matches!(error.kind(), ErrorKind::Connect(_) | ErrorKind::ConnectTimeout { .. });
         for out in waiting {
             match connect_failed {
                 true => (out.callback)(Err(error.clone())),

@@ -6,12 +6,18 @@
 //! [`Error::failure`] hands the same facts to the core's
 //! [`RetryPolicy`](h2proto::pool::RetryPolicy), which the client follows before any error
 //! reaches the caller.
+//!
+//! Failures to reach the server have kinds of their own ([`ErrorKind::Connect`],
+//! [`ErrorKind::ConnectTimeout`], [`ErrorKind::BreakerOpen`]): nothing was sent, so they
+//! are always safe to retry, and the caller can tell "the server is down" from "the
+//! request failed".
 
 use h2proto::pool::{Failure, NotProcessed, Verdict};
 use h2proto::{ConnectionError, ErrorCode, Initiator, UserError};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why a [`Client`](crate::Client) request failed.
 ///
@@ -34,8 +40,26 @@ pub enum ErrorKind {
     /// was sent, and sending it again would fail the same way.
     Request(UserError),
     /// A fresh connection, opened to replace one that ended, could not be established.
-    /// Nothing was sent on it.
+    /// Nothing was sent on it. It counts toward the circuit breaker.
     Connect(Arc<io::Error>),
+    /// A fresh connection was not established within the connect timeout (see
+    /// [`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout)): the
+    /// server did not answer (down, overloaded, or a lost route). Nothing was sent. It counts
+    /// toward the circuit breaker.
+    ConnectTimeout {
+        /// The timeout that passed.
+        timeout: Duration,
+    },
+    /// The circuit breaker is open: the last connects failed, and none is tried until the
+    /// cool-down is over (then one probe goes; see
+    /// [`Breaker`](h2proto::pool::Breaker)). Failed at once; nothing was sent.
+    BreakerOpen {
+        /// Time left until the breaker lets a probe connect through.
+        retry_after: Duration,
+    },
+    /// Too many requests wait for a connection (during a reconnect's backoff); see
+    /// [`ClientBuilder::max_waiting`](crate::ClientBuilder::max_waiting). Nothing was sent.
+    QueueFull,
     /// The stream was reset with RST_STREAM.
     Reset {
         /// The RST_STREAM code.
@@ -98,6 +122,9 @@ impl Error {
             ErrorKind::TlsUnavailable
             | ErrorKind::Request(_)
             | ErrorKind::Connect(_)
+            | ErrorKind::ConnectTimeout { .. }
+            | ErrorKind::BreakerOpen { .. }
+            | ErrorKind::QueueFull
             | ErrorKind::NotSent(_) => true,
             ErrorKind::Reset { retryable, .. } => *retryable,
             ErrorKind::NotRetried { verdict, .. } => verdict.is_safe_to_retry(),
@@ -122,6 +149,22 @@ impl Error {
         match &self.kind {
             ErrorKind::Connection(e) => Some(e),
             ErrorKind::NotSent(e) | ErrorKind::NotRetried { error: e, .. } => e.connection_error(),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection was closed because a keepalive PING went unanswered
+    /// ([`Config::keepalive_timeout`](h2proto::Config::keepalive_timeout)): the server or
+    /// the path to it stopped answering.
+    pub fn is_keepalive_timeout(&self) -> bool {
+        self.connection_error().is_some_and(ConnectionError::is_keepalive_timeout)
+    }
+
+    /// For an open circuit breaker ([`ErrorKind::BreakerOpen`]): how long until it lets a
+    /// probe through.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &self.kind {
+            ErrorKind::BreakerOpen { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -151,6 +194,13 @@ impl fmt::Display for Error {
             ),
             ErrorKind::Request(e) => write!(f, "request refused: {e}"),
             ErrorKind::Connect(e) => write!(f, "connect failed: {e}"),
+            ErrorKind::ConnectTimeout { timeout } => {
+                write!(f, "connect timed out after {timeout:?}")
+            }
+            ErrorKind::BreakerOpen { retry_after } => {
+                write!(f, "circuit breaker open after failed connects (a probe in {retry_after:?})")
+            }
+            ErrorKind::QueueFull => f.write_str("too many requests wait for a connection"),
             ErrorKind::Reset { code, initiator: Initiator::Remote, .. } => {
                 write!(f, "stream reset by the peer with {code}")
             }
@@ -195,6 +245,9 @@ impl Error {
             ErrorKind::TlsUnavailable => io::ErrorKind::Unsupported,
             ErrorKind::Request(_) => io::ErrorKind::InvalidInput,
             ErrorKind::Connect(e) | ErrorKind::Io(e) => e.kind(),
+            ErrorKind::ConnectTimeout { .. } => io::ErrorKind::TimedOut,
+            ErrorKind::BreakerOpen { .. } => io::ErrorKind::ConnectionRefused,
+            ErrorKind::QueueFull => io::ErrorKind::Other,
             ErrorKind::Reset { .. } => io::ErrorKind::ConnectionReset,
             ErrorKind::Connection(_) => io::ErrorKind::ConnectionAborted,
             ErrorKind::Closed => io::ErrorKind::NotConnected,

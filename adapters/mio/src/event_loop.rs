@@ -9,12 +9,17 @@
 //! them: the ones to drive are queued as their news arrives, and every connection's next
 //! deadline waits in one ordered set, updated after each drive (only a drive changes it).
 //! Ten thousand idle keep-alive connections cost a busy loop nothing per turn.
+//!
+//! A client loop has one more timer: the end of a reconnect backoff while requests wait
+//! for a connect (`reconnect.rs`), after which they are dispatched again.
 
 use crate::Handler;
+use crate::builder::Options;
 use crate::client::{Counters, Outgoing};
 use crate::conn::{Conn, Role};
 use crate::error::{Error, ErrorKind};
 use crate::read_arena::ReadArena;
+use crate::reconnect::Reconnect;
 use h2proto::pool::RetryPolicy;
 use h2proto::{Config, Connection, HeaderPool, Origin, Stats};
 use http::uri::{Authority, Scheme};
@@ -66,10 +71,12 @@ struct Listener {
     config: Config,
     handler: Arc<Handler>,
     max_body: usize,
+    /// Whether requests carry their peer's address ([`crate::RemoteAddr`]).
+    remote_addr: bool,
 }
 
-/// The client a loop serves: where its connections go, how they are made, and the one that
-/// takes new requests.
+/// The client a loop serves: where its connections go, how they are made and healed, and
+/// the one that takes new requests.
 pub(crate) struct ClientSide {
     addr: SocketAddr,
     config: Config,
@@ -77,8 +84,13 @@ pub(crate) struct ClientSide {
     retry: RetryPolicy,
     counters: Arc<Counters>,
     current: Option<Token>,
+    /// The fresh connection being established: how it goes feeds `reconnect`.
+    connecting: Option<Token>,
+    connect_timeout: Duration,
+    /// When a fresh connection may be opened: the core's breaker and backoff.
+    reconnect: Reconnect,
     /// Whether a connection that ended is replaced (see `Client::connect_single`).
-    pub(crate) reconnect: bool,
+    replace: bool,
     /// The client is gone: the loop ends once its connections are done (requests still
     /// being retried may open one more, which closes once they are answered).
     closing: bool,
@@ -87,23 +99,25 @@ pub(crate) struct ClientSide {
 impl ClientSide {
     pub(crate) fn new(
         addr: SocketAddr,
-        mut config: Config,
+        options: Options,
         max_body: usize,
-        retry: RetryPolicy,
         counters: &Arc<Counters>,
     ) -> ClientSide {
+        let Options { mut config, retry, connect_timeout, backoff, breaker, .. } = options;
         // Bodies are gathered whole as they arrive: reading them releases the window.
         config.auto_release_capacity = true;
-        let counters = counters.clone();
-        let current = None;
+        let reconnect = Reconnect::new(breaker, backoff, options.max_waiting, options.seed);
         ClientSide {
             addr,
             config,
             max_body,
             retry,
-            counters,
-            current,
-            reconnect: true,
+            counters: counters.clone(),
+            current: None,
+            connecting: None,
+            connect_timeout,
+            reconnect,
+            replace: options.replace,
             closing: false,
         }
     }
@@ -204,19 +218,21 @@ impl Loop {
         self.remote.clone()
     }
 
-    /// Serves connections accepted from `socket` (non-blocking) with `handler`.
+    /// Serves connections accepted from `socket` (non-blocking) with `handler`; with
+    /// `remote_addr`, each request carries its peer's address.
     pub(crate) fn listen(
         &mut self,
         socket: std::net::TcpListener,
         mut config: Config,
         handler: Arc<Handler>,
         max_body: usize,
+        remote_addr: bool,
     ) -> io::Result<()> {
         let mut socket = TcpListener::from_std(socket);
         self.poll.registry().register(&mut socket, LISTENER, Interest::READABLE)?;
         // Bodies are gathered whole as they arrive: reading them releases the window.
         config.auto_release_capacity = true;
-        self.listener = Some(Listener { socket, config, handler, max_body });
+        self.listener = Some(Listener { socket, config, handler, max_body, remote_addr });
         Ok(())
     }
 
@@ -228,28 +244,43 @@ impl Loop {
         socket: std::net::TcpStream,
     ) -> io::Result<()> {
         let (h2, role) = client.conn()?;
-        let token = self.add(TcpStream::from_std(socket), h2, role, client.max_body)?;
+        let socket = TcpStream::from_std(socket);
+        let token = self.add(Conn::new(socket, h2, role, client.max_body, Instant::now()))?;
         client.counters.connects.fetch_add(1, Ordering::Relaxed);
         client.current = Some(token);
         self.client = Some(client);
         Ok(())
     }
 
-    /// Client: hands a request to the connection that takes new requests, first opening
-    /// a fresh one if the current one is going away or gone.
+    /// Client: hands a request to the connection that takes new requests. With none (the
+    /// last one is going away or gone), the breaker and backoff decide: a fresh connection
+    /// now, a wait until the backoff is over, or a fast failure while the breaker is open.
     fn dispatch(&mut self, out: Outgoing) {
         let closed = || Error::not_sent(Error::new(ErrorKind::Closed));
-        let Some(client) = &self.client else { return (out.callback)(Err(closed())) };
+        let Some(client) = &mut self.client else { return (out.callback)(Err(closed())) };
         let current = client
             .current
             .filter(|token| self.conns.get(token).is_some_and(|entry| entry.conn.takes_requests()));
         let token = match current {
             Some(token) => token,
-            None if !client.reconnect => return (out.callback)(Err(closed())),
-            None => match self.replace_connection() {
-                Ok(token) => token,
-                Err(e) => return (out.callback)(Err(Error::new(ErrorKind::Connect(Arc::new(e))))),
-            },
+            None if !client.replace => return (out.callback)(Err(closed())),
+            None => {
+                let now = Instant::now();
+                match client.reconnect.gate(now) {
+                    Err(e) => return (out.callback)(Err(e)),
+                    Ok(false) => return client.reconnect.wait(out),
+                    Ok(true) => {}
+                }
+                match self.replace_connection(now) {
+                    Ok(token) => token,
+                    Err(e) => {
+                        if let Some(client) = &mut self.client {
+                            client.reconnect.failed(now);
+                        }
+                        return (out.callback)(Err(Error::new(ErrorKind::Connect(Arc::new(e)))));
+                    }
+                }
+            }
         };
         if let Some(entry) = self.conns.get_mut(&token) {
             entry.conn.request(out);
@@ -257,45 +288,67 @@ impl Loop {
         }
     }
 
-    /// Client: opens a fresh connection (a non-blocking connect: the loop does not wait)
-    /// to take new requests. The one it replaces finishes its streams, then closes.
-    fn replace_connection(&mut self) -> io::Result<Token> {
+    /// Client: opens a fresh connection (a non-blocking connect: the loop does not wait,
+    /// and the connect timeout is one of the connection's deadlines) to take new requests.
+    /// The one it replaces finishes its streams, then closes.
+    fn replace_connection(&mut self, now: Instant) -> io::Result<Token> {
         let Some(client) = &mut self.client else { return Err(io::ErrorKind::NotConnected.into()) };
         let (h2, role) = client.conn()?;
         let socket = TcpStream::connect(client.addr)?;
         let _ = socket.set_nodelay(true);
         let (max_body, closing, old) = (client.max_body, client.closing, client.current.take());
+        let connect_timeout = client.connect_timeout;
         client.counters.connects.fetch_add(1, Ordering::Relaxed);
         if let Some((old, entry)) = old.and_then(|old| Some((old, self.conns.get_mut(&old)?))) {
             entry.conn.shutdown();
             entry.queue(old, &mut self.pending);
         }
-        let token = self.add(socket, h2, role, max_body)?;
+        let conn = Conn::connecting(socket, h2, role, max_body, connect_timeout, now);
+        let token = self.add(conn)?;
         if let Some(client) = &mut self.client {
             client.current = Some(token);
+            client.connecting = Some(token);
         }
-        if closing {
-            // Only for requests being retried after the client went: it closes once they
-            // are answered.
-            if let Some(entry) = self.conns.get_mut(&token) {
+        if let Some(entry) = self.conns.get_mut(&token) {
+            if closing {
+                // Only for requests being retried after the client went: it closes once
+                // they are answered.
                 entry.conn.shutdown();
             }
         }
         Ok(token)
     }
 
-    fn add(
-        &mut self,
-        mut socket: TcpStream,
-        h2: Connection,
-        role: Role,
-        max_body: usize,
-    ) -> io::Result<Token> {
+    /// Client: after a drive of `token`, tells the breaker and backoff how the connect went
+    /// if it was the fresh connection being established.
+    fn connect_outcome(&mut self, token: Token, established: bool, done: bool, now: Instant) {
+        let Some(client) = &mut self.client else { return };
+        if client.connecting != Some(token) || !(established || done) {
+            return;
+        }
+        client.connecting = None;
+        match established {
+            true => client.reconnect.connected(),
+            false => client.reconnect.failed(now),
+        }
+    }
+
+    /// Client: the requests that waited for a connect go, once one may start.
+    fn dispatch_waiting(&mut self, now: Instant) {
+        let Some(client) = &mut self.client else { return };
+        if !client.reconnect.is_waiting() {
+            return;
+        }
+        for out in client.reconnect.take_due(now) {
+            self.dispatch(out);
+        }
+    }
+
+    fn add(&mut self, mut conn: Conn) -> io::Result<Token> {
         let token = Token(self.next_token);
         self.next_token += 1;
         let interest = Interest::READABLE | Interest::WRITABLE;
-        self.poll.registry().register(&mut socket, token, interest)?;
-        let conn = Conn::new(socket, h2, role, max_body, Instant::now());
+        self.poll.registry().register(conn.socket(), token, interest)?;
         // Driven in this turn, like any connection with news.
         self.conns.insert(token, Entry { conn, pending: true, deadline: None });
         self.pending.push(token);
@@ -307,13 +360,15 @@ impl Loop {
     pub(crate) fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         while self.listener.is_some()
-            || self.client.as_ref().is_some_and(|c| !c.closing)
+            || self.client.as_ref().is_some_and(|c| !c.closing || c.reconnect.is_waiting())
             || !self.conns.is_empty()
         {
             let timeout = if !self.pending.is_empty() {
                 Some(Duration::ZERO)
             } else {
+                let backoff = self.client.as_ref().and_then(|c| c.reconnect.deadline());
                 let earliest = self.timers.first().map(|&(at, _)| at);
+                let earliest = earliest.into_iter().chain(backoff).min();
                 earliest.map(|at| at.saturating_duration_since(Instant::now()))
             };
             match self.poll.poll(&mut events, timeout) {
@@ -345,6 +400,7 @@ impl Loop {
             for token in std::mem::take(&mut self.pending) {
                 self.drive(token, now);
             }
+            self.dispatch_waiting(now);
             if let Some(stats) = &self.stats {
                 stats.connections.store(self.conns.len(), Ordering::Relaxed);
                 stats.streams.store(self.streams, Ordering::Relaxed);
@@ -363,6 +419,7 @@ impl Loop {
         let again = entry.conn.take_again();
         self.streams = self.streams + entry.conn.stream_count() - streams_before;
         let done = entry.conn.is_done(now);
+        let established = entry.conn.established();
         let deadline = if done { None } else { entry.conn.deadline() };
         if entry.deadline != deadline {
             if let Some(old) = entry.deadline {
@@ -382,6 +439,7 @@ impl Loop {
         } else if entry.conn.is_hot() {
             entry.queue(token, &mut self.pending);
         }
+        self.connect_outcome(token, established, done, now);
         // Requests the server did not process, to send again (RFC 9113 §8.7).
         for out in again {
             if let Some(client) = &self.client {
@@ -395,12 +453,16 @@ impl Loop {
         loop {
             let Some(listener) = &self.listener else { return };
             match listener.socket.accept() {
-                Ok((socket, _)) => {
+                Ok((socket, peer)) => {
                     let _ = socket.set_nodelay(true);
                     let h2 = Connection::server(listener.config.clone());
                     let role = Role::Server(listener.handler.clone());
-                    let max_body = listener.max_body;
-                    let _ = self.add(socket, h2, role, max_body);
+                    let (max_body, remote_addr) = (listener.max_body, listener.remote_addr);
+                    let mut conn = Conn::new(socket, h2, role, max_body, Instant::now());
+                    if remote_addr {
+                        conn.set_remote_addr(peer);
+                    }
+                    let _ = self.add(conn);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // WouldBlock: all accepted. Anything else (out of descriptors, say): the

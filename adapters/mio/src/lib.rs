@@ -47,6 +47,8 @@
 //! Around them: `embed.rs` ([`Connection`]) hands `conn.rs` to your loop, `tunnel.rs`
 //! carries CONNECT streams, `read_arena.rs` is where reads land, `client.rs` ([`Client`])
 //! runs a loop of its own for requests, and `error.rs` ([`Error`]) says why one failed.
+//! A server can hand its handler each request's peer address ([`Server::remote_addr`],
+//! [`RemoteAddr`]).
 //!
 //! # The client
 //!
@@ -58,6 +60,18 @@
 //! whose [`is_retry_safe`](Error::is_retry_safe) says whether sending it again is safe.
 //! The decision is made on the loop thread, where the failure is seen, and a fresh
 //! connection is a non-blocking connect: retrying never blocks the loop.
+//!
+//! It also heals (issue 15), with the same sans-IO policy as the tokio pool, so the two
+//! behave alike: a connection that ended is replaced; a keepalive PING left unanswered
+//! ([`ClientBuilder::keepalive`]) finds a server gone silent, idle or not, and fails the
+//! requests on it with [`Error::is_keepalive_timeout`]; a connect has a timeout
+//! ([`ClientBuilder::connect_timeout`], 10 s by default: [`ErrorKind::ConnectTimeout`]);
+//! failed connects back off exponentially with jitter
+//! ([`Backoff`](h2proto::pool::Backoff)) while requests wait, and after several in a row the
+//! core's circuit breaker ([`Breaker`](h2proto::pool::Breaker)) fails requests at once
+//! ([`ErrorKind::BreakerOpen`]) until a probe after the cool-down finds the server back.
+//! `builder.rs` ([`ClientBuilder`]) holds the knobs; `reconnect.rs` drives the breaker and
+//! backoff with the loop's clock and keeps the requests waiting for a connect.
 //!
 //! Handlers and callbacks run on the loop thread, so they must not block. Bodies are
 //! whole [`Bytes`], bounded by a maximum size; a response body can also be
@@ -71,12 +85,14 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod builder;
 mod client;
 mod conn;
 mod embed;
 mod error;
 mod event_loop;
 mod read_arena;
+mod reconnect;
 mod server;
 mod tunnel;
 
@@ -84,6 +100,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use std::fmt;
 
+pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_WAITING};
 pub use client::Client;
 pub use embed::Connection;
 pub use error::{Error, ErrorKind};
@@ -98,6 +115,11 @@ const DEFAULT_MAX_BODY: usize = 16 << 20;
 /// requests and responses, sent when put on outgoing ones.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Trailers(pub HeaderMap);
+
+/// The address of the peer a request came from, in its extensions when the server was
+/// asked for it ([`Server::remote_addr`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RemoteAddr(pub std::net::SocketAddr);
 
 /// A response body: whole bytes, or chunks pulled as the peer's flow control allows.
 ///

@@ -22,6 +22,7 @@ pub struct Server {
     config: Config,
     threads: usize,
     max_body: usize,
+    remote_addr: bool,
     shared: Arc<Mutex<Shared>>,
 }
 
@@ -106,6 +107,7 @@ impl Server {
             config: Config::default(),
             threads: 1,
             max_body: DEFAULT_MAX_BODY,
+            remote_addr: false,
             shared: Arc::default(),
         })
     }
@@ -129,6 +131,14 @@ impl Server {
     /// concurrent streams allowed.
     pub fn max_body_size(mut self, bytes: usize) -> Server {
         self.max_body = bytes;
+        self
+    }
+
+    /// Puts each request's peer address in its extensions as [`RemoteAddr`](crate::RemoteAddr) (for logs,
+    /// access rules, or telling connections apart). Off by default: it costs an allocation
+    /// per request.
+    pub fn remote_addr(mut self, on: bool) -> Server {
+        self.remote_addr = on;
         self
     }
 
@@ -172,7 +182,8 @@ impl Server {
         let mut loops = Vec::new();
         for socket in listeners {
             let mut event_loop = Loop::new()?;
-            event_loop.listen(socket, self.config.clone(), handler.clone(), self.max_body)?;
+            let (config, max_body) = (self.config.clone(), self.max_body);
+            event_loop.listen(socket, config, handler.clone(), max_body, self.remote_addr)?;
             let stats = Arc::new(LoopStats::default());
             event_loop.publish_stats(stats.clone());
             let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);

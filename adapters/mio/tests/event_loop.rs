@@ -305,3 +305,30 @@ fn an_invalid_config_is_refused_before_serving() {
     assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
     assert!(error.to_string().contains("max_frame_size"), "{error}");
 }
+
+#[test]
+fn the_handler_gets_the_peer_address_when_the_server_is_asked_for_it() {
+    let _w = watchdog(30);
+    for on in [true, false] {
+        let handler = |request: Request<Bytes>| {
+            let peer = request.extensions().get::<h2proto_mio::RemoteAddr>();
+            Response::new(Bytes::from(peer.map(|a| a.0.to_string()).unwrap_or_default()))
+        };
+        let server =
+            TestServer::start(Server::bind("127.0.0.1:0").unwrap().remote_addr(on), handler);
+        let socket = std::net::TcpStream::connect(server.addr).unwrap();
+        let local = socket.local_addr().unwrap();
+        let mut peer = RawPeer::new(socket, h2proto::Connection::client(Config::default()));
+        let request = Request::get(format!("http://{}/", server.addr)).body(()).unwrap();
+        let id = peer.conn.send_request(request, true).unwrap();
+        peer.run_until(|e| {
+            use h2proto::Event;
+            matches!(e, Event::Data { .. } | Event::Response { end_stream: true, .. })
+        });
+        let body: Vec<u8> = std::iter::from_fn(|| peer.conn.read_data(id)).flatten().collect();
+        let expected = if on { local.to_string() } else { String::new() };
+        assert_eq!(String::from_utf8(body).unwrap(), expected);
+        drop(peer);
+        server.stop();
+    }
+}

@@ -145,7 +145,8 @@ fn the_breaker_opens_fails_fast_and_a_probe_closes_it_when_the_server_is_back() 
     let _w = watchdog(30);
     let server = TestServer::hello_echo(Config::default());
     let addr = server.addr;
-    let cool_down = Duration::from_secs(1);
+    // Long enough that two back-to-back requests on a loaded CI machine fall within it.
+    let cool_down = Duration::from_secs(3);
     let client = Client::builder(addr)
         .breaker(BreakerConfig { failure_threshold: 3, cool_down })
         .backoff(Backoff { base: Duration::from_millis(1), max: Duration::from_millis(4) })
@@ -197,8 +198,9 @@ fn requests_wait_out_the_backoff_and_share_the_connect_that_follows() {
     let _w = watchdog(30);
     let server = TestServer::hello_echo(Config::default());
     let addr = server.addr;
-    // A backoff of 1.5 to 3 s (jittered) after the first failure; no breaker.
-    let backoff = Backoff { base: Duration::from_secs(3), max: Duration::from_secs(3) };
+    // A backoff of 3 to 6 s (jittered) after the first failure, so the restart below falls
+    // well within it even on a loaded machine; no breaker.
+    let backoff = Backoff { base: Duration::from_secs(6), max: Duration::from_secs(6) };
     let breaker = BreakerConfig { failure_threshold: 0, ..BreakerConfig::default() };
     let client = Client::builder(addr).backoff(backoff).breaker(breaker).connect().unwrap();
     assert_eq!(client.request(get()).unwrap().body(), "hello");

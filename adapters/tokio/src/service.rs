@@ -142,7 +142,7 @@ mod local;
 #[cfg(feature = "hyper-upgrade")]
 mod upgrade;
 
-pub use grpc::GrpcTimeout;
+pub use grpc::{GrpcTimeout, GrpcTimeoutFuture};
 pub use local::{LocalBody, LocalFuture, LocalHandler};
 #[cfg(feature = "hyper-upgrade")]
 pub use upgrade::{HyperUpgrades, UpgradeBody, UpgradeFuture};

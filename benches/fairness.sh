@@ -15,33 +15,22 @@
 # flood connections opened (more than 1: the server closed one, the reasons follow).
 # Latencies are figures, not verdicts: nothing here fails on a slow number.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVERS=${SERVERS:-mio tokio hyper nghttpd}
 SECONDS_EACH=${SECONDS_EACH:-3}
-SERVER_CPU=${SERVER_CPU:-0}
-CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${PORT:-18530}
 
-for tool in taskset curl cargo; do
-    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
+need "apt-get install -y curl util-linux" taskset curl cargo
 
 echo "== building release binaries" >&2
 (cd "$ROOT" && cargo build --release -q -p h2proto-conformance --bin h2proto-conformance \
     && cargo build --release -q -p h2proto-tokio --example hyper_server)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CONFORMANCE=$TARGET/release/h2proto-conformance
 HYPER=$TARGET/release/examples/hyper_server
 
-WORK=$(mktemp -d /tmp/h2fair.XXXXXX)
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init h2fair
+note_noise
 mkdir -p "$WORK/doc"
 printf 'Hello, world!' >"$WORK/doc/index.html"
 printf 'Hello, world!' >"$WORK/doc/sink"
@@ -53,20 +42,14 @@ for server in $SERVERS; do
     tokio) cmd=("$CONFORMANCE" serve --addr "127.0.0.1:$PORT" --runtime tokio --workers 0) ;;
     hyper) cmd=("$HYPER" --addr "127.0.0.1:$PORT") ;;
     nghttpd)
-        command -v nghttpd >/dev/null || { echo "missing nghttpd (apt-get install -y nghttp2-server)" >&2; exit 1; }
+        need "apt-get install -y nghttp2-server" nghttpd
         cmd=(nghttpd --no-tls -n 1 -a 127.0.0.1 -d "$WORK/doc" "$PORT") ;;
     *) echo "unknown server $server" >&2; exit 2 ;;
     esac
-    taskset -c "$SERVER_CPU" "${cmd[@]}" >"$WORK/$server.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 100); do
-        curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$PORT/" && break
-        sleep 0.1
-    done
+    start_pinned "$WORK/$server.log" "${cmd[@]}"
+    wait_ready "$STARTED_PID" "$WORK/$server.log" h2c_answers "http://127.0.0.1:$PORT/"
     echo "== $server"
     taskset -c "$CLIENT_CPU" timeout 120 "$CONFORMANCE" fairness --target "127.0.0.1:$PORT" \
         --seconds "$SECONDS_EACH" || echo "($server: the probe failed)"
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
+    stop_started
 done

@@ -16,33 +16,21 @@
 # the ratio h2proto / hyper (CPU: below 1 is better). Targets of the issue: axum at most
 # 0.5x hyper's CPU per request, tonic at most 0.6x.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-100000}
-SERVER_CPU=${SERVER_CPU:-0}
-CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${PORT:-18630}
 
-for tool in h2load taskset curl cargo; do
-    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y nghttp2-client curl util-linux)" >&2; exit 1; }
-done
+need "apt-get install -y nghttp2-client curl util-linux" h2load taskset curl cargo
 
 echo "== building release examples" >&2
 (cd "$ROOT" && cargo build --release -q -p h2proto-tokio --example axum_hello --example axum_hyper \
     --example tonic_echo --example tonic_hyper)
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples
+BIN=$TARGET/release/examples
 
-WORK=$(mktemp -d /tmp/h2frameworks.XXXXXX)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init h2frameworks
+note_noise
 
 # A gRPC message: uncompressed, 7 bytes long, EchoRequest { payload: "hello" }.
 printf '\x00\x00\x00\x00\x07\x0a\x05hello' >"$WORK/grpc-hello"
@@ -50,21 +38,12 @@ printf '\x00\x00\x00\x00\x07\x0a\x05hello' >"$WORK/grpc-hello"
 declare -A SERVER_PID SERVER_PORT
 start() { # name
     PORT=$((PORT + 1))
-    taskset -c "$SERVER_CPU" "$BIN/$1" --addr "127.0.0.1:$PORT" --workers 0 >"$WORK/$1.log" 2>&1 &
-    SERVER_PID[$1]=$!
+    start_pinned "$WORK/$1.log" "$BIN/$1" --addr "127.0.0.1:$PORT" --workers 0
+    SERVER_PID[$1]=$STARTED_PID
     SERVER_PORT[$1]=$PORT
-    PIDS+=("$!")
-    for _ in $(seq 100); do
-        grep -q "listening on" "$WORK/$1.log" && return
-        sleep 0.1
-    done
-    echo "$1 did not start:" >&2
-    cat "$WORK/$1.log" >&2
-    exit 1
+    wait_ready "$STARTED_PID" "$WORK/$1.log" grep -q "listening on" "$WORK/$1.log"
 }
 for s in axum_hello axum_hyper tonic_echo tonic_hyper; do start "$s"; done
-
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
 
 RESULTS=$WORK/results # app load server round req/s cpu_us
 : >"$RESULTS"
@@ -106,7 +85,6 @@ for app in axum tonic; do
     done
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 echo "h2load $(h2load --version | awk '{ print $2; exit }'), $ROUNDS rounds of $REQUESTS requests, medians; server CPU $SERVER_CPU, h2load CPU $CLIENT_CPU"
 printf "%-6s %-8s | %12s %12s | %12s %12s | %s\n" app load "h2proto req/s" "hyper req/s" "h2proto us" "hyper us" "CPU/req h2proto/hyper"

@@ -31,12 +31,10 @@
 # Ratios (h2proto server / hyper, / nghttpd): req/s (>1 is better), cpu/req and RSS (<1 is
 # better).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
 SCALE=${SCALE:-1}
-SERVER_CPU=${SERVER_CPU:-0}
-CLIENT_CPU=${CLIENT_CPU:-1}
 BASE_PORT=${BASE_PORT:-18430}
 SERVERS=${SERVERS:-tokio mio hyper nghttpd}
 TOKIO_WORKERS=${TOKIO_WORKERS:-0}
@@ -55,9 +53,7 @@ SCENARIOS=(
     "rss-c100m10-64k|-c 100 -m 10|/bytes/65536||30000"
 )
 
-for tool in h2load nghttpd taskset curl cargo; do
-    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y nghttp2-client nghttp2-server curl util-linux)" >&2; exit 1; }
-done
+need "apt-get install -y nghttp2-client nghttp2-server curl util-linux" h2load nghttpd taskset curl cargo
 
 # --- build once ---------------------------------------------------------------------------
 # Plain `--release` by default, the way servers are usually built and the issue's hyper
@@ -67,22 +63,12 @@ done
 echo "== building $PROFILE binaries" >&2
 (cd "$ROOT" && cargo build --profile "$PROFILE" -q -p h2proto-conformance --bin h2proto-conformance \
     && cargo build --profile "$PROFILE" -q -p h2proto-tokio --example hyper_server)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CONFORMANCE=$TARGET/release/h2proto-conformance
 HYPER=$TARGET/release/examples/hyper_server
 
 # --- scratch dir, cleanup ----------------------------------------------------------------
-WORK=$(mktemp -d /tmp/h2bench.XXXXXX)
+bench_init h2bench
 declare -A PID PORT
-STARTED=()
-cleanup() {
-    local p
-    for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${STARTED[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 mkdir -p "$WORK/doc/bytes"
 printf 'Hello, world!' >"$WORK/doc/bytes/13"
@@ -95,19 +81,10 @@ head -c 65536 /dev/urandom >"$WORK/up64k"
 start() { # key port command...
     local key=$1 port=$2
     shift 2
-    taskset -c "$SERVER_CPU" "$@" >"$WORK/$key.log" 2>&1 &
-    PID[$key]=$!
+    start_pinned "$WORK/$key.log" "$@"
+    PID[$key]=$STARTED_PID
     PORT[$key]=$port
-    STARTED+=("$!")
-    local i
-    for i in $(seq 100); do
-        if curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$port/bytes/13"; then return; fi
-        kill -0 "${PID[$key]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "server $key did not start:" >&2
-    cat "$WORK/$key.log" >&2
-    exit 1
+    wait_ready "$STARTED_PID" "$WORK/$key.log" h2c_answers "http://127.0.0.1:$port/bytes/13"
 }
 
 # Starts every server on ports from $1 (fresh processes, so VmHWM is this scenario's).
@@ -131,10 +108,7 @@ start_servers() {
 
 # Kills (by PID) the servers start_servers started.
 stop_servers() {
-    local p
-    for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${STARTED[@]}"; do wait "$p" 2>/dev/null || true; done
-    STARTED=()
+    stop_started
     PID=()
     PORT=()
 }
@@ -142,14 +116,8 @@ stop_servers() {
 # The process answering scenario $2 for server $1.
 key_for() { if [[ $1 == nghttpd && $2 == *echo* ]]; then echo nghttpd-echo; else echo "$1"; fi; }
 
-# CPU time in ns of every thread of a process.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
-
 # --- noise check -----------------------------------------------------------------------------
-echo "== $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg); server on CPU $SERVER_CPU, h2load on CPU $CLIENT_CPU" >&2
-if pgrep -f fuzz >/dev/null; then
-    echo "== NOTE: fuzzing processes are running; figures will be noisy (cpu/req is the steadier one)" >&2
-fi
+note_noise
 
 # --- runs ----------------------------------------------------------------------------------
 RESULTS=$WORK/results # scenario server round req/s MB/s cpu_us_per_req hwm_kib failed
@@ -212,8 +180,6 @@ done
 elapsed=$((SECONDS - start_time))
 
 # --- table of medians and ratios ------------------------------------------------------------
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 MEDIANS=$WORK/medians
 : >"$MEDIANS"
 for sc in "${selected[@]}"; do

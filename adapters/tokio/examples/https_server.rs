@@ -9,13 +9,15 @@
 //!
 //! What a browser or a download tool expects of a file server: `content-type` from the file
 //! extension, `content-length`, `HEAD`, a strong `etag` (file size and modification time)
-//! answered with `304 Not Modified` on a matching `If-None-Match`, and one byte range
-//! (`206 Partial Content`, `416 Range Not Satisfiable`; RFC 9110 §14). A directory serves its
-//! `index.html`. Any path that would leave `--dir` (`..` segments, or a symbolic link
-//! pointing outside) is refused with 403. Files are streamed, 64 KiB at a time, so the
-//! connection's flow control paces reading the disk.
+//! answered with `304 Not Modified` on a matching `If-None-Match`, and byte ranges
+//! (`206 Partial Content`, `416 Range Not Satisfiable`; RFC 9110 §14): one range comes with
+//! its `Content-Range`, several as `multipart/byteranges` (§14.6), at most 16 of them, those
+//! that overlap or nearly touch merged into one part. A directory serves its `index.html`.
+//! Any path that would leave `--dir` (`..` segments, or a symbolic link pointing outside)
+//! is refused with 403. Files are streamed, 64 KiB at a time, so the connection's flow
+//! control paces reading the disk.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use h2proto_tokio::server::Server;
 use h2proto_tokio::{Config, RecvBody, tls};
 use http::header::{self, HeaderMap, HeaderValue};
@@ -28,6 +30,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+/// Bytes read from a file at a time.
+const CHUNK: u64 = 64 << 10;
+/// The most ranges one request may ask for; a Range with more is ignored (the whole file
+/// is sent), as RFC 9110 §14.2 allows: many small ranges make a small request costly.
+const MAX_RANGES: usize = 16;
+/// Ranges closer than this are sent as one part: about what the head of a part costs
+/// (RFC 9110 §14.6).
+const COALESCE_GAP: u64 = 80;
 
 const HELP: &str = "\
 usage: https_server --cert FILE --key FILE [--dir DIR] [--addr HOST:PORT]
@@ -185,7 +196,7 @@ fn percent_decode(path: &str) -> Option<String> {
 }
 
 async fn serve_file(path: &Path, head: bool, headers: &HeaderMap) -> io::Result<Response<Body>> {
-    let mut file = tokio::fs::File::open(path).await?;
+    let file = tokio::fs::File::open(path).await?;
     let meta = file.metadata().await?;
     if !meta.is_file() {
         return Err(io::ErrorKind::NotFound.into());
@@ -210,18 +221,9 @@ async fn serve_file(path: &Path, head: bool, headers: &HeaderMap) -> io::Result<
     // RFC 9110 §14.2, §13.1.5: a Range is honoured unless an If-Range names another version.
     let if_range_ok = headers.get(header::IF_RANGE).is_none_or(|v| v == etag_value);
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).filter(|_| if_range_ok);
-    let (start, count) = match range.map(|r| byte_range(r, len)) {
-        None | Some(Range::Ignored) => (0, len),
-        Some(Range::Satisfiable(start, end)) => {
-            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-            let value = format!("bytes {start}-{end}/{len}");
-            response.headers_mut().insert(
-                header::CONTENT_RANGE,
-                HeaderValue::from_str(&value).map_err(io::Error::other)?,
-            );
-            (start, end - start + 1)
-        }
-        Some(Range::Unsatisfiable) => {
+    let pieces = match range.map(|r| byte_ranges(r, len)) {
+        None | Some(Ranges::Ignored) => vec![Piece::File { start: 0, count: len }],
+        Some(Ranges::Unsatisfiable) => {
             *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
             let value = format!("bytes */{len}");
             response.headers_mut().insert(
@@ -230,55 +232,190 @@ async fn serve_file(path: &Path, head: bool, headers: &HeaderMap) -> io::Result<
             );
             return Ok(response);
         }
+        // RFC 9110 §15.3.7.1: one part, its range in the head.
+        Some(Ranges::Satisfiable(ranges)) if ranges.len() == 1 => {
+            let (first, last) = ranges[0];
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let value = format!("bytes {first}-{last}/{len}");
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&value).map_err(io::Error::other)?,
+            );
+            vec![Piece::File { start: first, count: last - first + 1 }]
+        }
+        // RFC 9110 §15.3.7.2: several, each with its own Content-Range, none in the head.
+        Some(Ranges::Satisfiable(ranges)) => {
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let boundary = boundary();
+            let value = format!("multipart/byteranges; boundary={boundary}");
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&value).map_err(io::Error::other)?,
+            );
+            multipart(&ranges, mime(path), len, &boundary)
+        }
     };
+    let count: u64 = pieces.iter().map(Piece::len).sum();
     response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(count));
     if !head && count > 0 {
-        file.seek(io::SeekFrom::Start(start)).await?;
-        let chunks = tokio_util::io::ReaderStream::with_capacity(file.take(count), 64 << 10);
-        let frames =
-            futures_util::StreamExt::map(chunks, |chunk| chunk.map(http_body::Frame::data));
-        *response.body_mut() = StreamBody::new(frames).boxed();
+        *response.body_mut() = file_body(file, pieces);
     }
     Ok(response)
 }
 
-enum Range {
-    /// Not a single `bytes` range we serve: answer with the whole file (RFC 9110 §14.2
-    /// lets a server ignore a Range it does not support).
+/// What a body is made of: bytes of the file, and the heads of multipart parts.
+enum Piece {
+    File { start: u64, count: u64 },
+    Text(Bytes),
+}
+
+impl Piece {
+    fn len(&self) -> u64 {
+        match self {
+            Piece::File { count, .. } => *count,
+            Piece::Text(text) => text.len() as u64,
+        }
+    }
+}
+
+/// Streams `pieces`, the file's bytes read [`CHUNK`] at a time as the connection takes
+/// them.
+fn file_body(file: tokio::fs::File, pieces: Vec<Piece>) -> Body {
+    let state = Some((file, pieces.into_iter(), 0u64));
+    let frames = futures_util::stream::unfold(state, |state| async move {
+        // `left`: bytes of the current file piece still to read.
+        let (mut file, mut pieces, mut left) = state?;
+        loop {
+            if left > 0 {
+                let mut buf = BytesMut::with_capacity(left.min(CHUNK) as usize);
+                return match file.read_buf(&mut buf).await {
+                    Ok(0) => Some((Err(io::ErrorKind::UnexpectedEof.into()), None)),
+                    Ok(n) => {
+                        let data = http_body::Frame::data(buf.freeze());
+                        Some((Ok(data), Some((file, pieces, left - n as u64))))
+                    }
+                    Err(e) => Some((Err(e), None)),
+                };
+            }
+            match pieces.next()? {
+                Piece::Text(text) => {
+                    return Some((Ok(http_body::Frame::data(text)), Some((file, pieces, 0))));
+                }
+                Piece::File { start, count } => {
+                    if let Err(e) = file.seek(io::SeekFrom::Start(start)).await {
+                        return Some((Err(e), None));
+                    }
+                    left = count;
+                }
+            }
+        }
+    });
+    StreamBody::new(frames).boxed()
+}
+
+/// The pieces of a `multipart/byteranges` body (RFC 9110 §14.6, the syntax of RFC 2046
+/// §5.1.1): each range after a delimiter and a head naming its type and range, then the
+/// closing delimiter.
+fn multipart(ranges: &[(u64, u64)], content_type: &str, len: u64, boundary: &str) -> Vec<Piece> {
+    let mut pieces = Vec::with_capacity(2 * ranges.len() + 1);
+    for (i, &(first, last)) in ranges.iter().enumerate() {
+        // The CRLF before a delimiter belongs to the delimiter; the first needs none.
+        let crlf = if i == 0 { "" } else { "\r\n" };
+        let head = format!(
+            "{crlf}--{boundary}\r\nContent-Type: {content_type}\r\n\
+             Content-Range: bytes {first}-{last}/{len}\r\n\r\n"
+        );
+        pieces.push(Piece::Text(head.into()));
+        pieces.push(Piece::File { start: first, count: last - first + 1 });
+    }
+    pieces.push(Piece::Text(format!("\r\n--{boundary}--\r\n").into()));
+    pieces
+}
+
+/// A boundary no file is likely to contain: 128 random bits (RFC 2046 §5.1.1 asks that it
+/// occur in no part; a fixed one could be planted in a file by whoever writes it).
+fn boundary() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // Each `RandomState` has keys of its own, random for the process.
+    let random = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+    format!("h2proto-{:016x}{:016x}", random(), random())
+}
+
+enum Ranges {
+    /// Not a Range we serve: answer with the whole file (RFC 9110 §14.2 lets a server
+    /// ignore a Range it does not support, or an invalid one).
     Ignored,
-    /// First and last byte, inclusive.
-    Satisfiable(u64, u64),
-    /// No byte of the range exists (416).
+    /// First and last byte of each range, inclusive, in the order to send them.
+    Satisfiable(Vec<(u64, u64)>),
+    /// No byte of any range exists (416).
     Unsatisfiable,
 }
 
-/// Parses one `bytes=first-last`, `bytes=first-` or `bytes=-suffix` range (RFC 9110 §14.1.2).
-fn byte_range(value: &str, len: u64) -> Range {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else { return Range::Ignored };
-    if spec.contains(',') {
-        return Range::Ignored;
+/// Parses `bytes=` and its ranges (RFC 9110 §14.1.2): `first-last`, `first-` or `-suffix`,
+/// separated by commas. A range past the end is dropped (§14.1.1); if none is left, the
+/// set is unsatisfiable. Ranges that overlap or nearly touch are merged (§14.6).
+fn byte_ranges(value: &str, len: u64) -> Ranges {
+    let Some(set) = value.trim().strip_prefix("bytes=") else { return Ranges::Ignored };
+    // A list may hold empty elements (RFC 9110 §5.6.1).
+    let specs: Vec<&str> = set.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if specs.is_empty() || specs.len() > MAX_RANGES {
+        return Ranges::Ignored;
     }
-    let Some((first, last)) = spec.trim().split_once('-') else { return Range::Ignored };
+    let mut ranges = Vec::with_capacity(specs.len());
+    for spec in specs {
+        match range_spec(spec, len) {
+            Err(()) => return Ranges::Ignored,
+            Ok(Some(range)) => ranges.push(range),
+            Ok(None) => {}
+        }
+    }
+    if ranges.is_empty() {
+        return Ranges::Unsatisfiable;
+    }
+    Ranges::Satisfiable(coalesce(ranges))
+}
+
+/// One range of a file of `len` bytes: its first and last byte, `None` if none of its
+/// bytes exists, `Err` if it is not a range at all.
+fn range_spec(spec: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let (first, last) = spec.split_once('-').ok_or(())?;
     let (first, last) = (first.trim(), last.trim());
-    let parsed = match (first.is_empty(), last.is_empty()) {
+    let number = |s: &str| s.parse::<u64>().map_err(|_| ());
+    let (first, last) = match (first.is_empty(), last.is_empty()) {
         // A suffix: the last N bytes.
-        (true, false) => match last.parse::<u64>() {
-            Ok(0) => return Range::Unsatisfiable,
-            Ok(n) => Some((len.saturating_sub(n), len.saturating_sub(1))),
-            Err(_) => None,
+        (true, false) => match number(last)? {
+            0 => return Ok(None),
+            n => (len.saturating_sub(n), len.saturating_sub(1)),
         },
-        (false, true) => first.parse::<u64>().ok().map(|a| (a, len.saturating_sub(1))),
-        (false, false) => match (first.parse::<u64>(), last.parse::<u64>()) {
-            (Ok(a), Ok(b)) if a <= b => Some((a, b.min(len.saturating_sub(1)))),
-            _ => None,
+        (false, true) => (number(first)?, len.saturating_sub(1)),
+        (false, false) => match (number(first)?, number(last)?) {
+            (a, b) if a <= b => (a, b.min(len.saturating_sub(1))),
+            _ => return Err(()),
         },
-        (true, true) => None,
+        (true, true) => return Err(()),
     };
-    match parsed {
-        None => Range::Ignored,
-        Some((first, _)) if first >= len => Range::Unsatisfiable,
-        Some((first, last)) => Range::Satisfiable(first, last),
+    Ok((first < len).then_some((first, last)))
+}
+
+/// Merges the ranges that overlap or lie within [`COALESCE_GAP`] of each other, whatever
+/// their order (RFC 9110 §15.3.7.2); the rest keep the order of the request, a merged range
+/// taking the place of its first member.
+fn coalesce(ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    let mut by_start: Vec<(u64, u64, usize)> =
+        ranges.into_iter().enumerate().map(|(at, (first, last))| (first, last, at)).collect();
+    by_start.sort_unstable();
+    let mut merged: Vec<(u64, u64, usize)> = Vec::with_capacity(by_start.len());
+    for (first, last, at) in by_start {
+        match merged.last_mut() {
+            Some(prev) if first <= prev.1.saturating_add(COALESCE_GAP + 1) => {
+                prev.1 = prev.1.max(last);
+                prev.2 = prev.2.min(at);
+            }
+            _ => merged.push((first, last, at)),
+        }
     }
+    merged.sort_unstable_by_key(|&(_, _, at)| at);
+    merged.into_iter().map(|(first, last, _)| (first, last)).collect()
 }
 
 fn mime(path: &Path) -> &'static str {

@@ -241,21 +241,15 @@ impl Server {
         H: Handler,
         S: Future<Output = ()>,
     {
-        // An invalid Config is the caller's error, told before the first connection.
-        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spawn = spawner(Arc::new(handler));
-        let server = self.clone();
-        let accept = move |tcp: TcpStream| {
-            let server = server.clone();
-            let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
-            async move { Some(server.handshake_with(tcp, spawn)) }
-        };
-        self.accept_loop(listener, accept, signal).await
+        self.serve_each(listener, move |_: &Connected| spawn.clone(), h2c, signal).await
     }
 
     /// Like [`serve_with_shutdown`](Self::serve_with_shutdown) over TLS: each connection
     /// does the TLS handshake in its own task, bounded by the acceptor's handshake timeout
     /// (pass an `Arc<ServerConfig>` for the default), and is served only if ALPN chose `h2`.
+    /// Every request carries the connection's [`TlsInfo`](crate::tls::TlsInfo) next to its
+    /// [`Connected`].
     #[cfg(feature = "rustls")]
     pub async fn serve_tls_with_shutdown<H, S>(
         &self,
@@ -268,39 +262,34 @@ impl Server {
         H: Handler,
         S: Future<Output = ()>,
     {
-        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let spawn = spawner(Arc::new(handler));
-        let server = self.clone();
         let acceptor = tls.into();
-        let accept = move |tcp: TcpStream| {
-            let server = server.clone();
-            let spawn = with_connected(spawn.clone(), Connected::of(&tcp));
-            let acceptor = acceptor.clone();
-            async move {
-                // req 9113-3.3-1 (the acceptor refuses any ALPN but h2, or hands HTTP/1.1
-                // to the caller's HTTP/1 server: `tls::Acceptor::http1`)
-                let (tls, info) = acceptor.accept_or_hand_off(tcp).await.ok()??;
-                // req 9113-3.2-3
-                Some(server.handshake_with(tls, with_tls_info(spawn, info)))
-            }
-        };
-        self.accept_loop(listener, accept, signal).await
+        let transport = move |tcp, spawn| over_tls(acceptor.clone(), tcp, spawn);
+        self.serve_each(listener, move |_: &Connected| spawn.clone(), transport, signal).await
     }
 
-    /// Accepts connections (at most `max_connections` at a time), each served in a task of
-    /// its own, until `signal`; then drains them within the drain deadline.
-    async fn accept_loop<F, Fut, I, S>(
+    /// Accepts connections until `signal`, then drains them: the one loop behind every
+    /// `serve` form. For each connection `make` gives the handler (from its [`Connected`],
+    /// which every request then carries), and `transport` sets up what HTTP/2 runs on over
+    /// the TCP stream (nothing for h2c, the TLS handshake), in the connection's own task;
+    /// it may add to the handler (the [`TlsInfo`](crate::tls::TlsInfo) extension) or give
+    /// up on the connection (`None`).
+    async fn serve_each<M, T, Fut, I, S>(
         &self,
         listener: TcpListener,
-        accept: F,
+        make: M,
+        transport: T,
         signal: S,
     ) -> io::Result<()>
     where
-        F: Fn(TcpStream) -> Fut,
-        Fut: Future<Output = Option<Connection<I>>> + Send + 'static,
+        M: Fn(&Connected) -> Serve,
+        T: Fn(TcpStream, Serve) -> Fut,
+        Fut: Future<Output = Option<(I, Serve)>> + Send + 'static,
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: Future<Output = ()>,
     {
+        // An invalid Config is the caller's error, told before the first connection.
+        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let limit = self.max_connections.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -341,12 +330,16 @@ impl Server {
                         }
                     };
                     backoff = None;
+                    // A socket that no longer knows its peer has lost it already.
+                    let Some(connected) = Connected::of(&tcp) else { continue };
                     let _ = tcp.set_nodelay(true);
-                    let connect = accept(tcp);
+                    let setup = transport(tcp, with_connected(make(&connected), connected));
+                    let server = self.clone();
                     let mut stop = stop_rx.clone();
                     tasks.spawn(async move {
                         let _permit = permit;
-                        let Some(mut conn) = connect.await else { return };
+                        let Some((io, spawn)) = setup.await else { return };
+                        let mut conn = server.handshake_with(io, spawn);
                         #[cfg(feature = "tracing")]
                         conn.driver.trace.peer(_peer);
                         tokio::select! {
@@ -563,12 +556,31 @@ impl Connected {
 
 /// Wraps a handler so that every request also carries the connection's [`Connected`]
 /// (inserted as it is: cheaper than cloning a map of extensions for every request).
-fn with_connected(spawn: Serve, connected: Option<Connected>) -> Serve {
-    let Some(connected) = connected else { return spawn };
+fn with_connected(spawn: Serve, connected: Connected) -> Serve {
     Arc::new(move |mut request| {
         request.extensions_mut().insert(connected);
         spawn(request)
     })
+}
+
+/// The h2c transport: HTTP/2 right on the TCP stream (with prior knowledge).
+fn h2c(tcp: TcpStream, spawn: Serve) -> std::future::Ready<Option<(TcpStream, Serve)>> {
+    std::future::ready(Some((tcp, spawn)))
+}
+
+/// The TLS transport: the acceptor's handshake (bounded in time), then HTTP/2 if ALPN
+/// chose `h2`, with the handshake's [`TlsInfo`](crate::tls::TlsInfo) in every request.
+#[cfg(feature = "rustls")]
+async fn over_tls(
+    acceptor: crate::tls::Acceptor,
+    tcp: TcpStream,
+    spawn: Serve,
+) -> Option<(crate::tls::ServerTlsStream, Serve)> {
+    // req 9113-3.3-1 (the acceptor refuses any ALPN but h2, or hands HTTP/1.1 to the
+    // caller's HTTP/1 server: `tls::Acceptor::http1`)
+    let (tls, info) = acceptor.accept_or_hand_off(tcp).await.ok()??;
+    // req 9113-3.2-3
+    Some((tls, with_tls_info(spawn, info)))
 }
 
 /// Wraps a handler so that every request also carries the connection's
@@ -645,15 +657,36 @@ impl Server {
         H: Handler,
         S: Future<Output = ()>,
     {
-        self.config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let server = self.clone();
-        let accept = move |tcp: TcpStream| {
-            let made = Connected::of(&tcp).map(|connected| {
-                let spawn = spawner(Arc::new(make(&connected)));
-                server.handshake_with(tcp, with_connected(spawn, Some(connected)))
-            });
-            async move { made }
-        };
-        self.accept_loop(listener, accept, signal).await
+        self.serve_each(
+            listener,
+            move |conn: &Connected| spawner(Arc::new(make(conn))),
+            h2c,
+            signal,
+        )
+        .await
+    }
+
+    /// [`serve_make_with_shutdown`](Self::serve_make_with_shutdown) over TLS, as
+    /// [`serve_tls_with_shutdown`](Self::serve_tls_with_shutdown) serves one handler: the
+    /// handler is made for each connection from its [`Connected`] when it is accepted, and
+    /// every request also carries the connection's [`TlsInfo`](crate::tls::TlsInfo) (SNI,
+    /// ALPN, client certificates). Shutdown and drain are those of the other forms.
+    #[cfg(feature = "rustls")]
+    pub async fn serve_make_tls_with_shutdown<M, H, S>(
+        &self,
+        listener: TcpListener,
+        tls: impl Into<crate::tls::Acceptor>,
+        make: M,
+        signal: S,
+    ) -> io::Result<()>
+    where
+        M: Fn(&Connected) -> H,
+        H: Handler,
+        S: Future<Output = ()>,
+    {
+        let acceptor = tls.into();
+        let transport = move |tcp, spawn| over_tls(acceptor.clone(), tcp, spawn);
+        let make = move |conn: &Connected| spawner(Arc::new(make(conn)));
+        self.serve_each(listener, make, transport, signal).await
     }
 }

@@ -62,9 +62,15 @@
 //! # }
 //! ```
 //!
-//! Where one handler serves every connection (TLS with `Server::serve_tls_with_shutdown`,
-//! say), a layer does the same from the [`Connected`]
-//! in the request, e.g. `axum::middleware::map_request` with
+//! Over TLS the same `make` goes to [`serve_make_tls`] (or
+//! [`Server::serve_make_tls_with_shutdown`], with graceful shutdown and the drain deadline
+//! of the h2c form), and every request also carries the connection's
+//! [`TlsInfo`](crate::tls::TlsInfo) (SNI, ALPN, client certificates), which axum reads as
+//! `Extension<TlsInfo>`: the Router is the same for both.
+//!
+//! Where one handler serves every connection (`Server::serve_tls_with_shutdown`, say), a
+//! layer does the same from the [`Connected`] in the request, e.g.
+//! `axum::middleware::map_request` with
 //!
 //! ```
 //! # use axum::extract::{ConnectInfo, Request};
@@ -136,7 +142,7 @@ mod local;
 #[cfg(feature = "hyper-upgrade")]
 mod upgrade;
 
-pub use grpc::GrpcTimeout;
+pub use grpc::{GrpcTimeout, GrpcTimeoutFuture};
 pub use local::{LocalBody, LocalFuture, LocalHandler};
 #[cfg(feature = "hyper-upgrade")]
 pub use upgrade::{HyperUpgrades, UpgradeBody, UpgradeFuture};
@@ -340,6 +346,50 @@ where
     Server::default()
         .serve_make_with_shutdown(
             listener,
+            move |conn: &Connected| ServiceHandler::new(make(conn)),
+            std::future::pending(),
+        )
+        .await
+}
+
+/// Serves HTTP/2 over TLS (ALPN `h2`, see [`crate::tls::server_config`]) with a service
+/// made for each connection from its [`Connected`], as [`serve_make`] does for h2c; every
+/// request also carries the connection's [`TlsInfo`](crate::tls::TlsInfo).
+///
+/// ```no_run
+/// # async fn run(tls: std::sync::Arc<h2proto_tokio::tls::rustls::ServerConfig>) -> std::io::Result<()> {
+/// use axum::extract::ConnectInfo;
+/// use axum::{Extension, Router, routing::get};
+/// use h2proto_tokio::{server::Connected, tls::TlsInfo};
+/// use std::net::SocketAddr;
+///
+/// let router = Router::new().route(
+///     "/",
+///     get(|ConnectInfo(peer): ConnectInfo<SocketAddr>, Extension(tls): Extension<TlsInfo>| async move {
+///         format!("{peer} asked for {:?}\n", tls.server_name())
+///     }),
+/// );
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+/// h2proto_tokio::service::serve_make_tls(listener, tls, move |conn: &Connected| {
+///     tower::Layer::layer(&Extension(ConnectInfo(conn.remote_addr)), router.clone())
+/// })
+/// .await
+/// # }
+/// ```
+#[cfg(feature = "rustls")]
+pub async fn serve_make_tls<M, S>(
+    listener: TcpListener,
+    tls: impl Into<crate::tls::Acceptor>,
+    make: M,
+) -> io::Result<()>
+where
+    M: Fn(&Connected) -> S,
+    ServiceHandler<S>: Handler,
+{
+    Server::default()
+        .serve_make_tls_with_shutdown(
+            listener,
+            tls,
             move |conn: &Connected| ServiceHandler::new(make(conn)),
             std::future::pending(),
         )

@@ -537,6 +537,94 @@ async fn the_same_router_over_tls_with_connect_info_from_a_layer() {
     .await;
 }
 
+/// The Router of the h2c tests over TLS, unchanged: `ConnectInfo` made per connection as
+/// for h2c (`serve_make_tls_with_shutdown`), and the connection's `TlsInfo` read as an
+/// `Extension`. A handler answers with the client's address and the SNI it sent; a request
+/// in flight when the shutdown signal comes still completes (the drain), then the server
+/// returns `Ok`.
+#[cfg(feature = "rustls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_info_and_tls_info_over_tls_from_a_make_service_with_graceful_shutdown() {
+    use h2proto_tokio::tls::{self, TlsInfo, rustls};
+    use tokio::sync::Notify;
+    within(async {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert = certified.cert.der().clone();
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let server_tls = tls::server_config(vec![cert.clone()], key).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+
+        let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let (in_handler, let_go) = (started.clone(), release.clone());
+        let router = app()
+            .route(
+                "/whoami",
+                get(
+                    |ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                     Extension(tls): Extension<TlsInfo>| async move {
+                        format!("{peer} {}", tls.server_name().unwrap_or("(no SNI)"))
+                    },
+                ),
+            )
+            .route(
+                "/wait",
+                get(move || async move {
+                    in_handler.notify_one();
+                    let_go.notified().await;
+                    "drained\n"
+                }),
+            );
+        let make = move |conn: &Connected| {
+            ServiceHandler::new(Extension(ConnectInfo(conn.remote_addr)).layer(router.clone()))
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(async move {
+            let signal = async {
+                let _ = stopped.await;
+            };
+            Server::default().serve_make_tls_with_shutdown(listener, server_tls, make, signal).await
+        });
+
+        // This crate's client over a TLS stream of our own, to know its address.
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let connector = tokio_rustls::TlsConnector::from(tls::client_config(roots).unwrap());
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let local = tcp.local_addr().unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let stream = connector.connect(name, tcp).await.unwrap();
+        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+        let (send, conn) = h2proto_tokio::client::Builder::new().handshake(stream);
+        tokio::spawn(conn);
+        let get = |path: &str| {
+            let uri = format!("https://localhost:{}{path}", addr.port());
+            Request::get(uri).body(Empty::<Bytes>::new()).unwrap()
+        };
+
+        let response = send.send_request(get("/whoami")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, format!("{local} localhost"));
+        // The rest of the Router, middleware included, as over h2c.
+        let response = send.send_request(get("/users/5?greeting=hola")).await.unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "hola user 5\n");
+
+        // Graceful shutdown while a request is in flight: it finishes, then serve returns.
+        let (sender, request) = (send.clone(), get("/wait"));
+        let waiting = tokio::spawn(async move { sender.send_request(request).await });
+        started.notified().await;
+        stop.send(()).unwrap();
+        release.notify_one();
+        let response = waiting.await.unwrap().unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "drained\n");
+        assert!(matches!(served.await, Ok(Ok(()))), "the server did not end cleanly");
+    })
+    .await;
+}
+
 // ----- The examples -----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! The `https_server` example as a user runs it (feature `rustls`): certificate and key
 //! from PEM files, a directory served over HTTP/2 + TLS to curl and to our client. Checks
-//! content-type, content-length, HEAD, ETag / 304, byte ranges (206 / 416) and that no
-//! path leaves the directory.
+//! content-type, content-length, HEAD, ETag / 304, byte ranges (206 / 416, several as
+//! `multipart/byteranges`) and that no path leaves the directory.
 #![cfg(feature = "rustls")]
 
 #[path = "cli_support/mod.rs"]
@@ -206,6 +206,134 @@ async fn our_client_gets_head_etag_304_ranges_and_refusals() {
         let (response, _) = request(&send, post.body(Empty::new()).unwrap()).await;
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()["allow"], "GET, HEAD");
+    })
+    .await;
+}
+
+/// One part of a `multipart/byteranges` body: its Content-Type, its Content-Range
+/// (first, last, length) and its bytes.
+type Part = (String, (usize, usize, usize), Vec<u8>);
+
+/// Reads a `multipart/byteranges` body (RFC 9110 §14.6, RFC 2046 §5.1.1) strictly: every
+/// part after its delimiter, with a head naming its type and range and exactly the bytes of
+/// that range, then the closing delimiter and nothing else.
+fn parts(content_type: &str, body: &[u8]) -> Vec<Part> {
+    let boundary = content_type
+        .strip_prefix("multipart/byteranges; boundary=")
+        .unwrap_or_else(|| panic!("not multipart/byteranges: {content_type}"));
+    let delimiter = format!("--{boundary}");
+    let mut rest = body.strip_prefix(delimiter.as_bytes()).expect("starts with a delimiter");
+    let mut parts = Vec::new();
+    loop {
+        if let Some(end) = rest.strip_prefix(b"--") {
+            assert_eq!(end, b"\r\n", "only a CRLF after the closing delimiter");
+            return parts;
+        }
+        rest = rest.strip_prefix(b"\r\n").expect("CRLF after a delimiter");
+        let at = rest.windows(4).position(|w| w == b"\r\n\r\n").expect("a part's head ends");
+        let head = std::str::from_utf8(&rest[..at]).unwrap().to_owned();
+        rest = &rest[at + 4..];
+        let field = |name: &str| {
+            head.split("\r\n")
+                .find_map(|line| line.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {head:?}"))
+                .to_owned()
+        };
+        let range = field("Content-Range: bytes ");
+        let (span, len) = range.split_once('/').unwrap();
+        let (first, last) = span.split_once('-').unwrap();
+        let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
+        let data = rest[..last - first + 1].to_vec();
+        rest = &rest[last - first + 1..];
+        parts.push((field("Content-Type: "), (first, last, len.parse().unwrap()), data));
+        rest = rest.strip_prefix(b"\r\n").expect("CRLF before the next delimiter");
+        rest = rest.strip_prefix(delimiter.as_bytes()).expect("the next delimiter");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_ranges_come_as_multipart_byteranges() {
+    within(async {
+        let served = Served::start("multipart").await;
+        let send = served.client().await;
+        let big = pattern(BIG);
+        let ranged = |range: &str| {
+            Request::get(served.url("/big.bin")).header("range", range).body(Empty::new()).unwrap()
+        };
+
+        // Three ranges, in the order asked (RFC 9110 §15.3.7.2), the last a suffix; the
+        // head has no Content-Range and its length is the multipart body's.
+        let (response, body) = request(&send, ranged("bytes=5000-5099, 0-9, -10")).await;
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+        assert!(response.headers().get("content-range").is_none());
+        assert_eq!(response.headers()["content-length"], body.len().to_string());
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        let got = parts(content_type, &body);
+        let expected = [(5000, 5099), (0, 9), (BIG - 10, BIG - 1)];
+        assert_eq!(got.len(), expected.len(), "{got:?}");
+        for ((kind, range, data), (first, last)) in got.iter().zip(expected) {
+            assert_eq!(kind, "application/octet-stream");
+            assert_eq!(*range, (first, last, BIG));
+            assert!(data[..] == big[first..=last], "the bytes of {first}-{last}");
+        }
+        // A fresh boundary for each response.
+        let (again, _) = request(&send, ranged("bytes=5000-5099, 0-9, -10")).await;
+        assert_ne!(again.headers()["content-type"], content_type);
+
+        // Overlapping and nearly touching ranges are merged, in the place of the first
+        // asked: 1000-1099 and 1050-1199 overlap, 1230-1239 lies within 80 bytes; 0-0 is
+        // apart.
+        let (response, body) =
+            request(&send, ranged("bytes=1050-1199,0-0,1000-1099,1230-1239")).await;
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        let got = parts(content_type, &body);
+        let ranges: Vec<_> = got.iter().map(|(_, range, _)| *range).collect();
+        assert_eq!(ranges, [(1000, 1239, BIG), (0, 0, BIG)]);
+        assert!(got[0].2[..] == big[1000..=1239]);
+
+        // Ranges that merge into one, or of which only one exists, make a plain 206 with
+        // its Content-Range.
+        for (range, first, last) in
+            [("bytes=0-99,50-199", 0, 199), ("bytes=10-19,999999999-", 10, 19)]
+        {
+            let (response, body) = request(&send, ranged(range)).await;
+            assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+            assert_eq!(
+                response.headers()["content-range"],
+                format!("bytes {first}-{last}/{BIG}"),
+                "{range}"
+            );
+            assert_eq!(response.headers()["content-type"], "application/octet-stream");
+            assert!(body == big[first..=last], "{range}");
+        }
+
+        // None exists: 416. Not a range set, or more ranges than served: the whole file.
+        let (response, _) = request(&send, ranged("bytes=999999998-,999999999-")).await;
+        assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        let many = (0..17).map(|i| format!("{}-{}", i * 1000, i * 1000 + 9)).collect::<Vec<_>>();
+        for range in ["bytes=0-9,x-y".to_owned(), format!("bytes={}", many.join(","))] {
+            let (response, body) = request(&send, ranged(&range)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{range}");
+            assert_eq!(body.len(), BIG, "{range}");
+        }
+        // HEAD: the head of the multipart response, no body.
+        let head = Request::head(served.url("/big.bin")).header("range", "bytes=0-9,100-109");
+        let (response, body) = request(&send, head.body(Empty::new()).unwrap()).await;
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("multipart/"));
+        assert!(body.is_empty());
+
+        // curl asks for several ranges with -r and gets the same.
+        let (head, body, _) = served.curl(&["-r", "0-9,2000-2999", &served.url("/big.bin")]).await;
+        assert!(head.starts_with("HTTP/2 206"), "{head}");
+        let content_type = head
+            .split("\r\n")
+            .find_map(|line| line.strip_prefix("content-type: "))
+            .unwrap_or_else(|| panic!("no content-type in {head}"));
+        let got = parts(content_type, &body);
+        let ranges: Vec<_> = got.iter().map(|(_, range, _)| *range).collect();
+        assert_eq!(ranges, [(0, 9, BIG), (2000, 2999, BIG)]);
+        assert!(got[1].2[..] == big[2000..=2999]);
     })
     .await;
 }

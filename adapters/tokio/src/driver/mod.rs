@@ -470,12 +470,22 @@ where
     }
 
     /// The transport failed or reached EOF: every stream still waiting gets the error.
+    ///
+    /// The connection still ends `Ok` when nothing was lost: at EOF with nothing waiting,
+    /// and after any I/O error once the close is graceful (RFC 9113 §6.8: a GOAWAY without
+    /// error sent or received, no stream open, nothing waiting). A peer may close its end
+    /// as soon as it has sent or seen a GOAWAY and has no streams left, so what we still
+    /// had to write (our own GOAWAY, its answer) meets a broken pipe or a reset: a normal
+    /// end of an idle connection, not a failure.
     fn fail_io(&mut self, e: io::Error) -> Poll<Result<(), Error>> {
         let eof = e.kind() == io::ErrorKind::UnexpectedEof;
+        let graceful = self.conn.is_going_away()
+            && self.conn.error().is_none()
+            && self.conn.active_streams() == 0;
         let error = Error::io(e);
         let affected = self.finish_all(&error);
         self.closed = true;
-        let result = if eof && !affected { Ok(()) } else { Err(error) };
+        let result = if (eof || graceful) && !affected { Ok(()) } else { Err(error) };
         self.result = Some(result.clone());
         Poll::Ready(result)
     }

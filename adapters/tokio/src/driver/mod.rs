@@ -220,6 +220,12 @@ enum RoleState {
     },
     Server {
         serve: Serve,
+        /// Requests with a body whose handler starts once the current batch of events has
+        /// been handed out, so the DATA that came in the same read is already in its body: a
+        /// handler that awaits its body (as tonic's do) then usually answers in its first
+        /// poll instead of in a task of its own. At most one per stream opened by one read
+        /// (MAX_CONCURRENT_STREAMS bounds it); emptied at the end of every batch.
+        deferred: Vec<streams::StartHandler>,
     },
 }
 
@@ -308,7 +314,13 @@ where
     ) -> (Driver<I>, UnboundedSender<Command>) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let conn = Connection::server(adapt(config));
-        let driver = Driver::new(io, conn, rx, Tx::Strong(tx.clone()), RoleState::Server { serve });
+        let driver = Driver::new(
+            io,
+            conn,
+            rx,
+            Tx::Strong(tx.clone()),
+            RoleState::Server { serve, deferred: Vec::new() },
+        );
         (driver, tx)
     }
 

@@ -475,6 +475,7 @@ where
             any = true;
             self.on_event(event, cx);
         }
+        self.start_deferred_handlers(cx);
         any
     }
 
@@ -552,9 +553,9 @@ where
         }
     }
 
-    /// Server: starts the handler. Its future is polled once right here: a handler that
-    /// answers without waiting (most do) has its response sent in this same pass, with no
-    /// task, channel message or wakeup; one that waits continues in a task of its own.
+    /// Server: a request's stream is set up at once (so DATA of the same read reaches its
+    /// body); its handler starts here for a request without a body, or at the end of the
+    /// batch of events for one with a body (see `RoleState::Server::deferred`).
     fn on_request(
         &mut self,
         id: StreamId,
@@ -562,8 +563,9 @@ where
         end_stream: bool,
         cx: &mut Context<'_>,
     ) {
-        let RoleState::Server { serve } = &self.role else { return };
-        let serve = serve.clone();
+        if !matches!(self.role, RoleState::Server { .. }) {
+            return;
+        }
         let Some(tx) = self.tx.get() else { return };
         let mut entry =
             Entry { recv_end_seen: end_stream, recv_done: end_stream, ..Entry::default() };
@@ -580,6 +582,52 @@ where
         let (parts, ()) = request.into_parts();
         let mut request = Request::from_parts(parts, body);
         request.extensions_mut().insert(crate::server::Interim::new(id, tx.clone()));
+        let start = StartHandler {
+            id,
+            request,
+            tx,
+            #[cfg(feature = "tracing")]
+            span,
+        };
+        match &mut self.role {
+            RoleState::Server { deferred, .. } if !end_stream => deferred.push(start),
+            _ => self.start_handler(start, cx),
+        }
+    }
+
+    /// Server: starts the handlers of the requests with a body that came in the batch of
+    /// events just handed out. A request whose stream was reset meanwhile (its entry gone)
+    /// is not started.
+    fn start_deferred_handlers(&mut self, cx: &mut Context<'_>) {
+        let RoleState::Server { deferred, .. } = &mut self.role else { return };
+        if deferred.is_empty() {
+            return;
+        }
+        let mut batch = std::mem::take(deferred);
+        for start in batch.drain(..) {
+            if self.entries.contains_key(&start.id) {
+                self.start_handler(start, cx);
+            }
+        }
+        // The vector goes back for the next batch, keeping its room.
+        if let RoleState::Server { deferred, .. } = &mut self.role {
+            *deferred = batch;
+        }
+    }
+
+    /// Server: starts the handler. Its future is polled once right here: a handler that
+    /// answers without waiting (most do) has its response sent in this same pass, with no
+    /// task, channel message or wakeup; one that waits continues in a task of its own.
+    fn start_handler(&mut self, start: StartHandler, cx: &mut Context<'_>) {
+        let RoleState::Server { serve, .. } = &self.role else { return };
+        let serve = serve.clone();
+        let StartHandler {
+            id,
+            request,
+            tx,
+            #[cfg(feature = "tracing")]
+            span,
+        } = start;
         // A panic in the handler resets its stream only, as it would in a task of its own.
         let polled = catch_unwind(AssertUnwindSafe(|| {
             #[cfg(feature = "tracing")]
@@ -761,4 +809,13 @@ fn map_open_error(e: UserError) -> Error {
         }
         e => Error::from(e),
     }
+}
+
+/// Server: a request handed to the application, with what its handler needs to start.
+pub(crate) struct StartHandler {
+    id: StreamId,
+    request: Request<RecvBody>,
+    tx: tokio::sync::mpsc::UnboundedSender<super::Command>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }

@@ -117,10 +117,7 @@ impl Client {
     pub(crate) fn from_builder(builder: ClientBuilder) -> Client {
         let seed = builder.seed.unwrap_or_else(random_seed);
         let retry = builder.pool.retry;
-        let mut pool_config = builder.pool;
-        // No PING through the connection handle: the core's keepalive does that job.
-        pool_config.check_after_idle = None;
-        let pool = Pool::new(pool_config, seed);
+        let pool = Pool::new(builder.pool, seed);
         let inner = Inner::new(
             pool,
             builder.config,

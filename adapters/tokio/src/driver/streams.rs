@@ -41,7 +41,8 @@ pub(super) struct Entry {
     /// Our side is ended (END_STREAM or trailers handed to the core).
     send_done: bool,
     /// A body waiting for `Event::SendCapacity`, with the bytes the core did not accept.
-    parked: Option<Parked>,
+    /// Boxed: rare, and every stream in flight has an entry (56 bytes inline).
+    parked: Option<Box<Parked>>,
     /// Cancels the body being polled.
     abort: Option<AbortHandle>,
     /// Server: cancels the handler's task (one that had to wait), dropping its future when
@@ -451,7 +452,7 @@ where
                 data.advance(n);
                 if let Some(entry) = self.entries.get_mut(&id) {
                     let body = if end { None } else { body };
-                    entry.parked = Some(Parked { rest: data, end, body });
+                    entry.parked = Some(Box::new(Parked { rest: data, end, body }));
                 }
                 None
             }
@@ -503,7 +504,7 @@ where
                 if let Some(entry) = self.entries.get_mut(&stream_id) {
                     entry.recv_end_seen = true;
                     if let Some(shared) = &entry.recv {
-                        shared.lock().trailers = Some(trailers);
+                        shared.lock().trailers = Some(Box::new(trailers));
                     }
                 }
                 self.move_data(stream_id);
@@ -735,7 +736,7 @@ pub(super) fn fail_entry(entry: Entry, error: &Error) -> bool {
                 None
             } else {
                 affected = true;
-                st.error = Some(error.clone());
+                st.error = Some(Box::new(error.clone()));
                 st.take_waker()
             }
         };

@@ -145,6 +145,15 @@ impl Client {
         })
     }
 
+    /// Takes a stream of a connection to `uri`'s origin from its lane, the way a request
+    /// does before it is sent, and gives it back when the returned guard drops; `None` if
+    /// no connection keeps a free stream. Sends nothing. For the `pool_checkout` bench
+    /// only: not part of the API.
+    #[doc(hidden)]
+    pub fn bench_checkout(&self, uri: &http::Uri) -> Option<impl Send + Sync + use<>> {
+        lane::take(&self.inner, uri).map(|l| Lease::new(self.inner.clone(), l))
+    }
+
     /// Sends a request to the origin of its URI (`http://` or `https://`) and waits for
     /// the response head. Requests that the server did not process (RFC 9113 §8.7) are
     /// sent again when their body is replayable (see [`replayable`]); any other failure is

@@ -30,8 +30,10 @@ use timers::Timers;
 /// The connection preface a client sends first (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// Events a drained queue keeps room for; a burst beyond it gives its room back.
-const EVENTS_KEPT: usize = 64;
+/// Events a drained queue keeps room for; a burst beyond it gives its room back (240 B
+/// an event). Room for a few hundred, so a busy connection's usual bursts (a read of a
+/// hundred small responses is two hundred events) never shrink and regrow it.
+const EVENTS_KEPT: usize = 256;
 
 /// Which end of the connection this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -47,7 +47,7 @@ pub(crate) struct RecvShared {
 #[derive(Default)]
 pub(crate) struct RecvState {
     /// Data moved out of the core, not yet read.
-    pub(crate) chunks: VecDeque<Bytes>,
+    pub(crate) chunks: Chunks,
     /// Bytes in `chunks`.
     pub(crate) buffered: usize,
     /// No more data will come: the peer ended the stream and the core is drained.
@@ -60,6 +60,41 @@ pub(crate) struct RecvState {
     /// Bytes read by the application, not yet released to flow control.
     to_release: usize,
     waker: Option<Waker>,
+}
+
+/// A queue of received chunks whose first is held inline: most bodies arrive as one
+/// chunk, which then costs no allocation (a `VecDeque` allocates on its first push, once
+/// per stream). Further chunks go to a boxed `VecDeque`.
+#[derive(Default)]
+pub(crate) struct Chunks {
+    head: Option<Bytes>,
+    // Boxed: the rare overflow pays one allocation, every stream is 24 bytes smaller.
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<VecDeque<Bytes>>>,
+}
+
+impl Chunks {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    pub(crate) fn push_back(&mut self, chunk: Bytes) {
+        match &self.head {
+            None => self.head = Some(chunk),
+            Some(_) => self.rest.get_or_insert_default().push_back(chunk),
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Bytes> {
+        let head = self.head.take()?;
+        self.head = self.rest.as_mut().and_then(|rest| rest.pop_front());
+        Some(head)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.head = None;
+        self.rest = None;
+    }
 }
 
 impl RecvShared {

@@ -140,6 +140,9 @@ pub(crate) enum Command {
     HandlerGone(StreamId),
     /// A body's reader consumed this many bytes: release them to flow control.
     Release(StreamId, usize),
+    /// Bodies that ended consumed [`body::RELEASE_BATCH`](crate::body::RELEASE_BATCH) bytes
+    /// or more of connection credit (see `body::Deferred`): release them now.
+    ReleaseDeferred,
     /// A body was dropped before its end.
     RecvDropped(StreamId),
     /// Begin a graceful shutdown.
@@ -236,6 +239,8 @@ pub(crate) struct Driver<I> {
     /// §5.1.1).
     entries: FxHashMap<StreamId, Entry>,
     pumps: FuturesUnordered<Abortable<Pump>>,
+    /// Connection credit of finished bodies, released each round (see `body::Deferred`).
+    deferred: crate::body::Deferred,
     /// Read into when the thread's arena is already borrowed: a transport whose
     /// `poll_read` drives another connection on this thread inline (an in-memory pipe
     /// polled in place, say) would otherwise find the arena taken.
@@ -332,6 +337,7 @@ where
             role,
             entries: FxHashMap::default(),
             pumps: FuturesUnordered::new(),
+            deferred: crate::body::Deferred::default(),
             read_buf: BytesMut::new(),
             input: None,
             read_closed: false,

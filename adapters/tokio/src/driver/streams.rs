@@ -109,7 +109,16 @@ where
 {
     // ----- Commands -----
 
+    /// Releases the connection credit finished bodies summed up (see `body::Deferred`).
+    pub(super) fn release_deferred(&mut self) {
+        if self.deferred.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            let n = self.deferred.swap(0, std::sync::atomic::Ordering::Relaxed);
+            self.conn.release_connection_capacity(n);
+        }
+    }
+
     pub(super) fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        self.release_deferred();
         let mut progress = false;
         for _ in 0..MAX_COMMANDS {
             match self.rx.poll_recv(cx) {
@@ -157,6 +166,7 @@ where
             Command::Release(id, n) => {
                 let _ = self.conn.release_capacity(id, n);
             }
+            Command::ReleaseDeferred => self.release_deferred(),
             Command::RecvDropped(id) => {
                 let Some(entry) = self.entries.get_mut(&id) else { return };
                 if entry.recv_done {
@@ -573,7 +583,7 @@ where
         } else {
             let shared = Arc::new(RecvShared::default());
             entry.recv = Some(shared.clone());
-            RecvBody::new(id, shared, tx.clone())
+            RecvBody::new(id, shared, tx.clone(), self.deferred.clone())
         };
         self.entries.insert(id, entry);
         #[cfg(feature = "tracing")]
@@ -631,7 +641,7 @@ where
             };
             let shared = Arc::new(RecvShared::default());
             entry.recv = Some(shared.clone());
-            RecvBody::new(id, shared, tx)
+            RecvBody::new(id, shared, tx, self.deferred.clone())
         };
         let (parts, ()) = response.into_parts();
         // If the caller is gone, the body is dropped with the message and cancels.

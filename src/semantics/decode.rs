@@ -137,12 +137,12 @@ impl FieldCollector {
             return None;
         }
         let copy = |b: &Option<Bytes>| b.as_deref().map(Bytes::copy_from_slice);
-        let mut fields = Vec::new();
+        let mut fields = HeaderMap::new();
         for (name, value) in self.headers.iter().flatten() {
             if value.is_sensitive() {
                 return None;
             }
-            fields.push((name.clone(), HeaderValue::from_bytes(value.as_bytes()).ok()?));
+            fields.append(name.clone(), HeaderValue::from_bytes(value.as_bytes()).ok()?);
         }
         let path = match &self.path {
             Some(p) => Some(
@@ -519,10 +519,10 @@ impl FieldCollector {
     }
 }
 
-/// A finished collector kept for replay: its state without the map, and the map's fields.
+/// A finished collector kept for replay: its state without the map, and a copy of the map.
 pub(crate) struct Snapshot {
     collector: FieldCollector,
-    fields: Vec<(HeaderName, HeaderValue)>,
+    fields: HeaderMap,
 }
 
 impl Snapshot {
@@ -530,15 +530,24 @@ impl Snapshot {
     /// to reuse, if there is one).
     pub(crate) fn replay(&self, map: Option<HeaderMap>) -> FieldCollector {
         let mut collector = self.collector.clone();
-        collector.headers = map;
-        if !self.fields.is_empty() {
-            let headers = collector.headers.get_or_insert_default();
-            // A kept block is at most 256 bytes, so a few hundred fields: far below the
-            // map's limit, which decoding it checked (`add`).
-            for (name, value) in &self.fields {
-                headers.append(name.clone(), value.clone());
-            }
+        if self.fields.is_empty() {
+            collector.headers = map;
+            return collector;
         }
+        collector.headers = Some(match map {
+            // A map with room takes the fields (its allocation is reused). A kept block is
+            // at most 256 bytes, so a few hundred fields: far below the map's limit, which
+            // decoding it checked (`add`).
+            Some(mut headers) if headers.capacity() >= self.fields.len() => {
+                for (name, value) in &self.fields {
+                    headers.append(name.clone(), value.clone());
+                }
+                headers
+            }
+            // Else a copy of the kept map: allocated once at its size, and no field hashed
+            // or inserted again.
+            _ => self.fields.clone(),
+        });
         collector
     }
 

@@ -162,6 +162,9 @@ enum Deadline {
     Check(ConnId),
 }
 
+/// Waiters a connection on its way is expected to serve, before its peer's limit is known.
+const EXPECTED_STREAMS: u32 = 100;
+
 /// The pool's state machine. See the [module docs](super).
 #[derive(Debug)]
 pub struct Pool {
@@ -726,9 +729,11 @@ impl Pool {
     }
 
     /// Opens a connection for origin `o` if requests wait there and nothing else will
-    /// serve them: no connection is on its way (connecting or being checked), no backoff
-    /// runs, the per-origin and total bounds allow (evicting the least recently used idle
-    /// connection if need be), and the breaker lets a connect (or its probe) go.
+    /// serve them: more wait than the connections on their way (connecting or being
+    /// checked) will take, no backoff runs, the per-origin and total bounds allow (evicting
+    /// the least recently used idle connection if need be), and the breaker lets a connect
+    /// (or its probe) go. So a burst of a thousand requests opens its connections at once,
+    /// not one after the other.
     fn grow(&mut self, o: usize) {
         let Some(origin) = self.origins.get(o).and_then(Option::as_ref) else { return };
         if origin.waiters.is_empty() || origin.backoff_until.is_some() {
@@ -737,11 +742,11 @@ impl Pool {
         if !origin.breaker.can_connect() {
             return;
         }
-        let mut on_its_way = false;
+        let mut on_its_way = 0;
         let mut live = 0;
         for c in &origin.conns {
             match self.conns.get(c).map_or(State::Draining(CloseReason::Error), |c| c.state) {
-                State::Connecting | State::Checking { .. } => on_its_way = true,
+                State::Connecting | State::Checking { .. } => on_its_way += 1,
                 State::Ready => {}
                 // Draining connections take no request: they do not count toward the
                 // per-origin bound (the total bound still holds them).
@@ -749,7 +754,12 @@ impl Pool {
             }
             live += 1;
         }
-        if on_its_way || live >= self.config.max_connections_per_origin {
+        // What a connection on its way will take: the limit learned on this origin, else
+        // the least a server should allow (RFC 9113 §6.5.2 recommends at least 100).
+        let expected = origin.learned_limit.unwrap_or(EXPECTED_STREAMS) as usize;
+        if origin.waiters.len() <= on_its_way * expected
+            || live >= self.config.max_connections_per_origin
+        {
             return;
         }
         if self.conns.len() >= self.config.max_connections && !self.evict_lru() {

@@ -36,7 +36,7 @@ fn row(run: &Run) -> [f64; 17] {
     let s = &run.stats;
     let secs = run.elapsed.as_secs_f64().max(1e-9);
     let l = &s.latency;
-    let q = |h: &hdrhistogram::Histogram<u64>, p: f64| h.value_at_quantile(p) as f64;
+    let q = |h: &hdrhistogram::Histogram<u32>, p: f64| h.value_at_quantile(p) as f64;
     [
         (s.responses() + s.failed) as f64,
         s.succeeded() as f64,

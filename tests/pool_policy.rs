@@ -101,6 +101,30 @@ fn max_concurrent_streams_1_forces_a_second_connection_then_queueing() {
     assert_eq!(h.pool.connections(&a), [first, second]);
 }
 
+/// A burst opens its connections at once: one more whenever the waiters outnumber what
+/// the connections already on their way will take (100 each before their SETTINGS, RFC
+/// 9113 §6.5.2's recommended least), within the per-origin bound.
+#[test]
+fn a_burst_of_waiters_opens_the_connections_it_needs_at_once() {
+    let mut h = Harness::new(PoolConfig {
+        max_connections_per_origin: 4,
+        max_waiters_per_origin: 1000,
+        ..config()
+    });
+    let a = origin("http://a/");
+    let connects_after = |h: &mut Harness, n: usize| {
+        for _ in 0..n {
+            h.wait(&a);
+        }
+        h.actions().iter().filter(|a| matches!(a, Action::Connect { .. })).count()
+    };
+    assert_eq!(connects_after(&mut h, 100), 1, "one connection takes the first hundred");
+    assert_eq!(connects_after(&mut h, 1), 1, "the 101st opens a second");
+    assert_eq!(connects_after(&mut h, 99), 0);
+    assert_eq!(connects_after(&mut h, 500), 2, "then up to the per-origin bound (4)");
+    assert_eq!(h.pool.metrics().connects, 4);
+}
+
 #[test]
 fn waiters_are_served_in_order() {
     let mut h = Harness::new(PoolConfig { max_connections_per_origin: 1, ..config() });

@@ -30,6 +30,11 @@ use timers::Timers;
 /// The connection preface a client sends first (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// Events a drained queue keeps room for; a burst beyond it gives its room back (240 B
+/// an event). Room for a few hundred, so a busy connection's usual bursts (a read of a
+/// hundred small responses is two hundred events) never shrink and regrow it.
+const EVENTS_KEPT: usize = 256;
+
 /// Which end of the connection this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -499,7 +504,13 @@ impl Connection {
 
     /// The next event, `None` when there is nothing more for now.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > EVENTS_KEPT {
+            // A burst (a thousand response heads in one read) grew the queue; its room
+            // would otherwise stay with the connection for good.
+            self.events.shrink_to(EVENTS_KEPT);
+        }
+        event
     }
 
     /// The next piece of a stream's received body, `None` when nothing is buffered (see

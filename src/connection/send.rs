@@ -383,6 +383,15 @@ impl Connection {
         Ok(())
     }
 
+    /// Manual flow control, connection level only: the application is done with `n` more
+    /// bytes of streams whose data has all arrived (ended by the peer), whose own windows
+    /// no longer matter. An adapter can sum them over many streams and release them at
+    /// once. Never more than was received and not released yet (§6.9).
+    pub fn release_connection_capacity(&mut self, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX).min(self.recv_window.unreleased());
+        self.release_connection(n);
+    }
+
     // ----- Internals shared with the input path -----
 
     /// The stream, if we may still send on it.

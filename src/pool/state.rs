@@ -4,6 +4,7 @@
 use super::breaker::{Breaker, Transition};
 use super::metrics::{CloseReason, PoolMetrics};
 use super::{Origin, PoolConfig};
+use crate::streams::IdKeyed;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -161,21 +162,27 @@ enum Deadline {
     Check(ConnId),
 }
 
+/// Waiters a connection on its way is expected to serve, before its peer's limit is known.
+const EXPECTED_STREAMS: u32 = 100;
+
 /// The pool's state machine. See the [module docs](super).
 #[derive(Debug)]
 pub struct Pool {
     config: PoolConfig,
     origins: Vec<Option<OriginState>>,
     free_slots: Vec<usize>,
+    /// SipHash for the origins (names from the application, maybe from its users); the
+    /// ids the pool numbers itself hash with one multiplication (`IdKeyed`): a checkout
+    /// looks them up a dozen times.
     index: HashMap<Origin, usize>,
-    conns: HashMap<ConnId, Conn>,
+    conns: IdKeyed<ConnId, Conn>,
     /// Idle connections by the time they became idle: the first is the least recently
     /// used (evicted first) and the first to reach the idle timeout.
     idle: BTreeSet<(Instant, ConnId)>,
     deadlines: BTreeSet<(Instant, Deadline)>,
     /// Origins with waiters that could not open a connection for the total bound.
     starved: VecDeque<usize>,
-    tickets: HashMap<Ticket, usize>,
+    tickets: IdKeyed<Ticket, usize>,
     actions: VecDeque<Action>,
     next_id: u64,
     rng: u64,
@@ -191,11 +198,11 @@ impl Pool {
             origins: Vec::new(),
             free_slots: Vec::new(),
             index: HashMap::new(),
-            conns: HashMap::new(),
+            conns: IdKeyed::default(),
             idle: BTreeSet::new(),
             deadlines: BTreeSet::new(),
             starved: VecDeque::new(),
-            tickets: HashMap::new(),
+            tickets: IdKeyed::default(),
             actions: VecDeque::new(),
             next_id: 0,
             rng: seed,
@@ -722,9 +729,11 @@ impl Pool {
     }
 
     /// Opens a connection for origin `o` if requests wait there and nothing else will
-    /// serve them: no connection is on its way (connecting or being checked), no backoff
-    /// runs, the per-origin and total bounds allow (evicting the least recently used idle
-    /// connection if need be), and the breaker lets a connect (or its probe) go.
+    /// serve them: more wait than the connections on their way (connecting or being
+    /// checked) will take, no backoff runs, the per-origin and total bounds allow (evicting
+    /// the least recently used idle connection if need be), and the breaker lets a connect
+    /// (or its probe) go. So a burst of a thousand requests opens its connections at once,
+    /// not one after the other.
     fn grow(&mut self, o: usize) {
         let Some(origin) = self.origins.get(o).and_then(Option::as_ref) else { return };
         if origin.waiters.is_empty() || origin.backoff_until.is_some() {
@@ -733,11 +742,11 @@ impl Pool {
         if !origin.breaker.can_connect() {
             return;
         }
-        let mut on_its_way = false;
+        let mut on_its_way = 0;
         let mut live = 0;
         for c in &origin.conns {
             match self.conns.get(c).map_or(State::Draining(CloseReason::Error), |c| c.state) {
-                State::Connecting | State::Checking { .. } => on_its_way = true,
+                State::Connecting | State::Checking { .. } => on_its_way += 1,
                 State::Ready => {}
                 // Draining connections take no request: they do not count toward the
                 // per-origin bound (the total bound still holds them).
@@ -745,7 +754,12 @@ impl Pool {
             }
             live += 1;
         }
-        if on_its_way || live >= self.config.max_connections_per_origin {
+        // What a connection on its way will take: the limit learned on this origin, else
+        // the least a server should allow (RFC 9113 §6.5.2 recommends at least 100).
+        let expected = origin.learned_limit.unwrap_or(EXPECTED_STREAMS) as usize;
+        if origin.waiters.len() <= on_its_way * expected
+            || live >= self.config.max_connections_per_origin
+        {
             return;
         }
         if self.conns.len() >= self.config.max_connections && !self.evict_lru() {

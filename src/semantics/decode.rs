@@ -144,6 +144,7 @@ impl FieldCollector {
             }
             fields.push((name.clone(), HeaderValue::from_bytes(value.as_bytes()).ok()?));
         }
+        let map = fields.iter().cloned().collect();
         let path = match &self.path {
             Some(p) => Some(
                 PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(p.as_str().as_bytes()))
@@ -174,7 +175,7 @@ impl FieldCollector {
             priority: copy(&self.priority),
             headers: None,
         };
-        Some(Snapshot { collector, fields })
+        Some(Snapshot { collector, fields, map })
     }
 
     /// How many fields the block held.
@@ -519,10 +520,13 @@ impl FieldCollector {
     }
 }
 
-/// A finished collector kept for replay: its state without the map, and the map's fields.
+/// A finished collector kept for replay: its state without the map, and the map's fields,
+/// both as a list (appended to a map being reused) and as a map (copied whole when there
+/// is none).
 pub(crate) struct Snapshot {
     collector: FieldCollector,
     fields: Vec<(HeaderName, HeaderValue)>,
+    map: HeaderMap,
 }
 
 impl Snapshot {
@@ -531,20 +535,30 @@ impl Snapshot {
     pub(crate) fn replay(&self, map: Option<HeaderMap>) -> FieldCollector {
         let mut collector = self.collector.clone();
         collector.headers = map;
-        if !self.fields.is_empty() {
-            let headers = collector.headers.get_or_insert_default();
-            // A kept block is at most 256 bytes, so a few hundred fields: far below the
+        if self.fields.is_empty() {
+            return collector;
+        }
+        match &mut collector.headers {
+            // A map that has room takes the fields (its allocation is reused, grown if need
+            // be). A kept block is at most 256 bytes, so a few hundred fields: far below the
             // map's limit, which decoding it checked (`add`).
-            for (name, value) in &self.fields {
-                headers.append(name.clone(), value.clone());
+            Some(headers) if headers.capacity() > 0 => {
+                for (name, value) in &self.fields {
+                    headers.append(name.clone(), value.clone());
+                }
             }
+            // Else (none, or one never used: a client's request heads often have no
+            // fields) a copy of the kept map: allocated once at its size, and no field
+            // hashed or inserted again.
+            slot => *slot = Some(self.map.clone()),
         }
         collector
     }
 
     /// Bytes of strings held, roughly (what a bound on kept snapshots counts).
     pub(crate) fn size(&self) -> usize {
-        self.fields.iter().map(|(n, v)| n.as_str().len() + v.len() + 32).sum::<usize>()
+        // The strings are shared by the list and the map; each entry costs both its slots.
+        self.fields.iter().map(|(n, v)| n.as_str().len() + v.len() + 64).sum::<usize>()
             + self.collector.path.as_ref().map_or(0, |p| p.as_str().len())
             + self.collector.authority.as_ref().map_or(0, |a| a.as_str().len())
             + self.collector.cookie.as_ref().map_or(0, |c| c.len())

@@ -10,7 +10,7 @@ pub mod state;
 mod store;
 
 pub(crate) use chunks::Chunks;
-pub(crate) use store::{ClosedBy, Store};
+pub(crate) use store::{ClosedBy, IdKeyed, Store};
 
 use crate::flow::{RecvWindow, Window};
 use http::HeaderMap;

@@ -17,7 +17,8 @@ pub(crate) enum ClosedBy {
 }
 
 /// Stream ids are sequential integers chosen by the peer; SipHash's protection buys nothing
-/// here and costs a lot per frame, so the map hashes with one multiplication.
+/// here and costs a lot per frame, so the map hashes with one multiplication. (The client
+/// pool keys its connections and tickets, ids it numbers itself, the same way.)
 #[derive(Default)]
 pub(crate) struct IdHasher(u64);
 
@@ -33,9 +34,16 @@ impl Hasher for IdHasher {
     fn write_u32(&mut self, n: u32) {
         self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 type IdMap<V> = HashMap<StreamId, V, BuildHasherDefault<IdHasher>>;
+
+/// A map keyed by ids this side numbers itself (or the peer numbers in order), hashed with
+/// [`IdHasher`].
+pub(crate) type IdKeyed<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Live streams and the memory of closed ones.
 #[derive(Default)]

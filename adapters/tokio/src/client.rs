@@ -28,7 +28,7 @@ use crate::body::{boxed, pipe};
 use crate::driver::{Command, Driver, OnInformational, Open};
 use crate::error::{BoxError, Error, ErrorKind};
 use crate::slots::{Slot, Slots};
-use crate::{RecvBody, Tunnel};
+use crate::{ConnectionStats, RecvBody, Tunnel};
 use h2proto::{Config, Origin};
 use http::uri::{Authority, Scheme};
 use http::{Request, Response};
@@ -37,6 +37,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::mpsc::UnboundedSender;
@@ -361,6 +362,33 @@ impl SendRequest {
     /// Requests this connection holds now: waiting for a stream or in flight.
     pub fn in_flight(&self) -> usize {
         self.slots.in_use()
+    }
+
+    /// A snapshot of the connection's counters and windows, taken by its task (`None` once
+    /// the connection has ended). The same as the server's
+    /// [`ConnectionHandle::stats`](crate::server::ConnectionHandle::stats).
+    pub async fn stats(&self) -> Option<ConnectionStats> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Stats(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Sends a PING (RFC 9113 §6.7) and returns its round-trip time once the server
+    /// answers, as the core measured it (also kept as [`ConnectionStats::rtt`]). `None` if
+    /// the connection ends first or cannot send it (closing, or too many PINGs unanswered).
+    pub async fn ping(&self) -> Option<Duration> {
+        self.ping_command().await
+    }
+
+    /// [`ping`](Self::ping) as a future that does not keep the connection open (it holds
+    /// no handle): the pool's check of an idle connection.
+    pub(crate) fn ping_command(&self) -> impl Future<Output = Option<Duration>> + Send + 'static {
+        let tx = self.tx.clone();
+        async move {
+            let (answer, rx) = oneshot::channel();
+            tx.send(Command::Ping(answer)).ok()?;
+            rx.await.ok()
+        }
     }
 }
 

@@ -19,15 +19,17 @@ pub struct ConnectionStats {
     pub peer_settings: h2proto::PeerSettings,
     /// GOAWAY was sent or received: no new streams.
     pub going_away: bool,
-    /// The round-trip time of the last PING answered (see
-    /// [`ConnectionHandle::ping`](crate::server::ConnectionHandle::ping)), if any.
+    /// The round-trip time of the last PING answered (keepalive, or
+    /// [`ConnectionHandle::ping`](crate::server::ConnectionHandle::ping) /
+    /// [`SendRequest::ping`](crate::client::SendRequest::ping)), as the core measured it
+    /// ([`h2proto::Connection::rtt`]), if any.
     pub rtt: Option<std::time::Duration>,
 }
 
 impl ConnectionStats {
-    pub(crate) fn of(conn: &h2proto::Connection, rtt: Option<std::time::Duration>) -> Self {
+    pub(crate) fn of(conn: &h2proto::Connection) -> Self {
         ConnectionStats {
-            rtt,
+            rtt: conn.rtt(),
             counters: conn.stats().clone(),
             send_window: conn.connection_send_window(),
             active_streams: conn.active_streams(),

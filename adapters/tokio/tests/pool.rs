@@ -734,3 +734,26 @@ fn the_client_its_futures_and_bodies_are_send_and_sync() {
         client.request(Request::get("http://127.0.0.1:1/").body(Empty::<Bytes>::new()).unwrap());
     send(&future);
 }
+
+#[tokio::test]
+async fn a_long_idle_connection_is_checked_with_a_ping_and_its_rtt_reported() {
+    within(async {
+        let (addr, accepted) = counting_server(Config::default(), |_: Request<RecvBody>| async {
+            Response::new(Full::new(Bytes::from("x")))
+        })
+        .await;
+        let client = Client::builder().check_after_idle(Some(Duration::from_millis(20))).build();
+        body_of(client.request(get(addr, "/")).await.unwrap()).await;
+        assert_eq!(client.metrics().last_ping_rtt, None, "no check yet");
+        // Idle past the check and past the lanes' sweep (their credits go back to the
+        // pool), the next request waits for the PING (RFC 9113 §8.7) on the same connection.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        body_of(client.request(get(addr, "/")).await.unwrap()).await;
+        let metrics = client.metrics();
+        assert_eq!(metrics.ping_samples, 1);
+        let rtt = metrics.last_ping_rtt.expect("the check's round trip");
+        assert!(rtt > Duration::ZERO, "the core's measured round trip, not a placeholder");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "the checked connection served it");
+    })
+    .await;
+}

@@ -15,7 +15,8 @@
 //! schedule (coordinated omission). Prints a progress line on stderr, then per run the
 //! latency and time-to-first-byte percentiles, a breakdown by status and the throughput
 //! (or `--csv` / `--json` rows), and with `--runs K` the mean and standard deviation.
-//! Exits 1 if any request failed or got a status >= 400, 2 on bad usage.
+//! Exits 1 if any request failed or got a status >= 400, 2 on bad usage, 23 (curl's write
+//! error) when the report cannot be written, as to a pipe whose reader has gone.
 
 mod report;
 mod stats;
@@ -43,7 +44,7 @@ use tokio::time::Instant;
     name = "load",
     version,
     about = "An HTTP/2 load generator in the spirit of h2load, on h2proto's pooled client.",
-    after_help = "Exit status: 0 all requests succeeded; 1 a request failed or got status >= 400; 2 bad usage."
+    after_help = "Exit status: 0 all requests succeeded; 1 a request failed or got status >= 400; 2 bad usage; 23 the report could not be written (a closed pipe)."
 )]
 struct Cli {
     /// Requests in all (ignored with -D).
@@ -442,6 +443,9 @@ fn template(cli: &Cli) -> Result<Template, String> {
     Ok(Template { method, uri: cli.uri.clone(), headers, body })
 }
 
+/// curl's exit code for an output that cannot be written.
+const WRITE_ERROR: u8 = 23;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let usage = |e: String| {
@@ -485,7 +489,12 @@ fn main() -> ExitCode {
             }
         }
     }
-    report::print(format, &runs);
+    // A reader that went away (`load URL | head -c1`) is curl's write error, 23: exit
+    // quietly with it.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    if report::print(&mut stdout, format, &runs).is_err() {
+        return ExitCode::from(WRITE_ERROR);
+    }
     if runs.iter().any(|r| r.stats.errors() > 0 || r.stats.responses() == 0) {
         ExitCode::FAILURE
     } else {

@@ -2,6 +2,7 @@
 //! mean and standard deviation of every column.
 
 use crate::stats::Stats;
+use std::io::{self, Write};
 use std::time::Duration;
 
 /// One finished run.
@@ -35,7 +36,7 @@ fn row(run: &Run) -> [f64; 17] {
     let s = &run.stats;
     let secs = run.elapsed.as_secs_f64().max(1e-9);
     let l = &s.latency;
-    let q = |h: &hdrhistogram::Histogram<u64>, p: f64| h.value_at_quantile(p) as f64;
+    let q = |h: &hdrhistogram::Histogram<u32>, p: f64| h.value_at_quantile(p) as f64;
     [
         (s.responses() + s.failed) as f64,
         s.succeeded() as f64,
@@ -79,34 +80,35 @@ pub enum Format {
     Json,
 }
 
-pub fn print(format: Format, runs: &[Run]) {
+/// Writes the report to `out`; a write error (a closed pipe) is returned, not a panic.
+pub fn print(out: &mut dyn Write, format: Format, runs: &[Run]) -> io::Result<()> {
     let rows: Vec<[f64; 17]> = runs.iter().map(row).collect();
     let stats: Vec<(f64, f64)> =
         (0..COLUMNS.len()).map(|c| mean_sd(rows.iter().map(move |r| r[c]))).collect();
     match format {
         Format::Text => {
             for (i, run) in runs.iter().enumerate() {
-                text(i + 1, run);
+                text(out, i + 1, run)?;
             }
             if runs.len() > 1 {
-                println!("\nover {} runs (mean, standard deviation):", runs.len());
+                writeln!(out, "\nover {} runs (mean, standard deviation):", runs.len())?;
                 for (name, (mean, sd)) in COLUMNS.iter().zip(&stats) {
-                    println!("  {name:<15} {mean:>14.1} {sd:>12.1}");
+                    writeln!(out, "  {name:<15} {mean:>14.1} {sd:>12.1}")?;
                 }
             }
         }
         Format::Csv => {
-            println!("run,{}", COLUMNS.join(","));
-            let line = |label: &str, cells: &mut dyn Iterator<Item = f64>| {
+            writeln!(out, "run,{}", COLUMNS.join(","))?;
+            let line = |out: &mut dyn Write, label: &str, cells: &mut dyn Iterator<Item = f64>| {
                 let cells: Vec<String> = cells.map(cell).collect();
-                println!("{label},{}", cells.join(","));
+                writeln!(out, "{label},{}", cells.join(","))
             };
             for (i, r) in rows.iter().enumerate() {
-                line(&(i + 1).to_string(), &mut r.iter().copied());
+                line(out, &(i + 1).to_string(), &mut r.iter().copied())?;
             }
             if runs.len() > 1 {
-                line("mean", &mut stats.iter().map(|s| s.0));
-                line("sd", &mut stats.iter().map(|s| s.1));
+                line(out, "mean", &mut stats.iter().map(|s| s.0))?;
+                line(out, "sd", &mut stats.iter().map(|s| s.1))?;
             }
         }
         Format::Json => {
@@ -120,38 +122,48 @@ pub fn print(format: Format, runs: &[Run]) {
             };
             let runs_json: Vec<String> =
                 rows.iter().map(|r| object(&mut r.iter().copied())).collect();
-            println!(
+            writeln!(
+                out,
                 "{{\"runs\":[{}],\"mean\":{},\"sd\":{}}}",
                 runs_json.join(","),
                 object(&mut stats.iter().map(|s| s.0)),
                 object(&mut stats.iter().map(|s| s.1)),
-            );
+            )?;
         }
     }
+    out.flush()
 }
 
-fn text(index: usize, run: &Run) {
+fn text(out: &mut dyn Write, index: usize, run: &Run) -> io::Result<()> {
     let s = &run.stats;
     let secs = run.elapsed.as_secs_f64().max(1e-9);
-    println!(
+    writeln!(
+        out,
         "\nrun {index}: finished in {secs:.3} s, {:.2} req/s, {:.2} MB/s",
         s.responses() as f64 / secs,
         s.bytes as f64 / secs / 1e6
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "requests: {} total, {} succeeded, {} failed, {} errored",
         s.responses() + s.failed,
         s.succeeded(),
         s.failed,
         s.errors()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "status codes: {} 2xx, {} 3xx, {} 4xx, {} 5xx",
         s.status[1], s.status[2], s.status[3], s.status[4]
-    );
-    println!("{:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}", "", "min", "p50", "p90", "p95", "p99", "max");
+    )?;
+    writeln!(
+        out,
+        "{:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "", "min", "p50", "p90", "p95", "p99", "max"
+    )?;
     for (name, h) in [("latency (us)", &s.latency), ("ttfb (us)", &s.ttfb)] {
-        println!(
+        writeln!(
+            out,
             "{name:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
             h.min(),
             h.value_at_quantile(0.5),
@@ -159,6 +171,7 @@ fn text(index: usize, run: &Run) {
             h.value_at_quantile(0.95),
             h.value_at_quantile(0.99),
             h.max()
-        );
+        )?;
     }
+    Ok(())
 }

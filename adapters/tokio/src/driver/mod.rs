@@ -140,6 +140,9 @@ pub(crate) enum Command {
     HandlerGone(StreamId),
     /// A body's reader consumed this many bytes: release them to flow control.
     Release(StreamId, usize),
+    /// Bodies that ended consumed [`body::RELEASE_BATCH`](crate::body::RELEASE_BATCH) bytes
+    /// or more of connection credit (see `body::Deferred`): release them now.
+    ReleaseDeferred,
     /// A body was dropped before its end.
     RecvDropped(StreamId),
     /// Begin a graceful shutdown.
@@ -152,10 +155,10 @@ pub(crate) enum Command {
     Ping(oneshot::Sender<Duration>),
 }
 
-/// A PING of ours waiting for its ACK.
+/// A PING of ours waiting for its ACK: who wants its round-trip time. The core times it
+/// (`Connection::rtt`); the driver only remembers whom to tell.
 struct PendingPing {
     payload: [u8; 8],
-    sent: tokio::time::Instant,
     answer: oneshot::Sender<Duration>,
 }
 
@@ -242,6 +245,8 @@ pub(crate) struct Driver<I> {
     /// §5.1.1).
     entries: FxHashMap<StreamId, Entry>,
     pumps: FuturesUnordered<Abortable<Pump>>,
+    /// Connection credit of finished bodies, released each round (see `body::Deferred`).
+    deferred: crate::body::Deferred,
     /// Read into when the thread's arena is already borrowed: a transport whose
     /// `poll_read` drives another connection on this thread inline (an in-memory pipe
     /// polled in place, say) would otherwise find the arena taken.
@@ -272,8 +277,6 @@ pub(crate) struct Driver<I> {
     /// PINGs sent for their round-trip time, oldest first (the core bounds how many).
     pings: VecDeque<PendingPing>,
     next_ping: u64,
-    /// The round-trip time of the last PING answered.
-    rtt: Option<Duration>,
     /// The connection's span and the core's counters last reported.
     #[cfg(feature = "tracing")]
     pub(crate) trace: crate::trace::ConnTrace,
@@ -346,6 +349,7 @@ where
             role,
             entries: FxHashMap::default(),
             pumps: FuturesUnordered::new(),
+            deferred: crate::body::Deferred::default(),
             read_buf: BytesMut::new(),
             input: None,
             read_closed: false,
@@ -364,7 +368,6 @@ where
             result: None,
             pings: VecDeque::new(),
             next_ping: 0,
-            rtt: None,
             #[cfg(feature = "tracing")]
             trace,
         }
@@ -372,26 +375,27 @@ where
 
     /// The connection's counters and windows now.
     pub(crate) fn stats(&self) -> crate::ConnectionStats {
-        crate::ConnectionStats::of(&self.conn, self.rtt)
+        crate::ConnectionStats::of(&self.conn)
     }
 
     /// Sends a PING (RFC 9113 §6.7) whose ACK tells the round-trip time. Dropped (the
     /// caller learns nothing) if the core refuses it: closing, or too many unanswered.
     pub(crate) fn ping(&mut self, answer: oneshot::Sender<Duration>) {
+        // The core times the PING from the latest `now` it was given: give it the time of
+        // sending, not of the turn's start (the task may have slept long before this).
+        self.conn.handle_timeout(tokio::time::Instant::now().into_std());
         self.next_ping += 1;
         let payload = self.next_ping.to_be_bytes();
         if self.conn.ping(payload).is_ok() {
-            let sent = tokio::time::Instant::now();
-            self.pings.push_back(PendingPing { payload, sent, answer });
+            self.pings.push_back(PendingPing { payload, answer });
         }
     }
 
-    /// The peer answered one of our PINGs.
+    /// The peer answered one of our PINGs: the core has measured its round trip.
     pub(crate) fn ping_answered(&mut self, payload: [u8; 8]) {
         let Some(at) = self.pings.iter().position(|p| p.payload == payload) else { return };
-        let ping = self.pings.remove(at).expect("found");
-        let rtt = ping.sent.elapsed();
-        self.rtt = Some(rtt);
+        let Some(ping) = self.pings.remove(at) else { return };
+        let rtt = self.conn.rtt().unwrap_or_default();
         crate::trace::ping_rtt(rtt);
         let _ = ping.answer.send(rtt);
     }

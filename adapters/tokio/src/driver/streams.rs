@@ -41,7 +41,8 @@ pub(super) struct Entry {
     /// Our side is ended (END_STREAM or trailers handed to the core).
     send_done: bool,
     /// A body waiting for `Event::SendCapacity`, with the bytes the core did not accept.
-    parked: Option<Parked>,
+    /// Boxed: rare, and every stream in flight has an entry (56 bytes inline).
+    parked: Option<Box<Parked>>,
     /// Cancels the body being polled.
     abort: Option<AbortHandle>,
     /// Server: cancels the handler's task (one that had to wait), dropping its future when
@@ -108,7 +109,16 @@ where
 {
     // ----- Commands -----
 
+    /// Releases the connection credit finished bodies summed up (see `body::Deferred`).
+    pub(super) fn release_deferred(&mut self) {
+        if self.deferred.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            let n = self.deferred.swap(0, std::sync::atomic::Ordering::Relaxed);
+            self.conn.release_connection_capacity(n);
+        }
+    }
+
     pub(super) fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        self.release_deferred();
         let mut progress = false;
         for _ in 0..MAX_COMMANDS {
             match self.rx.poll_recv(cx) {
@@ -156,6 +166,7 @@ where
             Command::Release(id, n) => {
                 let _ = self.conn.release_capacity(id, n);
             }
+            Command::ReleaseDeferred => self.release_deferred(),
             Command::RecvDropped(id) => {
                 let Some(entry) = self.entries.get_mut(&id) else { return };
                 if entry.recv_done {
@@ -451,7 +462,7 @@ where
                 data.advance(n);
                 if let Some(entry) = self.entries.get_mut(&id) {
                     let body = if end { None } else { body };
-                    entry.parked = Some(Parked { rest: data, end, body });
+                    entry.parked = Some(Box::new(Parked { rest: data, end, body }));
                 }
                 None
             }
@@ -504,7 +515,7 @@ where
                 if let Some(entry) = self.entries.get_mut(&stream_id) {
                     entry.recv_end_seen = true;
                     if let Some(shared) = &entry.recv {
-                        shared.lock().trailers = Some(trailers);
+                        shared.lock().trailers = Some(Box::new(trailers));
                     }
                 }
                 self.move_data(stream_id);
@@ -574,7 +585,7 @@ where
         } else {
             let shared = Arc::new(RecvShared::default());
             entry.recv = Some(shared.clone());
-            RecvBody::new(id, shared, tx.clone())
+            RecvBody::new(id, shared, tx.clone(), self.deferred.clone())
         };
         self.entries.insert(id, entry);
         #[cfg(feature = "tracing")]
@@ -678,7 +689,7 @@ where
             };
             let shared = Arc::new(RecvShared::default());
             entry.recv = Some(shared.clone());
-            RecvBody::new(id, shared, tx)
+            RecvBody::new(id, shared, tx, self.deferred.clone())
         };
         let (parts, ()) = response.into_parts();
         // If the caller is gone, the body is dropped with the message and cancels.
@@ -783,7 +794,7 @@ pub(super) fn fail_entry(entry: Entry, error: &Error) -> bool {
                 None
             } else {
                 affected = true;
-                st.error = Some(error.clone());
+                st.error = Some(Box::new(error.clone()));
                 st.take_waker()
             }
         };

@@ -77,6 +77,16 @@ impl ClientBuilder {
         self
     }
 
+    /// A connection idle for this long is checked with a PING before it takes a request
+    /// (RFC 9113 §8.7); one that does not answer within the pool's `check_timeout` is
+    /// closed and the request goes to another. The answers' round-trip times are the
+    /// metrics' `last_ping_rtt`. Default: no check (keepalive PINGs, if set, watch idle
+    /// connections).
+    pub fn check_after_idle(mut self, after: Option<Duration>) -> Self {
+        self.pool.check_after_idle = after;
+        self
+    }
+
     /// Connections to one origin that take requests. Default 8.
     pub fn max_connections_per_origin(mut self, n: usize) -> Self {
         self.pool.max_connections_per_origin = n;

@@ -117,10 +117,7 @@ impl Client {
     pub(crate) fn from_builder(builder: ClientBuilder) -> Client {
         let seed = builder.seed.unwrap_or_else(random_seed);
         let retry = builder.pool.retry;
-        let mut pool_config = builder.pool;
-        // No PING through the connection handle: the core's keepalive does that job.
-        pool_config.check_after_idle = None;
-        let pool = Pool::new(pool_config, seed);
+        let pool = Pool::new(builder.pool, seed);
         let inner = Inner::new(
             pool,
             builder.config,
@@ -146,6 +143,15 @@ impl Client {
             metrics.hits += Inner::hits(shared);
             metrics
         })
+    }
+
+    /// Takes a stream of a connection to `uri`'s origin from its lane, the way a request
+    /// does before it is sent, and gives it back when the returned guard drops; `None` if
+    /// no connection keeps a free stream. Sends nothing. For the `pool_checkout` bench
+    /// only: not part of the API.
+    #[doc(hidden)]
+    pub fn bench_checkout(&self, uri: &http::Uri) -> Option<impl Send + Sync + use<>> {
+        lane::take(&self.inner, uri).map(|l| Lease::new(self.inner.clone(), l))
     }
 
     /// Sends a request to the origin of its URI (`http://` or `https://`) and waits for

@@ -286,14 +286,14 @@ impl Inner {
                     }
                 }
                 Action::Ping { conn } => {
-                    // The handle offers no PING; the core's keepalive watches idle
-                    // connections instead (the builder leaves `check_after_idle` off), so
-                    // this only answers a configured check with what is known.
-                    let closed = shared.lanes.get(&conn).is_none_or(|l| l.send.is_closed());
-                    if closed {
+                    // A check of a long-idle connection (RFC 9113 §8.7): a PING through
+                    // its handle; the answer brings the core's round-trip time.
+                    let lane = shared.lanes.get(&conn).filter(|l| !l.send.is_closed());
+                    let started = lane.is_some_and(|lane| {
+                        spawn(check(Arc::downgrade(self), conn, lane.send.ping_command()))
+                    });
+                    if !started {
                         shared.pool.closed(conn, CloseReason::Error, now());
-                    } else {
-                        shared.pool.ping_acked(conn, Duration::ZERO, now());
                     }
                 }
                 Action::Close { conn, .. } => {
@@ -319,6 +319,22 @@ impl Drop for Inner {
         // The timer task sleeps on this; it sees the client gone and ends.
         self.timer.notify_one();
     }
+}
+
+/// Waits for the answer to a check's PING and tells the pool: ready again with the
+/// round-trip time the core measured, or closed when the connection ended first. A PING
+/// never answered is the pool's check deadline to catch.
+async fn check(
+    inner: Weak<Inner>,
+    conn: ConnId,
+    ping: impl std::future::Future<Output = Option<Duration>>,
+) {
+    let rtt = ping.await;
+    let Some(inner) = inner.upgrade() else { return };
+    inner.run(|shared, now| match rtt {
+        Some(rtt) => shared.pool.ping_acked(conn, rtt, now),
+        None => shared.pool.closed(conn, CloseReason::Error, now),
+    });
 }
 
 /// Sleeps until the pool's next deadline (re-armed whenever an earlier one appears) and

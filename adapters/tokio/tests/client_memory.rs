@@ -1,9 +1,14 @@
 //! Client heap per connection and per open stream, measured with a counting allocator
-//! (issue 15, "Memory": at most 1 MB per 1,000 concurrent streams, heads included).
-//! A measurement, not a test, while the target is not met: it prints the figures and
-//! whether they are within the target (`cargo bench -p h2proto-tokio --bench
-//! client_memory`; `cargo test` runs it once too). It becomes a test asserting the bound
-//! once the client meets it.
+//! (issue 15, "Memory": at most 1 MB per 1,000 concurrent streams, heads included). Bytes
+//! allocated are deterministic where timings are not, so the bound is asserted; the
+//! figures are printed too (`cargo test -p h2proto-tokio --test client_memory --
+//! --nocapture`).
+//!
+//! Where the bytes go (1,000 streams on one connection, 875 B per stream when this was
+//! written): the driver's and the core's stream maps (2,048 buckets each at 1,000 streams),
+//! the per-stream receive queue (`RecvShared`), and the caller's 1,000 `Response`s. Rare
+//! per-stream state (trailers, errors, a parked body) is boxed to keep every stream small,
+//! and the core's event queue gives back the room a burst of heads grew it to.
 //!
 //! Only the client's thread is counted: the client runs on this test's current-thread
 //! runtime, the server on a thread and runtime of its own, so the server's memory is not
@@ -119,7 +124,8 @@ fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
-fn main() {
+#[test]
+fn a_thousand_open_streams_cost_at_most_a_megabyte() {
     let (addr, release, server) = holding_server();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (per_connection, per_stream) = runtime.block_on(async {
@@ -165,6 +171,9 @@ fn main() {
     println!(
         "client heap: {per_connection} bytes per connection, {per_stream} bytes per open stream"
     );
-    let verdict = if per_stream <= BOUND_PER_STREAM { "within" } else { "NOT within" };
-    println!("{verdict} the target of {BOUND_PER_STREAM} bytes per open stream (1 MB per 1,000)");
+    assert!(
+        per_stream <= BOUND_PER_STREAM,
+        "{per_stream} bytes per open stream, over the target of {BOUND_PER_STREAM} (1 MB per 1,000)"
+    );
+    assert!(per_stream > 0, "the streams hold memory: the counting works");
 }

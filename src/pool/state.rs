@@ -754,6 +754,11 @@ impl Pool {
             }
             live += 1;
         }
+        // req 9113-9.1-1
+        // One connection per origin as long as it takes the requests; another only for
+        // requests that wait because every stream of the origin's connections (and of those
+        // on their way) is taken, within max_connections_per_origin (1 keeps to the SHOULD
+        // NOT strictly). Replacements (GOAWAY, ids exhausted, errors) are §9.1's own.
         // What a connection on its way will take: the limit learned on this origin, else
         // the least a server should allow (RFC 9113 §6.5.2 recommends at least 100).
         let expected = origin.learned_limit.unwrap_or(EXPECTED_STREAMS) as usize;

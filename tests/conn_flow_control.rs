@@ -512,6 +512,32 @@ fn rfc9113_6_9_no_window_update_until_the_application_reads() {
 }
 
 #[test]
+fn rfc9113_6_9_receive_windows_are_reported_as_data_arrives_and_credit_returns() {
+    // RFC 9113 §6.9: what the peer may still send, per stream and for the connection, falls
+    // with every DATA byte received and rises by exactly the WINDOW_UPDATEs we announce.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        peer.open_stream(1);
+        let stream = peer.conn.recv_window(StreamId(1)).unwrap();
+        let connection = peer.conn.connection_recv_window();
+        assert_eq!((stream, connection), (1 << 20, 4 << 20), "{role:?}: Config's windows");
+        for _ in 0..20 {
+            peer.send(data_frame(1, 16_384));
+        }
+        let received = 20 * 16_384;
+        assert_eq!(peer.conn.recv_window(StreamId(1)), Some(stream - received), "{role:?}");
+        assert_eq!(peer.conn.connection_recv_window(), connection - received, "{role:?}");
+        while peer.conn.read_data(StreamId(1)).is_some() {}
+        let updates = window_updates(&peer.frames());
+        assert!(!updates.is_empty(), "{role:?}: a quarter of the stream window was read");
+        let credit = |id: u32| updates.iter().filter(|u| u.0 == id).map(|u| u.1).sum::<u32>();
+        assert_eq!(peer.conn.recv_window(StreamId(1)), Some(stream - received + credit(1)));
+        assert_eq!(peer.conn.connection_recv_window(), connection - received + credit(0));
+        assert_eq!(peer.conn.recv_window(StreamId(3)), None, "{role:?}: no such stream");
+    }
+}
+
+#[test]
 fn rfc9113_6_9_manual_release_sends_window_update_only_on_release_capacity() {
     // RFC 9113 §6.9: with Config::auto_release_capacity off, reading returns no credit; only
     // release_capacity does, and never more than was received.

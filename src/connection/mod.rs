@@ -500,6 +500,19 @@ impl Connection {
         self.send_window.size()
     }
 
+    /// What the peer may still send on a stream before we announce more credit: its
+    /// receive window (RFC 9113 §6.9). Bytes received and not yet read count against it
+    /// until the application reads them.
+    pub fn recv_window(&self, id: StreamId) -> Option<u32> {
+        self.store.get(id).map(|s| s.recv.available())
+    }
+
+    /// What the peer may still send on the connection as a whole before we announce more
+    /// credit (RFC 9113 §6.9.1).
+    pub fn connection_recv_window(&self) -> u32 {
+        self.recv_window.available()
+    }
+
     // ----- Outputs -----
 
     /// The next event, `None` when there is nothing more for now.

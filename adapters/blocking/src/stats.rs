@@ -24,6 +24,10 @@ pub struct ConnectionStats {
     /// §6.9.1). It shrinks as DATA goes out and grows as the peer reads and sends
     /// WINDOW_UPDATE.
     pub send_window: i32,
+    /// The connection-level receive window: bytes of DATA the peer may still send us
+    /// before we announce more credit (RFC 9113 §6.9.1). DATA received and not yet read
+    /// holds it down.
+    pub recv_window: u32,
     /// Streams open (both directions).
     pub active_streams: usize,
     /// The peer's settings in effect (concurrency limit, initial window, frame size).
@@ -40,6 +44,7 @@ impl ConnectionStats {
         ConnectionStats {
             counters: conn.stats().clone(),
             send_window: conn.connection_send_window(),
+            recv_window: conn.connection_recv_window(),
             active_streams: conn.active_streams(),
             peer_settings: *conn.peer_settings(),
             going_away: conn.is_going_away(),

@@ -163,8 +163,13 @@ fn the_servers_send_window_shrinks_under_a_response_the_client_does_not_read() {
     let closed = wait_until(|| connection.stats(), |s| s.send_window == 0);
     assert!(closed.counters.flow_control_stalls >= 1, "{closed:?}");
     assert!(closed.counters.data_sent < BIG as u64, "{closed:?}");
+    // The same window seen from the client: what the server may still send, nothing.
+    let full = wait_until(|| client.stats(), |s| s.recv_window == 0);
+    assert_eq!(full.counters.data_received, closed.counters.data_sent, "{full:?}");
 
     assert_eq!(response.into_body().read_to_vec().unwrap().len(), BIG);
+    // Read, the bytes come back as credit (WINDOW_UPDATE): the window opens again.
+    wait_until(|| client.stats(), |s| s.recv_window > 0);
     let done = wait_until(|| connection.stats(), |s| s.counters.data_sent == BIG as u64);
     assert_eq!(done.counters.streams_opened_remote, 1);
     drop(client);

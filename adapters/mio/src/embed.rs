@@ -226,7 +226,9 @@ impl Connection {
 
     /// The core connection, read-only: its [`Stats`](h2proto::Connection::stats), flow
     /// control windows ([`connection_send_window`](h2proto::Connection::connection_send_window),
-    /// [`send_window`](h2proto::Connection::send_window)), the peer's settings and more.
+    /// [`send_window`](h2proto::Connection::send_window),
+    /// [`connection_recv_window`](h2proto::Connection::connection_recv_window),
+    /// [`recv_window`](h2proto::Connection::recv_window)), the peer's settings and more.
     pub fn h2(&self) -> &h2proto::Connection {
         self.conn.h2()
     }

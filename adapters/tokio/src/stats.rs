@@ -13,6 +13,10 @@ pub struct ConnectionStats {
     /// The connection-level send window: bytes of DATA the peer will take now (RFC 9113
     /// §6.9.1).
     pub send_window: i32,
+    /// The connection-level receive window: bytes of DATA the peer may still send us
+    /// before we announce more credit (RFC 9113 §6.9.1). DATA received and not yet read
+    /// holds it down.
+    pub recv_window: u32,
     /// Streams open (both directions).
     pub active_streams: usize,
     /// The peer's settings in effect (concurrency limit, initial window, frame size).
@@ -32,6 +36,7 @@ impl ConnectionStats {
             rtt: conn.rtt(),
             counters: conn.stats().clone(),
             send_window: conn.connection_send_window(),
+            recv_window: conn.connection_recv_window(),
             active_streams: conn.active_streams(),
             peer_settings: *conn.peer_settings(),
             going_away: conn.is_going_away(),

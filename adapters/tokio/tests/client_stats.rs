@@ -36,6 +36,9 @@ async fn the_client_reads_its_connections_counters_and_windows() {
         // window raised by its WINDOW_UPDATE, untouched since (the client sent no DATA).
         assert_eq!(stats.peer_settings.initial_window_size, 100_000);
         assert_eq!(stats.send_window, 200_000);
+        // Ours: the client's 4 MiB connection window less the 10,000 bytes received (read,
+        // but too few for a WINDOW_UPDATE yet).
+        assert_eq!(stats.recv_window, (4 << 20) - 10_000);
         assert!(!stats.going_away);
     })
     .await

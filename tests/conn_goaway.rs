@@ -341,6 +341,44 @@ fn rfc9113_6_8_goaway_with_an_error_lets_streams_up_to_the_last_id_complete() {
 }
 
 #[test]
+fn rfc9113_5_4_1_eof_after_an_error_goaway_ends_the_connection_with_the_peers_error() {
+    // RFC 9113 §5.4.1: the endpoint that sends a connection error's GOAWAY then closes the
+    // transport. Its EOF, with a stream at or below the last id still open, ends the
+    // connection with the error it announced, not as a bare end of input.
+    let mut peer = Peer::connected(Role::Client, Config::default());
+    peer.open_request(1, true);
+    peer.send(GoAway {
+        last_stream_id: StreamId(1),
+        error_code: ErrorCode::INTERNAL_ERROR,
+        debug_data: Bytes::from_static(b"boom"),
+    });
+    peer.events();
+    assert!(!peer.conn.is_closed(), "stream 1 may still complete");
+    peer.conn.recv_eof();
+    let events = peer.events();
+    let [Event::Closed { error: Some(error) }] = &events[..] else { panic!("{events:?}") };
+    assert_eq!(
+        (error.code, error.initiator, error.kind),
+        (ErrorCode::INTERNAL_ERROR, Initiator::Remote, ConnectionErrorKind::GoAway)
+    );
+    assert_eq!(error.reason, "boom");
+    assert_eq!(peer.conn.error(), Some(error));
+    assert_eq!(peer.conn.active_streams(), 0);
+    peer.conn.recv_eof();
+    assert!(peer.events().is_empty(), "reported once");
+
+    // Without an error GOAWAY, EOF is the adapter's to report: the core changes nothing.
+    for role in ROLES {
+        let mut peer = Peer::connected(role, Config::default());
+        peer.open_stream(1);
+        peer.conn.recv_eof();
+        assert!(peer.events().is_empty(), "{role:?}");
+        assert_eq!(peer.conn.active_streams(), 1, "{role:?}");
+        assert!(peer.conn.error().is_none(), "{role:?}");
+    }
+}
+
+#[test]
 fn rfc9113_6_8_goaway_with_an_error_and_nothing_left_ends_the_connection_at_once() {
     // RFC 9113 §6.8 / §5.4.1: with no stream at or below the last id, an error GOAWAY ends
     // the connection in the call that read it; we answer with our GOAWAY and nothing else.

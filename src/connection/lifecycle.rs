@@ -393,6 +393,21 @@ impl Connection {
         self.finish_closing();
     }
 
+    /// The peer closed the transport (the adapter read EOF). After the peer's GOAWAY with an
+    /// error code, this is the connection error it announced (RFC 9113 §5.4.1: the endpoint
+    /// that sends it closes the connection next): the connection ends with that error, and
+    /// the streams still open end with it through `Event::Closed`, rather than with a bare
+    /// EOF that would hide the peer's reason. Otherwise nothing changes here: an EOF with
+    /// streams open is the adapter's transport error to report.
+    pub fn recv_eof(&mut self) {
+        if self.closed_reported || self.peer_error.is_none() {
+            return;
+        }
+        self.error = self.peer_error.take();
+        self.abort_streams();
+        self.finish_closing();
+    }
+
     /// Ends the connection at once with GOAWAY `code` (use `shutdown` for a graceful end).
     pub fn close(&mut self, code: ErrorCode, reason: &'static str) {
         self.fail_with(code, ConnectionErrorKind::Closed, reason);

@@ -500,8 +500,16 @@ where
             && self.conn.active_streams() == 0;
         let error = Error::io(e);
         let affected = self.finish_all(&error);
-        self.closed = true;
-        let result = if (eof || graceful) && !affected { Ok(()) } else { Err(error) };
+        // Once the core has ended the connection (`Event::Closed`), its reason is the
+        // connection's result, not the transport's failure that followed.
+        let was_closed = std::mem::replace(&mut self.closed, true);
+        let result = if was_closed && !affected {
+            std::mem::replace(&mut self.close_result, Ok(()))
+        } else if (eof || graceful) && !affected {
+            Ok(())
+        } else {
+            Err(error)
+        };
         self.result = Some(result.clone());
         Poll::Ready(result)
     }
@@ -526,6 +534,12 @@ where
             Poll::Ready(Ok(bytes)) if bytes.is_empty() => {
                 self.read_closed = true;
                 if self.closed {
+                    return Ok(true);
+                }
+                // After the peer's error GOAWAY its EOF ends the connection with that error
+                // (the core's `Event::Closed`, handled next), not as a bare EOF.
+                self.conn.recv_eof();
+                if self.conn.error().is_some() {
                     return Ok(true);
                 }
                 Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed by the peer"))

@@ -6,6 +6,7 @@ use super::lane;
 use super::lease::{Lease, ResponseBody};
 use super::shared::{Inner, now};
 use crate::{BoxError, ErrorKind};
+use futures_util::future;
 use h2proto::ErrorCode;
 use h2proto::pool::{
     Checkout, Failure, NotProcessed, Origin, OriginError, Pool, PoolMetrics, RetryPolicy, Verdict,
@@ -20,6 +21,49 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+pin_project_lite::pin_project! {
+    /// A request's attempts under the client's time limit (`tokio::time::timeout`, but the
+    /// timer starts at the first poll: a request's future may be made outside the runtime).
+    struct Limited<F> {
+        #[pin]
+        attempts: F,
+        #[pin]
+        timer: Timer,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = TimerProj]
+    enum Timer {
+        Unstarted { limit: Duration },
+        Started { #[pin] sleep: tokio::time::Sleep },
+    }
+}
+
+impl<F> Future for Limited<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, ClientError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let mut this = self.project();
+        if let TimerProj::Unstarted { limit } = this.timer.as_mut().project() {
+            let sleep = tokio::time::sleep(*limit);
+            this.timer.set(Timer::Started { sleep });
+        }
+        if let Poll::Ready(result) = this.attempts.poll(cx) {
+            return Poll::Ready(result);
+        }
+        match this.timer.project() {
+            TimerProj::Started { sleep } => {
+                sleep.poll(cx).map(|()| Err(ClientError::new(ClientErrorKind::Timeout)))
+            }
+            TimerProj::Unstarted { .. } => Poll::Pending,
+        }
+    }
+}
 
 /// An HTTP/2 client over a pool of connections. Cheap to clone (`Arc`); `Send + Sync`;
 /// share one among all tasks. Requests must be made within a tokio runtime (the client
@@ -158,10 +202,10 @@ impl Client {
     /// the response head. Requests that the server did not process (RFC 9113 §8.7) are
     /// sent again when their body is replayable (see [`replayable`]); any other failure is
     /// returned, saying whether a retry would be safe ([`ClientError::is_safe_to_retry`]).
-    pub async fn request<B>(
+    pub fn request<B>(
         &self,
         request: Request<B>,
-    ) -> Result<Response<ResponseBody>, ClientError>
+    ) -> impl Future<Output = Result<Response<ResponseBody>, ClientError>> + Send + use<'_, B>
     where
         B: Body + Send + 'static,
         B::Data: Send,
@@ -175,11 +219,14 @@ impl Client {
             false => (Either::Right(body), replay),
         };
         let attempts = self.attempts(parts, body, replay);
+        // No `async` wrapper: it would keep `attempts` twice in every request's future (the
+        // moved-from local beside the awaited copy), and each task of a busy client is
+        // touched at every response (its size is cache misses).
         match self.request_timeout {
-            Some(limit) => tokio::time::timeout(limit, attempts)
-                .await
-                .unwrap_or_else(|_| Err(ClientError::new(ClientErrorKind::Timeout))),
-            None => attempts.await,
+            Some(limit) => {
+                future::Either::Left(Limited { attempts, timer: Timer::Unstarted { limit } })
+            }
+            None => future::Either::Right(attempts),
         }
     }
 
@@ -213,28 +260,32 @@ impl Client {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let mut request = Request::from_parts(parts.clone(), body);
+        // The next attempt's body; its head is a copy of `parts` made as it is sent. No
+        // `Request` is kept across an await: the future of every request would carry it.
+        let mut body = body;
         let mut origin = None;
         let mut retries = 0;
         let mut busy = 0;
         loop {
             // A credit on a lane of the origin, else the pool (see `lane.rs`).
             let fast =
-                lane::take(&self.inner, request.uri()).map(|l| Lease::new(self.inner.clone(), l));
+                lane::take(&self.inner, &parts.uri).map(|l| Lease::new(self.inner.clone(), l));
             let mut lease = match fast {
                 Some(lease) => lease,
                 None => {
                     // Only the pool needs the origin (building it allocates).
                     let origin = match &origin {
                         Some(origin) => origin,
-                        None => origin.insert(self.origin_of(request.uri())?),
+                        None => origin.insert(self.origin_of(&parts.uri)?),
                     };
                     // Boxed: the pool's path is the rare one, and its future is large
                     // (every request's future would carry it, and be moved with it).
                     Box::pin(self.checkout(origin)).await?
                 }
             };
-            let future = match lease.lane.send.try_send(request) {
+            let next = std::mem::replace(&mut body, Either::Left(Empty::new()));
+            let sent = lease.lane.send.try_send(Request::from_parts(parts.clone(), next));
+            let future = match sent {
                 Ok(future) => future,
                 Err(refused)
                     if matches!(refused.error().kind(), ErrorKind::Busy) && busy < MAX_BUSY =>
@@ -243,7 +294,7 @@ impl Client {
                     // SETTINGS came after the pool counted): teach the pool, look again.
                     busy += 1;
                     lease.busy();
-                    request = refused.into_request();
+                    body = refused.into_request().into_body();
                     continue;
                 }
                 Err(refused) if matches!(refused.error().kind(), ErrorKind::Busy) => {
@@ -273,7 +324,7 @@ impl Client {
                     }
                     retries += 1;
                     self.inner.run(|shared, _| shared.pool.count_retry());
-                    request = refused.into_request();
+                    body = refused.into_request().into_body();
                     continue;
                 }
             };
@@ -290,7 +341,7 @@ impl Client {
             let verdict = self.retry.verdict(classify(&error), replay.is_some(), retries);
             match (verdict, &replay) {
                 (Verdict::Retry, Some(replay)) => {
-                    request = Request::from_parts(parts.clone(), replay.make());
+                    body = replay.make();
                 }
                 _ => return Err(ClientError::new(ClientErrorKind::Request { error, verdict })),
             }

@@ -256,8 +256,10 @@ pub(crate) struct Driver {
     writing: bool,
     /// Input the core has not consumed yet (it pauses while output piles up).
     input: VecDeque<Bytes>,
-    /// The transport failed or reached EOF; applied once the input before it is consumed.
+    /// The transport failed; applied once the input before it is consumed.
     failure: Option<Error>,
+    /// The reader hit EOF; handled once the input read before it is fed (`recv_eof`).
+    eof: bool,
     streams: HashMap<StreamId, StreamIo>,
     /// The transport is gone: stop.
     dead: bool,
@@ -310,6 +312,7 @@ impl Driver {
             writing: false,
             input: VecDeque::new(),
             failure: None,
+            eof: false,
             streams: HashMap::new(),
             dead: false,
             linger: None,
@@ -423,11 +426,32 @@ impl Driver {
                 break;
             }
         }
+        if self.eof && self.input.is_empty() && self.failure.is_none() {
+            self.eof = false;
+            self.recv_eof();
+        }
         // Data that arrived before the failure has reached its bodies; now fail the rest.
         if let Some(error) = self.failure.take() {
             self.retire();
             self.fail_all(&error);
             self.dead = true;
+        }
+    }
+
+    /// The peer closed its side, and everything it sent before is fed. After its GOAWAY
+    /// with an error code the core ends the connection with that error (RFC 9113 §5.4.1:
+    /// the sender of a connection error closes the transport next), and its
+    /// `Event::Closed` fails the streams still open with it; otherwise the EOF is the
+    /// transport's failure.
+    fn recv_eof(&mut self) {
+        let ended = self.conn.error().is_some();
+        self.conn.recv_eof();
+        if ended || self.conn.error().is_none() {
+            self.failure = Some(Error::eof());
+            return;
+        }
+        while let Some(event) = self.conn.poll_event() {
+            self.on_event(event);
         }
     }
 
@@ -484,9 +508,7 @@ impl Driver {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Input(Ok(bytes)) if bytes.is_empty() => {
-                self.failure.get_or_insert_with(Error::eof);
-            }
+            Msg::Input(Ok(bytes)) if bytes.is_empty() => self.eof = true,
             Msg::Input(Ok(bytes)) => match self.decrypt(bytes) {
                 // One piece of plaintext per read, even empty: the reader's credit for it
                 // comes back once the core has consumed it.

@@ -117,6 +117,9 @@ pub(crate) struct Conn {
     input: Option<Bytes>,
     /// The transport failed or hit EOF.
     dead: Option<io::Error>,
+    /// The peer's EOF ended the connection with the error of its GOAWAY (see
+    /// [`recv_eof`](Self::recv_eof)): nothing more to read, the last output may still go.
+    read_closed: bool,
     /// After the connection ended: how long to try to flush its last frames.
     linger: Option<Instant>,
     /// A graceful shutdown was asked for; it begins once queued requests are sent.
@@ -183,6 +186,7 @@ impl Conn {
             read_to_end: false,
             input: None,
             dead: None,
+            read_closed: false,
             linger: None,
             closing: false,
             wrote: false,
@@ -240,7 +244,7 @@ impl Conn {
 
     /// Whether readiness is left over (a turn ended before `WouldBlock`).
     pub(crate) fn is_hot(&self) -> bool {
-        self.readable && self.input.is_none() && self.dead.is_none()
+        self.readable && self.input.is_none() && self.dead.is_none() && !self.read_closed
     }
 
     /// Whether the connection is over: closed and flushed, dead, or out of linger time.
@@ -405,12 +409,12 @@ impl Conn {
             moved = self.feed(input, now);
         }
         while *reads > 0 {
-            if !self.readable || self.input.is_some() || self.dead.is_some() {
+            if !self.readable || self.input.is_some() || self.dead.is_some() || self.read_closed {
                 break;
             }
             *reads -= 1;
             match arena.read(&mut self.socket) {
-                Ok(None) => self.dead = Some(io::ErrorKind::UnexpectedEof.into()),
+                Ok(None) => self.recv_eof(),
                 Ok(Some(bytes)) => {
                     if bytes.len() < arena.room() && !self.read_to_end {
                         self.readable = false;
@@ -423,6 +427,21 @@ impl Conn {
             }
         }
         moved
+    }
+
+    /// The peer closed its side; everything it sent before is fed (a read waits for the
+    /// core to take the input it paused on). After its GOAWAY with an error code the core
+    /// ends the connection with that error (RFC 9113 §5.4.1: the sender of a connection
+    /// error closes the transport next), and its `Event::Closed` fails the streams still
+    /// open with it; otherwise the EOF is the transport's failure.
+    fn recv_eof(&mut self) {
+        let ended = self.h2.error().is_some();
+        self.h2.recv_eof();
+        if ended || self.h2.error().is_none() {
+            self.dead = Some(io::ErrorKind::UnexpectedEof.into());
+        } else {
+            self.read_closed = true;
+        }
     }
 
     /// Hands bytes to the core; keeps what it did not consume yet.

@@ -133,6 +133,16 @@ impl RawPeer {
         }
     }
 
+    /// Closes like a server that is done: FIN after everything written, then reads until the
+    /// peer's EOF (at most 2 s), so no unread input turns the close into a RST that would
+    /// discard what the peer has not read yet.
+    pub fn close_gracefully(self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Write);
+        let _ = self.socket.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut buf = [0; 4096];
+        while matches!((&self.socket).read(&mut buf), Ok(n) if n > 0) {}
+    }
+
     /// Stays silent (writes nothing, not even ACKs) and reads to EOF; returns the events
     /// the peer's frames caused.
     pub fn silent_until_eof(&mut self) -> Vec<Event> {

@@ -137,24 +137,26 @@ impl Sender {
     /// Sends one request made from `template`. (Made in the call, not passed in: an
     /// argument would be kept in every task's future, which is touched at every response.)
     async fn send(&self, template: &Template) -> Outcome {
-        // Only the body is kept across the awaits that read it, not the response, and it
-        // is read through a reference: a task's future holds the body once, in this
-        // future's space, instead of a response moved into a second future.
+        // Only the body is kept across the awaits that read it, not the response (nor the
+        // result it came in: no await inside a match on it), and it is read through a
+        // reference: a task's future holds the body once, in this future's space.
         match self {
-            Sender::Pool(client) => match client.request(template.request()).await {
-                Ok(response) => {
-                    let (head, status, mut body) = split(response);
-                    count(&mut body).await.map(|bytes| (status, head, bytes))
-                }
-                Err(e) => Err(e.to_string()),
-            },
-            Sender::Raw(send) => match send.send_request(template.request()).await {
-                Ok(response) => {
-                    let (head, status, mut body) = split(response);
-                    count(&mut body).await.map(|bytes| (status, head, bytes))
-                }
-                Err(e) => Err(e.to_string()),
-            },
+            Sender::Pool(client) => {
+                let response = match client.request(template.request()).await {
+                    Ok(response) => response,
+                    Err(e) => return Err(e.to_string()),
+                };
+                let (head, status, mut body) = split(response);
+                count(&mut body).await.map(|bytes| (status, head, bytes))
+            }
+            Sender::Raw(send) => {
+                let response = match send.send_request(template.request()).await {
+                    Ok(response) => response,
+                    Err(e) => return Err(e.to_string()),
+                };
+                let (head, status, mut body) = split(response);
+                count(&mut body).await.map(|bytes| (status, head, bytes))
+            }
         }
     }
 }

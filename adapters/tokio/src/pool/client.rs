@@ -253,6 +253,7 @@ impl Client {
     /// An `async` block rather than an `async fn`: an `async fn` keeps its arguments twice
     /// in its future (as captured, and as the locals they are moved to), the block uses
     /// the captured ones in place.
+    #[allow(clippy::manual_async_fn)] // the async block is the point (see above)
     fn attempts<B>(
         &self,
         parts: http::request::Parts,

@@ -313,14 +313,22 @@ impl SendRequest {
     /// control allows; it may end with trailers. Dropping the future cancels the request.
     ///
     /// An error for a request the server did not process says so ([`Error::is_retryable`]).
-    pub async fn send_request<B>(&self, request: Request<B>) -> Result<Response<RecvBody>, Error>
+    #[allow(clippy::manual_async_fn)] // on purpose: see the comment inside
+    pub fn send_request<B>(
+        &self,
+        request: Request<B>,
+    ) -> impl Future<Output = Result<Response<RecvBody>, Error>> + use<'_, B>
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let slot = self.slots.clone().acquire().await?;
-        self.start(request, slot).await
+        // An `async` block, not an `async fn`: the latter would keep the request twice in
+        // the future (as captured and as a local), 640 bytes instead of 376.
+        async move {
+            let slot = self.slots.clone().acquire().await?;
+            self.start(request, slot).await
+        }
     }
 
     fn start<B>(&self, request: Request<B>, slot: Slot) -> ResponseFuture

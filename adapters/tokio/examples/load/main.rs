@@ -137,28 +137,43 @@ impl Sender {
     /// Sends one request made from `template`. (Made in the call, not passed in: an
     /// argument would be kept in every task's future, which is touched at every response.)
     async fn send(&self, template: &Template) -> Outcome {
+        // Only the body is kept across the awaits that read it, not the response (nor the
+        // result it came in: no await inside a match on it), and it is read through a
+        // reference: a task's future holds the body once, in this future's space.
         match self {
-            Sender::Pool(client) => match client.request(template.request()).await {
-                Ok(response) => finish(response).await,
-                Err(e) => Err(e.to_string()),
-            },
-            Sender::Raw(send) => match send.send_request(template.request()).await {
-                Ok(response) => finish(response).await,
-                Err(e) => Err(e.to_string()),
-            },
+            Sender::Pool(client) => {
+                let response = match client.request(template.request()).await {
+                    Ok(response) => response,
+                    Err(e) => return Err(e.to_string()),
+                };
+                let (head, status, mut body) = split(response);
+                count(&mut body).await.map(|bytes| (status, head, bytes))
+            }
+            Sender::Raw(send) => {
+                let response = match send.send_request(template.request()).await {
+                    Ok(response) => response,
+                    Err(e) => return Err(e.to_string()),
+                };
+                let (head, status, mut body) = split(response);
+                count(&mut body).await.map(|bytes| (status, head, bytes))
+            }
         }
     }
 }
 
+/// A response's arrival time, status and body.
+fn split<B>(response: http::Response<B>) -> (Instant, u16, B) {
+    let head = Instant::now();
+    let status = response.status().as_u16();
+    (head, status, response.into_body())
+}
+
 /// Reads a response body to its end, counting bytes.
-async fn finish<B>(response: http::Response<B>) -> Outcome
+async fn count<B>(body: &mut B) -> Result<u64, String>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
-    let head = Instant::now();
-    let status = response.status().as_u16();
-    let mut body = response.into_body();
     let mut bytes = 0;
     while let Some(frame) = body.frame().await {
         match frame {
@@ -166,7 +181,7 @@ where
             Err(e) => return Err(e.to_string()),
         }
     }
-    Ok((status, head, bytes))
+    Ok(bytes)
 }
 
 /// What the tasks of one run share (read-only, but for the counters and the groups'

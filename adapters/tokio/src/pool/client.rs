@@ -249,104 +249,112 @@ impl Client {
     /// Sends the request until it is answered, fails in a way that may not be retried, or
     /// has used its retries. (One body type, so that a request's future holds one copy of
     /// this state: the future is moved at every level of await.)
-    async fn attempts<B>(
+    ///
+    /// An `async` block rather than an `async fn`: an `async fn` keeps its arguments twice
+    /// in its future (as captured, and as the locals they are moved to), the block uses
+    /// the captured ones in place.
+    #[allow(clippy::manual_async_fn)] // the async block is the point (see above)
+    fn attempts<B>(
         &self,
         parts: http::request::Parts,
-        body: Either<Empty<B::Data>, B>,
+        // The next attempt's body; its head is a copy of `parts` made as it is sent. No
+        // `Request` is kept across an await: the future of every request would carry it.
+        mut body: Either<Empty<B::Data>, B>,
         replay: Option<Remake<B>>,
-    ) -> Result<Response<ResponseBody>, ClientError>
+    ) -> impl Future<Output = Result<Response<ResponseBody>, ClientError>> + Send + use<'_, B>
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        // The next attempt's body; its head is a copy of `parts` made as it is sent. No
-        // `Request` is kept across an await: the future of every request would carry it.
-        let mut body = body;
-        let mut origin = None;
-        let mut retries = 0;
-        let mut busy = 0;
-        loop {
-            // A credit on a lane of the origin, else the pool (see `lane.rs`).
-            let fast =
-                lane::take(&self.inner, &parts.uri).map(|l| Lease::new(self.inner.clone(), l));
-            let mut lease = match fast {
-                Some(lease) => lease,
-                None => {
-                    // Only the pool needs the origin (building it allocates).
-                    let origin = match &origin {
-                        Some(origin) => origin,
-                        None => origin.insert(self.origin_of(&parts.uri)?),
-                    };
-                    // Boxed: the pool's path is the rare one, and its future is large
-                    // (every request's future would carry it, and be moved with it).
-                    Box::pin(self.checkout(origin)).await?
-                }
-            };
-            let next = std::mem::replace(&mut body, Either::Left(Empty::new()));
-            let sent = lease.lane.send.try_send(Request::from_parts(parts.clone(), next));
-            let future = match sent {
-                Ok(future) => future,
-                Err(refused)
-                    if matches!(refused.error().kind(), ErrorKind::Busy) && busy < MAX_BUSY =>
-                {
-                    // The connection's real limit is below what the pool assumed (its
-                    // SETTINGS came after the pool counted): teach the pool, look again.
-                    busy += 1;
-                    lease.busy();
-                    body = refused.into_request().into_body();
-                    continue;
-                }
-                Err(refused) if matches!(refused.error().kind(), ErrorKind::Busy) => {
-                    // Still busy after many tries: wait on this connection.
-                    let request = refused.into_request();
-                    match Box::pin(lease.lane.send.send_request(request)).await {
-                        Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
-                        Err(error) => {
-                            let verdict = self.retry.verdict(classify(&error), false, retries);
-                            return Err(ClientError::new(ClientErrorKind::Request {
-                                error,
-                                verdict,
-                            }));
+        async move {
+            let mut origin = None;
+            let mut retries = 0;
+            let mut busy = 0;
+            loop {
+                // A credit on a lane of the origin, else the pool (see `lane.rs`).
+                let fast =
+                    lane::take(&self.inner, &parts.uri).map(|l| Lease::new(self.inner.clone(), l));
+                let mut lease = match fast {
+                    Some(lease) => lease,
+                    None => {
+                        // Only the pool needs the origin (building it allocates).
+                        let origin = match &origin {
+                            Some(origin) => origin,
+                            None => origin.insert(self.origin_of(&parts.uri)?),
+                        };
+                        // Boxed: the pool's path is the rare one, and its future is large
+                        // (every request's future would carry it, and be moved with it).
+                        Box::pin(self.checkout(origin)).await?
+                    }
+                };
+                let next = std::mem::replace(&mut body, Either::Left(Empty::new()));
+                // No await inside this match: what `try_send` returned would be kept across
+                // it (304 bytes in every request's future). A request still busy after many
+                // tries waits on this connection, its (rare, large) future boxed.
+                let (future, waiting) =
+                    match lease.lane.send.try_send(Request::from_parts(parts.clone(), next)) {
+                        Ok(future) => (future::Either::Left(future), false),
+                        Err(refused)
+                            if matches!(refused.error().kind(), ErrorKind::Busy)
+                                && busy < MAX_BUSY =>
+                        {
+                            // The connection's real limit is below what the pool assumed (its
+                            // SETTINGS came after the pool counted): teach the pool, look again.
+                            busy += 1;
+                            lease.busy();
+                            body = refused.into_request().into_body();
+                            continue;
                         }
-                    }
+                        Err(refused) if matches!(refused.error().kind(), ErrorKind::Busy) => {
+                            let wait = lease.lane.send.send_request(refused.into_request());
+                            (future::Either::Right(Box::pin(wait)), true)
+                        }
+                        Err(refused) => {
+                            // Handed back unsent (the connection is going away): the same
+                            // request, body untouched, goes elsewhere.
+                            lease.going_away();
+                            drop(lease);
+                            let error = refused.error().clone();
+                            let failure = Failure::NotProcessed(NotProcessed::NotSent);
+                            let verdict = self.retry.verdict(failure, true, retries);
+                            if verdict != Verdict::Retry {
+                                return Err(ClientError::new(ClientErrorKind::Request {
+                                    error,
+                                    verdict,
+                                }));
+                            }
+                            retries += 1;
+                            self.inner.run(|shared, _| shared.pool.count_retry());
+                            body = refused.into_request().into_body();
+                            continue;
+                        }
+                    };
+                let error = match future.await {
+                    Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
+                    Err(error) => error,
+                };
+                if waiting {
+                    // It waited for a stream on this connection: not retried.
+                    let verdict = self.retry.verdict(classify(&error), false, retries);
+                    return Err(ClientError::new(ClientErrorKind::Request { error, verdict }));
                 }
-                Err(refused) => {
-                    // Handed back unsent (the connection is going away): the same
-                    // request, body untouched, goes elsewhere.
+                if lease.lane.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
                     lease.going_away();
-                    drop(lease);
-                    let error = refused.error().clone();
-                    let failure = Failure::NotProcessed(NotProcessed::NotSent);
-                    let verdict = self.retry.verdict(failure, true, retries);
-                    if verdict != Verdict::Retry {
-                        return Err(ClientError::new(ClientErrorKind::Request { error, verdict }));
+                } else if error.reset_code() == Some(ErrorCode::REFUSED_STREAM) {
+                    lease.refused();
+                }
+                drop(lease);
+                let verdict = self.retry.verdict(classify(&error), replay.is_some(), retries);
+                match (verdict, &replay) {
+                    (Verdict::Retry, Some(replay)) => {
+                        body = replay.make();
                     }
-                    retries += 1;
-                    self.inner.run(|shared, _| shared.pool.count_retry());
-                    body = refused.into_request().into_body();
-                    continue;
+                    _ => return Err(ClientError::new(ClientErrorKind::Request { error, verdict })),
                 }
-            };
-            let error = match future.await {
-                Ok(response) => return Ok(respond(response, lease, self.body_timeout)),
-                Err(error) => error,
-            };
-            if lease.lane.send.is_closed() || matches!(error.kind(), ErrorKind::NotSent) {
-                lease.going_away();
-            } else if error.reset_code() == Some(ErrorCode::REFUSED_STREAM) {
-                lease.refused();
+                retries += 1;
+                self.inner.run(|shared, _| shared.pool.count_retry());
             }
-            drop(lease);
-            let verdict = self.retry.verdict(classify(&error), replay.is_some(), retries);
-            match (verdict, &replay) {
-                (Verdict::Retry, Some(replay)) => {
-                    body = replay.make();
-                }
-                _ => return Err(ClientError::new(ClientErrorKind::Request { error, verdict })),
-            }
-            retries += 1;
-            self.inner.run(|shared, _| shared.pool.count_retry());
         }
     }
 

@@ -16,9 +16,17 @@ fn run(server: &Server, strict: bool) -> Report {
 }
 
 fn assert_fails_exactly(double: Double, expected: &[&str]) {
+    assert_fails_exactly_or_by_timing(double, expected, &[]);
+}
+
+/// As `assert_fails_exactly`, for a double whose broken rule some other cases use only as
+/// set-up: those `by_timing` may fail too, and whether they do depends on how the server's
+/// reads and writes interleave, not on any rule (every other case still has to pass).
+fn assert_fails_exactly_or_by_timing(double: Double, expected: &[&str], by_timing: &[&str]) {
     let server = double.spawn().expect("the double starts");
     let report = run(&server, true);
-    let failed = report.failed_ids();
+    let failed: Vec<_> =
+        report.failed_ids().into_iter().filter(|id| !by_timing.contains(id)).collect();
     assert_eq!(failed, expected, "{double:?}:\n{}", report.table());
     assert_eq!(report.skipped(), 0, "{}", report.table());
 }
@@ -230,8 +238,10 @@ fn ignoring_content_length_is_caught() {
 fn ignoring_the_initial_window_size_is_caught() {
     // Every case that watches a stream window the client set: the window of 1 (and 3) that
     // must hold DATA to that size, the change after HEADERS, the negative window, the
-    // overflow by a change, and the last-value-wins rule.
-    assert_fails_exactly(
+    // overflow by a change, and the last-value-wins rule. The half-closed (remote) cases
+    // hold their stream open with a zero window only; this double may finish the response
+    // (closing the stream) before their frame arrives, which is then a connection error.
+    assert_fails_exactly_or_by_timing(
         Double::IgnoresInitialWindowSize,
         &[
             "generic/2/2",
@@ -242,6 +252,7 @@ fn ignoring_the_initial_window_size_is_caught() {
             "http2/6.9.2/2",
             "http2/6.9.2/4",
         ],
+        &["http2/5.1/5", "http2/5.1/6", "http2/6.1/2"],
     );
 }
 

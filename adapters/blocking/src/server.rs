@@ -118,11 +118,35 @@ impl ServerStats {
     }
 }
 
+/// The accept backlog of [`Server::bind`]'s listener: tokio's and the mio adapter's (std's
+/// `TcpListener::bind` asks for 128; Linux caps any request at `net.core.somaxconn`).
+const BACKLOG: i32 = 1024;
+
+/// A listener on `addr` with [`BACKLOG`] (and SO_REUSEADDR, as std's).
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 impl Server {
     /// Binds a listener to `addr` (port 0 picks a free port; see
     /// [`local_addr`](Self::local_addr)).
+    /// The listener asks for an accept backlog of 1,024 (as tokio's), so a burst of connections
+    /// waits in the kernel instead of having its handshakes dropped and retransmitted.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
-        Server::from_listener(TcpListener::bind(addr)?)
+        let mut last = None;
+        for addr in addr.to_socket_addrs()? {
+            match listen(addr) {
+                Ok(listener) => return Server::from_listener(listener),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
     }
 
     /// Serves on a listener bound elsewhere.

@@ -175,7 +175,9 @@ pub struct Config {
     /// Close the connection if a PING is not answered within this. Default 20 s.
     pub keepalive_timeout: Duration,
     /// After a graceful shutdown's first GOAWAY, how long to wait for the PING that marks
-    /// the end of streams in flight before sending the final GOAWAY. Default 5 s.
+    /// the end of streams in flight before sending the final GOAWAY. Default 5 s. The
+    /// adapters also give a finished connection this long to write its last frames before
+    /// they drop the socket (a peer that stopped reading cannot hold it).
     pub shutdown_timeout: Duration,
 
     // --- Randomness (an input like the others: the core draws none itself) ---

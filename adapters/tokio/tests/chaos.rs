@@ -32,6 +32,8 @@ const CONNECTIONS: usize = 32;
 const BATCH: usize = 8;
 const REQUESTS: usize = 4;
 const MAX_BODY: usize = 48 << 10;
+/// Longer than any request takes, faults included (a run takes about 6 s in all).
+const STUCK: Duration = Duration::from_secs(25);
 
 /// A keepalive short enough that a vanished peer is given up on within about a second,
 /// and patient enough that a loaded machine does not lose a clean connection to it.
@@ -167,12 +169,29 @@ async fn chaos() {
             let requests: Vec<_> = (0..REQUESTS)
                 .map(|_| tokio::spawn(echo_once(send.clone(), url.clone(), body(&mut rng))))
                 .collect();
-            runs.push((fault, requests));
+            runs.push((fault, send, requests));
         }
-        for (fault, requests) in runs {
+        for (i, (fault, send, requests)) in runs.into_iter().enumerate() {
             let mut results = Vec::new();
             for request in requests {
-                let result = request.await.unwrap();
+                // Every request ends within a few keepalive timeouts; one that does not is
+                // a bug, told with what its connection still holds.
+                let Ok(result) = tokio::time::timeout(STUCK, request).await else {
+                    panic!(
+                        "a request on {fault:?} connection {} never ended; the connection: \
+                         {:?}; (server connections, handlers, client connections) live: {:?}; \
+                         proxy: {:?}",
+                        batch * BATCH + i,
+                        send.stats().await,
+                        (
+                            server_conns.load(Ordering::SeqCst),
+                            live.load(Ordering::SeqCst),
+                            client_conns.load(Ordering::SeqCst)
+                        ),
+                        proxy.counts,
+                    )
+                };
+                let result = result.unwrap();
                 results.push(result.unwrap_or_else(|e| panic!("{fault:?} connection: {e}")));
             }
             let answered = results.iter().filter(|ok| **ok).count();

@@ -19,7 +19,9 @@
 //!    server's handler is polled once in place and spawned only if it has to wait, and a
 //!    response body is sent in place while its frames are ready and taken whole;
 //! 6. output: `transmit()` written with vectored writes (`chunks_vectored` + `advance`);
-//! 7. the timer, re-armed from `poll_timeout()`.
+//! 7. the timer, re-armed from `poll_timeout()`; once the core has ended the connection,
+//!    the same timer bounds the wait for a socket that takes nothing more (a peer that
+//!    stopped reading cannot hold a finished connection's task and socket).
 //!
 //! It loops while anything made progress, then sleeps until the socket, a handle, a body
 //! or the timer wakes it.
@@ -268,6 +270,9 @@ pub(crate) struct Driver<I> {
     /// The core reported `Event::Closed`.
     closed: bool,
     close_result: Result<(), Error>,
+    /// After `Event::Closed`: when to stop trying to write the last frames (see
+    /// [`Driver::poll_final_flush`]).
+    final_flush_until: Option<std::time::Instant>,
     shutting_down: bool,
     result: Option<Result<(), Error>>,
     /// Server: request handlers that had to wait were spawned this round. Their responses
@@ -363,6 +368,7 @@ where
             handles_gone: false,
             closed: false,
             close_result: Ok(()),
+            final_flush_until: None,
             shutting_down: false,
             handlers_spawned: false,
             result: None,
@@ -469,6 +475,12 @@ where
                 if self.poll_timer(cx) {
                     continue;
                 }
+                if self.poll_final_flush(cx) {
+                    // The socket goes with the driver; the kernel has what was written.
+                    let result = std::mem::replace(&mut self.close_result, Ok(()));
+                    self.result = Some(result.clone());
+                    return Poll::Ready(result);
+                }
                 return Poll::Pending;
             }
         }
@@ -476,8 +488,10 @@ where
     }
 
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        // The peer may be gone already; a failed shutdown changes nothing.
-        if Pin::new(&mut self.io).poll_shutdown(cx).is_pending() {
+        // The peer may be gone already; a failed shutdown changes nothing. One that cannot
+        // be written (TLS close_notify to a peer that stopped reading) is waited for only
+        // as long as the last frames would be.
+        if Pin::new(&mut self.io).poll_shutdown(cx).is_pending() && !self.poll_final_flush(cx) {
             return Poll::Pending;
         }
         let result = std::mem::replace(&mut self.close_result, Ok(()));
@@ -618,6 +632,7 @@ where
             wrote = true;
             self.needs_flush = true;
         }
+
         if self.needs_flush {
             match Pin::new(&mut self.io).poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.needs_flush = false,
@@ -629,6 +644,24 @@ where
     }
 
     // ----- Time -----
+
+    /// `true` once the core has ended the connection and its last frames (the GOAWAY) have
+    /// not been written within `Config::shutdown_timeout`: a peer that stopped reading. The
+    /// core is done with it (its streams have failed already); what is left is a socket,
+    /// which must not be held forever. The blocking and mio adapters linger as long.
+    fn poll_final_flush(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.closed {
+            return false;
+        }
+        let at = *self.final_flush_until.get_or_insert_with(|| {
+            tokio::time::Instant::now().into_std() + self.conn.config().shutdown_timeout
+        });
+        if self.timer_at != Some(at) {
+            self.timer.as_mut().reset(tokio::time::Instant::from_std(at));
+            self.timer_at = Some(at);
+        }
+        self.timer.as_mut().poll(cx).is_ready()
+    }
 
     /// Arms the timer from the core; `true` if it has fired.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {

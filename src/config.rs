@@ -165,12 +165,11 @@ pub struct Config {
     /// For our SETTINGS to be acknowledged (SETTINGS_TIMEOUT, §6.5.3). Default 10 s.
     pub settings_timeout: Option<Duration>,
     /// With no open stream and no frame received for this long the connection is closed
-    /// with GOAWAY NO_ERROR. Default 30 s. The check is coarse: it fires between one and
-    /// two times this value after the last activity.
+    /// with GOAWAY NO_ERROR. Default 30 s: this long after the last frame received, or,
+    /// if streams were still open when it came due, this long after that.
     pub idle_timeout: Option<Duration>,
-    /// Send a PING when nothing has been received for this long. Default none. Like the
-    /// idle check it is coarse: the PING goes out between one and two intervals after the
-    /// last frame received.
+    /// Send a PING when nothing has been received for this long (counted from the last
+    /// frame received). Default none.
     pub keepalive_interval: Option<Duration>,
     /// Close the connection if a PING is not answered within this. Default 20 s.
     pub keepalive_timeout: Duration,

@@ -711,27 +711,39 @@ fn header_block_deadline_counts_from_the_time_its_bytes_arrived() {
 #[test]
 fn rfc9113_9_1_idle_timeout_closes_with_no_error() {
     // RFC 9113 §6.8, §9.1: a connection with no stream and no traffic for
-    // `idle_timeout` (checked once per period, so within one to two periods) is closed
-    // gracefully with GOAWAY NO_ERROR.
+    // `idle_timeout` is closed gracefully with GOAWAY NO_ERROR, exactly that long after
+    // the last frame received (here the handshake).
     let timeout = Config::default().idle_timeout.unwrap();
     let mut config = Config::default();
     config.first_request_timeout = None; // tested apart, below
     let mut peer = server_with(config);
-    peer.advance(timeout);
+    peer.advance(timeout - Duration::from_millis(1));
     assert!(peer.frames().is_empty(), "the handshake was activity in this period");
-    peer.advance(timeout);
+    peer.advance(Duration::from_millis(1));
     peer.expect_goaway(ErrorCode::NO_ERROR);
     assert!(peer.conn.is_closed());
     // A clean close: nothing went wrong, so there is no error to report.
     assert_eq!(peer.conn.error(), None);
     assert!(peer.events().iter().any(|e| matches!(e, Event::Closed { error: None })));
 
+    // A frame half-way moves the deadline to a whole period after it.
+    let mut config = Config::default();
+    config.first_request_timeout = None;
+    let mut peer = server_with(config);
+    peer.advance(timeout / 2);
+    peer.expect_alive();
+    peer.advance(timeout - Duration::from_millis(1));
+    peer.expect_quiet();
+    assert!(!peer.conn.is_closed());
+    peer.advance(Duration::from_millis(1));
+    peer.expect_goaway(ErrorCode::NO_ERROR);
+
     // Traffic keeps it open.
     let mut config = Config::default();
     config.first_request_timeout = None;
     let mut peer = server_with(config);
     for _ in 0..5 {
-        peer.advance(timeout);
+        peer.advance(timeout - Duration::from_millis(1));
         peer.expect_alive();
     }
     // So does an open stream, however quiet.

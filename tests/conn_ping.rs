@@ -123,8 +123,7 @@ fn ping_after_close_is_refused() {
 }
 
 /// Steps the clock a second at a time until a keepalive PING goes out; returns after how
-/// many seconds, and its payload. The check is coarse (one timer per interval), so the PING
-/// comes between one and two intervals after the last frame received.
+/// many seconds, and its payload.
 #[track_caller]
 fn wait_for_keepalive(peer: &mut Peer) -> (u64, [u8; 8]) {
     for elapsed in 1..=20 {
@@ -146,7 +145,8 @@ fn keepalive_pings_after_inactivity_and_keeps_an_answering_peer() {
         let mut peer = Peer::connected(role, keepalive_config());
         for _ in 0..5 {
             let (after, payload) = wait_for_keepalive(&mut peer);
-            assert!((10..=20).contains(&after), "{role:?}: after {after} s");
+            // Exactly one interval after the last frame received.
+            assert_eq!(after, 10, "{role:?}");
             peer.advance(Duration::from_secs(3));
             peer.send(ack(payload));
             peer.expect_silence();
@@ -167,7 +167,7 @@ fn keepalive_is_not_sent_while_the_peer_is_active() {
             assert_eq!(peer.frames(), vec![Frame::Ping(ack(*b"activity"))], "{role:?}");
         }
         let (after, _) = wait_for_keepalive(&mut peer);
-        assert!((10..=20).contains(&after), "{role:?}: after {after} s");
+        assert_eq!(after, 10, "{role:?}: one interval after the last frame received");
     }
 }
 

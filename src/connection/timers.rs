@@ -20,12 +20,13 @@ pub(super) struct Timers {
     pub(super) header_block: Option<Instant>,
     /// The ACK of our oldest unacknowledged SETTINGS.
     pub(super) settings: Option<Instant>,
-    /// Idle check; `idle_activity` records whether anything arrived since it was armed.
+    /// Idle check: due `idle_timeout` after the last frame received (or after a check that
+    /// found streams open).
     pub(super) idle: Option<Instant>,
-    pub(super) idle_activity: bool,
-    /// Whether anything arrived since the keepalive timer was armed.
-    pub(super) keepalive_activity: bool,
-    /// When to send a keepalive PING.
+    /// When the last frame arrived (the clock's start before any did): the idle and
+    /// keepalive deadlines count from it, so both are exact, not checks once per period.
+    pub(super) last_activity: Option<Instant>,
+    /// When to send a keepalive PING (checked against `last_activity` when due).
     pub(super) keepalive: Option<Instant>,
     /// When an outstanding keepalive PING counts as lost.
     pub(super) keepalive_ack: Option<Instant>,
@@ -132,23 +133,32 @@ impl Connection {
         }
         if due(self.timers.keepalive) {
             self.timers.keepalive = None;
-            if self.timers.keepalive_ack.is_none()
-                && !std::mem::take(&mut self.timers.keepalive_activity)
-            {
+            // A PING once nothing has arrived for a whole interval; until then the timer
+            // moves to an interval after the last frame.
+            let quiet_until = self.quiet_until(self.config.keepalive_interval);
+            if self.timers.keepalive_ack.is_some() {
+                self.arm_keepalive(now);
+            } else if quiet_until.is_some_and(|at| at > now) {
+                self.timers.keepalive = quiet_until;
+            } else {
                 let payload = self.keepalive_payload();
                 self.write_frame(&Frame::Ping(Ping { ack: false, payload }));
                 self.keepalive_sent = Some(now);
                 self.timers.keepalive_ack = Some(now + self.config.keepalive_timeout);
+                self.arm_keepalive(now);
             }
-            self.arm_keepalive(now);
         }
         if due(self.timers.idle) {
             self.timers.idle = None;
-            if self.active_streams() == 0 && !std::mem::take(&mut self.timers.idle_activity) {
+            let quiet_until = self.quiet_until(self.config.idle_timeout);
+            if self.active_streams() > 0 {
+                // Streams open: idle at the earliest a whole period from now.
+                self.timers.idle = self.config.idle_timeout.map(|d| now + d);
+            } else if quiet_until.is_some_and(|at| at > now) {
+                self.timers.idle = quiet_until;
+            } else {
                 self.close_idle("idle timeout");
-                return;
             }
-            self.timers.idle = self.config.idle_timeout.map(|d| now + d);
         }
     }
 
@@ -185,6 +195,9 @@ impl Connection {
         if self.header_block.is_some() && t.header_block.is_none() {
             t.header_block = c.header_block_timeout.map(|d| now + d);
         }
+        if t.last_activity.is_none() {
+            t.last_activity = Some(now);
+        }
         if t.idle.is_none() {
             t.idle = c.idle_timeout.map(|d| now + d);
         }
@@ -205,10 +218,14 @@ impl Connection {
         self.timers.keepalive = self.config.keepalive_interval.map(|d| now + d);
     }
 
-    /// Something arrived from the peer.
+    /// Something arrived from the peer (every input brings the clock first).
     pub(super) fn note_activity(&mut self) {
-        self.timers.idle_activity = true;
-        self.timers.keepalive_activity = true;
+        self.timers.last_activity = self.now;
+    }
+
+    /// `period` after the last frame received.
+    fn quiet_until(&self, period: Option<std::time::Duration>) -> Option<Instant> {
+        Some(self.timers.last_activity? + period?)
     }
 
     /// A keepalive PING was answered.

@@ -26,7 +26,8 @@
 mod curl_cli;
 
 use curl_cli::{Args, Command, Failure};
-use h2proto_blocking::{Body, Builder, Client, DEFAULT_CONNECT_TIMEOUT, RequestTimeout};
+use h2proto::pool::RetryPolicy;
+use h2proto_blocking::{Body, Builder, Client, RequestTimeout};
 use std::io::{self, Read};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -50,7 +51,9 @@ fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
     let started = Instant::now();
     let (host, port) = args.addr();
     let builder = if args.is_https() { with_tls(args, &host)? } else { Client::builder() };
-    let builder = builder.connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(args.max_time));
+    let builder = builder
+        .connect_timeout(args.connect_timeout)
+        .retry(RetryPolicy { max_retries: args.retries });
     let client = builder.connect((host.as_str(), port)).map_err(|e| {
         let message = format!("connect to {host}:{port}: {e}");
         match e.kind() {

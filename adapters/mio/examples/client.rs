@@ -15,6 +15,7 @@ mod curl_cli;
 
 use bytes::Bytes;
 use curl_cli::{Args, Failure};
+use h2proto::pool::RetryPolicy;
 use h2proto_mio::Client;
 use std::process::ExitCode;
 
@@ -25,8 +26,17 @@ fn main() -> ExitCode {
 fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
     args.cleartext_only("h2proto-mio")?;
     let (host, port) = args.addr();
-    let client = Client::connect((host.as_str(), port))
-        .map_err(|e| Failure::connect(format!("connect to {host}:{port}: {e}")))?;
+    let client = Client::builder((host.as_str(), port))
+        .connect_timeout(args.connect_timeout)
+        .retry(RetryPolicy { max_retries: args.retries })
+        .connect()
+        .map_err(|e| {
+            let message = format!("connect to {host}:{port}: {e}");
+            match e.kind() {
+                std::io::ErrorKind::TimedOut => Failure::new(28, message),
+                _ => Failure::connect(message),
+            }
+        })?;
     let body = args.body()?.map(Bytes::from).unwrap_or_default();
     let (head, ()) = args.head().into_parts();
     let response = client.request(http::Request::from_parts(head, body)).map_err(Failure::recv)?;

@@ -6,16 +6,17 @@
 //! drops the SYN of every further connect, as for a host that is down behind a firewall. A
 //! server that is down and comes back is a mio server stopped and bound again on its port.
 
+#[path = "../../tokio/tests/cli_support/mod.rs"]
+mod cli_support;
 mod support;
 
 use bytes::Bytes;
+use cli_support::{fill_backlog, tiny_backlog};
 use h2proto::pool::{Backoff, BreakerConfig};
 use h2proto::{Connection, Event};
 use h2proto_mio::{Client, Config, Error, ErrorKind, Server};
 use http::{Request, Response};
-use socket2::{Domain, Socket, Type};
 use std::io;
-use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -23,29 +24,6 @@ use support::*;
 
 fn get() -> Request<Bytes> {
     Request::get("/").body(Bytes::new()).unwrap()
-}
-
-/// A listener with room for one connection in its accept queue, which nobody accepts.
-fn tiny_backlog() -> (Socket, SocketAddr) {
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    listener.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
-    listener.listen(0).unwrap();
-    let addr = listener.local_addr().unwrap().as_socket().unwrap();
-    (listener, addr)
-}
-
-/// Connects to `addr` until a connect is not answered: the backlog is full. Returns the
-/// connections that got in (to keep them there).
-fn fill_backlog(addr: SocketAddr) -> Vec<TcpStream> {
-    let mut fillers = Vec::new();
-    for _ in 0..64 {
-        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            Ok(socket) => fillers.push(socket),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => return fillers,
-            Err(e) => panic!("connect: {e}"),
-        }
-    }
-    panic!("the backlog never filled");
 }
 
 fn refused(error: &Error) -> bool {

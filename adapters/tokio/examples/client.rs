@@ -10,14 +10,15 @@
 //!
 //! Options, output and exit codes are curl's and the same for the three adapters' clients
 //! (`--help`; the shared parser is `shared/curl_cli.rs`). The body is written as it
-//! arrives.
+//! arrives. Requests go through the pooled [`pool::Client`], so `--connect-timeout` and
+//! `--retry` are its own connect timeout and RFC 9113 §8.7 retries.
 
 #[path = "shared/curl_cli.rs"]
 mod curl_cli;
 
 use bytes::Bytes;
 use curl_cli::{Args, Command, Failure};
-use h2proto_tokio::client::SendRequest;
+use h2proto_tokio::pool::{self, ClientError, ClientErrorKind};
 use http::Request;
 use http_body_util::{BodyExt, Full};
 use std::process::ExitCode;
@@ -43,15 +44,16 @@ async fn main() -> ExitCode {
 }
 
 async fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
-    let send = connect(args).await?;
+    let client = client(args)?;
     let body = Full::new(args.body()?.map(Bytes::from).unwrap_or_default());
     let (head, ()) = args.head().into_parts();
-    let response =
-        send.send_request(Request::from_parts(head, body)).await.map_err(Failure::recv)?;
+    // A body in memory can be sent again if the server did not process the request.
+    let request = pool::replayable(Request::from_parts(head, body));
+    let response = client.request(request).await.map_err(|e| failure(args, e))?;
     let (head, mut body) = response.into_parts();
     if let Some(mut out) = args.output(&head)? {
         while let Some(frame) = body.frame().await {
-            if let Ok(data) = frame.map_err(Failure::recv)?.into_data() {
+            if let Ok(data) = frame.map_err(|e| failure(args, e))?.into_data() {
                 out.write(&data)?;
             }
         }
@@ -60,8 +62,39 @@ async fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
     Ok(head.status)
 }
 
-/// Whether a failed connection attempt is curl's "could not connect" (7).
-#[cfg(feature = "rustls")]
+/// The pooled client (one origin, one connection here), with the command line's connect
+/// timeout and retries.
+fn client(args: &Args) -> Result<pool::Client, Failure> {
+    let builder =
+        pool::Client::builder().connect_timeout(args.connect_timeout).max_retries(args.retries);
+    if args.is_https() {
+        return with_tls(args, builder);
+    }
+    Ok(builder.build())
+}
+
+/// curl's exit code for a failed request.
+fn failure(args: &Args, e: ClientError) -> Failure {
+    let (host, port) = args.addr();
+    match e.kind() {
+        ClientErrorKind::TlsUnavailable => Failure::unsupported(e),
+        ClientErrorKind::ConnectTimeout => {
+            Failure::new(28, format!("connect to {host}:{port}: {e}"))
+        }
+        ClientErrorKind::Connect(io) if args.is_https() && !is_connect_error(io) => {
+            Failure::tls(format!("TLS with {host}:{port}: {e}"))
+        }
+        ClientErrorKind::Connect(_) | ClientErrorKind::Pool(_) => {
+            Failure::connect(format!("connect to {host}:{port}: {e}"))
+        }
+        ClientErrorKind::Uri(_) => Failure::new(3, e),
+        ClientErrorKind::Timeout | ClientErrorKind::BodyStalled => Failure::timeout(args.max_time),
+        _ => Failure::recv(e),
+    }
+}
+
+/// Whether a failed connection attempt is curl's "could not connect" (7) rather than a
+/// failed TLS handshake (35).
 fn is_connect_error(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
     matches!(
@@ -76,25 +109,13 @@ fn is_connect_error(e: &std::io::Error) -> bool {
     )
 }
 
-async fn connect(args: &Args) -> Result<SendRequest, Failure> {
-    let (host, port) = args.addr();
-    if args.is_https() {
-        return connect_tls(args, &host, port).await;
-    }
-    let (send, connection) = h2proto_tokio::client::connect((host.as_str(), port))
-        .await
-        .map_err(|e| Failure::connect(format!("connect to {host}:{port}: {e}")))?;
-    tokio::spawn(connection);
-    Ok(send)
-}
-
 #[cfg(not(feature = "rustls"))]
-async fn connect_tls(_: &Args, _: &str, _: u16) -> Result<SendRequest, Failure> {
+fn with_tls(_: &Args, _: pool::ClientBuilder) -> Result<pool::Client, Failure> {
     Err(Failure::unsupported("https:// needs TLS: build this example with --features rustls"))
 }
 
 #[cfg(feature = "rustls")]
-async fn connect_tls(args: &Args, host: &str, port: u16) -> Result<SendRequest, Failure> {
+fn with_tls(args: &Args, builder: pool::ClientBuilder) -> Result<pool::Client, Failure> {
     use h2proto_tokio::tls::{self, rustls};
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
@@ -111,14 +132,5 @@ async fn connect_tls(args: &Args, host: &str, port: u16) -> Result<SendRequest, 
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(certs);
     let config = tls::client_config(roots).map_err(Failure::tls)?;
-    let (send, connection) = tls::connect((host, port), host, config, Default::default())
-        .await
-        .map_err(|e| match e.kind() {
-            h2proto_tokio::ErrorKind::Io(io) if is_connect_error(io) => {
-                Failure::connect(format!("connect to {host}:{port}: {e}"))
-            }
-            _ => Failure::tls(format!("TLS with {host}:{port}: {e}")),
-        })?;
-    tokio::spawn(connection);
-    Ok(send)
+    Ok(builder.tls(config).build())
 }

@@ -21,6 +21,11 @@ use std::time::Duration;
 
 /// The default of `--max-time`, in seconds.
 pub const DEFAULT_MAX_TIME: u64 = 300;
+/// The default of `--connect-timeout`, in seconds: the adapters' clients' own default.
+pub const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
+/// The default of `--retry`: the adapters' `RetryPolicy` default (only requests the
+/// server did not process are ever sent again, so retrying is safe by default).
+pub const DEFAULT_RETRIES: u32 = 3;
 
 pub const HELP: &str = "\
 usage: client [options] URL
@@ -32,6 +37,12 @@ usage: client [options] URL
   -i, --include          print the response head before the body
   -f, --fail             exit 22 without printing the body on HTTP status >= 400
   -m, --max-time SECS    give up after SECS seconds, exit 28 (default 300)
+      --connect-timeout SECS  give up connecting after SECS seconds, exit 28
+                         (default 10, or --max-time if shorter)
+      --retry N          send a request the server did not process (REFUSED_STREAM,
+                         above a GOAWAY's last stream, a connection lost before it left:
+                         RFC 9113 §8.7) again, at most N times, after a jittered backoff
+                         (default 3; 0: never)
       --cacert FILE      trust the PEM certificates in FILE (https, where TLS is built in)
   -h, --help             this text
   -V, --version          print the version and exit
@@ -51,6 +62,10 @@ pub struct Args {
     pub include: bool,
     pub fail: bool,
     pub max_time: Duration,
+    /// `--connect-timeout`, already no longer than `max_time`.
+    pub connect_timeout: Duration,
+    /// `--retry`: how many times a request the server did not process is sent again.
+    pub retries: u32,
     pub cacert: Option<PathBuf>,
 }
 
@@ -103,6 +118,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Failure>
     let (mut url, mut method, mut headers) = (None, None, http::HeaderMap::new());
     let (mut data, mut output, mut include, mut fail) = (None, None, false, false);
     let (mut max_time, mut cacert) = (Duration::from_secs(DEFAULT_MAX_TIME), None);
+    let mut connect_timeout = Duration::from_secs(DEFAULT_CONNECT_TIMEOUT);
+    let mut retries = DEFAULT_RETRIES;
+    let seconds = |name: &str, s: &str| -> Result<Duration, Failure> {
+        match s.parse::<f64>() {
+            Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
+            _ => Err(usage(format!("bad {name} {s}"))),
+        }
+    };
     while let Some(arg) = args.next() {
         let mut value =
             |name: &str| args.next().ok_or_else(|| usage(format!("{name} needs a value")));
@@ -129,13 +152,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Failure>
             "-o" | "--output" => output = Some(PathBuf::from(value(&arg)?)),
             "-i" | "--include" => include = true,
             "-f" | "--fail" => fail = true,
-            "-m" | "--max-time" => {
-                let s = value(&arg)?;
-                let secs: f64 = s.parse().map_err(|_| usage(format!("bad --max-time {s}")))?;
-                if !(secs > 0.0 && secs.is_finite()) {
-                    return Err(usage(format!("bad --max-time {s}")));
-                }
-                max_time = Duration::from_secs_f64(secs);
+            "-m" | "--max-time" => max_time = seconds("--max-time", &value(&arg)?)?,
+            "--connect-timeout" => {
+                connect_timeout = seconds("--connect-timeout", &value(&arg)?)?;
+            }
+            "--retry" => {
+                let n = value(&arg)?;
+                retries = n.parse().map_err(|_| usage(format!("bad --retry {n}")))?;
             }
             "--cacert" => cacert = Some(PathBuf::from(value(&arg)?)),
             _ if arg.starts_with('-') && arg.len() > 1 => {
@@ -156,7 +179,20 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Failure>
     }
     let method =
         method.unwrap_or(if data.is_some() { http::Method::POST } else { http::Method::GET });
-    let args = Args { url, method, headers, data, output, include, fail, max_time, cacert };
+    let connect_timeout = connect_timeout.min(max_time);
+    let args = Args {
+        url,
+        method,
+        headers,
+        data,
+        output,
+        include,
+        fail,
+        max_time,
+        connect_timeout,
+        retries,
+        cacert,
+    };
     Ok(Command::Run(Box::new(args)))
 }
 

@@ -97,6 +97,83 @@ pub fn silent_server() -> SocketAddr {
     addr
 }
 
+/// A listener with room for one connection in its accept queue, which nobody accepts.
+pub fn tiny_backlog() -> (socket2::Socket, SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    (listener, addr)
+}
+
+/// Connects to `addr` until a connect is not answered: the backlog is full. Returns the
+/// connections that got in (to keep them there).
+pub fn fill_backlog(addr: SocketAddr) -> Vec<std::net::TcpStream> {
+    let mut fillers = Vec::new();
+    for _ in 0..64 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(socket) => fillers.push(socket),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return fillers,
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+    panic!("the backlog never filled");
+}
+
+/// A server that refuses the first request it sees with RST_STREAM REFUSED_STREAM (RFC
+/// 9113 §8.7: certainly not processed) and answers every later one with 200 `answered`, on
+/// any number of connections. Returns its address and the count of requests it has seen.
+pub fn refusing_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(socket) = socket else { return };
+            let seen = counter.clone();
+            std::thread::spawn(move || serve_refusing_first(socket, &seen));
+        }
+    });
+    (addr, seen)
+}
+
+fn serve_refusing_first(mut socket: std::net::TcpStream, seen: &std::sync::atomic::AtomicUsize) {
+    use bytes::Bytes;
+    use h2proto::{Config, Connection, ErrorCode, Event, buf_to_vec};
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    let mut conn = Connection::server(Config::default());
+    conn.handle_timeout(Instant::now());
+    let mut buf = vec![0; 64 << 10];
+    loop {
+        while let Some(event) = conn.poll_event() {
+            let Event::Request { stream_id, .. } = event else { continue };
+            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                conn.reset(stream_id, ErrorCode::REFUSED_STREAM).unwrap();
+            } else {
+                conn.send_response(stream_id, http::Response::new(()), false).unwrap();
+                conn.send_data(stream_id, Bytes::from_static(b"answered\n"), true).unwrap();
+            }
+        }
+        if socket.write_all(&buf_to_vec(conn.transmit())).is_err() {
+            return;
+        }
+        match socket.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()).is_err() {
+                    let _ = socket.write_all(&buf_to_vec(conn.transmit()));
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// The checks every adapter's client must pass against `ok` (a server answering `/` with
 /// 200 and `/missing` with 404 and a body): curl's exit codes and output.
 pub fn common_checks(bin: &PathBuf, ok: SocketAddr, not_found_body: &[u8]) {
@@ -116,6 +193,31 @@ pub fn common_checks(bin: &PathBuf, ok: SocketAddr, not_found_body: &[u8]) {
     // Connection refused: 7.
     let refused = run(bin, &[&format!("http://{}/", closed_port())]);
     assert_eq!(refused.code, 7, "{refused:?}");
+
+    // Bad --connect-timeout and --retry values: exit 2.
+    assert_eq!(run(bin, &["--connect-timeout", "0", "http://127.0.0.1/"]).code, 2);
+    assert_eq!(run(bin, &["--retry", "-1", "http://127.0.0.1/"]).code, 2);
+
+    // A connect nobody answers (a full backlog), with --connect-timeout 0.5: 28, long
+    // before --max-time.
+    let (_listener, unanswered) = tiny_backlog();
+    let _fillers = fill_backlog(unanswered);
+    let started = Instant::now();
+    let url = format!("http://{unanswered}/");
+    let timed_out = run(bin, &["--connect-timeout", "0.5", "--max-time", "20", &url]);
+    assert_eq!(timed_out.code, 28, "{timed_out:?}");
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+
+    // REFUSED_STREAM: sent again by default (the server saw it twice and answered the
+    // second); with --retry 0 the refusal is the result (56, curl's receive failure).
+    let (refusing, seen) = refusing_server();
+    let retried = run(bin, &[&format!("http://{refusing}/")]);
+    assert_eq!((retried.code, retried.stdout.as_slice()), (0, &b"answered\n"[..]), "{retried:?}");
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let (refusing, seen) = refusing_server();
+    let once = run(bin, &["--retry", "0", &format!("http://{refusing}/")]);
+    assert_eq!(once.code, 56, "{once:?}");
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
 
     // A server that never answers, with --max-time 1: 28.
     let silent = run(bin, &["--max-time", "1", &format!("http://{}/", silent_server())]);

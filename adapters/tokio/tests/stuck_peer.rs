@@ -3,40 +3,17 @@
 //! task must still end, and the socket with it, instead of waiting forever to flush a
 //! GOAWAY into a full socket.
 
+#[path = "../../deaf_peer.rs"]
+mod deaf_peer;
 mod support;
 
 use bytes::Bytes;
+use deaf_peer::deaf_server;
 use h2proto_tokio::{Config, client};
 use http::Request;
 use http_body_util::Full;
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 use support::within;
-
-/// A raw HTTP/2 "server" that reads the client's preface, grants the largest windows
-/// (RFC 9113 §6.9.2: SETTINGS_INITIAL_WINDOW_SIZE, §6.9: a connection WINDOW_UPDATE) and
-/// then never reads again, holding the socket open until `hold` has passed.
-fn deaf_server(hold: Duration) -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let (mut tcp, _) = listener.accept().unwrap();
-        let mut preface = [0u8; 24];
-        tcp.read_exact(&mut preface).unwrap();
-        const MAX: u32 = 0x7fff_ffff;
-        let mut frames = Vec::new();
-        // SETTINGS: INITIAL_WINDOW_SIZE = 2^31-1.
-        frames.extend_from_slice(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4]);
-        frames.extend_from_slice(&MAX.to_be_bytes());
-        // WINDOW_UPDATE on the connection up to 2^31-1.
-        frames.extend_from_slice(&[0, 0, 4, 8, 0, 0, 0, 0, 0]);
-        frames.extend_from_slice(&(MAX - 65_535).to_be_bytes());
-        tcp.write_all(&frames).unwrap();
-        std::thread::sleep(hold);
-        drop(tcp);
-    });
-    addr
-}
 
 #[tokio::test]
 async fn a_connection_whose_peer_stopped_reading_ends_after_the_core_gives_up() {

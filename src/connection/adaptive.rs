@@ -142,6 +142,7 @@ impl Connection {
         let (rtt, grown) = estimator.on_ack(now);
         if let Some(rtt) = rtt {
             self.stats.ping_rtt = Some(rtt);
+            self.stats.ping_rtt_samples += 1;
         }
         if let Some(window) = grown {
             self.grow_windows(window);

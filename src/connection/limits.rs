@@ -88,6 +88,9 @@ pub struct Stats {
     /// The latest PING round-trip time (see [`Connection::rtt`](crate::Connection::rtt)):
     /// keepalive, shutdown and application PINGs all count.
     pub ping_rtt: Option<std::time::Duration>,
+    /// PINGs of ours answered and timed: each one a `ping_rtt` sample (so a pool can tell a
+    /// new sample from the same figure again).
+    pub ping_rtt_samples: u64,
     /// The window the adaptive receive window grew every stream's to
     /// ([`Config::adaptive_window`](crate::Config::adaptive_window)); 0 while it has not
     /// grown.
@@ -124,6 +127,7 @@ impl Stats {
             settings_received,
             empty_frames_received,
             ping_rtt,
+            ping_rtt_samples,
             adaptive_window,
             connection_fields_stripped,
             glitches,
@@ -146,6 +150,7 @@ impl Stats {
         self.settings_received += settings_received;
         self.empty_frames_received += empty_frames_received;
         self.ping_rtt = ping_rtt.or(self.ping_rtt);
+        self.ping_rtt_samples += ping_rtt_samples;
         self.adaptive_window = self.adaptive_window.max(*adaptive_window);
         self.connection_fields_stripped += connection_fields_stripped;
         self.glitches += glitches;

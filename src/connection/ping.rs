@@ -36,6 +36,7 @@ impl Connection {
     pub(super) fn note_rtt(&mut self, sent: Option<Instant>) {
         if let (Some(sent), Some(now)) = (sent, self.now) {
             self.stats.ping_rtt = Some(now.saturating_duration_since(sent));
+            self.stats.ping_rtt_samples += 1;
         }
     }
 }

@@ -74,9 +74,10 @@ pub struct PoolMetrics {
     pub breaker_half_opened: u64,
     /// Breaker transitions to closed.
     pub breaker_closed: u64,
-    /// PING round trips measured.
+    /// PING round trips measured: the pool's health checks and the connections' own PINGs
+    /// (keepalive, adaptive window) alike.
     pub ping_samples: u64,
-    /// The last PING round trip measured.
+    /// The last PING round trip measured, on any connection.
     pub last_ping_rtt: Option<Duration>,
     /// Gauge: connections in the pool now (connecting included).
     pub open_connections: u64,

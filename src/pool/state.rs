@@ -466,14 +466,20 @@ impl Pool {
 
     /// A PING on `conn` was answered after `rtt`. A connection being checked is ready again.
     pub fn ping_acked(&mut self, conn: ConnId, rtt: Duration, now: Instant) {
-        self.metrics.ping_samples += 1;
-        self.metrics.last_ping_rtt = Some(rtt);
+        self.rtt_measured(rtt);
         let Some(c) = self.conns.get_mut(&conn) else { return };
         if let State::Checking { deadline } = c.state {
             c.state = State::Ready;
             self.deadlines.remove(&(deadline, Deadline::Check(conn)));
             self.serve(conn, now);
         }
+    }
+
+    /// A connection measured a round trip with a PING the pool did not send (a keepalive
+    /// PING, say): a sample for the metrics, with no change of state.
+    pub fn rtt_measured(&mut self, rtt: Duration) {
+        self.metrics.ping_samples += 1;
+        self.metrics.last_ping_rtt = Some(rtt);
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due.

@@ -232,6 +232,13 @@ impl<T> std::fmt::Display for TrySendError<T> {
 impl<T: std::fmt::Debug> std::error::Error for TrySendError<T> {}
 
 impl SendRequest {
+    /// Calls `listener` with each round trip the connection measures with a PING of its
+    /// own (keepalive, adaptive window; not [`ping`](Self::ping)'s, whose caller gets it).
+    /// Set once; for the pool's metrics.
+    pub(crate) fn on_rtt(&self, listener: impl Fn(Duration) + Send + Sync + 'static) {
+        self.slots.on_rtt(listener);
+    }
+
     /// Polls for a place for one request, reserved for this handle's next
     /// [`try_send_request`](Self::try_send_request). Ready at once while the connection is
     /// below its bound; `Err` ([`ErrorKind::NotSent`], retryable) once it takes no new

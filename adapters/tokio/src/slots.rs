@@ -30,6 +30,18 @@ pub(crate) struct Slots {
     notify: Notify,
     /// Names requests, so a dropped response future can cancel its own.
     next_key: AtomicU64,
+    /// Told each round trip the connection measured with a PING of its own (keepalive,
+    /// adaptive window): the pool's metrics.
+    rtt_listener: std::sync::OnceLock<RttListener>,
+}
+
+/// A callback for round-trip samples (see [`Slots::rtt_measured`]).
+pub(crate) struct RttListener(Box<dyn Fn(std::time::Duration) + Send + Sync>);
+
+impl std::fmt::Debug for RttListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RttListener")
+    }
 }
 
 impl Slots {
@@ -41,6 +53,7 @@ impl Slots {
             closed: AtomicBool::new(false),
             notify: Notify::new(),
             next_key: AtomicU64::new(0),
+            rtt_listener: std::sync::OnceLock::new(),
         })
     }
 
@@ -93,6 +106,18 @@ impl Slots {
     /// Slots held: requests queued or in flight.
     pub(crate) fn in_use(&self) -> usize {
         self.in_use.load(Ordering::Acquire)
+    }
+
+    /// Sets the callback for round-trip samples (once; later calls change nothing).
+    pub(crate) fn on_rtt(&self, listener: impl Fn(std::time::Duration) + Send + Sync + 'static) {
+        let _ = self.rtt_listener.set(RttListener(Box::new(listener)));
+    }
+
+    /// The connection task measured `rtt` with a PING of its own.
+    pub(crate) fn rtt_measured(&self, rtt: std::time::Duration) {
+        if let Some(listener) = self.rtt_listener.get() {
+            (listener.0)(rtt);
+        }
     }
 
     pub(crate) fn next_key(&self) -> u64 {

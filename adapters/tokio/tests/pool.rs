@@ -736,6 +736,31 @@ fn the_client_its_futures_and_bodies_are_send_and_sync() {
 }
 
 #[tokio::test]
+async fn keepalive_round_trips_reach_the_metrics() {
+    within(async {
+        let (addr, accepted) = counting_server(Config::default(), |_: Request<RecvBody>| async {
+            Response::new(Full::new(Bytes::from("x")))
+        })
+        .await;
+        // No health checks: only the connection's own keepalive PINGs can be measured.
+        let client = Client::builder()
+            .keepalive(Some(Duration::from_millis(50)), Duration::from_secs(5))
+            .build();
+        body_of(client.request(get(addr, "/")).await.unwrap()).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while client.metrics().ping_samples < 2 {
+            assert!(tokio::time::Instant::now() < deadline, "no keepalive sample");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let metrics = client.metrics();
+        let rtt = metrics.last_ping_rtt.expect("a keepalive round trip");
+        assert!(rtt > Duration::ZERO, "the core's measured round trip, not a placeholder");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_long_idle_connection_is_checked_with_a_ping_and_its_rtt_reported() {
     within(async {
         let (addr, accepted) = counting_server(Config::default(), |_: Request<RecvBody>| async {

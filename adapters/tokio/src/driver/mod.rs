@@ -270,6 +270,8 @@ pub(crate) struct Driver<I> {
     /// The core reported `Event::Closed`.
     closed: bool,
     close_result: Result<(), Error>,
+    /// The core's `ping_rtt_samples` already handed on (client: see `publish_rtt`).
+    rtt_samples_seen: u64,
     /// After `Event::Closed`: when to stop trying to write the last frames (see
     /// [`Driver::poll_final_flush`]).
     final_flush_until: Option<std::time::Instant>,
@@ -369,6 +371,7 @@ where
             closed: false,
             close_result: Ok(()),
             final_flush_until: None,
+            rtt_samples_seen: 0,
             shutting_down: false,
             handlers_spawned: false,
             result: None,
@@ -403,7 +406,24 @@ where
         let Some(ping) = self.pings.remove(at) else { return };
         let rtt = self.conn.rtt().unwrap_or_default();
         crate::trace::ping_rtt(rtt);
+        // The caller gets this sample; `publish_rtt` is for the PINGs nobody asked for.
+        self.rtt_samples_seen = self.conn.stats().ping_rtt_samples;
         let _ = ping.answer.send(rtt);
+    }
+
+    /// Client: a round trip measured by a PING of the connection's own (keepalive, adaptive
+    /// window) goes to the handles' listener (the pool's metrics).
+    fn publish_rtt(&mut self) {
+        let RoleState::Client { slots, .. } = &self.role else { return };
+        let samples = self.conn.stats().ping_rtt_samples;
+        if samples == self.rtt_samples_seen {
+            return;
+        }
+        self.rtt_samples_seen = samples;
+        if let Some(rtt) = self.conn.rtt() {
+            crate::trace::ping_rtt(rtt);
+            slots.rtt_measured(rtt);
+        }
     }
 
     /// Begins a graceful shutdown (RFC 9113 §6.8): the core sends GOAWAY, lets streams in
@@ -449,6 +469,7 @@ where
             }
             self.conn.handle_timeout(now);
             progress |= self.drain_events(cx);
+            self.publish_rtt();
             if std::mem::take(&mut self.handlers_spawned) {
                 // Yield once so the new handlers run first; their responses then leave
                 // together with whatever else is queued, in one vectored write.

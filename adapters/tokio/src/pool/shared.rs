@@ -396,6 +396,13 @@ async fn connect(inner: Weak<Inner>, conn: ConnId, origin: Origin) {
     // connections that say they are full or refuse a stream.
     // With the client's own cap, the pool takes it as the limit (a server allowing fewer
     // says so when full, and the pool learns as above).
+    // Round trips of the connection's own PINGs (keepalive) count in the metrics too.
+    let metrics = Arc::downgrade(&inner);
+    send.on_rtt(move |rtt| {
+        if let Some(inner) = metrics.upgrade() {
+            inner.run(|shared, _| shared.pool.rtt_measured(rtt));
+        }
+    });
     let assumed = inner.config.initial_max_send_streams;
     let cap = inner.max_streams;
     inner.run(|shared, now| {

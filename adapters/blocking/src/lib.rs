@@ -78,7 +78,7 @@ pub use body::{Body, RecvBody};
 pub use client::{Builder, Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STALL_TIMEOUT, RequestTimeout};
 pub use error::{Error, Timeout};
 pub use h2proto::{Config, ErrorCode, Initiator};
-pub use server::{Server, ServerStats, ShutdownHandle};
+pub use server::{Server, ServerStats, ShutdownHandle, listen};
 pub use stats::{ConnectionHandle, ConnectionStats};
 
 /// A response body being received (client side).

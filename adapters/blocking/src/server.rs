@@ -118,12 +118,15 @@ impl ServerStats {
     }
 }
 
-/// The accept backlog of [`Server::bind`]'s listener: tokio's and the mio adapter's (std's
+/// The accept backlog of [`listen`]: tokio's and the mio adapter's (std's
 /// `TcpListener::bind` asks for 128; Linux caps any request at `net.core.somaxconn`).
 const BACKLOG: i32 = 1024;
 
-/// A listener on `addr` with [`BACKLOG`] (and SO_REUSEADDR, as std's).
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// A std listener on `addr` with an accept backlog of 1,024 (and SO_REUSEADDR, as std's),
+/// the one [`Server::bind`] uses: a burst of connections waits in the kernel instead of
+/// having its handshakes dropped and its first data retransmitted seconds later. For a
+/// listener to hand to [`Server::from_listener`] or to any other server.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     #[cfg(unix)]

@@ -45,6 +45,14 @@ where
     (addr, accepted)
 }
 
+/// A counting server that answers every request with `body`.
+async fn answering(body: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
+    counting_server(Config::default(), move |_: Request<RecvBody>| async move {
+        Response::new(Full::new(Bytes::from(body)))
+    })
+    .await
+}
+
 fn get(addr: SocketAddr, path: &str) -> Request<Empty<Bytes>> {
     Request::get(url(addr, path)).body(Empty::new()).unwrap()
 }
@@ -89,10 +97,7 @@ async fn many_tasks_share_one_client_and_one_connection() {
 async fn the_client_is_a_tower_service() {
     use tower_service::Service;
     within(async {
-        let (addr, _) = counting_server(Config::default(), |_: Request<RecvBody>| async {
-            Response::new(Full::new(Bytes::from("svc")))
-        })
-        .await;
+        let (addr, _) = answering("svc").await;
         let mut client = Client::new();
         std::future::poll_fn(|cx| Service::<Request<Empty<Bytes>>>::poll_ready(&mut client, cx))
             .await
@@ -505,10 +510,7 @@ async fn the_breaker_opens_on_a_server_that_is_down_and_closes_when_it_is_back()
 #[tokio::test]
 async fn idle_connections_are_closed_and_reopened_on_demand() {
     within(async {
-        let (addr, accepted) = counting_server(Config::default(), |_: Request<RecvBody>| async {
-            Response::new(Full::new(Bytes::from("x")))
-        })
-        .await;
+        let (addr, accepted) = answering("x").await;
         let client = Client::builder().idle_timeout(Some(Duration::from_millis(100))).build();
         let response = client.request(get(addr, "/")).await.unwrap();
         body_of(response).await;
@@ -738,10 +740,7 @@ fn the_client_its_futures_and_bodies_are_send_and_sync() {
 #[tokio::test]
 async fn keepalive_round_trips_reach_the_metrics() {
     within(async {
-        let (addr, accepted) = counting_server(Config::default(), |_: Request<RecvBody>| async {
-            Response::new(Full::new(Bytes::from("x")))
-        })
-        .await;
+        let (addr, accepted) = answering("x").await;
         // No health checks: only the connection's own keepalive PINGs can be measured.
         let client = Client::builder()
             .keepalive(Some(Duration::from_millis(50)), Duration::from_secs(5))
@@ -763,10 +762,7 @@ async fn keepalive_round_trips_reach_the_metrics() {
 #[tokio::test]
 async fn a_long_idle_connection_is_checked_with_a_ping_and_its_rtt_reported() {
     within(async {
-        let (addr, accepted) = counting_server(Config::default(), |_: Request<RecvBody>| async {
-            Response::new(Full::new(Bytes::from("x")))
-        })
-        .await;
+        let (addr, accepted) = answering("x").await;
         let client = Client::builder().check_after_idle(Some(Duration::from_millis(20))).build();
         body_of(client.request(get(addr, "/")).await.unwrap()).await;
         assert_eq!(client.metrics().last_ping_rtt, None, "no check yet");

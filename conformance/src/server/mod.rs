@@ -13,7 +13,7 @@ pub mod core_loop;
 mod mio;
 mod tokio;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -118,20 +118,6 @@ pub fn spawn_double(filters: core_loop::FilterFactory) -> Result<Server, String>
     spawn_with(Runtime::Core, addr, Some(filters), None)
 }
 
-/// A listener with the accept backlog of tokio's and the mio adapter's (1,024; std's
-/// `TcpListener::bind` asks for 128): a burst of thousands of connections waits in the
-/// kernel instead of having handshakes dropped, whose retransmitted data can then arrive
-/// after the preface timeout.
-fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    Ok(socket.into())
-}
-
 fn spawn_with(
     runtime: Runtime,
     addr: SocketAddr,
@@ -147,7 +133,10 @@ fn spawn_with(
         let addr = rx.recv().map_err(|_| "the mio server did not start".to_string())??;
         return Ok(Server { addr, stop, thread: Some(thread) });
     }
-    let listener = listen(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    // A backlog of 1,024, not std's 128: a burst of thousands of connections waits in the
+    // kernel instead of having handshakes dropped, whose retransmitted data can then come
+    // after the preface timeout.
+    let listener = h2proto_blocking::listen(addr).map_err(|e| format!("bind {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let thread = match runtime {
         Runtime::Core => std::thread::spawn(move || core_loop::serve(listener, filters, flag)),

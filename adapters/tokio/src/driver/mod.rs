@@ -498,9 +498,7 @@ where
                 }
                 if self.poll_final_flush(cx) {
                     // The socket goes with the driver; the kernel has what was written.
-                    let result = std::mem::replace(&mut self.close_result, Ok(()));
-                    self.result = Some(result.clone());
-                    return Poll::Ready(result);
+                    return self.end_closed();
                 }
                 return Poll::Pending;
             }
@@ -515,6 +513,11 @@ where
         if Pin::new(&mut self.io).poll_shutdown(cx).is_pending() && !self.poll_final_flush(cx) {
             return Poll::Pending;
         }
+        self.end_closed()
+    }
+
+    /// Ends the driver with the result the core's close left (`Ok` unless it was an error).
+    fn end_closed(&mut self) -> Poll<Result<(), Error>> {
         let result = std::mem::replace(&mut self.close_result, Ok(()));
         self.result = Some(result.clone());
         Poll::Ready(result)
@@ -653,7 +656,6 @@ where
             wrote = true;
             self.needs_flush = true;
         }
-
         if self.needs_flush {
             match Pin::new(&mut self.io).poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.needs_flush = false,

@@ -757,6 +757,32 @@ fn rfc9113_9_1_idle_timeout_closes_with_no_error() {
 }
 
 #[test]
+fn rfc9113_9_1_idle_timeout_counts_from_the_last_stream_closing() {
+    // RFC 9113 §9.1: the idle period begins when the connection has no stream left, even
+    // when the peer sent nothing since. A slow response (its stream closes as it is sent)
+    // is followed by exactly one idle period, not by what is left of a check that found
+    // the stream still open.
+    let idle = Config::default().idle_timeout.unwrap();
+    let mut config = Config::default();
+    config.first_request_timeout = None;
+    let mut peer = server_with(config);
+    let head = peer.get(1, "/");
+    peer.send(head);
+    peer.advance(idle);
+    peer.expect_quiet();
+    peer.advance(idle / 2);
+    peer.conn.send_response(StreamId(1), status(200), true).unwrap();
+    assert_eq!(peer.conn.active_streams(), 0);
+    peer.frames();
+    peer.advance(idle - Duration::from_millis(1));
+    peer.expect_quiet();
+    assert!(!peer.conn.is_closed(), "closed before a whole idle period without streams");
+    peer.advance(Duration::from_millis(1));
+    let goaway = peer.expect_goaway(ErrorCode::NO_ERROR);
+    assert_eq!(&goaway.debug_data[..], b"idle timeout");
+}
+
+#[test]
 fn rfc9113_3_4_preface_timeout_ends_a_silent_connection() {
     // RFC 9113 §3.4: the preface and SETTINGS open the connection; a client that never
     // sends them (slowloris) is dropped after `preface_timeout`.
@@ -897,8 +923,8 @@ fn a_connection_that_sends_no_request_is_closed_sooner_than_an_idle_one() {
     assert!(peer.conn.is_closed());
     assert_eq!(peer.conn.error(), None);
 
-    // One request in time, and the idle timeout (between one and two periods after the
-    // last activity) is what applies from then on.
+    // One request in time, and the idle timeout (a whole period after the stream ended)
+    // is what applies from then on.
     let idle = Config::default().idle_timeout.unwrap();
     let mut peer = server();
     peer.advance(timeout / 2);
@@ -908,8 +934,11 @@ fn a_connection_that_sends_no_request_is_closed_sooner_than_an_idle_one() {
     peer.frames();
     peer.advance(timeout);
     peer.expect_alive();
-    peer.advance(idle);
-    peer.advance(idle);
+    // The PING was the last frame received.
+    peer.advance(idle - Duration::from_millis(1));
+    peer.expect_quiet();
+    assert!(!peer.conn.is_closed());
+    peer.advance(Duration::from_millis(1));
     let goaway = peer.expect_goaway(ErrorCode::NO_ERROR);
     assert_eq!(&goaway.debug_data[..], b"idle timeout");
 }

@@ -257,6 +257,9 @@ impl Connection {
         }
         if was_active {
             *self.active_count(id) -= 1;
+            if self.active_streams() == 0 {
+                self.streams_ended();
+            }
             // A slot freed at the limit: tell whoever is waiting for one, whether they
             // learned of the limit from `send_request` or from `can_open_stream`.
             let was_full = self.active_local + 1 >= self.peer.max_concurrent_streams;

@@ -20,9 +20,11 @@ pub(super) struct Timers {
     pub(super) header_block: Option<Instant>,
     /// The ACK of our oldest unacknowledged SETTINGS.
     pub(super) settings: Option<Instant>,
-    /// Idle check: due `idle_timeout` after the last frame received (or after a check that
-    /// found streams open).
+    /// Idle check: due `idle_timeout` after the last frame received or the last stream
+    /// closing, whichever is later (or after a check that found streams open).
     pub(super) idle: Option<Instant>,
+    /// When the connection last went from some streams to none.
+    pub(super) streams_ended: Option<Instant>,
     /// When the last frame arrived (the clock's start before any did): the idle and
     /// keepalive deadlines count from it, so both are exact, not checks once per period.
     pub(super) last_activity: Option<Instant>,
@@ -150,9 +152,10 @@ impl Connection {
         }
         if due(self.timers.idle) {
             self.timers.idle = None;
-            let quiet_until = self.quiet_until(self.config.idle_timeout);
+            let quiet_until = self.idle_until();
             if self.active_streams() > 0 {
-                // Streams open: idle at the earliest a whole period from now.
+                // Streams open: checked again a period from now (then, if they closed
+                // meanwhile, it waits on until a whole period after the last one did).
                 self.timers.idle = self.config.idle_timeout.map(|d| now + d);
             } else if quiet_until.is_some_and(|at| at > now) {
                 self.timers.idle = quiet_until;
@@ -223,9 +226,24 @@ impl Connection {
         self.timers.last_activity = self.now;
     }
 
+    /// The last stream closed: the idle period begins (RFC 9113 §9.1). Only noted: the
+    /// idle check armed is never later than a period from now (it counts from an earlier
+    /// frame or check), and when it comes due it waits on until `idle_until`.
+    pub(super) fn streams_ended(&mut self) {
+        self.timers.streams_ended = self.now;
+    }
+
     /// `period` after the last frame received.
     fn quiet_until(&self, period: Option<std::time::Duration>) -> Option<Instant> {
         Some(self.timers.last_activity? + period?)
+    }
+
+    /// The end of the idle period: `idle_timeout` after the last frame received or the
+    /// last stream closing, whichever is later.
+    fn idle_until(&self) -> Option<Instant> {
+        let quiet = self.quiet_until(self.config.idle_timeout)?;
+        let ended = self.timers.streams_ended.zip(self.config.idle_timeout).map(|(at, d)| at + d);
+        Some(ended.map_or(quiet, |ended| ended.max(quiet)))
     }
 
     /// A keepalive PING was answered.

@@ -238,6 +238,9 @@ async fn worker(sender: Sender, plan: Arc<Plan>, group: usize, first: Instant) {
     let sent = plan.template.body.len() as u64;
     let group = &plan.groups[group];
     let mut next = first;
+    // Closed loop: a request starts when the previous one ended, so that clock reading
+    // serves both (one read fewer per request).
+    let mut ended = Instant::now();
     loop {
         let start = match plan.interval {
             Some(interval) => {
@@ -246,12 +249,13 @@ async fn worker(sender: Sender, plan: Arc<Plan>, group: usize, first: Instant) {
                 next += interval;
                 start
             }
-            None => Instant::now(),
+            None => ended,
         };
         if !plan.admit(start) {
             return;
         }
         let outcome = sender.send(&plan.template).await;
+        ended = Instant::now();
         group.done.fetch_add(1, Ordering::Relaxed);
         if start < plan.measure_from {
             continue;
@@ -261,7 +265,7 @@ async fn worker(sender: Sender, plan: Arc<Plan>, group: usize, first: Instant) {
         let stats = results.stats.get_or_insert_with(Stats::new);
         match outcome {
             Ok((status, head, bytes)) => {
-                stats.record(status, head - start, start.elapsed(), bytes + sent);
+                stats.record(status, head - start, ended - start, bytes + sent);
             }
             Err(e) => {
                 stats.failed += 1;

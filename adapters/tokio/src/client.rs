@@ -25,8 +25,9 @@
 //! says so: [`Error::is_retryable`].
 
 use crate::body::{boxed, pipe};
-use crate::driver::{Command, Driver, OnInformational, Open};
+use crate::driver::{Command, Driver, OnInformational};
 use crate::error::{BoxError, Error, ErrorKind};
+use crate::exchange::{Outgoing, ResponseRx, exchange};
 use crate::slots::{Slot, Slots};
 use crate::{ConnectionStats, RecvBody, Tunnel};
 use h2proto::{Config, Origin};
@@ -348,10 +349,9 @@ impl SendRequest {
         let mut head = Request::from_parts(parts, ());
         let body = boxed(body);
         let informational = head.extensions_mut().remove::<Informational>().map(|i| i.0);
-        let (respond, response) = oneshot::channel();
         let key = self.slots.next_key();
-        let open = Box::new(Open { head, body, respond, informational, key, slot });
-        let sent = self.tx.send(Command::Open(open)).is_ok();
+        let (respond, response) = exchange(Outgoing { head, body, informational, key, slot });
+        let sent = self.tx.send(Command::Open(respond)).is_ok();
         ResponseFuture { response: sent.then_some(response), key, tx: self.tx.clone(), done: !sent }
     }
 
@@ -412,7 +412,7 @@ impl SendRequest {
 /// is reset with CANCEL and its place freed.
 #[must_use = "dropping the future cancels the request"]
 pub struct ResponseFuture {
-    response: Option<oneshot::Receiver<Result<Response<RecvBody>, Error>>>,
+    response: Option<ResponseRx>,
     key: u64,
     tx: UnboundedSender<Command>,
     done: bool,
@@ -433,9 +433,9 @@ impl Future for ResponseFuture {
             this.done = true;
             return Poll::Ready(Err(Error::new(ErrorKind::NotSent)));
         };
-        let result = std::task::ready!(Pin::new(response).poll(cx));
+        let result = std::task::ready!(response.poll(cx));
         this.done = true;
-        Poll::Ready(result.unwrap_or_else(|_| Err(Error::new(ErrorKind::Closed))))
+        Poll::Ready(result.unwrap_or_else(|| Err(Error::new(ErrorKind::Closed))))
     }
 }
 

@@ -73,6 +73,7 @@ mod body;
 pub mod client;
 mod driver;
 mod error;
+mod exchange;
 pub mod pool;
 pub mod server;
 pub mod service;

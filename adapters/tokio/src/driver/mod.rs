@@ -114,8 +114,7 @@ fn poll_read_into<I: AsyncRead + Unpin>(
 /// A callback for informational (1xx) responses of one request.
 pub(crate) type OnInformational = Arc<dyn Fn(&Response<()>) + Send + Sync>;
 
-/// The response head (or why there is none) for a client request.
-pub(crate) type ResponseTx = oneshot::Sender<Result<Response<RecvBody>, Error>>;
+pub(crate) use crate::exchange::ResponseTx;
 
 /// Server: what a handler answers, erased: the response head and its body (`None` when the
 /// head ends the stream).
@@ -130,8 +129,8 @@ pub(crate) type Serve = Arc<dyn Fn(Request<RecvBody>) -> HandlerFuture + Send + 
 
 /// A message from a handle to the connection task.
 pub(crate) enum Command {
-    /// Client: open a request stream.
-    Open(Box<Open>),
+    /// Client: open a request stream (the request waits in its exchange).
+    Open(ResponseTx),
     /// Client: the caller dropped the response future of request `key` before the head.
     Cancel(u64),
     /// Server: the handler's response.
@@ -164,7 +163,7 @@ struct PendingPing {
     answer: oneshot::Sender<Duration>,
 }
 
-/// Client: a request waiting to be opened.
+/// Client: a request waiting to be opened, taken from its exchange.
 pub(crate) struct Open {
     pub(crate) head: Request<()>,
     pub(crate) body: Option<BoxBody>,
@@ -174,6 +173,15 @@ pub(crate) struct Open {
     pub(crate) key: u64,
     /// Its place on the connection, held until the stream is forgotten.
     pub(crate) slot: Slot,
+}
+
+impl Open {
+    /// The request `respond`'s exchange carries (`None` if it was taken already).
+    pub(crate) fn take(respond: ResponseTx) -> Option<Open> {
+        let crate::exchange::Outgoing { head, body, informational, key, slot } =
+            respond.take_request()?;
+        Some(Open { head, body, respond, informational, key, slot })
+    }
 }
 
 /// Server: how a handler task answers. Dropped without answering, it resets the stream.
@@ -219,7 +227,7 @@ enum RoleState {
     Client {
         /// Requests waiting for a free stream (MAX_CONCURRENT_STREAMS) or for the server's
         /// SETTINGS (extended CONNECT), in order.
-        pending: VecDeque<Box<Open>>,
+        pending: VecDeque<Open>,
         /// The handles' view of how many requests the connection takes.
         slots: Arc<Slots>,
     },

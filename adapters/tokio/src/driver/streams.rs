@@ -145,11 +145,12 @@ where
 
     fn on_command(&mut self, cmd: Command, cx: &mut Context<'_>) {
         match cmd {
-            Command::Open(open) => {
+            Command::Open(respond) => {
                 if self.closed {
-                    let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+                    let _ = respond.send(Err(Error::new(ErrorKind::NotSent)));
                     return;
                 }
+                let Some(open) = Open::take(respond) else { return };
                 if let RoleState::Client { pending, .. } = &mut self.role {
                     pending.push_back(open);
                 }
@@ -257,7 +258,7 @@ where
                 }
             }
             let open = pending.pop_front().expect("front exists");
-            self.open_stream(*open);
+            self.open_stream(open);
         }
     }
 

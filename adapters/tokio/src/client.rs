@@ -350,7 +350,7 @@ impl SendRequest {
         let body = boxed(body);
         let informational = head.extensions_mut().remove::<Informational>().map(|i| i.0);
         let key = self.slots.next_key();
-        let (respond, response) = exchange(Outgoing { head, body, informational, key, slot });
+        let (respond, response) = exchange(key, Outgoing { head, body, informational, slot });
         let sent = self.tx.send(Command::Open(respond)).is_ok();
         ResponseFuture { response: sent.then_some(response), key, tx: self.tx.clone(), done: !sent }
     }

@@ -18,6 +18,7 @@ use crate::body::BoxBody;
 use crate::driver::OnInformational;
 use crate::error::Error;
 use crate::slots::Slot;
+use h2proto::Protocol;
 use http::{Request, Response};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -30,13 +31,15 @@ pub(crate) struct Outgoing {
     pub(crate) head: Request<()>,
     pub(crate) body: Option<BoxBody>,
     pub(crate) informational: Option<OnInformational>,
-    /// Names the request for `Command::Cancel`.
-    pub(crate) key: u64,
     /// Its place on the connection, held until the stream is forgotten.
     pub(crate) slot: Slot,
 }
 
 struct Exchange {
+    /// Names the request for `Command::Cancel`.
+    key: u64,
+    /// An extended CONNECT (RFC 8441): it waits for the server's SETTINGS.
+    extended_connect: bool,
     state: Mutex<State>,
 }
 
@@ -56,10 +59,20 @@ impl Exchange {
     }
 }
 
-/// The two halves of a request's exchange: the task's and the caller's.
-pub(crate) fn exchange(request: Outgoing) -> (ResponseTx, ResponseRx) {
-    let state = State { request: Some(request), answer: None, waker: None, unanswered: false };
-    let shared = Arc::new(Exchange { state: Mutex::new(state) });
+/// The two halves of the exchange of request `key`: the task's and the caller's.
+pub(crate) fn exchange(key: u64, request: Outgoing) -> (ResponseTx, ResponseRx) {
+    let extended_connect = request.head.extensions().get::<Protocol>().is_some();
+    // One expression, so the state is written into the allocation with fewer copies.
+    let shared = Arc::new(Exchange {
+        key,
+        extended_connect,
+        state: Mutex::new(State {
+            request: Some(request),
+            answer: None,
+            waker: None,
+            unanswered: false,
+        }),
+    });
     (ResponseTx(Some(shared.clone())), ResponseRx(shared))
 }
 
@@ -68,9 +81,24 @@ pub(crate) fn exchange(request: Outgoing) -> (ResponseTx, ResponseRx) {
 pub(crate) struct ResponseTx(Option<Arc<Exchange>>);
 
 impl ResponseTx {
-    /// The request, the first time (the task takes it as the request reaches it).
+    /// The request, the first time (the task takes it as it opens its stream).
     pub(crate) fn take_request(&self) -> Option<Outgoing> {
         self.0.as_ref()?.lock().request.take()
+    }
+
+    /// The request's key (for `Command::Cancel`).
+    pub(crate) fn key(&self) -> Option<u64> {
+        self.0.as_ref().map(|shared| shared.key)
+    }
+
+    /// Whether the request is an extended CONNECT (RFC 8441).
+    pub(crate) fn is_extended_connect(&self) -> bool {
+        self.0.as_ref().is_some_and(|shared| shared.extended_connect)
+    }
+
+    /// A copy of the request's head, while it has not been taken.
+    pub(crate) fn head_copy(&self) -> Option<Request<()>> {
+        self.0.as_ref()?.lock().request.as_ref().map(|r| r.head.clone())
     }
 
     /// Whether the caller gave up (its [`ResponseRx`] is gone).
@@ -149,7 +177,7 @@ mod tests {
 
     fn outgoing() -> Outgoing {
         let slot = crate::slots::Slots::new(1, 0).try_acquire().expect("a slot is free");
-        Outgoing { head: Request::new(()), body: None, informational: None, key: 7, slot }
+        Outgoing { head: Request::new(()), body: None, informational: None, slot }
     }
 
     fn context() -> (Arc<Count>, Waker) {
@@ -159,11 +187,15 @@ mod tests {
 
     #[test]
     fn the_request_is_taken_once_and_the_answer_wakes_the_caller() {
-        let (tx, mut rx) = exchange(outgoing());
+        let (tx, mut rx) = exchange(7, outgoing());
         let (count, waker) = context();
         let mut cx = Context::from_waker(&waker);
-        assert_eq!(tx.take_request().map(|r| r.key), Some(7));
+        assert_eq!(tx.key(), Some(7));
+        assert!(!tx.is_extended_connect());
+        assert!(tx.head_copy().is_some());
+        assert!(tx.take_request().is_some());
         assert!(tx.take_request().is_none());
+        assert!(tx.head_copy().is_none());
         assert!(rx.poll(&mut cx).is_pending());
         assert!(!tx.is_closed());
         let answer = Err(Error::new(ErrorKind::NotSent));
@@ -177,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_task_gone_without_answering_wakes_the_caller_with_nothing() {
-        let (tx, mut rx) = exchange(outgoing());
+        let (tx, mut rx) = exchange(1, outgoing());
         let (count, waker) = context();
         let mut cx = Context::from_waker(&waker);
         assert!(rx.poll(&mut cx).is_pending());
@@ -188,7 +220,7 @@ mod tests {
 
     #[test]
     fn an_answer_for_a_caller_that_gave_up_comes_back() {
-        let (tx, rx) = exchange(outgoing());
+        let (tx, rx) = exchange(1, outgoing());
         drop(rx);
         assert!(tx.is_closed());
         assert!(!tx.send(Err(Error::new(ErrorKind::Closed))));

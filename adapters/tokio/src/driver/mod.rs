@@ -178,7 +178,8 @@ pub(crate) struct Open {
 impl Open {
     /// The request `respond`'s exchange carries (`None` if it was taken already).
     pub(crate) fn take(respond: ResponseTx) -> Option<Open> {
-        let crate::exchange::Outgoing { head, body, informational, key, slot } =
+        let key = respond.key()?;
+        let crate::exchange::Outgoing { head, body, informational, slot } =
             respond.take_request()?;
         Some(Open { head, body, respond, informational, key, slot })
     }
@@ -227,7 +228,8 @@ enum RoleState {
     Client {
         /// Requests waiting for a free stream (MAX_CONCURRENT_STREAMS) or for the server's
         /// SETTINGS (extended CONNECT), in order.
-        pending: VecDeque<Open>,
+        /// Requests waiting for a stream, in their exchanges (taken out as they open).
+        pending: VecDeque<ResponseTx>,
         /// The handles' view of how many requests the connection takes.
         slots: Arc<Slots>,
     },
@@ -711,8 +713,8 @@ impl<I> Drop for Driver<I> {
         let error = Error::new(ErrorKind::Closed);
         if let RoleState::Client { pending, slots } = &mut self.role {
             slots.close();
-            for open in pending.drain(..) {
-                let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+            for respond in pending.drain(..) {
+                let _ = respond.send(Err(Error::new(ErrorKind::NotSent)));
             }
         }
         for (_, entry) in self.entries.drain() {

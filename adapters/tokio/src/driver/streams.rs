@@ -12,7 +12,7 @@ use crate::trace;
 use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable};
-use h2proto::{ErrorCode, Event, Protocol, StreamId, UserError};
+use h2proto::{ErrorCode, Event, StreamId, UserError};
 use http::{HeaderMap, Request, Response};
 use http_body::{Body as _, Frame};
 use std::future::Future;
@@ -150,9 +150,8 @@ where
                     let _ = respond.send(Err(Error::new(ErrorKind::NotSent)));
                     return;
                 }
-                let Some(open) = Open::take(respond) else { return };
                 if let RoleState::Client { pending, .. } = &mut self.role {
-                    pending.push_back(open);
+                    pending.push_back(respond);
                 }
                 self.open_pending();
             }
@@ -207,7 +206,7 @@ where
     /// removes its entry (`Event::Reset`) and frees its slot in this same turn.
     fn cancel(&mut self, key: u64) {
         let RoleState::Client { pending, .. } = &mut self.role else { return };
-        if let Some(at) = pending.iter().position(|open| open.key == key) {
+        if let Some(at) = pending.iter().position(|respond| respond.key() == Some(key)) {
             pending.remove(at);
             return;
         }
@@ -225,40 +224,46 @@ where
         loop {
             let RoleState::Client { pending, slots } = &mut self.role else { return };
             let Some(front) = pending.front() else { return };
-            if front.respond.is_closed() {
+            if front.is_closed() {
                 pending.pop_front(); // the caller gave up
                 continue;
             }
             if self.conn.is_going_away() {
                 slots.close();
-                for open in pending.drain(..) {
-                    let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+                for respond in pending.drain(..) {
+                    let _ = respond.send(Err(Error::new(ErrorKind::NotSent)));
                 }
                 return;
             }
             // RFC 8441 §3: extended CONNECT needs the server's SETTINGS first.
-            if !self.got_settings && front.head.extensions().get::<Protocol>().is_some() {
+            if !self.got_settings && front.is_extended_connect() {
                 return;
             }
             if !self.conn.can_open_stream() {
                 // At the concurrency limit the request keeps its place until the core
                 // reports `StreamsAvailable`. Asking with a copy of the head tells the limit
                 // apart from a refusal that will not pass (stream ids exhausted).
-                match self.conn.send_request(front.head.clone(), true) {
+                let Some(head) = front.head_copy() else {
+                    pending.pop_front(); // opened already: cannot be
+                    continue;
+                };
+                match self.conn.send_request(head, true) {
                     Err(UserError::ConcurrencyLimit) => return,
                     Err(e) => {
                         if matches!(e, UserError::StreamIdsExhausted) {
                             slots.close();
                         }
-                        let open = pending.pop_front().expect("front exists");
-                        let _ = open.respond.send(Err(map_open_error(e)));
+                        let respond = pending.pop_front().expect("front exists");
+                        let _ = respond.send(Err(map_open_error(e)));
                         continue;
                     }
                     Ok(_) => unreachable!("can_open_stream said no"),
                 }
             }
-            let open = pending.pop_front().expect("front exists");
-            self.open_stream(open);
+            let respond = pending.pop_front().expect("front exists");
+            if let Some(open) = Open::take(respond) {
+                self.open_stream(open);
+            }
         }
     }
 
@@ -765,9 +770,9 @@ where
         let mut affected = false;
         if let RoleState::Client { pending, slots } = &mut self.role {
             slots.close();
-            for open in pending.drain(..) {
+            for respond in pending.drain(..) {
                 affected = true;
-                let _ = open.respond.send(Err(Error::new(ErrorKind::NotSent)));
+                let _ = respond.send(Err(Error::new(ErrorKind::NotSent)));
             }
         }
         let ids: Vec<StreamId> = self.entries.keys().copied().collect();

@@ -351,7 +351,8 @@ impl Driver {
     fn encrypt(&mut self, batch: Vec<Bytes>) -> io::Result<Vec<Bytes>> {
         #[cfg(feature = "rustls")]
         if let Some(tls) = &mut self.tls {
-            return tls.encrypt(batch);
+            let records = tls.encrypt(batch.iter().map(|chunk| &chunk[..]))?;
+            return Ok(if records.is_empty() { Vec::new() } else { vec![records.into()] });
         }
         Ok(batch)
     }

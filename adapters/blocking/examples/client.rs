@@ -95,26 +95,13 @@ fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
 #[cfg(feature = "rustls")]
 fn with_tls(args: &Args, host: &str) -> Result<Builder, Failure> {
     use h2proto_blocking::tls::{client_config, rustls};
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
 
-    let bundle = args.cacert.clone().unwrap_or_else(|| {
-        std::env::var_os("SSL_CERT_FILE")
-            .map_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into(), Into::into)
-    });
-    let certs = CertificateDer::pem_file_iter(&bundle)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| Failure::new(77, format!("CA certificates {}: {e}", bundle.display())))?;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(certs);
-    let config = client_config(roots).map_err(Failure::tls)?;
+    let config = client_config(curl_cli::trusted_roots!(args)?).map_err(Failure::tls)?;
     Client::builder().tls(config, host).map_err(|e| Failure::new(3, format!("{host}: {e}")))
 }
 
 #[cfg(not(feature = "rustls"))]
-fn with_tls(_: &Args, _: &str) -> Result<Builder, Failure> {
-    Err(Failure::unsupported(
-        "https:// needs TLS: build this example with --features rustls (h2proto-blocking \
-         speaks h2c over http:// without it)",
-    ))
+fn with_tls(args: &Args, _: &str) -> Result<Builder, Failure> {
+    // Asked for https:// only, which an example built without TLS refuses.
+    args.cleartext_only("h2proto-blocking").map(|()| Client::builder())
 }

@@ -1,10 +1,14 @@
-//! A curl-like HTTP/2 client on a mio loop thread (h2c with prior knowledge; this crate
-//! has no TLS, so `https://` is refused with curl's exit code 1 rather than sent in
-//! cleartext). The response arrives whole, so the body is written once it is complete.
+//! A curl-like HTTP/2 client on a mio loop thread: h2c with prior knowledge for
+//! `http://`, and TLS with ALPN `h2` for `https://` when built with `--features rustls`
+//! (trusting `--cacert FILE`, or the system's CA bundle: `SSL_CERT_FILE`, else
+//! `/etc/ssl/certs/ca-certificates.crt`; without the feature `https://` is refused with
+//! curl's exit code 1 rather than sent in cleartext). The response arrives whole, so the
+//! body is written once it is complete.
 //!
 //! ```text
 //! cargo run -p h2proto-mio --example mio-client -- http://127.0.0.1:8080/echo -d FILE
 //! cargo run -p h2proto-mio --example mio-client -- -i -f --max-time 5 http://127.0.0.1:8080/
+//! cargo run -p h2proto-mio --features rustls --example mio-client -- --cacert ca.pem https://localhost:8443/
 //! ```
 //!
 //! Options, output and exit codes are curl's and the same for the three adapters' clients
@@ -16,7 +20,7 @@ mod curl_cli;
 use bytes::Bytes;
 use curl_cli::{Args, Failure};
 use h2proto::pool::RetryPolicy;
-use h2proto_mio::Client;
+use h2proto_mio::{Client, ClientBuilder};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -24,9 +28,10 @@ fn main() -> ExitCode {
 }
 
 fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
-    args.cleartext_only("h2proto-mio")?;
     let (host, port) = args.addr();
-    let client = Client::builder((host.as_str(), port))
+    let builder = Client::builder((host.as_str(), port));
+    let builder = if args.is_https() { with_tls(args, builder, &host)? } else { builder };
+    let client = builder
         .connect_timeout(args.connect_timeout)
         .retry(RetryPolicy { max_retries: args.retries })
         .connect()
@@ -34,6 +39,8 @@ fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
             let message = format!("connect to {host}:{port}: {e}");
             match e.kind() {
                 std::io::ErrorKind::TimedOut => Failure::new(28, message),
+                // What rustls reports: an untrusted certificate, no ALPN h2.
+                std::io::ErrorKind::InvalidData => Failure::tls(message),
                 _ => Failure::connect(message),
             }
         })?;
@@ -46,4 +53,19 @@ fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
         out.finish()?;
     }
     Ok(head.status)
+}
+
+/// A builder speaking TLS to `host`, trusting `--cacert` or the system's CA bundle.
+#[cfg(feature = "rustls")]
+fn with_tls(args: &Args, builder: ClientBuilder, host: &str) -> Result<ClientBuilder, Failure> {
+    use h2proto_mio::tls::{client_config, rustls};
+
+    let config = client_config(curl_cli::trusted_roots!(args)?).map_err(Failure::tls)?;
+    builder.tls(config, host).map_err(|e| Failure::new(3, format!("{host}: {e}")))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn with_tls(args: &Args, builder: ClientBuilder, _: &str) -> Result<ClientBuilder, Failure> {
+    // Asked for https:// only, which an example built without TLS refuses.
+    args.cleartext_only("h2proto-mio").map(|()| builder)
 }

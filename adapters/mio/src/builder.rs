@@ -31,6 +31,9 @@ pub(crate) struct Options {
     pub(crate) seed: u64,
     /// Whether a connection that ended is replaced (see [`Client::connect_single`]).
     pub(crate) replace: bool,
+    /// TLS for every connection (`https://`).
+    #[cfg(feature = "rustls")]
+    pub(crate) tls: Option<crate::tls::Settings>,
 }
 
 impl Default for Options {
@@ -44,6 +47,8 @@ impl Default for Options {
             max_waiting: DEFAULT_MAX_WAITING,
             seed: RandomState::new().hash_one(0u8),
             replace: true,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -141,6 +146,26 @@ impl ClientBuilder {
     pub fn max_waiting(mut self, n: usize) -> ClientBuilder {
         self.options.max_waiting = n;
         self
+    }
+
+    /// Speaks TLS (`https://`) with `config`, sending `server_name` as SNI and verifying
+    /// the server's certificate for it; only ALPN `h2` is offered (RFC 9113 §3.3), and a
+    /// server that chooses none fails the connection. Requests naming only a path go to
+    /// `https://server_name[:port]`. The first connection's handshake is part of
+    /// [`connect`](Self::connect) (its failure, an untrusted certificate say, is that call's
+    /// error, of kind `InvalidData`); a replacement's must be done within the connect
+    /// timeout once TCP is up, and fails its requests with
+    /// [`Connect`](crate::ErrorKind::Connect) (or
+    /// [`ConnectTimeout`](crate::ErrorKind::ConnectTimeout)) as a failed connect does.
+    /// Feature `rustls`; see [`tls::client_config`](crate::tls::client_config).
+    #[cfg(feature = "rustls")]
+    pub fn tls(
+        mut self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        server_name: &str,
+    ) -> io::Result<ClientBuilder> {
+        self.options.tls = Some(crate::tls::Settings::new(config, server_name)?);
+        Ok(self)
     }
 
     /// The seed of the backoff's jitter. Default: a fresh random value per client.

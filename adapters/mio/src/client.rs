@@ -69,6 +69,8 @@ pub struct Client {
 struct Inner {
     remote: Remote,
     counters: Arc<Counters>,
+    /// The connections speak TLS (`https://` requests may go).
+    tls: bool,
 }
 
 /// What the loop counts for [`Client::connects`] and [`Client::retries`].
@@ -143,16 +145,26 @@ impl Client {
                 Err(e) => last = e,
             }
         }
-        let socket = connected.ok_or(last)?;
+        #[allow(unused_mut)] // the TLS handshake needs it
+        let mut socket = connected.ok_or(last)?;
         socket.set_nodelay(true)?;
+        // The first handshake is part of the connect: its failure is this call's error.
+        #[cfg(feature = "rustls")]
+        let session = match &options.tls {
+            Some(tls) => Some(crate::tls::Session::client(tls, &mut socket, timeout)?),
+            None => None,
+        };
+        #[cfg(not(feature = "rustls"))]
+        let session = None;
         socket.set_nonblocking(true)?;
+        let tls = session.is_some();
         let counters = Arc::new(Counters::default());
         let side = ClientSide::new(socket.peer_addr()?, options, DEFAULT_MAX_BODY, &counters);
         let mut event_loop = Loop::new()?;
-        event_loop.client(side, socket)?;
+        event_loop.client(side, socket, session)?;
         let remote = event_loop.remote();
         thread::Builder::new().name("h2-mio-client".into()).spawn(move || event_loop.run())?;
-        Ok(Client { inner: Arc::new(Inner { remote, counters }) })
+        Ok(Client { inner: Arc::new(Inner { remote, counters, tls }) })
     }
 
     /// Connections opened so far (the first included).
@@ -167,8 +179,9 @@ impl Client {
 
     /// Sends a request; `on_response` runs on the loop thread with the whole response (so
     /// it must not block, nor call [`request`](Self::request)). A URI without scheme and
-    /// authority (`/path`) goes to the connected address over `http://`; an `https://`
-    /// URI is refused ([`ErrorKind::TlsUnavailable`]: this client has no TLS). A whole
+    /// authority (`/path`) goes to the connected address over `http://` (to
+    /// `https://server_name[:port]` with TLS); an `https://` URI on a client without TLS is
+    /// refused ([`ErrorKind::TlsUnavailable`]). A whole
     /// body's length is sent as `content-length`; a [`Body::from_chunks`] body is pulled as
     /// flow control allows, and once pulled cannot be replayed. A [`Body::tunnel`] is for
     /// servers and is refused.
@@ -178,7 +191,7 @@ impl Client {
         on_response: impl FnOnce(Result<Response<Bytes>, Error>) + Send + 'static,
     ) {
         let (mut parts, body) = request.into_parts();
-        if parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        if parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS) && !self.inner.tls {
             // No TLS here: sending it in cleartext would expose what was meant to be private.
             return on_response(Err(Error::new(ErrorKind::TlsUnavailable)));
         }

@@ -16,6 +16,7 @@
 use crate::client::{Outgoing, settle};
 use crate::error::{Error, ErrorKind};
 use crate::read_arena::ReadArena;
+use crate::tls_layer::TlsLayer;
 use crate::tunnel::{Ends, Tunnel, TunnelIo};
 use crate::{Body, Handler, RemoteAddr, Trailers};
 use bytes::{Buf, Bytes, BytesMut};
@@ -138,6 +139,8 @@ pub(crate) struct Conn {
     /// many were sent (the next payload).
     ping: Option<[u8; 8]>,
     pings: u64,
+    /// What the socket carries is TLS records (`https://`).
+    tls: Option<Box<TlsLayer>>,
 }
 
 impl Conn {
@@ -195,7 +198,13 @@ impl Conn {
             remote_addr: None,
             ping: None,
             pings: 0,
+            tls: None,
         }
+    }
+
+    /// Client: the socket carries TLS (`https://`) through `layer`.
+    pub(crate) fn use_tls(&mut self, layer: TlsLayer) {
+        self.tls = Some(Box::new(layer));
     }
 
     pub(crate) fn socket(&mut self) -> &mut TcpStream {
@@ -225,7 +234,8 @@ impl Conn {
     /// When this connection needs `drive` again at the latest.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         let connect = self.connect_by.map(|(at, _)| at);
-        [self.h2.poll_timeout(), self.linger, connect].into_iter().flatten().min()
+        let handshake = self.tls.as_ref().and_then(|tls| tls.deadline());
+        [self.h2.poll_timeout(), self.linger, connect, handshake].into_iter().flatten().min()
     }
 
     /// Server: requests on this connection carry `addr` as their [`RemoteAddr`].
@@ -341,6 +351,11 @@ impl Conn {
         if self.connect_by.is_some() && !self.connect(now) {
             return;
         }
+        if let Some(timeout) = self.tls.as_ref().and_then(|tls| tls.expired(now)) {
+            // The TLS handshake took longer than the connect may: the same failure.
+            self.dead = Some(io::ErrorKind::TimedOut.into());
+            return self.fail_all(Error::new(ErrorKind::ConnectTimeout { timeout }));
+        }
         let mut reads = READS_PER_TURN;
         loop {
             let mut moved = self.read(arena, now, &mut reads);
@@ -361,7 +376,10 @@ impl Conn {
         }
         if let Some(e) = &self.dead {
             let e = io::Error::new(e.kind(), e.to_string());
-            let error = match self.wrote {
+            // A TLS handshake that failed (an untrusted certificate, no ALPN h2) is a
+            // failed connect: nothing of the core's left.
+            let established = self.wrote && self.tls.as_ref().is_none_or(|t| t.is_handshaken());
+            let error = match established {
                 true => Error::io(e),
                 false => Error::new(ErrorKind::Connect(Arc::new(e))),
             };
@@ -376,6 +394,9 @@ impl Conn {
     fn connect(&mut self, now: Instant) -> bool {
         self.write();
         if self.wrote {
+            if let (Some(tls), Some((_, timeout))) = (&mut self.tls, self.connect_by) {
+                tls.arm(now, timeout);
+            }
             self.connect_by = None;
             return true;
         }
@@ -419,7 +440,16 @@ impl Conn {
                     if bytes.len() < arena.room() && !self.read_to_end {
                         self.readable = false;
                     }
-                    moved |= self.feed(bytes, now);
+                    let Some(tls) = &mut self.tls else {
+                        moved |= self.feed(bytes, now);
+                        continue;
+                    };
+                    match tls.decrypt(&bytes) {
+                        // Handshake records only, say: what they ask to send is written next.
+                        Ok(plain) if plain.is_empty() => moved = true,
+                        Ok(plain) => moved |= self.feed(plain, now),
+                        Err(e) => self.dead = Some(e),
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -461,6 +491,9 @@ impl Conn {
     /// links the peer drains the buffer meanwhile, and waiting for the next writable event
     /// instead measurably slows large responses.
     fn write(&mut self) -> bool {
+        if self.tls.is_some() {
+            return self.write_tls();
+        }
         let mut moved = false;
         while self.writable && self.dead.is_none() {
             let out = self.h2.transmit();
@@ -473,6 +506,42 @@ impl Conn {
                 Ok(0) => self.dead = Some(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     out.advance(n);
+                    (moved, self.wrote) = (true, true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.dead = Some(e),
+            }
+        }
+        moved
+    }
+
+    /// [`write`](Self::write) through TLS: the core's output becomes records, written
+    /// until `WouldBlock` or none is left (the records a write did not take go first next
+    /// time).
+    fn write_tls(&mut self) -> bool {
+        let mut moved = false;
+        let Some(tls) = &mut self.tls else { return false };
+        while self.writable && self.dead.is_none() {
+            if tls.pending().is_empty() {
+                let out = self.h2.transmit();
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let n = out.chunks_vectored(&mut slices);
+                let taken: usize = slices[..n].iter().map(|s| s.len()).sum();
+                // Handshake messages rustls has waiting come out even with nothing new.
+                if let Err(e) = tls.encrypt(slices[..n].iter().map(|s| &**s)) {
+                    self.dead = Some(e);
+                    break;
+                }
+                out.advance(taken);
+                if tls.pending().is_empty() {
+                    break;
+                }
+            }
+            match self.socket.write(tls.pending()) {
+                Ok(0) => self.dead = Some(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    tls.wrote(n);
                     (moved, self.wrote) = (true, true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,

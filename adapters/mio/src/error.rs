@@ -33,14 +33,17 @@ pub struct Error {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// An `https://` request: this crate has no TLS, and sending it in cleartext would
-    /// expose what the caller meant to protect. Nothing was sent.
+    /// An `https://` request on a client without TLS (see `ClientBuilder::tls`, feature
+    /// `rustls`): sending it in cleartext would expose what the caller meant to protect.
+    /// Nothing was sent.
     TlsUnavailable,
     /// The core refused the request as given (a malformed head, a tunnel body): nothing
     /// was sent, and sending it again would fail the same way.
     Request(UserError),
-    /// A fresh connection, opened to replace one that ended, could not be established.
-    /// Nothing was sent on it. It counts toward the circuit breaker.
+    /// A fresh connection, opened to replace one that ended, could not be established: TCP
+    /// failed, or its TLS handshake did (an untrusted certificate, a server that did not
+    /// choose ALPN `h2`: kind `InvalidData`). Nothing was sent on it. It counts toward the
+    /// circuit breaker.
     Connect(Arc<io::Error>),
     /// A fresh connection was not established within the connect timeout (see
     /// [`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout)): the
@@ -190,7 +193,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ErrorKind::TlsUnavailable => f.write_str(
-                "https:// needs TLS, which h2proto-mio does not have (it speaks h2c: http://)",
+                "https:// needs TLS, which this client was not given (ClientBuilder::tls, \
+                 feature rustls; without it the client speaks h2c: http://)",
             ),
             ErrorKind::Request(e) => write!(f, "request refused: {e}"),
             ErrorKind::Connect(e) => write!(f, "connect failed: {e}"),

@@ -20,6 +20,7 @@ use crate::conn::{Conn, Role};
 use crate::error::{Error, ErrorKind};
 use crate::read_arena::ReadArena;
 use crate::reconnect::Reconnect;
+use crate::tls_layer::TlsLayer;
 use h2proto::pool::RetryPolicy;
 use h2proto::{Config, Connection, HeaderPool, Origin, Stats};
 use http::uri::{Authority, Scheme};
@@ -33,6 +34,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
+
+/// A TLS session whose handshake is done (none without the `rustls` feature).
+#[cfg(feature = "rustls")]
+pub(crate) type Session = crate::tls::Session;
+#[cfg(not(feature = "rustls"))]
+pub(crate) type Session = std::convert::Infallible;
 
 /// Header maps a loop keeps for reuse (a few hundred bytes each): enough for a burst of
 /// heads from many connections in one turn.
@@ -91,6 +98,9 @@ pub(crate) struct ClientSide {
     reconnect: Reconnect,
     /// Whether a connection that ended is replaced (see `Client::connect_single`).
     replace: bool,
+    /// TLS for every connection (`https://`).
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::Settings>,
     /// The client is gone: the loop ends once its connections are done (requests still
     /// being retried may open one more, which closes once they are answered).
     closing: bool,
@@ -119,16 +129,42 @@ impl ClientSide {
             reconnect,
             replace: options.replace,
             closing: false,
+            #[cfg(feature = "rustls")]
+            tls: options.tls,
         }
+    }
+
+    /// The server's name, when the connections speak TLS.
+    fn tls_host(&self) -> Option<String> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &self.tls {
+            return Some(tls.host());
+        }
+        None
+    }
+
+    /// A replacement connection's TLS layer, its handshake to come (`None` for cleartext).
+    fn tls_layer(&self) -> io::Result<Option<TlsLayer>> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &self.tls {
+            return crate::tls::Session::start(tls).map(|s| Some(TlsLayer::handshaking(s)));
+        }
+        Ok(None)
     }
 
     /// A client connection (not connected yet, or connecting) to this side's address.
     fn conn(&self) -> io::Result<(Connection, Role)> {
-        let authority = Authority::try_from(self.addr.to_string())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
+        let (scheme, authority) = match self.tls_host() {
+            // Requests naming only a path go to the server named, over TLS.
+            Some(host) if self.addr.port() == 443 => (Scheme::HTTPS, host),
+            Some(host) => (Scheme::HTTPS, format!("{host}:{}", self.addr.port())),
+            // Else to the address connected to, over cleartext.
+            None => (Scheme::HTTP, self.addr.to_string()),
+        };
+        let authority = Authority::try_from(authority).map_err(invalid)?;
         let mut h2 = Connection::client(self.config.clone());
-        // Requests naming only a path go to the address connected to, over cleartext.
-        h2.set_origin(Origin::new(Scheme::HTTP, authority));
+        h2.set_origin(Origin::new(scheme, authority));
         let role = Role::Client { queued: VecDeque::new(), retry: self.retry, again: Vec::new() };
         Ok((h2, role))
     }
@@ -242,10 +278,15 @@ impl Loop {
         &mut self,
         mut client: ClientSide,
         socket: std::net::TcpStream,
+        session: Option<Session>,
     ) -> io::Result<()> {
         let (h2, role) = client.conn()?;
         let socket = TcpStream::from_std(socket);
-        let token = self.add(Conn::new(socket, h2, role, client.max_body, Instant::now()))?;
+        let mut conn = Conn::new(socket, h2, role, client.max_body, Instant::now());
+        if let Some(layer) = session.map(TlsLayer::established) {
+            conn.use_tls(layer);
+        }
+        let token = self.add(conn)?;
         client.counters.connects.fetch_add(1, Ordering::Relaxed);
         client.current = Some(token);
         self.client = Some(client);
@@ -294,6 +335,7 @@ impl Loop {
     fn replace_connection(&mut self, now: Instant) -> io::Result<Token> {
         let Some(client) = &mut self.client else { return Err(io::ErrorKind::NotConnected.into()) };
         let (h2, role) = client.conn()?;
+        let tls = client.tls_layer()?;
         let socket = TcpStream::connect(client.addr)?;
         let _ = socket.set_nodelay(true);
         let (max_body, closing, old) = (client.max_body, client.closing, client.current.take());
@@ -303,7 +345,10 @@ impl Loop {
             entry.conn.shutdown();
             entry.queue(old, &mut self.pending);
         }
-        let conn = Conn::connecting(socket, h2, role, max_body, connect_timeout, now);
+        let mut conn = Conn::connecting(socket, h2, role, max_body, connect_timeout, now);
+        if let Some(tls) = tls {
+            conn.use_tls(tls);
+        }
         let token = self.add(conn)?;
         if let Some(client) = &mut self.client {
             client.current = Some(token);

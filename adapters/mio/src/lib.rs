@@ -73,6 +73,11 @@
 //! `builder.rs` ([`ClientBuilder`]) holds the knobs; `reconnect.rs` drives the breaker and
 //! backoff with the loop's clock and keeps the requests waiting for a connect.
 //!
+//! With the `rustls` feature it speaks `https://` (`ClientBuilder::tls`, the `tls` module):
+//! ALPN `h2` required (RFC 9113 §3.3), the server's name as SNI; the first handshake is
+//! part of the connect, a replacement's is driven by the loop like any other bytes
+//! (`tls_layer.rs`), bounded by the connect timeout.
+//!
 //! Handlers and callbacks run on the loop thread, so they must not block. Bodies are
 //! whole [`Bytes`], bounded by a maximum size; a response body can also be
 //! streamed with [`Body::from_chunks`], whose chunks are pulled only when flow control has
@@ -94,6 +99,9 @@ mod event_loop;
 mod read_arena;
 mod reconnect;
 mod server;
+#[cfg(feature = "rustls")]
+pub mod tls;
+mod tls_layer;
 mod tunnel;
 
 use bytes::Bytes;

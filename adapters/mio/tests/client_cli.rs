@@ -1,18 +1,24 @@
 //! The mio client example used as curl is: exit codes (7, 22, 28), output (`-i`, `-o`,
 //! the body on an HTTP error), `-H`/`-X`/`-d`, an early response (the server answers
-//! before the upload is complete) printed with exit 0, and `https://` refused with curl's
-//! code 1 (this crate has no TLS) instead of being sent in cleartext.
+//! before the upload is complete) printed with exit 0; `https://` with the `rustls`
+//! feature (35 for an untrusted certificate), and without it refused with curl's code 1
+//! instead of being sent in cleartext.
 
 #[path = "../../tokio/tests/cli_support/mod.rs"]
 mod cli_support;
 #[path = "../../tokio/tests/cli_support/early.rs"]
 mod early;
+#[cfg(feature = "rustls")]
+#[path = "../../tokio/tests/cli_support/https.rs"]
+mod https;
 mod support;
 
 use bytes::Bytes;
 use cli_support::*;
 use early::{EARLY_ANSWER, early_server};
 use h2proto_mio::Server;
+#[cfg(feature = "rustls")]
+use h2proto_mio::tls::rustls;
 use http::{Request, Response, StatusCode};
 use support::*;
 
@@ -39,18 +45,38 @@ fn handle(request: Request<Bytes>) -> Response<Bytes> {
     }
 }
 
+/// The example, built with TLS when this test is.
+fn client() -> std::path::PathBuf {
+    let features: &[&str] = if cfg!(feature = "rustls") { &["rustls"] } else { &[] };
+    example("h2proto-mio", "mio-client", features)
+}
+
 #[test]
 fn the_client_behaves_like_curl() {
     let _w = watchdog(300);
     let server = TestServer::start(Server::bind("127.0.0.1:0").unwrap(), handle);
-    let bin = example("h2proto-mio", "mio-client", &[]);
-    common_checks(&bin, server.addr, NOT_FOUND);
+    common_checks(&client(), server.addr, NOT_FOUND);
+    server.stop();
+}
 
-    // https:// is refused before connecting: curl's "unsupported protocol" (1), not the
-    // "could not connect" (7) an attempt on this closed port would give.
-    let refused = run(&bin, &[&format!("https://{}/", closed_port())]);
+#[cfg(not(feature = "rustls"))]
+#[test]
+fn https_without_tls_is_refused_clearly() {
+    // Refused before connecting: curl's "unsupported protocol" (1), not the "could not
+    // connect" (7) an attempt on this closed port would give.
+    let refused = run(&client(), &[&format!("https://{}/", closed_port())]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("TLS"), "{refused:?}");
+}
+
+/// `https://` through rustls with ALPN h2, trusting a CA given with `--cacert`, against a
+/// TLS terminator in front of the h2c test server (`cli_support/https.rs`).
+#[cfg(feature = "rustls")]
+#[test]
+fn https_works_with_the_rustls_feature() {
+    let _w = watchdog(300);
+    let server = TestServer::start(Server::bind("127.0.0.1:0").unwrap(), handle);
+    https::https_checks(&client(), server.addr);
     server.stop();
 }
 
@@ -60,7 +86,7 @@ fn the_client_behaves_like_curl() {
 #[test]
 fn an_early_response_is_printed_and_exits_0() {
     let _w = watchdog(120);
-    let bin = example("h2proto-mio", "mio-client", &[]);
+    let bin = client();
     let dir = std::env::temp_dir().join(format!("h2proto-mio-early-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.join("upload.bin");

@@ -1,6 +1,6 @@
 //! The mio client's request path: an early response (RFC 9113 §8.1: a server may answer
 //! before the request body is complete, and ask the client to stop with RST_STREAM
-//! NO_ERROR), `https://` refused (no TLS here), `/path` completed from the connection's
+//! NO_ERROR), `https://` refused without TLS, `/path` completed from the connection's
 //! origin and a body's length declared (§8.3.1, §8.1.1).
 
 #[path = "../../tokio/tests/cli_support/early.rs"]
@@ -36,7 +36,7 @@ fn an_early_response_is_returned_while_the_upload_is_unfinished() {
     }
 }
 
-/// No TLS in this client: an `https://` URL is refused before anything is sent.
+/// A client without TLS: an `https://` URL is refused before anything is sent.
 #[test]
 fn https_is_refused_not_sent_in_cleartext() {
     let _w = watchdog(30);

@@ -117,20 +117,7 @@ fn with_tls(_: &Args, _: pool::ClientBuilder) -> Result<pool::Client, Failure> {
 #[cfg(feature = "rustls")]
 fn with_tls(args: &Args, builder: pool::ClientBuilder) -> Result<pool::Client, Failure> {
     use h2proto_tokio::tls::{self, rustls};
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
 
-    let bundle = match &args.cacert {
-        Some(path) => path.clone(),
-        None => std::env::var_os("SSL_CERT_FILE")
-            .map(Into::into)
-            .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into()),
-    };
-    let certs = CertificateDer::pem_file_iter(&bundle)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| Failure::new(77, format!("CA certificates {}: {e}", bundle.display())))?;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(certs);
-    let config = tls::client_config(roots).map_err(Failure::tls)?;
+    let config = tls::client_config(curl_cli::trusted_roots!(args)?).map_err(Failure::tls)?;
     Ok(builder.tls(config).build())
 }

@@ -202,16 +202,25 @@ impl Args {
         self.url.scheme_str() == Some("https")
     }
 
-    /// For an adapter without TLS: an `https://` URL is refused (exit 1, curl's
+    /// For an example built without TLS: an `https://` URL is refused (exit 1, curl's
     /// "unsupported protocol") rather than sent in cleartext.
     pub fn cleartext_only(&self, adapter: &str) -> Result<(), Failure> {
         if self.is_https() {
             return Err(Failure::unsupported(format!(
-                "https:// needs TLS, which {adapter} does not have (use http:// for h2c, \
-                 or the tokio client built with --features rustls)"
+                "https:// needs TLS: build this example with --features rustls ({adapter} \
+                 speaks h2c over http:// without it)"
             )));
         }
         Ok(())
+    }
+
+    /// The PEM file of the CA certificates to trust for `https://`: `--cacert`, else
+    /// `SSL_CERT_FILE`, else the system's bundle.
+    pub fn ca_bundle(&self) -> PathBuf {
+        self.cacert.clone().unwrap_or_else(|| {
+            std::env::var_os("SSL_CERT_FILE")
+                .map_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into(), Into::into)
+        })
     }
 
     /// `host:port` to connect to (the scheme's port when the URL has none).
@@ -289,6 +298,32 @@ impl Output {
 /// Parses the process's arguments and runs `fetch` (which returns the response status)
 /// within `--max-time`, on a thread of its own so that a transfer stuck anywhere ends with
 /// exit 28. Prints the failure, if any, to stderr; returns the exit code.
+/// The `rustls::RootCertStore` of the CA certificates to trust ([`Args::ca_bundle`]), or
+/// curl's 77 if they cannot be read. A macro, for the `rustls` each adapter re-exports
+/// (`use h2proto_ADAPTER::tls::rustls` where it is used).
+#[allow(unused_macros)] // the examples built with TLS use it
+macro_rules! trusted_roots {
+    ($args:expr) => {{
+        use rustls::pki_types::pem::PemObject;
+        let bundle = $args.ca_bundle();
+        rustls::pki_types::CertificateDer::pem_file_iter(&bundle)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map(|certs| {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add_parsable_certificates(certs);
+                roots
+            })
+            .map_err(|e| {
+                $crate::curl_cli::Failure::new(
+                    77,
+                    format!("CA certificates {}: {e}", bundle.display()),
+                )
+            })
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use trusted_roots;
+
 pub fn main_blocking(
     fetch: impl FnOnce(&Args) -> Result<http::StatusCode, Failure> + Send + 'static,
 ) -> ExitCode {

@@ -14,6 +14,12 @@
 //! window. Bytes consumed after the core forgot a closed stream still return their
 //! connection-level credit, and a dropped body releases what it never read.
 //!
+//! A client's response body that came whole in the read that brought its head (one DATA
+//! frame with END_STREAM: most small responses) skips the queue: the body holds its one
+//! chunk and returns its connection credit as it is read or dropped, with no shared state,
+//! lock or wake-up (the connection task holds heads back while a read's events are handed
+//! out, see `Driver::hold_head`).
+//!
 //! **Sending**: any [`http_body::Body`] whose data is a [`Buf`]. The connection task polls
 //! it only when the stream can take more (the core's `send_data` accepted everything so
 //! far; otherwise it waits for `Event::SendCapacity`), so a fast body never outruns the
@@ -128,14 +134,30 @@ impl RecvState {
 /// dropping the body before its end cancels the stream (client: RST_STREAM CANCEL) or
 /// discards the rest (server, so the response can still be sent).
 pub struct RecvBody {
-    inner: Option<Inner>,
+    source: Source,
+}
+
+enum Source {
+    /// No body (the message had none).
+    Empty,
+    /// A response body that arrived whole with its head, as one chunk (most small
+    /// responses): handed out without a shared queue, its lock or a wake-up. `None` once
+    /// read.
+    Whole { data: Option<Bytes>, credit: Credit },
+    /// Data as it arrives, through the stream's queue.
+    Queued(Inner),
+}
+
+/// Where a body's consumed bytes go back to flow control.
+struct Credit {
+    id: StreamId,
+    tx: UnboundedSender<Command>,
+    deferred: Deferred,
 }
 
 struct Inner {
-    id: StreamId,
     shared: Arc<RecvShared>,
-    tx: UnboundedSender<Command>,
-    deferred: Deferred,
+    credit: Credit,
     /// The end (or an error) was handed out.
     done: bool,
 }
@@ -148,7 +170,7 @@ struct Inner {
 /// waiting on a task asleep.
 pub(crate) type Deferred = Arc<AtomicUsize>;
 
-impl Inner {
+impl Credit {
     /// Returns `n` consumed bytes to flow control: through the connection's deferred sum
     /// once the stream's data has all arrived, else with a message to the task.
     fn release(&self, n: usize, finished: bool) {
@@ -170,17 +192,32 @@ impl RecvBody {
         tx: UnboundedSender<Command>,
         deferred: Deferred,
     ) -> Self {
-        RecvBody { inner: Some(Inner { id, shared, tx, deferred, done: false }) }
+        let credit = Credit { id, tx, deferred };
+        RecvBody { source: Source::Queued(Inner { shared, credit, done: false }) }
+    }
+
+    /// The whole body of stream `id`, all its data in one chunk, the stream ended.
+    pub(crate) fn whole(
+        id: StreamId,
+        data: Bytes,
+        tx: UnboundedSender<Command>,
+        deferred: Deferred,
+    ) -> Self {
+        let data = (!data.is_empty()).then_some(data);
+        RecvBody { source: Source::Whole { data, credit: Credit { id, tx, deferred } } }
     }
 
     /// A body that has already ended (the message had none).
     pub fn empty() -> RecvBody {
-        RecvBody { inner: None }
+        RecvBody { source: Source::Empty }
     }
 
     /// The stream this body arrives on (`None` for [`RecvBody::empty`]).
     pub fn stream_id(&self) -> Option<StreamId> {
-        self.inner.as_ref().map(|i| i.id)
+        match &self.source {
+            Source::Empty => None,
+            Source::Whole { credit, .. } | Source::Queued(Inner { credit, .. }) => Some(credit.id),
+        }
     }
 }
 
@@ -198,7 +235,15 @@ impl Body for RecvBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
-        let Some(inner) = &mut self.get_mut().inner else { return Poll::Ready(None) };
+        let inner = match &mut self.get_mut().source {
+            Source::Empty => return Poll::Ready(None),
+            Source::Whole { data, credit } => {
+                let Some(data) = data.take() else { return Poll::Ready(None) };
+                credit.release(data.len(), true);
+                return Poll::Ready(Some(Ok(Frame::data(data))));
+            }
+            Source::Queued(inner) => inner,
+        };
         if inner.done {
             return Poll::Ready(None);
         }
@@ -210,7 +255,7 @@ impl Body for RecvBody {
             let finished = st.finished;
             drop(st);
             if let Some(n) = release {
-                inner.release(n, finished);
+                inner.credit.release(n, finished);
             }
             return Poll::Ready(Some(Ok(Frame::data(chunk))));
         }
@@ -233,20 +278,41 @@ impl Body for RecvBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.inner {
-            None => true,
-            Some(inner) if inner.done => true,
-            Some(inner) => {
+        match &self.source {
+            Source::Empty => true,
+            Source::Whole { data, .. } => data.is_none(),
+            Source::Queued(inner) if inner.done => true,
+            Source::Queued(inner) => {
                 let st = inner.shared.lock();
                 st.finished && st.chunks.is_empty() && st.trailers.is_none() && st.error.is_none()
             }
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.source {
+            Source::Empty => SizeHint::with_exact(0),
+            Source::Whole { data, .. } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            Source::Queued(_) => SizeHint::default(),
         }
     }
 }
 
 impl Drop for RecvBody {
     fn drop(&mut self) {
-        let Some(inner) = &self.inner else { return };
+        let inner = match &mut self.source {
+            Source::Empty => return,
+            // What was received and never read is done with, too.
+            Source::Whole { data, credit } => {
+                if let Some(data) = data.take() {
+                    credit.release(data.len(), true);
+                }
+                return;
+            }
+            Source::Queued(inner) => inner,
+        };
         let (release, finished, ended) = {
             let mut st = inner.shared.lock();
             // What was received and never read is done with, too.
@@ -256,10 +322,10 @@ impl Drop for RecvBody {
             (st.consumed(unread, true), st.finished, ended)
         };
         if let Some(n) = release {
-            inner.release(n, finished);
+            inner.credit.release(n, finished);
         }
         if !ended {
-            let _ = inner.tx.send(Command::RecvDropped(inner.id));
+            let _ = inner.credit.tx.send(Command::RecvDropped(inner.credit.id));
         }
     }
 }

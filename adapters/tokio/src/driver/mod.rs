@@ -291,6 +291,11 @@ pub(crate) struct Driver<I> {
     /// come back through the command channel; writing before they had a chance to run sends
     /// them in a trickle of small writes instead of one.
     handlers_spawned: bool,
+    /// Client: response heads held back while the events of their read are handed out, so
+    /// that a body which came whole in the same read (its only DATA, END_STREAM) goes out
+    /// with its head, without a shared queue (see `Driver::hold_head`). In the order the
+    /// heads came, which is usually the order of their DATA.
+    held: VecDeque<(StreamId, Response<()>)>,
     /// PINGs sent for their round-trip time, oldest first (the core bounds how many).
     pings: VecDeque<PendingPing>,
     next_ping: u64,
@@ -384,6 +389,7 @@ where
             rtt_samples_seen: 0,
             shutting_down: false,
             handlers_spawned: false,
+            held: VecDeque::new(),
             result: None,
             pings: VecDeque::new(),
             next_ping: 0,

@@ -35,6 +35,8 @@ pub(super) struct Entry {
     discard: bool,
     /// Client: waiting for the response head.
     respond: Option<ResponseTx>,
+    /// Client: the response head is held back in `Driver::held`.
+    held: bool,
     informational: Option<OnInformational>,
     /// Server: the handler answered.
     responded: bool,
@@ -102,6 +104,10 @@ impl Future for Pump {
         Poll::Ready((self.id, body, out))
     }
 }
+
+/// Room for held response heads kept between reads (see `Driver::hold_head`): a read
+/// that answers more streams than this grows the queue for its own events only.
+const HELD_KEPT: usize = 128;
 
 impl<I> Driver<I>
 where
@@ -492,11 +498,36 @@ where
             any = true;
             self.on_event(event, cx);
         }
+        self.release_held();
+        if self.held.capacity() > HELD_KEPT {
+            // A burst of heads (hundreds of streams answered at once) grew it: give the room
+            // back rather than keep ~110 bytes per head of the largest burst seen.
+            self.held = std::collections::VecDeque::new();
+        }
         self.start_deferred_handlers(cx);
         any
     }
 
     fn on_event(&mut self, event: Event, cx: &mut Context<'_>) {
+        if !self.held.is_empty() {
+            // What concerns a held head: its whole body, or anything else, which first
+            // sees the head handed out with a queued body.
+            match &event {
+                Event::Data { stream_id, end_stream } if self.is_held(*stream_id) => {
+                    if *end_stream {
+                        return self.respond_whole(*stream_id);
+                    }
+                    self.release_one(*stream_id);
+                }
+                Event::Trailers { stream_id, .. } | Event::Reset { stream_id, .. }
+                    if self.is_held(*stream_id) =>
+                {
+                    self.release_one(*stream_id)
+                }
+                Event::Closed { .. } => self.release_held(),
+                _ => {}
+            }
+        }
         match event {
             Event::Request { stream_id, request, end_stream } => {
                 self.on_request(stream_id, request, end_stream, cx)
@@ -683,20 +714,116 @@ where
 
     fn on_response(&mut self, id: StreamId, response: Response<()>, end_stream: bool) {
         let Some(entry) = self.entries.get_mut(&id) else { return };
+        if entry.respond.is_none() {
+            return;
+        }
+        if !end_stream {
+            return self.hold_head(id, response);
+        }
         let Some(respond) = entry.respond.take() else { return };
-        let body = if end_stream {
-            entry.recv_end_seen = true;
-            entry.recv_done = true;
-            RecvBody::empty()
-        } else {
-            let Some(tx) = self.tx.get() else {
-                let _ = self.conn.reset(id, ErrorCode::CANCEL);
-                return;
-            };
-            let shared = Arc::new(RecvShared::default());
-            entry.recv = Some(shared.clone());
-            RecvBody::new(id, shared, tx, self.deferred.clone())
+        entry.recv_end_seen = true;
+        entry.recv_done = true;
+        let (parts, ()) = response.into_parts();
+        let _ = respond.send(Ok(Response::from_parts(parts, RecvBody::empty())));
+        self.maybe_remove(id);
+    }
+
+    /// Client: holds a response head back while the read's events are handed out: if the
+    /// stream's DATA with END_STREAM comes among them, carrying all its data in one chunk,
+    /// head and body go out together ([`respond_whole`](Self::respond_whole)); any other
+    /// event of the stream, or the end of the read's events, hands the head out with a
+    /// queued body ([`release_one`](Self::release_one)). The events of one read are handed
+    /// out in one go, so holding a head back never delays it.
+    fn hold_head(&mut self, id: StreamId, response: Response<()>) {
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.held = true;
+            self.held.push_back((id, response));
+        }
+    }
+
+    fn is_held(&self, id: StreamId) -> bool {
+        self.entries.get(&id).is_some_and(|entry| entry.held)
+    }
+
+    /// The held head of stream `id` (most often the first held).
+    fn take_held(&mut self, id: StreamId) -> Option<Response<()>> {
+        let at = self.held.iter().position(|(held, _)| *held == id)?;
+        let (_, response) = self.held.remove(at)?;
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.held = false;
+        }
+        Some(response)
+    }
+
+    /// Every held head goes out with a queued body, the data so far moved into it.
+    fn release_held(&mut self) {
+        while let Some((id, _)) = self.held.front() {
+            self.release_one(*id);
+        }
+    }
+
+    /// The held head of stream `id` goes out with a queued body, the data so far moved
+    /// into it.
+    fn release_one(&mut self, id: StreamId) {
+        if let Some(response) = self.take_held(id) {
+            self.respond_queued(id, response, []);
+            self.move_data(id);
+        }
+    }
+
+    /// The held head of stream `id`, whose data has all come: with its one chunk as a
+    /// whole body, else (several chunks) with a queued body holding them.
+    fn respond_whole(&mut self, id: StreamId) {
+        let Some(response) = self.take_held(id) else { return };
+        let Some(tx) = self.tx.get() else {
+            // The connection is ending: the queued path resets the stream.
+            return self.respond_queued(id, response, []);
         };
+        let first = self.conn.read_data(id).unwrap_or_default();
+        if let Some(second) = self.conn.read_data(id) {
+            self.respond_queued(id, response, [first, second]);
+        } else {
+            let Some(entry) = self.entries.get_mut(&id) else { return };
+            let Some(respond) = entry.respond.take() else { return };
+            (entry.recv_end_seen, entry.recv_done) = (true, true);
+            let body = RecvBody::whole(id, first, tx, self.deferred.clone());
+            let (parts, ()) = response.into_parts();
+            // If the caller is gone, the body is dropped with the message: its data is
+            // released, and the stream has ended.
+            let _ = respond.send(Ok(Response::from_parts(parts, body)));
+            self.maybe_remove(id);
+            return;
+        }
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.recv_end_seen = true;
+        }
+        self.move_data(id);
+    }
+
+    /// Hands out the head of stream `id` with a body fed through a shared queue (`chunks`
+    /// already in it).
+    fn respond_queued(
+        &mut self,
+        id: StreamId,
+        response: Response<()>,
+        chunks: impl IntoIterator<Item = Bytes>,
+    ) {
+        let Some(entry) = self.entries.get_mut(&id) else { return };
+        let Some(respond) = entry.respond.take() else { return };
+        let Some(tx) = self.tx.get() else {
+            let _ = self.conn.reset(id, ErrorCode::CANCEL);
+            return;
+        };
+        let shared = Arc::new(RecvShared::default());
+        {
+            let mut st = shared.lock();
+            for chunk in chunks {
+                st.buffered += chunk.len();
+                st.chunks.push_back(chunk);
+            }
+        }
+        entry.recv = Some(shared.clone());
+        let body = RecvBody::new(id, shared, tx, self.deferred.clone());
         let (parts, ()) = response.into_parts();
         // If the caller is gone, the body is dropped with the message and cancels.
         let _ = respond.send(Ok(Response::from_parts(parts, body)));
@@ -767,6 +894,7 @@ where
     /// The connection ended: hand out what was received, fail everything else. Returns
     /// whether any stream or request was still waiting.
     pub(super) fn finish_all(&mut self, error: &Error) -> bool {
+        self.release_held();
         let mut affected = false;
         if let RoleState::Client { pending, slots } = &mut self.role {
             slots.close();

@@ -70,8 +70,13 @@
 //! ([`Backoff`](h2proto::pool::Backoff)) while requests wait, and after several in a row the
 //! core's circuit breaker ([`Breaker`](h2proto::pool::Breaker)) fails requests at once
 //! ([`ErrorKind::BreakerOpen`]) until a probe after the cool-down finds the server back.
+//! A request can be bounded in all ([`ClientBuilder::request_timeout`], or
+//! [`RequestTimeout`] per request) and its response must not stall
+//! ([`ClientBuilder::stall_timeout`], 60 s by default): either fails it with
+//! [`ErrorKind::TimedOut`] and resets its stream with CANCEL, the connection kept.
 //! `builder.rs` ([`ClientBuilder`]) holds the knobs; `reconnect.rs` drives the breaker and
-//! backoff with the loop's clock and keeps the requests waiting for a connect.
+//! backoff with the loop's clock and keeps the requests waiting for a connect;
+//! `timeouts.rs` keeps the request timers without looking at every stream each turn.
 //!
 //! Handlers and callbacks run on the loop thread, so they must not block. Bodies are
 //! whole [`Bytes`], bounded by a maximum size; a response body can also be
@@ -94,16 +99,19 @@ mod event_loop;
 mod read_arena;
 mod reconnect;
 mod server;
+mod timeouts;
 mod tunnel;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use std::fmt;
 
-pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_WAITING};
-pub use client::Client;
+pub use builder::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_WAITING, DEFAULT_STALL_TIMEOUT,
+};
+pub use client::{Client, RequestTimeout};
 pub use embed::Connection;
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, Timeout};
 pub use h2proto::{Config, StreamId};
 pub use server::{Server, ServerStats, ShutdownHandle};
 pub use tunnel::{Tunnel, TunnelIo};

@@ -3,7 +3,8 @@
 //! `TimedOut(Stalled)`, one that keeps trickling passes the stall timeout and fails only the
 //! whole-request timeout; each timeout resets its stream with CANCEL (RFC 9113 §7), which
 //! the server sees, and the next request runs on the same connection. A request still
-//! queued for a stream (RFC 9113 §5.1.2) times out unsent. Timings are only the tests'
+//! queued for a stream (RFC 9113 §5.1.2) or waiting out a reconnect's backoff times out
+//! unsent. Timings are only the tests'
 //! inputs; the assertions are outcomes (and a bound far above the timeouts, so a timeout
 //! that did not fire, leaving only a default one, is caught).
 
@@ -11,6 +12,7 @@ mod support;
 
 use bytes::Bytes;
 use h2proto::frame::StreamId;
+use h2proto::pool::Backoff;
 use h2proto::{Config, ErrorCode, Event, Initiator};
 use h2proto_mio::{Client, Error, ErrorKind, RequestTimeout, Timeout};
 use http::Request;
@@ -229,4 +231,31 @@ fn a_request_queued_for_a_stream_times_out_unsent() {
     let seen = serving.join().unwrap();
     let requests: Vec<_> = seen.iter().filter(|e| matches!(e, Event::Request { .. })).collect();
     assert!(requests.is_empty(), "the timed-out request went out: {requests:?}");
+}
+
+#[test]
+fn a_request_waiting_for_a_reconnect_times_out_unsent() {
+    // The server is gone: a connect fails, and the backoff after it (at least 2.5 s) holds
+    // the next request back; its 300 ms timeout fails it while it waits.
+    let _w = watchdog(60);
+    let server = TestServer::hello_echo(Config::default());
+    let client = Client::builder(server.addr)
+        .backoff(Backoff { base: Duration::from_secs(5), max: Duration::from_secs(10) })
+        .connect()
+        .unwrap();
+    assert_eq!(get(&client).unwrap(), "hello");
+    server.stop();
+    let started = Instant::now();
+    while client.stats().is_some() {
+        assert!(started.elapsed() < BOUND, "the connection to the stopped server never ended");
+        thread::sleep(20 * MS);
+    }
+    let refused = get(&client).unwrap_err();
+    assert!(matches!(refused.kind(), ErrorKind::Connect(_)), "{refused:?}");
+    let mut waiting = Request::get("/waiting").body("").unwrap();
+    waiting.extensions_mut().insert(RequestTimeout(Some(300 * MS)));
+    let error = send(&client, waiting).unwrap_err();
+    assert_eq!(timeout_of(&error), Timeout::Request);
+    assert!(matches!(error.kind(), ErrorKind::NotSent(_)), "{error:?}");
+    assert_eq!(client.connects(), 2, "no connect while the backoff runs");
 }

@@ -25,7 +25,7 @@
 #[path = "../../tokio/examples/shared/curl_cli.rs"]
 mod curl_cli;
 
-use curl_cli::{Args, Command, Failure};
+use curl_cli::{Args, Failure};
 use h2proto::pool::RetryPolicy;
 use h2proto_blocking::{Body, Builder, Client, RequestTimeout};
 use std::io::{self, Read};
@@ -33,18 +33,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 fn main() -> ExitCode {
-    let args = match curl_cli::parse(std::env::args().skip(1)) {
-        Ok(Command::Print(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Run(args)) => args,
-        Err(failure) => return curl_cli::exit(failure),
-    };
-    match fetch(&args).and_then(|status| args.verdict(status)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => curl_cli::exit(failure),
-    }
+    curl_cli::main_sync(fetch)
 }
 
 fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {

@@ -12,7 +12,16 @@
 //! ```
 //!
 //! Options, output and exit codes are curl's and the same for the three adapters' clients
-//! (`--help`; the shared parser is `adapters/tokio/examples/shared/curl_cli.rs`).
+//! (`--help`; the shared parser is `adapters/tokio/examples/shared/curl_cli.rs`): 7 when
+//! the connect fails, 28 when it or anything after it times out.
+//!
+//! `--max-time` is the client's own timeouts, not a watchdog around it: the connect
+//! timeout is at most `--max-time`, and what the connect left of it is the request's
+//! timeout (`RequestTimeout`, as `ClientBuilder::request_timeout`), which bounds sending
+//! the request and receiving its whole response. A transfer that runs out of time fails
+//! with `ErrorKind::TimedOut`, its stream reset with CANCEL, and exits 28; so does one
+//! whose response stalls for the client's stall timeout (`DEFAULT_STALL_TIMEOUT`), as
+//! curl's `--speed-time` does.
 
 #[path = "../../tokio/examples/shared/curl_cli.rs"]
 mod curl_cli;
@@ -20,14 +29,16 @@ mod curl_cli;
 use bytes::Bytes;
 use curl_cli::{Args, Failure};
 use h2proto::pool::RetryPolicy;
-use h2proto_mio::{Client, ClientBuilder};
+use h2proto_mio::{Client, ClientBuilder, RequestTimeout};
 use std::process::ExitCode;
+use std::time::Instant;
 
 fn main() -> ExitCode {
-    curl_cli::main_blocking(fetch)
+    curl_cli::main_sync(fetch)
 }
 
 fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
+    let started = Instant::now();
     let (host, port) = args.addr();
     let builder = Client::builder((host.as_str(), port));
     let builder = if args.is_https() { with_tls(args, builder, &host)? } else { builder };
@@ -45,8 +56,18 @@ fn fetch(args: &Args) -> Result<http::StatusCode, Failure> {
             }
         })?;
     let body = args.body()?.map(Bytes::from).unwrap_or_default();
-    let (head, ()) = args.head().into_parts();
-    let response = client.request(http::Request::from_parts(head, body)).map_err(Failure::recv)?;
+    let (mut head, ()) = args.head().into_parts();
+    // What the connect left of --max-time bounds the rest.
+    let left = args.max_time.saturating_sub(started.elapsed());
+    if left.is_zero() {
+        return Err(Failure::timeout(args.max_time));
+    }
+    head.extensions.insert(RequestTimeout(Some(left)));
+    let failed = |e: h2proto_mio::Error| match e.timeout() {
+        Some(_) => Failure::new(28, format!("{}: {e}", args.url)),
+        None => Failure::recv(e),
+    };
+    let response = client.request(http::Request::from_parts(head, body)).map_err(failed)?;
     let (head, body) = response.into_parts();
     if let Some(mut out) = args.output(&head)? {
         out.write(&body)?;

@@ -3,7 +3,8 @@
 //! The knobs of policy are the core's types ([`RetryPolicy`], [`Backoff`],
 //! [`BreakerConfig`], the keepalive fields of [`Config`]), so a mio client and a tokio pool
 //! configured alike behave alike; this builder only gathers them with the ones that are
-//! the loop's own (the connect timeout, the bound on waiting requests).
+//! the loop's own (the connect, request and stall timeouts, the bound on waiting
+//! requests).
 
 use crate::client::Client;
 use h2proto::Config;
@@ -16,6 +17,10 @@ use std::time::Duration;
 
 /// The default [`ClientBuilder::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a response may go without a byte unless [`ClientBuilder::stall_timeout`] says
+/// otherwise: 60 s, as the blocking client and the tokio adapter's body timeout. A server
+/// silent that long, with room in the flow-control window to send, is stuck or gone.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default [`ClientBuilder::max_waiting`].
 pub const DEFAULT_MAX_WAITING: usize = 1024;
 
@@ -25,6 +30,8 @@ pub(crate) struct Options {
     pub(crate) config: Config,
     pub(crate) retry: RetryPolicy,
     pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) stall_timeout: Option<Duration>,
     pub(crate) backoff: Backoff,
     pub(crate) breaker: BreakerConfig,
     pub(crate) max_waiting: usize,
@@ -42,6 +49,8 @@ impl Default for Options {
             config: Config::default(),
             retry: RetryPolicy::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: None,
+            stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
             backoff: Backoff::default(),
             breaker: BreakerConfig::default(),
             max_waiting: DEFAULT_MAX_WAITING,
@@ -54,7 +63,8 @@ impl Default for Options {
 }
 
 /// Configures a [`Client`] beyond [`Client::connect_with`]: retries, the connect timeout,
-/// reconnect backoff, the circuit breaker, keepalive. Made by [`Client::builder`].
+/// the request and stall timeouts, reconnect backoff, the circuit breaker, keepalive. Made
+/// by [`Client::builder`].
 ///
 /// ```
 /// use h2proto::pool::{Backoff, BreakerConfig};
@@ -68,6 +78,8 @@ impl Default for Options {
 ///
 /// let client = Client::builder(addr)
 ///     .connect_timeout(Duration::from_secs(2))
+///     .request_timeout(Some(Duration::from_secs(30)))
+///     .stall_timeout(Some(Duration::from_secs(5)))
 ///     .backoff(Backoff { base: Duration::from_millis(50), max: Duration::from_secs(5) })
 ///     .breaker(BreakerConfig { failure_threshold: 3, cool_down: Duration::from_secs(2) })
 ///     .keepalive(Some(Duration::from_secs(10)), Duration::from_secs(5))
@@ -123,6 +135,52 @@ impl ClientBuilder {
     /// ([`DEFAULT_CONNECT_TIMEOUT`]): a server that does not answer a SYN is as good as down.
     pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a whole request may take: from [`Client::send`] (or
+    /// [`Client::request`]) through waiting for a connection or a stream, sending it and
+    /// its response head, to the last byte of its response body. When it passes, the
+    /// callback gets [`ErrorKind::TimedOut`]`(`[`Timeout::Request`]`)` (`io::ErrorKind::
+    /// TimedOut` as an `io::Error`); a stream it was on is reset with CANCEL (RFC 9113 §7)
+    /// so the server stops, and the connection goes on serving the other requests. A
+    /// request still waiting for a stream or a connection is dropped unsent
+    /// ([`ErrorKind::NotSent`] around the timeout: safe to retry). Retries of an
+    /// unprocessed request (RFC 9113 §8.7) share the one deadline. A [`RequestTimeout`]
+    /// in a request's extensions replaces this for that request.
+    ///
+    /// Default `None`: no bound. A whole-request bound must fit the largest transfer the
+    /// application makes over its slowest link, which only the application knows; a
+    /// server that stops sending is caught without it by the
+    /// [`stall_timeout`](Self::stall_timeout), and a dead connection by the
+    /// [`keepalive`](Self::keepalive) when it is on.
+    ///
+    /// [`ErrorKind::TimedOut`]: crate::ErrorKind::TimedOut
+    /// [`ErrorKind::NotSent`]: crate::ErrorKind::NotSent
+    /// [`Timeout::Request`]: crate::Timeout::Request
+    /// [`RequestTimeout`]: crate::RequestTimeout
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.options.request_timeout = timeout;
+        self
+    }
+
+    /// How long a response may go without a byte: counted from the moment the request's
+    /// end is handed to the connection (its last DATA or its trailers; a bodiless request
+    /// at once), and from each frame of the response head or body received since, until
+    /// the response's end. (Responses are gathered whole as they arrive, so received bytes
+    /// never wait for the application.) A response that keeps trickling bytes never trips
+    /// it, however slow; an upload held up by the server's flow control neither. When it
+    /// passes, as for [`request_timeout`](Self::request_timeout):
+    /// [`ErrorKind::TimedOut`]`(`[`Timeout::Stalled`]`)`, the stream reset with CANCEL, the
+    /// connection kept.
+    ///
+    /// Default [`DEFAULT_STALL_TIMEOUT`] (60 s); `None` turns it off (long polling, a
+    /// server that answers only when something happens).
+    ///
+    /// [`ErrorKind::TimedOut`]: crate::ErrorKind::TimedOut
+    /// [`Timeout::Stalled`]: crate::Timeout::Stalled
+    pub fn stall_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.options.stall_timeout = timeout;
         self
     }
 

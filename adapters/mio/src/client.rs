@@ -22,6 +22,24 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
+
+/// The request timeout of one request, in place of
+/// [`ClientBuilder::request_timeout`]: put it among the request's extensions (`None` for
+/// no bound).
+///
+/// ```no_run
+/// use h2proto_mio::{Client, RequestTimeout};
+/// use std::time::Duration;
+///
+/// let client = Client::connect("127.0.0.1:8080")?;
+/// let mut request = http::Request::get("/slow").body("")?;
+/// request.extensions_mut().insert(RequestTimeout(Some(Duration::from_secs(2))));
+/// let response = client.request(request)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<Duration>);
 
 /// The chunks of a streamed request body.
 pub(crate) type Chunks = Box<dyn Iterator<Item = Bytes> + Send>;
@@ -55,6 +73,11 @@ pub(crate) type Chunks = Box<dyn Iterator<Item = Bytes> + Send>;
 /// [`ErrorKind::BreakerOpen`] until the cool-down is over and a probe connect succeeds.
 /// See [`ClientBuilder`] for the knobs.
 ///
+/// A request that takes too long in all ([`ClientBuilder::request_timeout`],
+/// [`RequestTimeout`]) or whose response stops coming ([`ClientBuilder::stall_timeout`],
+/// 60 s by default) fails with [`ErrorKind::TimedOut`]; the loop times both, resets the
+/// stream with CANCEL and keeps the connection for the other requests.
+///
 /// When the last clone is dropped the connections end gracefully once the requests handed
 /// over are answered, and the loop thread exits.
 ///
@@ -71,6 +94,7 @@ struct Inner {
     counters: Arc<Counters>,
     /// The connections speak TLS (`https://` requests may go).
     tls: bool,
+    request_timeout: Option<Duration>,
 }
 
 /// What the loop counts for [`Client::connects`] and [`Client::retries`].
@@ -159,17 +183,27 @@ impl Client {
         socket.set_nonblocking(true)?;
         let tls = session.is_some();
         let counters = Arc::new(Counters::default());
+        let request_timeout = options.request_timeout;
         let side = ClientSide::new(socket.peer_addr()?, options, DEFAULT_MAX_BODY, &counters);
         let mut event_loop = Loop::new()?;
         event_loop.client(side, socket, session)?;
         let remote = event_loop.remote();
         thread::Builder::new().name("h2-mio-client".into()).spawn(move || event_loop.run())?;
-        Ok(Client { inner: Arc::new(Inner { remote, counters, tls }) })
+        Ok(Client { inner: Arc::new(Inner { remote, counters, tls, request_timeout }) })
     }
 
     /// Connections opened so far (the first included).
     pub fn connects(&self) -> u64 {
         self.inner.counters.connects.load(Ordering::Relaxed)
+    }
+
+    /// The core's counters (frames, bytes, streams, resets, PINGs) of the current
+    /// connection, the one that takes new requests. `None` when it has ended (the next
+    /// request opens another) or the loop is gone. Never connects.
+    pub fn stats(&self) -> Option<h2proto::Stats> {
+        let (tx, rx) = mpsc::channel();
+        self.inner.remote.send(Cmd::ClientStats(tx)).ok()?;
+        rx.recv().ok().flatten()
     }
 
     /// Requests sent again because the server had not processed them.
@@ -185,6 +219,11 @@ impl Client {
     /// body's length is sent as `content-length`; a [`Body::from_chunks`] body is pulled as
     /// flow control allows, and once pulled cannot be replayed. A [`Body::tunnel`] is for
     /// servers and is refused.
+    ///
+    /// The builder's [`request_timeout`](ClientBuilder::request_timeout) (counted from
+    /// this call) and [`stall_timeout`](ClientBuilder::stall_timeout) bound the request;
+    /// either ends in [`ErrorKind::TimedOut`]. A [`RequestTimeout`] among the request's
+    /// extensions replaces the builder's request timeout for this request.
     pub fn send<B: Into<Body>>(
         &self,
         request: Request<B>,
@@ -201,6 +240,10 @@ impl Client {
             return on_response(Err(Error::new(ErrorKind::Request(refused))));
         }
         let trailers = parts.extensions.remove::<Trailers>().map(|t| t.0);
+        let timeout =
+            parts.extensions.remove::<RequestTimeout>().map_or(self.inner.request_timeout, |t| t.0);
+        // Past what an `Instant` can hold is no bound.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let out = Outgoing {
             head: Request::from_parts(parts, ()),
             body: full,
@@ -209,6 +252,7 @@ impl Client {
             callback: Box::new(on_response),
             retries: 0,
             replayable: true,
+            deadline,
         };
         if let Err(Cmd::Request(out)) = self.inner.remote.send(Cmd::Request(Box::new(out))) {
             (out.callback)(Err(Error::not_sent(Error::new(ErrorKind::Closed))));
@@ -238,6 +282,8 @@ pub(crate) struct Outgoing {
     retries: u32,
     /// Whether the body can be produced again (not if an attempt pulled its chunks).
     replayable: bool,
+    /// When the whole request must be over (the request timeout); retries share it.
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl Outgoing {
@@ -246,7 +292,8 @@ impl Outgoing {
     pub(crate) fn get(callback: ResponseCallback) -> Outgoing {
         let head = Request::new(());
         let (body, chunks, trailers, retries) = (Bytes::new(), None, None, 0);
-        Outgoing { head, body, chunks, trailers, callback, retries, replayable: true }
+        let deadline = None;
+        Outgoing { head, body, chunks, trailers, callback, retries, replayable: true, deadline }
     }
 
     /// What one attempt sends: a copy of the head, the body, the chunks of a streamed

@@ -12,10 +12,15 @@
 //! under way only a write is tried (the socket refuses it until connected) and the connect
 //! deadline watched ([`Conn::connecting`]); the core gets its first clock once the
 //! connection is there, so its own timers never count the time spent on the SYN.
+//!
+//! A client connection also times its requests (`timeouts.rs`): their earliest timer is
+//! one of its deadlines, and each turn, after the events, the requests whose timeout
+//! passed fail ([`expire`](Conn::expire)).
 
 use crate::client::{Outgoing, settle};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Timeout};
 use crate::read_arena::ReadArena;
+use crate::timeouts::{Deadlines, Due, StreamTimers};
 use crate::tls_layer::TlsLayer;
 use crate::tunnel::{Ends, Tunnel, TunnelIo};
 use crate::{Body, Handler, RemoteAddr, Trailers};
@@ -76,6 +81,8 @@ struct Stream {
     connect: bool,
     tunnel: Option<Box<dyn Tunnel>>,
     ends: Ends,
+    /// Client: the request's timers (see `timeouts.rs`).
+    timers: StreamTimers,
 }
 
 impl Stream {
@@ -141,6 +148,8 @@ pub(crate) struct Conn {
     pings: u64,
     /// What the socket carries is TLS records (`https://`).
     tls: Option<Box<TlsLayer>>,
+    /// Client: the requests' timers, earliest first.
+    deadlines: Deadlines,
 }
 
 impl Conn {
@@ -199,6 +208,7 @@ impl Conn {
             ping: None,
             pings: 0,
             tls: None,
+            deadlines: Deadlines::default(),
         }
     }
 
@@ -223,6 +233,11 @@ impl Conn {
         self.max_body = bytes;
     }
 
+    /// Client: how long a response may go without a frame (`ClientBuilder::stall_timeout`).
+    pub(crate) fn set_stall_timeout(&mut self, stall: Option<Duration>) {
+        self.deadlines.stall = stall;
+    }
+
     /// Notes the readiness a `poll` event reports (mio is edge-triggered: it is used up
     /// only by reading or writing to `WouldBlock`).
     pub(crate) fn note(&mut self, event: &mio::event::Event) {
@@ -235,7 +250,11 @@ impl Conn {
     pub(crate) fn deadline(&self) -> Option<Instant> {
         let connect = self.connect_by.map(|(at, _)| at);
         let handshake = self.tls.as_ref().and_then(|tls| tls.deadline());
-        [self.h2.poll_timeout(), self.linger, connect, handshake].into_iter().flatten().min()
+        let timers = self.deadlines.next();
+        [self.h2.poll_timeout(), self.linger, connect, handshake, timers]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Server: requests on this connection carry `addr` as their [`RemoteAddr`].
@@ -271,7 +290,13 @@ impl Conn {
     /// Client: queues a request for a stream.
     pub(crate) fn request(&mut self, out: Outgoing) {
         match &mut self.role {
-            Role::Client { queued, .. } => queued.push_back(out),
+            Role::Client { queued, .. } => {
+                let deadline = out.deadline;
+                queued.push_back(out);
+                if let Some(at) = deadline {
+                    self.arm_queued(at);
+                }
+            }
             Role::Server(_) | Role::Queue(_) => {
                 (out.callback)(Err(Error::new(ErrorKind::Request(UserError::WrongRole))));
             }
@@ -349,6 +374,8 @@ impl Conn {
 
     fn turn(&mut self, now: Instant, arena: &mut ReadArena) {
         if self.connect_by.is_some() && !self.connect(now) {
+            // Requests waiting for the connect time out too.
+            self.expire(now);
             return;
         }
         if let Some(timeout) = self.tls.as_ref().and_then(|tls| tls.expired(now)) {
@@ -364,7 +391,9 @@ impl Conn {
                 moved = true;
                 self.on_event(event, now);
             }
-            self.open_queued();
+            // After the events: a frame that came with this turn counts as progress.
+            moved |= self.expire(now);
+            self.open_queued(now);
             let queued = matches!(&self.role, Role::Client { queued, .. } if !queued.is_empty());
             if self.closing && !queued {
                 self.h2.shutdown();
@@ -574,6 +603,7 @@ impl Conn {
             Event::Response { stream_id, response, end_stream } => {
                 if let Some(s) = self.streams.get_mut(&stream_id) {
                     s.response = Some(response);
+                    s.timers.progress(now);
                 }
                 if end_stream {
                     self.complete(stream_id);
@@ -596,6 +626,7 @@ impl Conn {
                     }
                 }
                 let Some(s) = s else { return };
+                s.timers.progress(now);
                 if s.body.len() > self.max_body {
                     return self.too_large(stream_id);
                 }
@@ -623,7 +654,7 @@ impl Conn {
                 };
                 self.settle(out, Error::new(kind));
             }
-            Event::SendCapacity { stream_id } => self.send_more(stream_id),
+            Event::SendCapacity { stream_id } => self.send_more(stream_id, now),
             Event::Closed { error } => {
                 self.linger = Some(now + self.h2.config().shutdown_timeout);
                 self.fail_all(Error::new(error.map_or(ErrorKind::Closed, ErrorKind::Connection)));
@@ -793,21 +824,30 @@ impl Conn {
     }
 
     /// Resumes sending a stream's body (see [`pump`]); forgets the stream once nothing of it
-    /// is awaited any more.
-    fn send_more(&mut self, id: StreamId) {
+    /// is awaited any more. A client request whose end is handed over at `now` starts its
+    /// stall clock.
+    fn send_more(&mut self, id: StreamId, now: Instant) {
         let Some(s) = self.streams.get_mut(&id) else { return };
         if s.tunnel.is_some() {
             return self.drive_tunnel(id);
         }
         pump(&mut self.h2, id, s);
-        if !s.sending && s.client.is_none() && s.response.is_none() {
+        if s.sending {
+            return;
+        }
+        if s.client.is_some() {
+            if self.deadlines.stall.is_some() && s.timers.quiet_since.is_none() {
+                s.timers.start_stall(self.deadlines.stall, now);
+                self.arm_stream(id);
+            }
+        } else if s.response.is_none() {
             self.streams.remove(&id);
         }
     }
 
     /// Client: opens streams for queued requests while the peer allows (while going away,
     /// the core refuses each, and [`settle`] sends it elsewhere).
-    fn open_queued(&mut self) {
+    fn open_queued(&mut self, now: Instant) {
         loop {
             let Role::Client { queued, .. } = &mut self.role else { return };
             if queued.is_empty() || !(self.h2.can_open_stream() || self.h2.is_going_away()) {
@@ -824,9 +864,14 @@ impl Conn {
             match sent {
                 Ok(id) => {
                     let s = self.streams.entry(id).or_default();
+                    let deadline = out.deadline;
                     s.client = Some(out);
                     (s.out, s.chunks, s.out_trailers, s.sending) = (body, chunks, trailers, !empty);
-                    self.send_more(id);
+                    s.timers.deadline = deadline;
+                    if deadline.is_some() {
+                        self.arm_stream(id);
+                    }
+                    self.send_more(id, now);
                 }
                 // Nothing was written: this connection takes no new streams.
                 Err(
@@ -845,6 +890,113 @@ impl Conn {
     fn settle(&mut self, out: Outgoing, error: Error) {
         let Role::Client { retry, again, .. } = &mut self.role else { return };
         again.extend(settle(retry, out, error));
+    }
+
+    /// Client: files stream `id`'s next expiry in the heap, unless its live entry is no
+    /// later (a later one would be stale at once: the live entry pops first and re-arms).
+    fn arm_stream(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        let Some((at, _)) = s.timers.expiry(self.deadlines.stall) else { return };
+        if s.timers.armed.is_some_and(|armed| armed <= at) {
+            return;
+        }
+        s.timers.armed = Some(at);
+        self.deadlines.push(at, Due::Stream(id));
+        self.compact_deadlines();
+    }
+
+    /// Client: files `at`, a queued request's deadline, unless the queue's live entry is
+    /// no later.
+    fn arm_queued(&mut self, at: Instant) {
+        if self.deadlines.queued.is_some_and(|armed| armed <= at) {
+            return;
+        }
+        self.deadlines.queued = Some(at);
+        self.deadlines.push(at, Due::Queued);
+        self.compact_deadlines();
+    }
+
+    /// Rebuilds the heap of timers from the live entries once most are stale: its memory
+    /// stays bounded by the streams (at most one live entry each, and one for the queue).
+    fn compact_deadlines(&mut self) {
+        if !self.deadlines.is_oversized(self.streams.len() + 1) {
+            return;
+        }
+        let queued = self.deadlines.queued.map(|at| (at, Due::Queued));
+        let streams = self.streams.iter().filter(|(_, s)| s.client.is_some());
+        let streams = streams.filter_map(|(id, s)| Some((s.timers.armed?, Due::Stream(*id))));
+        self.deadlines.rebuild(streams.chain(queued));
+    }
+
+    /// Client: fails the requests whose timeout has passed at `now` with
+    /// [`ErrorKind::TimedOut`]. A stream is reset with CANCEL (RFC 9113 §7: the response
+    /// is no longer wanted), so the server stops work on it and the connection carries on
+    /// with the others; a request still queued for a stream is dropped unsent. Returns
+    /// whether any failed. Costs nothing while no timer is due.
+    fn expire(&mut self, now: Instant) -> bool {
+        let mut expired = false;
+        while let Some((at, due)) = self.deadlines.pop(now) {
+            match due {
+                Due::Stream(id) => expired |= self.expire_stream(id, at, now),
+                Due::Queued if self.deadlines.queued == Some(at) => {
+                    self.deadlines.queued = None;
+                    expired |= self.expire_queued(now);
+                }
+                // Stale: superseded by an earlier entry.
+                Due::Queued => {}
+            }
+        }
+        expired
+    }
+
+    /// Client: the entry `at` of stream `id` came due at `now`: the request fails if one of
+    /// its timeouts has passed, else its entry goes back at its real expiry (the response
+    /// made progress since it was filed). Skipped if stale.
+    fn expire_stream(&mut self, id: StreamId, at: Instant, now: Instant) -> bool {
+        let Some(s) = self.streams.get_mut(&id) else { return false };
+        if s.timers.armed != Some(at) || s.client.is_none() {
+            return false;
+        }
+        s.timers.armed = None;
+        match s.timers.expiry(self.deadlines.stall) {
+            Some((when, which)) if when <= now => {
+                // Forgotten first: the reset's own `Event::Reset` then finds nobody to tell.
+                let out = self.streams.remove(&id).and_then(|s| s.client);
+                let _ = self.h2.reset(id, ErrorCode::CANCEL);
+                if let Some(out) = out {
+                    (out.callback)(Err(Error::new(ErrorKind::TimedOut(which))));
+                }
+                true
+            }
+            Some(_) => {
+                self.arm_stream(id);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Client: the queue's entry came due at `now`: the queued requests whose deadline has
+    /// passed fail unsent, and the queue's entry goes back at the next deadline.
+    fn expire_queued(&mut self, now: Instant) -> bool {
+        let Role::Client { queued, .. } = &mut self.role else { return false };
+        let late = |out: &Outgoing| out.deadline.is_some_and(|at| at <= now);
+        let mut expired = VecDeque::new();
+        if queued.iter().any(late) {
+            let waiting;
+            (expired, waiting) = std::mem::take(queued).into_iter().partition(late);
+            *queued = waiting;
+        }
+        let next = queued.iter().filter_map(|out| out.deadline).min();
+        let any = !expired.is_empty();
+        for out in expired {
+            let timed_out = Error::new(ErrorKind::TimedOut(Timeout::Request));
+            (out.callback)(Err(Error::not_sent(timed_out)));
+        }
+        if let Some(at) = next {
+            self.arm_queued(at);
+        }
+        any
     }
 
     /// Fails every request waiting for a response or for a stream: those on streams with

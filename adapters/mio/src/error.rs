@@ -11,6 +11,11 @@
 //! [`ErrorKind::ConnectTimeout`], [`ErrorKind::BreakerOpen`]): nothing was sent, so they
 //! are always safe to retry, and the caller can tell "the server is down" from "the
 //! request failed".
+//!
+//! The client's own request timeouts ([`ErrorKind::TimedOut`]) say which one passed
+//! ([`Timeout`]); a request that timed out before it was sent is [`ErrorKind::NotSent`]
+//! around it, so [`Error::is_retry_safe`] tells the two apart and [`Error::timeout`] finds
+//! either.
 
 use h2proto::pool::{Failure, NotProcessed, Verdict};
 use h2proto::{ConnectionError, ErrorCode, Initiator, UserError};
@@ -96,6 +101,27 @@ pub enum ErrorKind {
         /// [`Verdict::SafeButNotReplayable`] or [`Verdict::SafeButAttemptsExhausted`].
         verdict: Verdict,
     },
+    /// One of the client's request timeouts passed
+    /// ([`ClientBuilder::request_timeout`](crate::ClientBuilder::request_timeout),
+    /// [`RequestTimeout`](crate::RequestTimeout),
+    /// [`ClientBuilder::stall_timeout`](crate::ClientBuilder::stall_timeout)): the stream
+    /// was reset with CANCEL (RFC 9113 §7) and the connection serves the other requests.
+    /// The request may have been processed: never retried. One that timed out while
+    /// still waiting for a stream or a connection comes as [`ErrorKind::NotSent`] around
+    /// this.
+    TimedOut(Timeout),
+}
+
+/// Which of the client's request timeouts passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The whole request, from [`Client::send`](crate::Client::send) to the response's end
+    /// ([`ClientBuilder::request_timeout`](crate::ClientBuilder::request_timeout)).
+    Request,
+    /// The response stalled: no byte of its head or body for
+    /// [`ClientBuilder::stall_timeout`](crate::ClientBuilder::stall_timeout).
+    Stalled,
 }
 
 impl Error {
@@ -134,7 +160,18 @@ impl Error {
             ErrorKind::Connection(_)
             | ErrorKind::Io(_)
             | ErrorKind::Closed
-            | ErrorKind::BodyTooLarge => false,
+            | ErrorKind::BodyTooLarge
+            | ErrorKind::TimedOut(_) => false,
+        }
+    }
+
+    /// Which of the client's request timeouts failed the request, if one did (sent or
+    /// not: see [`is_retry_safe`](Self::is_retry_safe) for which).
+    pub fn timeout(&self) -> Option<Timeout> {
+        match &self.kind {
+            ErrorKind::TimedOut(which) => Some(*which),
+            ErrorKind::NotSent(e) | ErrorKind::NotRetried { error: e, .. } => e.timeout(),
+            _ => None,
         }
     }
 
@@ -220,6 +257,12 @@ impl fmt::Display for Error {
             ErrorKind::NotRetried { error, .. } => {
                 write!(f, "{error} (not processed; retries exhausted: safe to retry)")
             }
+            ErrorKind::TimedOut(Timeout::Request) => {
+                f.write_str("request timed out (the client's request timeout passed)")
+            }
+            ErrorKind::TimedOut(Timeout::Stalled) => {
+                f.write_str("response stalled: no byte within the client's stall timeout")
+            }
         }
     }
 }
@@ -256,6 +299,7 @@ impl Error {
             ErrorKind::Connection(_) => io::ErrorKind::ConnectionAborted,
             ErrorKind::Closed => io::ErrorKind::NotConnected,
             ErrorKind::BodyTooLarge => io::ErrorKind::InvalidData,
+            ErrorKind::TimedOut(_) => io::ErrorKind::TimedOut,
             ErrorKind::NotSent(e) | ErrorKind::NotRetried { error: e, .. } => e.io_kind(),
         }
     }

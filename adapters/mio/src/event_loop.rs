@@ -11,7 +11,9 @@
 //! Ten thousand idle keep-alive connections cost a busy loop nothing per turn.
 //!
 //! A client loop has one more timer: the end of a reconnect backoff while requests wait
-//! for a connect (`reconnect.rs`), after which they are dispatched again.
+//! for a connect (`reconnect.rs`), after which they are dispatched again, or the request
+//! timeout of one of them, which fails it. (The requests' timers on a connection are that
+//! connection's deadlines, see `timeouts.rs`.)
 
 use crate::Handler;
 use crate::builder::Options;
@@ -54,6 +56,9 @@ pub(crate) enum Cmd {
     Request(Box<Outgoing>),
     /// Send back the core's counters summed over the loop's connections, live and ended.
     Stats(Sender<Stats>),
+    /// Client: send back the core's counters of the connection that takes new requests,
+    /// if it is still there.
+    ClientStats(Sender<Option<Stats>>),
     Shutdown,
 }
 
@@ -94,6 +99,8 @@ pub(crate) struct ClientSide {
     /// The fresh connection being established: how it goes feeds `reconnect`.
     connecting: Option<Token>,
     connect_timeout: Duration,
+    /// How long a response may stall (`ClientBuilder::stall_timeout`).
+    stall_timeout: Option<Duration>,
     /// When a fresh connection may be opened: the core's breaker and backoff.
     reconnect: Reconnect,
     /// Whether a connection that ended is replaced (see `Client::connect_single`).
@@ -113,7 +120,8 @@ impl ClientSide {
         max_body: usize,
         counters: &Arc<Counters>,
     ) -> ClientSide {
-        let Options { mut config, retry, connect_timeout, backoff, breaker, .. } = options;
+        let Options { mut config, retry, connect_timeout, stall_timeout, backoff, breaker, .. } =
+            options;
         // Bodies are gathered whole as they arrive: reading them releases the window.
         config.auto_release_capacity = true;
         let reconnect = Reconnect::new(breaker, backoff, options.max_waiting, options.seed);
@@ -126,6 +134,7 @@ impl ClientSide {
             current: None,
             connecting: None,
             connect_timeout,
+            stall_timeout,
             reconnect,
             replace: options.replace,
             closing: false,
@@ -286,6 +295,7 @@ impl Loop {
         if let Some(layer) = session.map(TlsLayer::established) {
             conn.use_tls(layer);
         }
+        conn.set_stall_timeout(client.stall_timeout);
         let token = self.add(conn)?;
         client.counters.connects.fetch_add(1, Ordering::Relaxed);
         client.current = Some(token);
@@ -339,7 +349,7 @@ impl Loop {
         let socket = TcpStream::connect(client.addr)?;
         let _ = socket.set_nodelay(true);
         let (max_body, closing, old) = (client.max_body, client.closing, client.current.take());
-        let connect_timeout = client.connect_timeout;
+        let (connect_timeout, stall_timeout) = (client.connect_timeout, client.stall_timeout);
         client.counters.connects.fetch_add(1, Ordering::Relaxed);
         if let Some((old, entry)) = old.and_then(|old| Some((old, self.conns.get_mut(&old)?))) {
             entry.conn.shutdown();
@@ -349,6 +359,7 @@ impl Loop {
         if let Some(tls) = tls {
             conn.use_tls(tls);
         }
+        conn.set_stall_timeout(stall_timeout);
         let token = self.add(conn)?;
         if let Some(client) = &mut self.client {
             client.current = Some(token);
@@ -378,12 +389,14 @@ impl Loop {
         }
     }
 
-    /// Client: the requests that waited for a connect go, once one may start.
+    /// Client: the requests that waited for a connect go, once one may start (those whose
+    /// request timeout passed first fail).
     fn dispatch_waiting(&mut self, now: Instant) {
         let Some(client) = &mut self.client else { return };
         if !client.reconnect.is_waiting() {
             return;
         }
+        client.reconnect.expire(now);
         for out in client.reconnect.take_due(now) {
             self.dispatch(out);
         }
@@ -527,6 +540,11 @@ impl Loop {
                         total.accumulate(entry.conn.h2().stats());
                     }
                     let _ = reply.send(total);
+                }
+                Cmd::ClientStats(reply) => {
+                    let current = self.client.as_ref().and_then(|client| client.current);
+                    let entry = current.and_then(|token| self.conns.get(&token));
+                    let _ = reply.send(entry.map(|entry| entry.conn.h2().stats().clone()));
                 }
                 Cmd::Shutdown => {
                     // Stop accepting; GOAWAY everywhere; `run` returns once all are closed.

@@ -70,8 +70,13 @@
 //! ([`Backoff`](h2proto::pool::Backoff)) while requests wait, and after several in a row the
 //! core's circuit breaker ([`Breaker`](h2proto::pool::Breaker)) fails requests at once
 //! ([`ErrorKind::BreakerOpen`]) until a probe after the cool-down finds the server back.
+//! A request can be bounded in all ([`ClientBuilder::request_timeout`], or
+//! [`RequestTimeout`] per request) and its response must not stall
+//! ([`ClientBuilder::stall_timeout`], 60 s by default): either fails it with
+//! [`ErrorKind::TimedOut`] and resets its stream with CANCEL, the connection kept.
 //! `builder.rs` ([`ClientBuilder`]) holds the knobs; `reconnect.rs` drives the breaker and
-//! backoff with the loop's clock and keeps the requests waiting for a connect.
+//! backoff with the loop's clock and keeps the requests waiting for a connect;
+//! `timeouts.rs` keeps the request timers without looking at every stream each turn.
 //!
 //! With the `rustls` feature it speaks `https://` (`ClientBuilder::tls`, the `tls` module):
 //! ALPN `h2` required (RFC 9113 §3.3), the server's name as SNI; the first handshake is
@@ -99,6 +104,7 @@ mod event_loop;
 mod read_arena;
 mod reconnect;
 mod server;
+mod timeouts;
 #[cfg(feature = "rustls")]
 pub mod tls;
 mod tls_layer;
@@ -108,10 +114,12 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use std::fmt;
 
-pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_WAITING};
-pub use client::Client;
+pub use builder::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_WAITING, DEFAULT_STALL_TIMEOUT,
+};
+pub use client::{Client, RequestTimeout};
 pub use embed::Connection;
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, Timeout};
 pub use h2proto::{Config, StreamId};
 pub use server::{Server, ServerStats, ShutdownHandle};
 pub use tunnel::{Tunnel, TunnelIo};

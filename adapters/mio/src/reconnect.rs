@@ -16,9 +16,11 @@
 //!   closes the breaker (its failure opens it again).
 //! - A connect that succeeds (the server's SETTINGS arrived,
 //!   [`connected`](Reconnect::connected)) resets both.
+//! - A waiting request whose request timeout passes fails unsent
+//!   ([`expire`](Reconnect::expire)): the wait for a connection counts toward it.
 
 use crate::client::Outgoing;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Timeout};
 use h2proto::pool::{Backoff, Breaker, BreakerConfig, BreakerState, Transition};
 use std::collections::VecDeque;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -33,6 +35,8 @@ pub(crate) struct Reconnect {
     /// Requests waiting for the backoff to end, at most `max_waiting`.
     waiting: VecDeque<Outgoing>,
     max_waiting: usize,
+    /// The earliest request timeout among the waiting requests.
+    expiry: Option<Instant>,
     /// The jitter: a hash of the seed and the number of draws so far.
     seed: u64,
     draws: u64,
@@ -47,7 +51,8 @@ impl Reconnect {
     ) -> Reconnect {
         let breaker = Breaker::new(breaker);
         let waiting = VecDeque::new();
-        Reconnect { breaker, backoff, until: None, waiting, max_waiting, seed, draws: 0 }
+        let (until, expiry, draws) = (None, None, 0);
+        Reconnect { breaker, backoff, until, waiting, max_waiting, expiry, seed, draws }
     }
 
     /// A request needs a fresh connection at `now`. `Ok(true)`: open one now (the breaker
@@ -71,12 +76,33 @@ impl Reconnect {
         if self.waiting.len() >= self.max_waiting {
             return (out.callback)(Err(Error::new(ErrorKind::QueueFull)));
         }
+        if let Some(at) = out.deadline {
+            self.expiry = Some(self.expiry.map_or(at, |expiry| expiry.min(at)));
+        }
         self.waiting.push_back(out);
     }
 
-    /// When the loop must wake to connect for the waiting requests.
+    /// When the loop must wake to connect for the waiting requests, or to fail those whose
+    /// request timeout passes.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.until.filter(|_| !self.waiting.is_empty())
+        let until = self.until.filter(|_| !self.waiting.is_empty());
+        until.into_iter().chain(self.expiry).min()
+    }
+
+    /// Fails the waiting requests whose request timeout has passed at `now`, unsent.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        if self.expiry.is_none_or(|at| at > now) {
+            return;
+        }
+        let late = |out: &Outgoing| out.deadline.is_some_and(|at| at <= now);
+        let (late, waiting): (VecDeque<_>, VecDeque<_>) =
+            std::mem::take(&mut self.waiting).into_iter().partition(late);
+        self.waiting = waiting;
+        self.expiry = self.waiting.iter().filter_map(|out| out.deadline).min();
+        for out in late {
+            let timed_out = Error::new(ErrorKind::TimedOut(Timeout::Request));
+            (out.callback)(Err(Error::not_sent(timed_out)));
+        }
     }
 
     /// Whether requests wait for a connect.
@@ -92,6 +118,7 @@ impl Reconnect {
         if probing || self.until.is_some_and(|until| until > now) {
             return Vec::new();
         }
+        self.expiry = None;
         self.waiting.drain(..).collect()
     }
 
@@ -109,6 +136,7 @@ impl Reconnect {
             self.until = None;
             let (admitted, _) = self.breaker.admit(now);
             let retry_after = admitted.err().unwrap_or_default();
+            self.expiry = None;
             for out in self.waiting.drain(..) {
                 (out.callback)(Err(Error::new(ErrorKind::BreakerOpen { retry_after })));
             }
@@ -231,6 +259,27 @@ mod tests {
         r.connected();
         assert_eq!(r.take_due(last).len(), 1);
         assert!(r.gate(last).unwrap(), "closed");
+    }
+
+    #[test]
+    fn a_waiting_request_whose_timeout_passes_fails_unsent() {
+        let t = Instant::now();
+        let mut r = reconnect(0, 16);
+        let seen = Seen::default();
+        r.failed(t);
+        let backoff_end = r.until.unwrap();
+        let mut timed = request(&seen);
+        timed.deadline = Some(t + Duration::from_nanos(1));
+        r.wait(timed);
+        r.wait(request(&seen));
+        // The loop wakes for the timeout before the backoff's end.
+        assert_eq!(r.deadline(), Some(t + Duration::from_nanos(1)));
+        r.expire(t);
+        assert!(seen.lock().unwrap().is_empty(), "not yet");
+        r.expire(t + Duration::from_nanos(1));
+        assert_eq!(*seen.lock().unwrap(), ["NotSent(Error { kind: TimedOut(Request) })"]);
+        assert_eq!(r.deadline(), Some(backoff_end), "the other still waits for the connect");
+        assert_eq!(r.take_due(backoff_end).len(), 1);
     }
 
     #[test]

@@ -1,5 +1,11 @@
-//! Test helpers: a watchdog, a server on an ephemeral port, and a hand-driven raw peer.
+//! Test helpers: a watchdog, a server on an ephemeral port, and a hand-driven raw peer
+//! (with the misbehaving servers made of it, in `raw_server`).
 #![allow(dead_code)]
+
+mod raw_server;
+
+#[allow(unused_imports)] // not every test uses them
+pub use raw_server::*;
 
 use bytes::Bytes;
 use h2proto::{Config, Connection, Event};

@@ -324,9 +324,10 @@ macro_rules! trusted_roots {
 #[allow(unused_imports)]
 pub(crate) use trusted_roots;
 
-pub fn main_blocking(
-    fetch: impl FnOnce(&Args) -> Result<http::StatusCode, Failure> + Send + 'static,
-) -> ExitCode {
+/// The `main` of a client example whose `fetch` is blocking: parses the arguments (or
+/// prints `--help`/`--version`), fetches, and maps the outcome to curl's exit code.
+/// `--max-time` is `fetch`'s to keep, through its client's own timeouts.
+pub fn main_sync(fetch: impl FnOnce(&Args) -> Result<http::StatusCode, Failure>) -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(Command::Print(text)) => {
             print!("{text}");
@@ -335,16 +336,9 @@ pub fn main_blocking(
         Ok(Command::Run(args)) => args,
         Err(failure) => return exit(failure),
     };
-    let max_time = args.max_time;
-    let (done, result) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let outcome = fetch(&args).and_then(|status| args.verdict(status));
-        let _ = done.send(outcome);
-    });
-    match result.recv_timeout(max_time) {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(failure)) => exit(failure),
-        Err(_) => exit(Failure::timeout(max_time)),
+    match fetch(&args).and_then(|status| args.verdict(status)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => exit(failure),
     }
 }
 

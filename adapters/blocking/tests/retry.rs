@@ -85,7 +85,7 @@ fn a_streamed_body_is_not_replayed_and_says_a_retry_is_safe() {
 /// processes (with `code`), answers the first two and closes; the second connection
 /// answers whatever comes. Returns the request ids each connection processed.
 fn goaway_server(listener: TcpListener, code: ErrorCode) -> (Vec<usize>, Vec<usize>) {
-    let mut peer = RawPeer::accept(&listener);
+    let mut peer = RawPeer::accept(&listener, h2proto::Config::default());
     let mut received = Vec::new();
     peer.run_until(|e| {
         if let Event::Request { stream_id, request, .. } = e {
@@ -108,7 +108,7 @@ fn goaway_server(listener: TcpListener, code: ErrorCode) -> (Vec<usize>, Vec<usi
     peer.flush();
     peer.close_gracefully();
 
-    let mut peer = RawPeer::accept(&listener);
+    let mut peer = RawPeer::accept(&listener, h2proto::Config::default());
     let mut second = Vec::new();
     peer.run_until(|e| {
         if let Event::Request { request, .. } = e {

@@ -37,7 +37,7 @@ fn server(
     misbehave: impl FnOnce(&mut RawPeer, StreamId) -> Vec<Event> + Send + 'static,
 ) -> (std::net::SocketAddr, mpsc::Receiver<ErrorCode>, thread::JoinHandle<()>) {
     let (reset_tx, resets) = mpsc::channel();
-    let (addr, serving) = one_connection_server(Config::default(), move |mut peer| {
+    let (addr, serving) = one_connection_server_with(Config::default(), move |mut peer| {
         let id = peer.next_request();
         let seen = misbehave(&mut peer, id);
         let code = match reset_of(&seen, id) {
@@ -115,7 +115,7 @@ fn a_trickling_response_passes_the_stall_timeout() {
     let _w = watchdog(60);
     let body: Vec<u8> = (0..30).collect();
     let sent = body.clone();
-    let (addr, serving) = one_connection_server(Config::default(), move |mut peer| {
+    let (addr, serving) = one_connection_server_with(Config::default(), move |mut peer| {
         let id = peer.next_request();
         peer.send_head(id);
         let seen = peer.trickle(id, &sent, 100 * MS);
@@ -197,7 +197,7 @@ fn a_request_queued_for_a_stream_times_out_unsent() {
     let (go_tx, go) = mpsc::channel::<()>();
     let mut config = Config::default();
     config.max_concurrent_streams = 1;
-    let (addr, serving) = one_connection_server(config, move |mut peer| {
+    let (addr, serving) = one_connection_server_with(config, move |mut peer| {
         // A first request answered: the client has the server's SETTINGS, so its limit.
         let first = peer.next_request();
         peer.send_head(first);

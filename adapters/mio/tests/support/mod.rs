@@ -8,14 +8,14 @@ mod raw_server;
 pub use raw_server::*;
 
 use bytes::Bytes;
-use h2proto::{Config, Connection, Event};
+use h2proto::Config;
 use h2proto_mio::{Body, Server, ShutdownHandle};
 use http::{Request, Response};
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Ends the whole test process if the test is still running after `secs`: nothing hangs.
 pub struct Watchdog(Option<Sender<()>>);
@@ -91,76 +91,6 @@ pub fn small_windows() -> Config {
 
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
-}
-
-/// A peer driven by hand: an h2proto core over a blocking socket, so a test can make it
-/// misbehave (go silent, vanish).
-pub struct RawPeer {
-    pub conn: Connection,
-    pub socket: TcpStream,
-}
-
-impl RawPeer {
-    pub fn new(socket: TcpStream, conn: Connection) -> RawPeer {
-        socket.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-        let mut peer = RawPeer { conn, socket };
-        peer.conn.handle_timeout(Instant::now());
-        peer
-    }
-
-    pub fn flush(&mut self) {
-        let out = h2proto::buf_to_vec(self.conn.transmit());
-        self.socket.write_all(&out).unwrap();
-    }
-
-    /// Exchanges bytes until `until` accepts an event; returns the events seen.
-    pub fn run_until(&mut self, mut until: impl FnMut(&Event) -> bool) -> Vec<Event> {
-        let mut seen = Vec::new();
-        let mut buf = vec![0; 64 << 10];
-        loop {
-            self.flush();
-            while let Some(event) = self.conn.poll_event() {
-                let done = until(&event);
-                seen.push(event);
-                if done {
-                    self.flush();
-                    return seen;
-                }
-            }
-            match self.socket.read(&mut buf) {
-                Ok(0) => panic!("peer closed; events so far: {seen:?}"),
-                Ok(n) => {
-                    self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now()).unwrap();
-                }
-                Err(e)
-                    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-                Err(e) => panic!("read: {e}"),
-            }
-        }
-    }
-
-    /// Closes like a server that is done: FIN after everything written, then reads until the
-    /// peer's EOF (at most 2 s), so no unread input turns the close into a RST that would
-    /// discard what the peer has not read yet.
-    pub fn close_gracefully(self) {
-        let _ = self.socket.shutdown(std::net::Shutdown::Write);
-        let _ = self.socket.set_read_timeout(Some(Duration::from_secs(2)));
-        let mut buf = [0; 4096];
-        while matches!((&self.socket).read(&mut buf), Ok(n) if n > 0) {}
-    }
-
-    /// Stays silent (writes nothing, not even ACKs) and reads to EOF; returns the events
-    /// the peer's frames caused.
-    pub fn silent_until_eof(&mut self) -> Vec<Event> {
-        self.socket.set_read_timeout(None).unwrap();
-        let mut events = Vec::new();
-        let mut buf = vec![0; 64 << 10];
-        while let Ok(n @ 1..) = self.socket.read(&mut buf) {
-            let _ = self.conn.recv(Bytes::copy_from_slice(&buf[..n]), Instant::now());
-            events.extend(std::iter::from_fn(|| self.conn.poll_event()));
-        }
-        events
-    }
 }
 
 /// A tunnel that sends back what it reads, reading the next piece only once the last one is

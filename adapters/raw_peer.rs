@@ -195,14 +195,21 @@ impl RawPeer {
 
 /// A server on 127.0.0.1:0 that accepts one connection (served with `config`) and hands
 /// it to `serve` on a thread of its own; returns the address and the thread, whose result
-/// is `serve`'s.
+/// is `serve`'s. The port closes once that connection is accepted: a client connecting
+/// again is refused at once, rather than completing a handshake in the backlog of a
+/// listener about to close (and then being reset).
 pub fn one_connection_server_with<T: Send + 'static>(
     config: Config,
     serve: impl FnOnce(RawPeer) -> T + Send + 'static,
 ) -> (SocketAddr, JoinHandle<T>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    (addr, thread::spawn(move || serve(RawPeer::accept(&listener, config))))
+    let serving = thread::spawn(move || {
+        let peer = RawPeer::accept(&listener, config);
+        drop(listener);
+        serve(peer)
+    });
+    (addr, serving)
 }
 
 /// The code and initiator of the first reset of `id` among `events`.

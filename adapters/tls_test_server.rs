@@ -73,6 +73,12 @@ pub fn serve(mut stream: StreamOwned<ServerConnection, TcpStream>, limit: usize)
             conn.shutdown();
             let out = h2proto::buf_to_vec(conn.transmit());
             let _ = stream.write_all(&out).and_then(|()| stream.flush());
+            // Close like a server that is done: FIN, then read to the client's EOF (2 s at
+            // most), so input left unread does not turn the close into a TCP reset, which
+            // would discard the GOAWAY before the client reads it.
+            let _ = stream.sock.shutdown(std::net::Shutdown::Write);
+            let _ = stream.sock.set_read_timeout(Some(Duration::from_secs(2)));
+            while matches!(stream.sock.read(&mut buf), Ok(n) if n > 0) {}
             return seen;
         }
         match stream.read(&mut buf) {
